@@ -1,0 +1,1 @@
+//! The streaming conversion engine: raw export in, cQube-ready zip out

@@ -1,0 +1,89 @@
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A value rule applied after a cell has been normalized to its column type.
+///
+/// In catalog files a check is written `{"range": [1, 12]}`, `"academic_year"`, `"non_zero"` or
+/// `{"one_of": ["A", "B"]}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Check {
+    /// A number within `[min, max]`, both inclusive.
+    Range([f64; 2]),
+    /// `YYYY-YY` where `YY` is the year after `YYYY` (cQube derives the calendar year from it).
+    AcademicYear,
+    /// A number other than zero (cQube treats latitude 0 as "no location").
+    NonZero,
+    /// One of the listed values, compared exactly.
+    OneOf(Vec<String>),
+}
+
+impl Check {
+    /// Whether a normalized, non-null value satisfies the rule.
+    pub fn holds(&self, value: &str) -> bool {
+        match self {
+            Check::Range([min, max]) => value.parse::<f64>().is_ok_and(|v| (*min..=*max).contains(&v)),
+            Check::NonZero => value.parse::<f64>().is_ok_and(|v| v != 0.0),
+            Check::OneOf(allowed) => allowed.iter().any(|a| a == value),
+            Check::AcademicYear => is_academic_year(value),
+        }
+    }
+}
+
+fn is_academic_year(value: &str) -> bool {
+    let b = value.as_bytes();
+    if b.len() != 7 || b[4] != b'-' || !b[..4].iter().chain(&b[5..]).all(u8::is_ascii_digit) {
+        return false;
+    }
+    let first: u32 = value[..4].parse().unwrap_or(0);
+    let second: u32 = value[5..].parse().unwrap_or(100);
+    (1950..=2099).contains(&first) && (first + 1) % 100 == second
+}
+
+impl fmt::Display for Check {
+    /// The rule's name as it appears in errors and rejects reports.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Check::Range([min, max]) => write!(f, "range {min}..={max}"),
+            Check::AcademicYear => f.write_str("academic year YYYY-YY"),
+            Check::NonZero => f.write_str("non-zero"),
+            Check::OneOf(allowed) => write!(f, "one of {}", allowed.join(",")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Check;
+
+    #[test]
+    fn range_is_inclusive_and_numeric() {
+        let month = Check::Range([1.0, 12.0]);
+        assert!(month.holds("1") && month.holds("12"));
+        assert!(!month.holds("0") && !month.holds("13") && !month.holds("x"));
+        assert_eq!(month.to_string(), "range 1..=12");
+    }
+
+    #[test]
+    fn academic_year_needs_consecutive_years() {
+        let ay = Check::AcademicYear;
+        assert!(ay.holds("2020-21") && ay.holds("1999-00"));
+        for bad in ["2020-22", "2020-2021", "20-21", "2020/21", "abcd-ef", "1900-01"] {
+            assert!(!ay.holds(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn non_zero_and_one_of() {
+        assert!(Check::NonZero.holds("19.8") && !Check::NonZero.holds("0.0") && !Check::NonZero.holds("0"));
+        let codes = Check::OneOf(vec!["1".into(), "2".into()]);
+        assert!(codes.holds("2") && !codes.holds("3"));
+    }
+
+    #[test]
+    fn parses_catalog_spelling() {
+        let checks: Vec<Check> = serde_json::from_str(r#"[{"range":[1,12]},"academic_year","non_zero",{"one_of":["a"]}]"#).unwrap();
+        assert_eq!(checks, vec![Check::Range([1.0, 12.0]), Check::AcademicYear, Check::NonZero, Check::OneOf(vec!["a".into()])]);
+    }
+}

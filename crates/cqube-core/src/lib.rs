@@ -1,0 +1,14 @@
+//! The cQube data-source catalog and the small types every pipeline stage shares.
+//!
+//! No I/O and no async: the catalog is compiled in (`catalog/datasources.json`, copied verbatim from
+//! cQube's sources, plus `catalog/checks.json`, our value checks) and user overrides arrive as text.
+
+mod catalog;
+mod check;
+mod names;
+mod order;
+
+pub use catalog::{Catalog, Column, ColumnType, DataSource, Error, IntWidth};
+pub use check::Check;
+pub use names::canonical_name;
+pub use order::{OrderError, emission_order};

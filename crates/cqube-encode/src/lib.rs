@@ -1,0 +1,1 @@
+//! Pipe-delimited CSV writing that cQube's reader reads back exactly

@@ -1,0 +1,1 @@
+//! Deterministic synthetic exports for every catalog source

@@ -1,0 +1,1 @@
+//! Decoding, header mapping and value normalization for cQube exports: pure functions
