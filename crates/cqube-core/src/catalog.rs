@@ -185,8 +185,7 @@ impl Catalog {
         let dir = parts.next();
         let base = file.split('.').next().unwrap_or(file);
         let stem = strip_timestamp(base);
-        let by_stem: Vec<&DataSource> =
-            self.sources.iter().filter(|s| s.file_stem == stem || s.name == stem).collect();
+        let by_stem: Vec<&DataSource> = self.sources.iter().filter(|s| s.file_stem == stem || s.name == stem).collect();
         match by_stem.as_slice() {
             [] => None,
             [one] => Some(one),
@@ -222,12 +221,18 @@ impl Catalog {
                 problems.push(format!("{}: defined twice", s.name));
             }
             if s.file_stem.is_empty() || s.file_stem.contains(['.', '/', '\\']) {
-                problems.push(format!("{}: file_stem {:?} must be a plain name without '.' (cQube cuts the name at the first dot)", s.name, s.file_stem));
+                problems.push(format!(
+                    "{}: file_stem {:?} must be a plain name without '.' (cQube cuts the name at the first dot)",
+                    s.name, s.file_stem
+                ));
             }
             let mut seen = HashSet::new();
             for c in &s.columns {
                 if !seen.insert(canonical_name(&c.name)) {
-                    problems.push(format!("{}: column {:?} appears twice (names compare ignoring case, space, '_' and '-')", s.name, c.name));
+                    problems.push(format!(
+                        "{}: column {:?} appears twice (names compare ignoring case, space, '_' and '-')",
+                        s.name, c.name
+                    ));
                 }
             }
             for k in &s.key {

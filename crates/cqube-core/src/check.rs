@@ -83,7 +83,11 @@ mod tests {
 
     #[test]
     fn parses_catalog_spelling() {
-        let checks: Vec<Check> = serde_json::from_str(r#"[{"range":[1,12]},"academic_year","non_zero",{"one_of":["a"]}]"#).unwrap();
-        assert_eq!(checks, vec![Check::Range([1.0, 12.0]), Check::AcademicYear, Check::NonZero, Check::OneOf(vec!["a".into()])]);
+        let checks: Vec<Check> =
+            serde_json::from_str(r#"[{"range":[1,12]},"academic_year","non_zero",{"one_of":["a"]}]"#).unwrap();
+        assert_eq!(
+            checks,
+            vec![Check::Range([1.0, 12.0]), Check::AcademicYear, Check::NonZero, Check::OneOf(vec!["a".into()])]
+        );
     }
 }

@@ -19,7 +19,9 @@ mod tests {
 
     #[test]
     fn ignores_case_space_underscore_dash_and_quotes() {
-        for name in ["School Name", "school_name", "SCHOOL-NAME", "\"School Name\"", "\u{feff}school name", " school\tname "] {
+        for name in
+            ["School Name", "school_name", "SCHOOL-NAME", "\"School Name\"", "\u{feff}school name", " school\tname "]
+        {
             assert_eq!(canonical_name(name), "schoolname", "{name:?}");
         }
         assert_ne!(canonical_name("school_id"), canonical_name("schoolname"));
