@@ -116,7 +116,7 @@ impl ColumnType {
     /// Anything unrecognised is free text, so an unexpected spelling never rejects data.
     pub fn from_declared(declared: &str) -> ColumnType {
         let t = declared.trim().to_ascii_lowercase();
-        let head = t.split(|c: char| c == ' ' || c == '(').next().unwrap_or("");
+        let head = t.split([' ', '(']).next().unwrap_or("");
         let length = || t.split_once('(').and_then(|(_, rest)| rest.trim_end_matches(')').trim().parse().ok());
         match head {
             "smallint" => ColumnType::Int { width: IntWidth::Small },
@@ -292,6 +292,7 @@ fn strip_timestamp(base: &str) -> &str {
     }
 }
 
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's serialize_with signature
 fn as_char<S: serde::Serializer>(b: &u8, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(&char::from(*b))
 }

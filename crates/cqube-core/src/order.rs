@@ -37,17 +37,12 @@ pub fn emission_order<'c, 'n>(
             !done.contains(s.name.as_str())
                 && s.depends_on.iter().all(|d| done.contains(d.as_str()) || !selected.contains(d.as_str()))
         });
-        match ready {
-            Some(s) => {
-                done.insert(s.name.as_str());
-                order.push(*s);
-            }
-            None => {
-                let stuck: Vec<String> =
-                    wanted.iter().filter(|s| !done.contains(s.name.as_str())).map(|s| s.name.clone()).collect();
-                return Err(OrderError::Cycle(stuck));
-            }
-        }
+        let Some(s) = ready else {
+            let stuck = wanted.iter().filter(|s| !done.contains(s.name.as_str())).map(|s| s.name.clone()).collect();
+            return Err(OrderError::Cycle(stuck));
+        };
+        done.insert(s.name.as_str());
+        order.push(*s);
     }
     Ok(order)
 }
