@@ -1,20 +1,307 @@
-//! `serve`, `token`, `user`, `emissions`: the emission API side (placeholder until the server lands).
+//! `serve`, `token`, `user`, `emissions`: the emission API side. Flags and output only; the work is in
+//! `cqube-server`.
 
-use clap::Subcommand;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use cqube_server::auth::{NewToken, create_token, create_user};
+use cqube_server::{Database, ServerConfig};
 
 use crate::cli::GlobalArgs;
-use crate::exit::ExitStatus;
+use crate::exit::{ExitStatus, fail};
 
 /// Server-side subcommands.
 #[derive(Debug, Subcommand)]
 pub enum ServerCommand {
-    /// Run the emission API (not built yet).
-    Serve,
+    /// Run the emission API (cQube-compatible endpoints, multipart uploads, acknowledgements).
+    ///
+    /// Prints the base URL (http://ADDR:PORT/data) on stdout once ready; stops on ctrl-c or SIGTERM after
+    /// in-flight requests finish. With the embedded store (the default) its endpoint and credentials go to stderr.
+    Serve(ServeArgs),
+    /// Create, list or revoke API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Manage emission users, who trade a password for a short-lived token at POST /data/auth.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// List acknowledged emissions from the server's database.
+    Emissions(EmissionsArgs),
+}
+
+/// Where the server keeps its database and embedded store.
+#[derive(Debug, Args)]
+pub struct DataDirArg {
+    /// Server data directory (database, embedded store). Config key `server.data_dir`, env
+    /// CQUBE_EMIT_SERVER_DATA_DIR.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// `serve` flags.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:8470). Config key `server.listen`, env CQUBE_EMIT_SERVER_LISTEN.
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    #[command(flatten)]
+    pub data_dir: DataDirArg,
+}
+
+/// `token` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it (only the token) on stdout; it is shown once and stored as a hash.
+    Create {
+        /// Unique name, shown in logs and acknowledgements.
+        #[arg(long)]
+        name: String,
+        /// Data sources the token may emit, comma-separated (default: all).
+        #[arg(long, value_delimiter = ',')]
+        sources: Option<Vec<String>>,
+        /// Lifetime: e.g. 90d, 12h, 30m, 3600s, or `never` (default: never).
+        #[arg(long, default_value = "never")]
+        expires: String,
+        /// Allow admin-only endpoints and every bucket.
+        #[arg(long)]
+        admin: bool,
+        #[command(flatten)]
+        data_dir: DataDirArg,
+    },
+    /// List tokens (never their secrets).
+    List {
+        #[command(flatten)]
+        data_dir: DataDirArg,
+    },
+    /// Revoke the live token with this name.
+    Revoke {
+        /// Token name.
+        name: String,
+        #[command(flatten)]
+        data_dir: DataDirArg,
+    },
+}
+
+/// `user` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create or replace an emission user; the password is read from stdin (first line) or
+    /// CQUBE_EMIT_USER_PASSWORD.
+    Create {
+        /// User name.
+        name: String,
+        /// Data sources the user's tokens may emit, comma-separated (default: all).
+        #[arg(long, value_delimiter = ',')]
+        sources: Option<Vec<String>>,
+        #[command(flatten)]
+        data_dir: DataDirArg,
+    },
+}
+
+/// `emissions` flags.
+#[derive(Debug, Args)]
+pub struct EmissionsArgs {
+    /// Only this data source.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Only emissions completed at or after this time (RFC 3339 or YYYY-MM-DD).
+    #[arg(long)]
+    pub since: Option<String>,
+    #[command(flatten)]
+    pub data_dir: DataDirArg,
 }
 
 /// Runs a server-side subcommand.
-pub fn run(cmd: ServerCommand, _global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+pub fn run(cmd: ServerCommand, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
     match cmd {
-        ServerCommand::Serve => anyhow::bail!("serve is not built yet"),
+        ServerCommand::Serve(args) => {
+            let mut config = load_config(global, &args.data_dir)?;
+            if let Some(listen) = args.listen {
+                config.listen = listen;
+            }
+            serve(config)
+        }
+        ServerCommand::Token(TokenCommand::Create { name, sources, expires, admin, data_dir }) => {
+            let db = open_db(global, &data_dir)?;
+            let expires_in_seconds = parse_duration(&expires).map_err(|e| fail(ExitStatus::Usage, e))?;
+            let (token, _) = create_token(&db, &NewToken { name, sources, expires_in_seconds, admin })
+                .map_err(|e| fail(ExitStatus::Usage, e))?;
+            writeln!(std::io::stdout(), "{token}")?;
+            Ok(ExitStatus::Success)
+        }
+        ServerCommand::Token(TokenCommand::List { data_dir }) => {
+            let db = open_db(global, &data_dir)?;
+            let mut out = std::io::stdout().lock();
+            let tokens = db.tokens()?;
+            if global.json {
+                for t in &tokens {
+                    writeln!(out, "{}", serde_json::to_string(t)?)?;
+                }
+            } else {
+                writeln!(out, "{:<24} {:<14} {:<6} {:<9} {:<20} {:<20} sources", "name", "id", "admin", "state", "expires", "last used")?;
+                for t in &tokens {
+                    let state = if t.revoked_at.is_some() {
+                        "revoked"
+                    } else if t.expires_at.is_some_and(|e| e <= cqube_server::auth::now_ms()) {
+                        "expired"
+                    } else {
+                        "live"
+                    };
+                    writeln!(
+                        out,
+                        "{:<24} {:<14} {:<6} {:<9} {:<20} {:<20} {}",
+                        t.name,
+                        format!("cqe_{}", t.id),
+                        t.admin,
+                        state,
+                        t.expires_at.map_or_else(|| "never".into(), time),
+                        t.last_used_at.map_or_else(|| "-".into(), time),
+                        t.sources.as_ref().map_or_else(|| "all".into(), |s| s.join(",")),
+                    )?;
+                }
+            }
+            Ok(ExitStatus::Success)
+        }
+        ServerCommand::Token(TokenCommand::Revoke { name, data_dir }) => {
+            let db = open_db(global, &data_dir)?;
+            if !db.revoke_token(&name, cqube_server::auth::now_ms())? {
+                return Err(fail(ExitStatus::Usage, anyhow::anyhow!("no live token named {name:?}")));
+            }
+            Ok(ExitStatus::Success)
+        }
+        ServerCommand::User(UserCommand::Create { name, sources, data_dir }) => {
+            let db = open_db(global, &data_dir)?;
+            let password = match std::env::var("CQUBE_EMIT_USER_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line).context("reading the password from stdin")?;
+                    line.trim_end_matches(['\n', '\r']).to_owned()
+                }
+            };
+            create_user(&db, &name, &password, sources.as_deref()).map_err(|e| fail(ExitStatus::Usage, e))?;
+            Ok(ExitStatus::Success)
+        }
+        ServerCommand::Emissions(args) => emissions(global, &args),
+    }
+}
+
+fn emissions(global: &GlobalArgs, args: &EmissionsArgs) -> anyhow::Result<ExitStatus> {
+    let db = open_db(global, &args.data_dir)?;
+    let since = match &args.since {
+        None => None,
+        Some(s) => Some(cqube_server::api::parse_since(s).ok_or_else(|| {
+            fail(ExitStatus::Usage, anyhow::anyhow!("--since must be RFC 3339 or YYYY-MM-DD, got {s:?}"))
+        })?),
+    };
+    let mut out = std::io::stdout().lock();
+    let list = db.emissions(None, args.source.as_deref(), since)?;
+    if !global.json {
+        writeln!(out, "{:<24} {:<28} {:>12} {:>10} {:<20} key", "completed", "source", "bytes", "rows", "token")?;
+    }
+    for e in &list {
+        if global.json {
+            let json = serde_json::json!({
+                "emission_id": e.id, "upload_id": e.upload_id, "token_name": e.token_name, "source": e.source,
+                "bucket": e.bucket, "key": e.key, "archived_key": e.archived_key, "bytes": e.bytes, "rows": e.rows,
+                "sha256": e.sha256, "started_at": time(e.started_at), "completed_at": time(e.completed_at),
+            });
+            writeln!(out, "{json}")?;
+        } else {
+            writeln!(
+                out,
+                "{:<24} {:<28} {:>12} {:>10} {:<20} {}",
+                time(e.completed_at),
+                e.source,
+                e.bytes,
+                e.rows,
+                e.token_name,
+                e.key
+            )?;
+        }
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn load_config(global: &GlobalArgs, data_dir: &DataDirArg) -> anyhow::Result<ServerConfig> {
+    let file = global.config.clone().or_else(|| {
+        let local = PathBuf::from("cqube-emit.toml");
+        local.exists().then_some(local)
+    });
+    let mut config = ServerConfig::load(file.as_deref(), std::env::vars()).map_err(|e| fail(ExitStatus::Usage, e))?;
+    if let Some(dir) = &data_dir.data_dir {
+        config.data_dir.clone_from(dir);
+    }
+    config.validate().map_err(|e| fail(ExitStatus::Usage, e))?;
+    Ok(config)
+}
+
+fn open_db(global: &GlobalArgs, data_dir: &DataDirArg) -> anyhow::Result<Database> {
+    let config = load_config(global, data_dir)?;
+    Database::open(&config.data_dir).map_err(|e| fail(ExitStatus::Usage, e))
+}
+
+fn serve(config: ServerConfig) -> anyhow::Result<ExitStatus> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    runtime.block_on(async {
+        let server = cqube_server::Server::bind(config).await.map_err(|e| match e {
+            cqube_server::Error::Config(_) => fail(ExitStatus::Usage, e),
+            other => anyhow::Error::new(other),
+        })?;
+        if let Some(store) = server.state().storage().embedded_access() {
+            writeln!(
+                std::io::stderr(),
+                "embedded store: endpoint {} region {} access key id {} secret access key {}",
+                store.endpoint_url,
+                store.region,
+                store.access_key_id,
+                store.secret_access_key
+            )?;
+        }
+        let mut stdout = std::io::stdout();
+        writeln!(stdout, "{}", server.state().base_url())?;
+        stdout.flush()?;
+        server.run(cqube_server::shutdown_signal()).await?;
+        Ok(ExitStatus::Success)
+    })
+}
+
+/// `90d`, `12h`, `30m`, `45s` or `never`, in seconds.
+fn parse_duration(text: &str) -> anyhow::Result<Option<u64>> {
+    if text == "never" {
+        return Ok(None);
+    }
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().with_context(|| format!("--expires {text:?}: expected e.g. 90d, 12h, 30m, 45s or never"))?;
+    let scale = match unit {
+        "d" => 86_400,
+        "h" => 3_600,
+        "m" => 60,
+        "s" | "" => 1,
+        _ => anyhow::bail!("--expires {text:?}: unit must be d, h, m or s"),
+    };
+    Ok(Some(n.saturating_mul(scale)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90d").unwrap(), Some(90 * 86_400));
+        assert_eq!(parse_duration("12h").unwrap(), Some(43_200));
+        assert_eq!(parse_duration("never").unwrap(), None);
+        assert!(parse_duration("3w").is_err());
+        assert!(parse_duration("d").is_err());
     }
 }

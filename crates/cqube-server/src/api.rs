@@ -1,0 +1,530 @@
+//! HTTP handlers: cQube's endpoints (same paths and payloads), the multipart endpoints, emissions and auth.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use axum::extract::{FromRequest, FromRequestParts, Multipart, Path, Request, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use cqube_protocol::{
+    Acknowledgement, AuthRequest, AuthResponse, CompleteUploadRequest, CreateUploadRequest, CreateUploadResponse,
+    DownloadUriRequest, EmissionList, ListFilesRequest, ListPartsResponse, PresignPartsRequest, PresignPartsResponse,
+    PresignedPart, UploadUrlRequest,
+};
+use serde::de::DeserializeOwned;
+use tokio::io::AsyncWriteExt;
+
+use crate::auth::{Principal, now_ms};
+use crate::db::{EmissionRecord, UploadRecord};
+use crate::{AppState, Error, keys};
+
+/// S3's part-number range.
+const PART_NUMBERS: std::ops::RangeInclusive<u32> = 1..=10_000;
+/// Part URLs one request may ask for.
+const MAX_PARTS_PER_REQUEST: usize = 1000;
+/// S3's largest object.
+const MAX_OBJECT_BYTES: u64 = 5 * 1024 * 1024 * 1024 * 1024;
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Principal, Error> {
+        let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let principal = crate::auth::authenticate(&state.inner.db, header)?;
+        tracing::Span::current().record("token_id", principal.token_id.as_str());
+        Ok(principal)
+    }
+}
+
+/// A request body in JSON or as an HTML form (cQube's client sends forms; `reqparse` took both).
+#[derive(Debug)]
+pub struct Payload<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for Payload<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Payload<T>, Error> {
+        let content_type =
+            req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let body = axum::body::Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Error::api(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "the request body is too large")
+            } else {
+                Error::bad_request("invalid_request", format!("could not read the request body: {rejection}"))
+            }
+        })?;
+        if content_type.starts_with("application/x-www-form-urlencoded") {
+            let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
+                .map_err(|e| Error::bad_request("invalid_request", format!("the form is malformed: {e}")))?;
+            let mut object = serde_json::Map::new();
+            for (name, value) in pairs {
+                match object.get_mut(&name) {
+                    None => {
+                        object.insert(name, serde_json::Value::String(value));
+                    }
+                    Some(serde_json::Value::Array(values)) => values.push(serde_json::Value::String(value)),
+                    Some(first) => *first = serde_json::Value::Array(vec![first.take(), value.into()]),
+                }
+            }
+            serde_json::from_value(serde_json::Value::Object(object))
+                .map(Payload)
+                .map_err(|e| Error::bad_request("invalid_request", format!("the form does not fit this endpoint: {e}")))
+        } else if content_type.starts_with("application/json") || content_type.is_empty() {
+            serde_json::from_slice(&body).map(Payload).map_err(|e| {
+                if e.is_data() {
+                    Error::bad_request("invalid_request", format!("the JSON does not fit this endpoint: {e}"))
+                } else {
+                    Error::bad_request("invalid_json", format!("the body is not valid JSON: {e}"))
+                }
+            })
+        } else {
+            Err(Error::api(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send application/json or application/x-www-form-urlencoded",
+            ))
+        }
+    }
+}
+
+fn forbidden(message: impl Into<String>) -> Error {
+    Error::api(StatusCode::FORBIDDEN, "forbidden", message)
+}
+
+fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+impl AppState {
+    fn presign_expiry(&self) -> Duration {
+        Duration::from_secs(self.inner.config.presign_expiry_seconds)
+    }
+
+    /// The configured bucket for a name, or 400 `unknown_bucket`.
+    fn bucket(&self, name: &str) -> Result<String, Error> {
+        self.inner.config.buckets.resolve(name).map(str::to_owned).ok_or_else(|| {
+            Error::bad_request("unknown_bucket", format!("bucket {name:?} is not one of input, output, emission"))
+        })
+    }
+
+    /// Non-admin tokens may read only the emission bucket.
+    fn check_bucket_access(&self, who: &Principal, bucket: &str) -> Result<(), Error> {
+        if who.admin || bucket == self.inner.config.buckets.emission {
+            Ok(())
+        } else {
+            Err(forbidden(format!("bucket {bucket:?} needs an admin token")))
+        }
+    }
+}
+
+pub(crate) async fn healthz() -> &'static str {
+    "ok"
+}
+
+pub(crate) async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], crate::OPENAPI_JSON).into_response()
+}
+
+pub(crate) async fn not_found() -> Error {
+    Error::api(StatusCode::NOT_FOUND, "not_found", "no such endpoint; see /openapi.json")
+}
+
+pub(crate) async fn list_s3_buckets(State(state): State<AppState>, _who: Principal) -> Json<BTreeMap<&'static str, String>> {
+    let b = &state.inner.config.buckets;
+    Json(BTreeMap::from([("input", b.input.clone()), ("output", b.output.clone()), ("emission", b.emission.clone())]))
+}
+
+pub(crate) async fn list_s3_files(
+    State(state): State<AppState>,
+    who: Principal,
+    Payload(req): Payload<ListFilesRequest>,
+) -> Result<Response, Error> {
+    let bucket = state.bucket(&req.bucket)?;
+    state.check_bucket_access(&who, &bucket)?;
+    let max_keys = req.max_keys.unwrap_or(1000);
+    if !(1..=1000).contains(&max_keys) {
+        return Err(Error::bad_request("invalid_request", format!("max_keys must be 1..=1000, got {max_keys}")));
+    }
+    let page = state
+        .inner
+        .storage
+        .list(&bucket, req.prefix.as_deref(), req.continuation_token.as_deref(), max_keys)
+        .await?;
+    Ok(Json(page).into_response())
+}
+
+pub(crate) async fn download_uri(
+    State(state): State<AppState>,
+    who: Principal,
+    Payload(req): Payload<DownloadUriRequest>,
+) -> Result<Json<BTreeMap<String, String>>, Error> {
+    let bucket = state.bucket(&req.bucket)?;
+    state.check_bucket_access(&who, &bucket)?;
+    if req.filename.is_empty() || req.filename.len() > 1000 {
+        return Err(Error::bad_request("invalid_request", "filename must list 1..=1000 keys"));
+    }
+    let mut urls = BTreeMap::new();
+    for key in &req.filename {
+        keys::check_filename(key)?;
+        if !who.admin && who.sources.is_some() {
+            let in_scope = state.inner.catalog.find_by_path(key).is_some_and(|s| who.allows(&s.name));
+            if !in_scope {
+                return Err(forbidden(format!("{key:?} is not a data source this token may read")));
+            }
+        }
+        let url = state.inner.storage.presign_get(&bucket, key, state.presign_expiry()).await?;
+        urls.insert(key.clone(), url);
+    }
+    Ok(Json(urls))
+}
+
+pub(crate) async fn upload_url(
+    State(state): State<AppState>,
+    who: Principal,
+    Payload(req): Payload<UploadUrlRequest>,
+) -> Result<Json<cqube_protocol::PresignedPost>, Error> {
+    let source = keys::source_for_filename(&state.inner.catalog, &req.filename)?;
+    if !who.allows(&source.name) {
+        return Err(forbidden(format!("data source {} is outside this token's scope", source.name)));
+    }
+    let bucket = state.inner.config.buckets.emission.clone();
+    let key = keys::unique_key(&state.inner.db, &bucket, &req.filename)?;
+    let storage = &state.inner.storage;
+    let url = if storage.posts_through_server() {
+        format!("{}/data/post-object/{bucket}", state.inner.public_base)
+    } else {
+        storage.store_post_url(&bucket)
+    };
+    tracing::info!(source = %source.name, key = %key, "presigned POST issued");
+    Ok(Json(storage.presigned_post(url, &bucket, &key, state.inner.config.max_post_object_bytes, state.presign_expiry())))
+}
+
+/// Receives a presigned POST form for the embedded store: verifies the policy this server signed, spools the file
+/// to disk (bounded memory, no size guess), then writes it to the store. s3s-fs's own form parser fails on large
+/// files (STYLE.md), which is why the embedded store's `upload-url` points here.
+pub(crate) async fn post_object(
+    State(state): State<AppState>,
+    Path(bucket): Path<String>,
+    mut form: Multipart,
+) -> Result<StatusCode, Error> {
+    let bucket = state.bucket(&bucket)?;
+    let malformed = |e: axum::extract::multipart::MultipartError| {
+        Error::bad_request("invalid_request", format!("the form is malformed: {}", e.body_text()))
+    };
+    let mut fields = BTreeMap::new();
+    while let Some(mut field) = form.next_field().await.map_err(malformed)? {
+        let name = field.name().unwrap_or_default().to_ascii_lowercase();
+        if name != "file" {
+            let value = field.text().await.map_err(malformed)?;
+            fields.insert(name, value);
+            continue;
+        }
+        let max_bytes = state.inner.storage.verify_post(&bucket, &fields)?;
+        let key = fields.get("key").cloned().unwrap_or_default();
+        let spool_dir = state.inner.config.data_dir.join("spool");
+        tokio::fs::create_dir_all(&spool_dir)
+            .await
+            .map_err(|source| Error::Io { what: format!("creating {}", spool_dir.display()), source })?;
+        let spool = spool_dir.join(format!("{}.part", crate::auth::random_hex(16)?));
+        let result = async {
+            let io = |source| Error::Io { what: format!("spooling an upload to {}", spool.display()), source };
+            let mut file = tokio::fs::File::create(&spool).await.map_err(io)?;
+            let mut written: u64 = 0;
+            while let Some(chunk) = field.chunk().await.map_err(malformed)? {
+                written += chunk.len() as u64;
+                if written > max_bytes {
+                    return Err(Error::api(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "body_too_large",
+                        format!("the file exceeds the policy's limit of {max_bytes} bytes"),
+                    ));
+                }
+                file.write_all(&chunk).await.map_err(io)?;
+            }
+            file.flush().await.map_err(io)?;
+            drop(file);
+            state.inner.storage.put_file(&bucket, &key, &spool).await?;
+            tracing::info!(key = %key, bytes = written, "presigned POST received");
+            Ok(())
+        }
+        .await;
+        let _ = tokio::fs::remove_file(&spool).await;
+        return result.map(|()| StatusCode::NO_CONTENT);
+    }
+    Err(Error::bad_request("invalid_request", "the form has no `file` field"))
+}
+
+fn upload_for(state: &AppState, who: &Principal, upload_id: &str) -> Result<UploadRecord, Error> {
+    let upload = state.inner.db.upload(upload_id)?;
+    // Someone else's upload looks exactly like a missing one.
+    let upload = upload.filter(|u| u.token_name == who.token_name).ok_or_else(|| {
+        Error::api(StatusCode::NOT_FOUND, "upload_not_found", format!("no upload {upload_id:?} for this token"))
+    })?;
+    Ok(upload)
+}
+
+fn require_open(upload: &UploadRecord) -> Result<(), Error> {
+    if upload.state != "open" {
+        return Err(Error::api(StatusCode::CONFLICT, "upload_not_open", format!("upload {} is {}", upload.id, upload.state)));
+    }
+    if upload.expires_at <= now_ms() {
+        return Err(Error::api(StatusCode::GONE, "upload_expired", format!("upload {} has expired", upload.id)));
+    }
+    Ok(())
+}
+
+fn check_part_number(n: u32) -> Result<(), Error> {
+    if PART_NUMBERS.contains(&n) {
+        Ok(())
+    } else {
+        Err(Error::bad_request("invalid_part_number", format!("part number {n} is outside 1..=10000")))
+    }
+}
+
+pub(crate) async fn create_upload(
+    State(state): State<AppState>,
+    who: Principal,
+    Payload(req): Payload<CreateUploadRequest>,
+) -> Result<(StatusCode, Json<CreateUploadResponse>), Error> {
+    let source = state.inner.catalog.get(&req.source).ok_or_else(|| {
+        Error::bad_request("unknown_source", format!("data source {:?} is not in the catalog", req.source))
+    })?;
+    if !who.allows(&source.name) {
+        return Err(forbidden(format!("data source {} is outside this token's scope", source.name)));
+    }
+    keys::check_filename_for(source, &req.filename)?;
+    if req.expected_size_bytes.is_some_and(|s| s > MAX_OBJECT_BYTES) {
+        return Err(Error::bad_request("too_large", "expected_size_bytes exceeds S3's 5 TiB object limit"));
+    }
+    let bucket = state.inner.config.buckets.emission.clone();
+    let key = keys::unique_key(&state.inner.db, &bucket, &req.filename)?;
+    let store_upload_id = state.inner.storage.create_multipart(&bucket, &key).await?;
+    let now = now_ms();
+    let upload = UploadRecord {
+        id: keys::uuid_v4()?,
+        token_name: who.token_name.clone(),
+        source: source.name.clone(),
+        bucket: bucket.clone(),
+        key: key.clone(),
+        store_upload_id,
+        created_at: now,
+        expires_at: now + (state.inner.config.upload_expiry_seconds as i64) * 1000,
+        state: "open".into(),
+    };
+    state.inner.db.insert_upload(&upload)?;
+    tracing::info!(upload_id = %upload.id, source = %source.name, key = %key, "upload created");
+    Ok((
+        StatusCode::CREATED,
+        Json(CreateUploadResponse { upload_id: upload.id, bucket, key, expires_at: rfc3339(upload.expires_at) }),
+    ))
+}
+
+pub(crate) async fn presign_parts(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(upload_id): Path<String>,
+    Payload(req): Payload<PresignPartsRequest>,
+) -> Result<Json<PresignPartsResponse>, Error> {
+    if req.part_numbers.is_empty() || req.part_numbers.len() > MAX_PARTS_PER_REQUEST {
+        return Err(Error::bad_request("invalid_request", "part_numbers must list 1..=1000 parts"));
+    }
+    req.part_numbers.iter().try_for_each(|n| check_part_number(*n))?;
+    let upload = upload_for(&state, &who, &upload_id)?;
+    require_open(&upload)?;
+    // A URL must not outlive the upload it belongs to.
+    let remaining = u64::try_from((upload.expires_at - now_ms()) / 1000).unwrap_or(1).max(1);
+    let expiry = state.presign_expiry().min(Duration::from_secs(remaining));
+    let expires_at = rfc3339(now_ms() + expiry.as_millis() as i64);
+    let mut parts = Vec::with_capacity(req.part_numbers.len());
+    for n in req.part_numbers {
+        let url = state.inner.storage.presign_part(&upload.bucket, &upload.key, &upload.store_upload_id, n, expiry).await?;
+        parts.push(PresignedPart { part_number: n, url, expires_at: expires_at.clone() });
+    }
+    Ok(Json(PresignPartsResponse { parts }))
+}
+
+pub(crate) async fn list_parts(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(upload_id): Path<String>,
+) -> Result<Json<ListPartsResponse>, Error> {
+    let upload = upload_for(&state, &who, &upload_id)?;
+    require_open(&upload)?;
+    let parts = state.inner.storage.list_parts(&upload.bucket, &upload.key, &upload.store_upload_id).await?;
+    Ok(Json(ListPartsResponse { parts }))
+}
+
+fn acknowledgement(e: EmissionRecord) -> Acknowledgement {
+    Acknowledgement {
+        emission_id: e.id,
+        upload_id: e.upload_id,
+        token_name: e.token_name,
+        source: e.source,
+        bucket: e.bucket,
+        key: e.key,
+        archived_key: e.archived_key,
+        bytes: e.bytes,
+        rows: e.rows,
+        sha256: e.sha256,
+        started_at: rfc3339(e.started_at),
+        completed_at: rfc3339(e.completed_at),
+    }
+}
+
+fn unquote(etag: &str) -> &str {
+    etag.trim().trim_matches('"')
+}
+
+pub(crate) async fn complete_upload(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(upload_id): Path<String>,
+    Payload(req): Payload<CompleteUploadRequest>,
+) -> Result<Json<Acknowledgement>, Error> {
+    let upload = upload_for(&state, &who, &upload_id)?;
+    if upload.state == "completed"
+        && let Some(done) = state.inner.db.emission_for_upload(&upload.id)?
+    {
+        return Ok(Json(acknowledgement(done)));
+    }
+    require_open(&upload)?;
+    if req.sha256.len() != 64 || !req.sha256.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return Err(Error::bad_request("invalid_sha256", "sha256 must be 64 lowercase hex digits"));
+    }
+    if req.parts.is_empty() {
+        return Err(Error::bad_request("invalid_parts", "parts must not be empty"));
+    }
+    for (i, p) in req.parts.iter().enumerate() {
+        check_part_number(p.part_number)?;
+        if i > 0 && req.parts[i - 1].part_number >= p.part_number {
+            return Err(Error::bad_request("invalid_parts", "parts must be in ascending part-number order, without repeats"));
+        }
+    }
+    let storage = &state.inner.storage;
+    let stored = storage.list_parts(&upload.bucket, &upload.key, &upload.store_upload_id).await?;
+    let mut total: u64 = 0;
+    for p in &req.parts {
+        let found = stored.iter().find(|s| s.part_number == p.part_number && unquote(&s.etag) == unquote(&p.etag));
+        let Some(found) = found else {
+            return Err(Error::bad_request(
+                "invalid_parts",
+                format!("part {} with that ETag is not in the store", p.part_number),
+            ));
+        };
+        total += found.size_bytes;
+    }
+    if total != req.bytes {
+        return Err(Error::bad_request(
+            "size_mismatch",
+            format!("the parts hold {total} bytes but the request says {}", req.bytes),
+        ));
+    }
+    storage.complete(&upload.bucket, &upload.key, &upload.store_upload_id, &req.parts).await?;
+    let record = EmissionRecord {
+        id: keys::uuid_v4()?,
+        upload_id: Some(upload.id.clone()),
+        token_name: upload.token_name.clone(),
+        source: upload.source.clone(),
+        bucket: upload.bucket.clone(),
+        key: upload.key.clone(),
+        archived_key: None,
+        bytes: total,
+        rows: req.rows,
+        sha256: req.sha256.clone(),
+        started_at: upload.created_at,
+        completed_at: now_ms(),
+    };
+    state.inner.db.insert_emission(&record)?;
+    tracing::info!(upload_id = %upload.id, source = %upload.source, key = %upload.key, bytes = total, rows = req.rows, "emission acknowledged");
+    let mut record = record;
+    if state.inner.config.archive {
+        record.archived_key = Some(archive(&state, &record).await?);
+    }
+    Ok(Json(acknowledgement(record)))
+}
+
+/// The copy-and-delete cQube's ingestion would make, for deployments without it.
+async fn archive(state: &AppState, e: &EmissionRecord) -> Result<String, Error> {
+    let source = state.inner.catalog.get(&e.source).ok_or_else(|| {
+        Error::Admin(format!("data source {} vanished from the catalog", e.source))
+    })?;
+    let key = keys::archive_key(source, &chrono::Local::now(), &keys::uuid_v4()?);
+    let input = &state.inner.config.buckets.input;
+    state.inner.storage.move_object((&e.bucket, &e.key), (input, &key), e.bytes).await?;
+    state.inner.db.set_archived_key(&e.id, &key)?;
+    tracing::info!(key = %e.key, archived_key = %key, "emission archived to the input bucket");
+    Ok(key)
+}
+
+pub(crate) async fn abort_upload(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(upload_id): Path<String>,
+) -> Result<StatusCode, Error> {
+    let upload = upload_for(&state, &who, &upload_id)?;
+    match upload.state.as_str() {
+        "aborted" => return Ok(StatusCode::NO_CONTENT),
+        "completed" => {
+            return Err(Error::api(StatusCode::CONFLICT, "upload_not_open", format!("upload {upload_id} is completed")));
+        }
+        _ => {}
+    }
+    state.inner.storage.abort(&upload.bucket, &upload.key, &upload.store_upload_id).await?;
+    state.inner.db.set_upload_state(&upload.id, "aborted")?;
+    tracing::info!(upload_id = %upload.id, "upload aborted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `since` as RFC 3339 or a date (`YYYY-MM-DD`, midnight UTC), in unix milliseconds.
+pub fn parse_since(text: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(text).map(|t| t.timestamp_millis()).ok().or_else(|| {
+        chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|t| t.and_utc().timestamp_millis())
+    })
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EmissionsQuery {
+    source: Option<String>,
+    since: Option<String>,
+}
+
+pub(crate) async fn emissions(
+    State(state): State<AppState>,
+    who: Principal,
+    uri: axum::http::Uri,
+) -> Result<Json<EmissionList>, Error> {
+    let query: EmissionsQuery = serde_urlencoded::from_str(uri.query().unwrap_or_default())
+        .map_err(|e| Error::bad_request("invalid_request", format!("bad query: {e}")))?;
+    let since = query
+        .since
+        .as_deref()
+        .map(|s| parse_since(s).ok_or_else(|| Error::bad_request("invalid_since", "since must be RFC 3339 or YYYY-MM-DD")))
+        .transpose()?;
+    if let Some(source) = &query.source
+        && state.inner.catalog.get(source).is_none()
+    {
+        return Err(Error::bad_request("unknown_source", format!("data source {source:?} is not in the catalog")));
+    }
+    // Admins see every emission; other tokens see their own.
+    let token = (!who.admin).then_some(who.token_name.as_str());
+    let list = state.inner.db.emissions(token, query.source.as_deref(), since)?;
+    Ok(Json(EmissionList { emissions: list.into_iter().map(acknowledgement).collect() }))
+}
+
+pub(crate) async fn auth(
+    State(state): State<AppState>,
+    Payload(req): Payload<AuthRequest>,
+) -> Result<Json<AuthResponse>, Error> {
+    let ttl = state.inner.config.auth_token_ttl_seconds;
+    let access_token = crate::auth::login(&state.inner.db, &req.username, &req.password, ttl)?;
+    tracing::info!(user = %req.username, "short-lived token issued");
+    Ok(Json(AuthResponse { access_token, token_type: "Bearer".into(), expires_in: ttl }))
+}

@@ -1,0 +1,390 @@
+//! The server's embedded database (SQLite, WAL): tokens, users, uploads, reserved keys, emissions, settings.
+//!
+//! Queries take well under a millisecond, so handlers call them directly under one mutex instead of hopping to a
+//! blocking thread; WAL lets the admin subcommands write while a server runs.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::Error;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS tokens (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, hash BLOB NOT NULL, sources TEXT, admin INTEGER NOT NULL,
+    created_at INTEGER NOT NULL, expires_at INTEGER, last_used_at INTEGER, revoked_at INTEGER);
+CREATE UNIQUE INDEX IF NOT EXISTS tokens_live_name ON tokens(name) WHERE revoked_at IS NULL;
+CREATE TABLE IF NOT EXISTS users (
+    name TEXT PRIMARY KEY, password_hash TEXT NOT NULL, sources TEXT, created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS reserved_keys (bucket TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (bucket, key));
+CREATE TABLE IF NOT EXISTS uploads (
+    id TEXT PRIMARY KEY, token_name TEXT NOT NULL, source TEXT NOT NULL, bucket TEXT NOT NULL, key TEXT NOT NULL,
+    store_upload_id TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS emissions (
+    id TEXT PRIMARY KEY, upload_id TEXT UNIQUE, token_name TEXT NOT NULL, source TEXT NOT NULL, bucket TEXT NOT NULL,
+    key TEXT NOT NULL, archived_key TEXT, bytes INTEGER NOT NULL, rows INTEGER NOT NULL, sha256 TEXT NOT NULL,
+    started_at INTEGER NOT NULL, completed_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS emissions_completed ON emissions(completed_at);
+CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+";
+
+/// File name of the database inside the data directory.
+pub const DB_FILE: &str = "server.sqlite3";
+
+/// A handle on the database; cheap to share behind an `Arc`.
+#[derive(Debug)]
+pub struct Database {
+    conn: Mutex<Connection>,
+}
+
+/// A stored token (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TokenRecord {
+    /// Public id, the visible part after `cqe_`.
+    pub id: String,
+    /// Unique name among live tokens.
+    pub name: String,
+    /// Data sources it may emit; `None` means all.
+    pub sources: Option<Vec<String>>,
+    /// May use admin-only endpoints.
+    pub admin: bool,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// Unix milliseconds; `None` never expires.
+    pub expires_at: Option<i64>,
+    /// Unix milliseconds of the last authenticated request.
+    pub last_used_at: Option<i64>,
+    /// Unix milliseconds of revocation.
+    pub revoked_at: Option<i64>,
+    #[serde(skip)]
+    pub(crate) hash: Vec<u8>,
+}
+
+/// A multipart upload the server started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadRecord {
+    /// Our id.
+    pub id: String,
+    /// Token that started it; only that token may use it.
+    pub token_name: String,
+    /// Data source.
+    pub source: String,
+    /// Bucket.
+    pub bucket: String,
+    /// Key.
+    pub key: String,
+    /// The store's multipart upload id.
+    pub store_upload_id: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// Unix milliseconds.
+    pub expires_at: i64,
+    /// `open`, `completed` or `aborted`.
+    pub state: String,
+}
+
+/// A completed emission as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmissionRecord {
+    /// Id.
+    pub id: String,
+    /// Upload it completed.
+    pub upload_id: Option<String>,
+    /// Token name.
+    pub token_name: String,
+    /// Data source.
+    pub source: String,
+    /// Bucket of `key`.
+    pub bucket: String,
+    /// Emission key.
+    pub key: String,
+    /// Input-bucket key when archived.
+    pub archived_key: Option<String>,
+    /// Object size.
+    pub bytes: u64,
+    /// Rows reported.
+    pub rows: u64,
+    /// SHA-256 reported.
+    pub sha256: String,
+    /// Unix milliseconds.
+    pub started_at: i64,
+    /// Unix milliseconds.
+    pub completed_at: i64,
+}
+
+fn sources_to_sql(sources: Option<&[String]>) -> Option<String> {
+    sources.map(|s| s.join(","))
+}
+
+fn sources_from_sql(text: Option<String>) -> Option<Vec<String>> {
+    text.map(|t| t.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect())
+}
+
+impl Database {
+    /// Opens (creating if needed) `<data_dir>/server.sqlite3` in WAL mode.
+    pub fn open(data_dir: &Path) -> Result<Database, Error> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|source| Error::Io { what: format!("creating data directory {}", data_dir.display()), source })?;
+        let conn = Connection::open(data_dir.join(DB_FILE)).map_err(Error::db("open"))?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(Error::db("enabling WAL"))?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(Error::db("setting synchronous"))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(Error::db("setting busy timeout"))?;
+        conn.execute_batch(SCHEMA).map_err(Error::db("creating schema"))?;
+        Ok(Database { conn: Mutex::new(conn) })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite half-written (statements are atomic).
+        self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A stored setting.
+    pub fn setting(&self, name: &str) -> Result<Option<String>, Error> {
+        self.conn()
+            .query_row("SELECT value FROM settings WHERE name = ?1", [name], |r| r.get(0))
+            .optional()
+            .map_err(Error::db("reading a setting"))
+    }
+
+    /// Stores a setting.
+    pub fn set_setting(&self, name: &str, value: &str) -> Result<(), Error> {
+        self.conn()
+            .execute("INSERT INTO settings (name, value) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET value = ?2", [
+                name, value,
+            ])
+            .map(drop)
+            .map_err(Error::db("writing a setting"))
+    }
+
+    /// Inserts a token; fails when a live token already has the name.
+    pub fn insert_token(&self, t: &TokenRecord) -> Result<(), Error> {
+        let result = self.conn().execute(
+            "INSERT INTO tokens (id, name, hash, sources, admin, created_at, expires_at) VALUES (?1,?2,?3,?4,?5,?6,?7)",
+            params![t.id, t.name, t.hash, sources_to_sql(t.sources.as_deref()), t.admin, t.created_at, t.expires_at],
+        );
+        match result {
+            Ok(_) => Ok(()),
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
+                Err(Error::Admin(format!("a live token named {:?} already exists; revoke it first", t.name)))
+            }
+            Err(e) => Err(Error::db("inserting a token")(e)),
+        }
+    }
+
+    const TOKEN_COLUMNS: &str = "id, name, hash, sources, admin, created_at, expires_at, last_used_at, revoked_at";
+
+    fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
+        Ok(TokenRecord {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            hash: r.get(2)?,
+            sources: sources_from_sql(r.get(3)?),
+            admin: r.get(4)?,
+            created_at: r.get(5)?,
+            expires_at: r.get(6)?,
+            last_used_at: r.get(7)?,
+            revoked_at: r.get(8)?,
+        })
+    }
+
+    /// The token with this public id.
+    pub fn token_by_id(&self, id: &str) -> Result<Option<TokenRecord>, Error> {
+        self.conn()
+            .query_row(&format!("SELECT {} FROM tokens WHERE id = ?1", Self::TOKEN_COLUMNS), [id], Self::token_row)
+            .optional()
+            .map_err(Error::db("reading a token"))
+    }
+
+    /// All tokens, oldest first.
+    pub fn tokens(&self) -> Result<Vec<TokenRecord>, Error> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(&format!("SELECT {} FROM tokens ORDER BY created_at, name", Self::TOKEN_COLUMNS))
+            .map_err(Error::db("listing tokens"))?;
+        stmt.query_map([], Self::token_row)
+            .and_then(Iterator::collect)
+            .map_err(Error::db("listing tokens"))
+    }
+
+    /// Marks the live token with this name revoked; `false` when there is none.
+    pub fn revoke_token(&self, name: &str, now: i64) -> Result<bool, Error> {
+        self.conn()
+            .execute("UPDATE tokens SET revoked_at = ?2 WHERE name = ?1 AND revoked_at IS NULL", params![name, now])
+            .map(|n| n > 0)
+            .map_err(Error::db("revoking a token"))
+    }
+
+    /// Records a successful authentication.
+    pub fn touch_token(&self, id: &str, now: i64) -> Result<(), Error> {
+        self.conn()
+            .execute("UPDATE tokens SET last_used_at = ?2 WHERE id = ?1", params![id, now])
+            .map(drop)
+            .map_err(Error::db("updating a token"))
+    }
+
+    /// Creates or replaces an emission user.
+    pub fn upsert_user(&self, name: &str, password_hash: &str, sources: Option<&[String]>, now: i64) -> Result<(), Error> {
+        self.conn()
+            .execute(
+                "INSERT INTO users (name, password_hash, sources, created_at) VALUES (?1,?2,?3,?4)
+                 ON CONFLICT(name) DO UPDATE SET password_hash = ?2, sources = ?3",
+                params![name, password_hash, sources_to_sql(sources), now],
+            )
+            .map(drop)
+            .map_err(Error::db("writing a user"))
+    }
+
+    /// A user's password hash and scope.
+    pub fn user(&self, name: &str) -> Result<Option<(String, Option<Vec<String>>)>, Error> {
+        self.conn()
+            .query_row("SELECT password_hash, sources FROM users WHERE name = ?1", [name], |r| {
+                Ok((r.get(0)?, sources_from_sql(r.get(1)?)))
+            })
+            .optional()
+            .map_err(Error::db("reading a user"))
+    }
+
+    /// Reserves `key` in `bucket`; `false` when another request already holds it.
+    pub fn reserve_key(&self, bucket: &str, key: &str) -> Result<bool, Error> {
+        self.conn()
+            .execute("INSERT OR IGNORE INTO reserved_keys (bucket, key) VALUES (?1, ?2)", [bucket, key])
+            .map(|n| n == 1)
+            .map_err(Error::db("reserving a key"))
+    }
+
+    /// Records a started multipart upload.
+    pub fn insert_upload(&self, u: &UploadRecord) -> Result<(), Error> {
+        self.conn()
+            .execute(
+                "INSERT INTO uploads (id, token_name, source, bucket, key, store_upload_id, created_at, expires_at, state)
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+                params![u.id, u.token_name, u.source, u.bucket, u.key, u.store_upload_id, u.created_at, u.expires_at, u.state],
+            )
+            .map(drop)
+            .map_err(Error::db("recording an upload"))
+    }
+
+    /// The upload with this id.
+    pub fn upload(&self, id: &str) -> Result<Option<UploadRecord>, Error> {
+        self.conn()
+            .query_row(
+                "SELECT id, token_name, source, bucket, key, store_upload_id, created_at, expires_at, state
+                 FROM uploads WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(UploadRecord {
+                        id: r.get(0)?,
+                        token_name: r.get(1)?,
+                        source: r.get(2)?,
+                        bucket: r.get(3)?,
+                        key: r.get(4)?,
+                        store_upload_id: r.get(5)?,
+                        created_at: r.get(6)?,
+                        expires_at: r.get(7)?,
+                        state: r.get(8)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(Error::db("reading an upload"))
+    }
+
+    /// Sets an upload's state.
+    pub fn set_upload_state(&self, id: &str, state: &str) -> Result<(), Error> {
+        self.conn()
+            .execute("UPDATE uploads SET state = ?2 WHERE id = ?1", [id, state])
+            .map(drop)
+            .map_err(Error::db("updating an upload"))
+    }
+
+    /// Stores an emission and marks its upload completed, atomically.
+    pub fn insert_emission(&self, e: &EmissionRecord) -> Result<(), Error> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(Error::db("starting a transaction"))?;
+        tx.execute(
+            "INSERT INTO emissions (id, upload_id, token_name, source, bucket, key, archived_key, bytes, rows, sha256,
+             started_at, completed_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
+            params![
+                e.id,
+                e.upload_id,
+                e.token_name,
+                e.source,
+                e.bucket,
+                e.key,
+                e.archived_key,
+                e.bytes as i64,
+                e.rows as i64,
+                e.sha256,
+                e.started_at,
+                e.completed_at
+            ],
+        )
+        .map_err(Error::db("recording an emission"))?;
+        if let Some(upload) = &e.upload_id {
+            tx.execute("UPDATE uploads SET state = 'completed' WHERE id = ?1", [upload])
+                .map_err(Error::db("completing an upload"))?;
+        }
+        tx.commit().map_err(Error::db("committing an emission"))
+    }
+
+    /// Records where an emission was archived.
+    pub fn set_archived_key(&self, emission_id: &str, archived_key: &str) -> Result<(), Error> {
+        self.conn()
+            .execute("UPDATE emissions SET archived_key = ?2 WHERE id = ?1", [emission_id, archived_key])
+            .map(drop)
+            .map_err(Error::db("recording an archive key"))
+    }
+
+    const EMISSION_COLUMNS: &str = "id, upload_id, token_name, source, bucket, key, archived_key, bytes, rows, sha256, \
+                                    started_at, completed_at";
+
+    fn emission_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EmissionRecord> {
+        Ok(EmissionRecord {
+            id: r.get(0)?,
+            upload_id: r.get(1)?,
+            token_name: r.get(2)?,
+            source: r.get(3)?,
+            bucket: r.get(4)?,
+            key: r.get(5)?,
+            archived_key: r.get(6)?,
+            bytes: r.get::<_, i64>(7)? as u64,
+            rows: r.get::<_, i64>(8)? as u64,
+            sha256: r.get(9)?,
+            started_at: r.get(10)?,
+            completed_at: r.get(11)?,
+        })
+    }
+
+    /// The emission that completed this upload.
+    pub fn emission_for_upload(&self, upload_id: &str) -> Result<Option<EmissionRecord>, Error> {
+        self.conn()
+            .query_row(
+                &format!("SELECT {} FROM emissions WHERE upload_id = ?1", Self::EMISSION_COLUMNS),
+                [upload_id],
+                Self::emission_row,
+            )
+            .optional()
+            .map_err(Error::db("reading an emission"))
+    }
+
+    /// Emissions, newest first, optionally only one token's, one source's, or completed at or after `since`.
+    pub fn emissions(
+        &self,
+        token_name: Option<&str>,
+        source: Option<&str>,
+        since: Option<i64>,
+    ) -> Result<Vec<EmissionRecord>, Error> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT {} FROM emissions WHERE (?1 IS NULL OR token_name = ?1) AND (?2 IS NULL OR source = ?2)
+                 AND (?3 IS NULL OR completed_at >= ?3) ORDER BY completed_at DESC, id",
+                Self::EMISSION_COLUMNS
+            ))
+            .map_err(Error::db("listing emissions"))?;
+        stmt.query_map(params![token_name, source, since], Self::emission_row)
+            .and_then(Iterator::collect)
+            .map_err(Error::db("listing emissions"))
+    }
+}

@@ -1,0 +1,96 @@
+//! The crate's error type and its one mapping to HTTP responses.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use cqube_protocol::ErrorBody;
+
+/// Everything that can go wrong in the server; each variant says what failed and where.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration is invalid; every problem is listed.
+    #[error("invalid server configuration:\n  - {}", .0.join("\n  - "))]
+    Config(Vec<String>),
+    /// A file or socket operation failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The database refused an operation.
+    #[error("database {what}: {source}")]
+    Db {
+        /// What was being done.
+        what: &'static str,
+        /// The cause.
+        source: rusqlite::Error,
+    },
+    /// The object store refused an operation.
+    #[error("object store: {what}: {message}")]
+    Store {
+        /// The operation and its bucket/key.
+        what: String,
+        /// The store's error, flattened (the SDK's error chain).
+        message: String,
+    },
+    /// A command-line admin action was refused (duplicate token name, unknown user, ...).
+    #[error("{0}")]
+    Admin(String),
+    /// A request was refused; becomes an HTTP error with a stable code.
+    #[error("{code}: {message}")]
+    Api {
+        /// HTTP status.
+        status: StatusCode,
+        /// Stable code (see docs/api.md).
+        code: &'static str,
+        /// Safe, human-readable message.
+        message: String,
+    },
+}
+
+impl Error {
+    /// A client error with a stable code.
+    pub(crate) fn api(status: StatusCode, code: &'static str, message: impl Into<String>) -> Error {
+        Error::Api { status, code, message: message.into() }
+    }
+
+    /// 400 with a code.
+    pub(crate) fn bad_request(code: &'static str, message: impl Into<String>) -> Error {
+        Error::api(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    pub(crate) fn store(what: impl Into<String>, err: impl std::error::Error) -> Error {
+        // The SDK's Display is only "service error"; the chain carries the store's code and message.
+        let mut message = err.to_string();
+        let mut source = err.source();
+        while let Some(cause) = source {
+            message.push_str(": ");
+            message.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        Error::Store { what: what.into(), message }
+    }
+
+    pub(crate) fn db(what: &'static str) -> impl FnOnce(rusqlite::Error) -> Error {
+        move |source| Error::Db { what, source }
+    }
+}
+
+/// Internal errors go to the log in full; the client sees only a code and a generic message.
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let (status, code, message) = match self {
+            Error::Api { status, code, message } => (status, code, message),
+            other => {
+                tracing::error!(error = %other, "request failed");
+                let code = if matches!(other, Error::Store { .. }) { "store_unavailable" } else { "internal" };
+                let status =
+                    if code == "store_unavailable" { StatusCode::BAD_GATEWAY } else { StatusCode::INTERNAL_SERVER_ERROR };
+                (status, code, "the server could not complete the request; see its log".to_owned())
+            }
+        };
+        (status, axum::Json(ErrorBody { code: code.to_owned(), message })).into_response()
+    }
+}

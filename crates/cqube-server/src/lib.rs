@@ -1,0 +1,191 @@
+//! The emission API: cQube's endpoints (`/data/upload-url`, `/data/list_s3_files`, ...) with the same payloads,
+//! multipart presigning for large emissions, acknowledgements, admin-issued tokens, and an embedded S3 store.
+//!
+//! Entry points: [`Server::bind`] then [`Server::run`] for a process; [`AppState::new`] and [`app`] for tests
+//! and embedding. The admin subcommands use [`Database`] and [`auth`] directly.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod db;
+mod error;
+pub mod keys;
+pub mod storage;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use cqube_core::Catalog;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+
+pub use crate::config::ServerConfig;
+pub use crate::db::Database;
+pub use crate::error::Error;
+pub use crate::storage::{StoreAccess, Storage};
+
+/// The OpenAPI description served at `/openapi.json`.
+pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
+
+/// Shared state of the handlers; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: ServerConfig,
+    db: Database,
+    storage: Storage,
+    catalog: Catalog,
+    /// Base URL clients reach us at, without `/data`.
+    public_base: String,
+}
+
+/// Loads the configured catalog: the built-in one, with overrides from `catalog_overrides` if set.
+pub fn load_catalog(config: &ServerConfig) -> Result<Catalog, Error> {
+    let catalog = Catalog::builtin();
+    match &config.catalog_overrides {
+        None => Ok(catalog),
+        Some(path) => {
+            let json = std::fs::read_to_string(path)
+                .map_err(|source| Error::Io { what: format!("reading catalog overrides {}", path.display()), source })?;
+            catalog.with_overrides(&json).map_err(|e| Error::Config(vec![format!("{}: {e}", path.display())]))
+        }
+    }
+}
+
+impl AppState {
+    /// Opens the database, connects to (or starts) the store and creates missing buckets. `bound` is the address
+    /// the API listens on, used for URLs when `public_url` is not configured.
+    pub async fn new(config: ServerConfig, bound: SocketAddr) -> Result<AppState, Error> {
+        config.validate()?;
+        let catalog = load_catalog(&config)?;
+        let db = Database::open(&config.data_dir)?;
+        let storage = Storage::connect(&config, &db).await?;
+        let b = &config.buckets;
+        storage.ensure_buckets(&[&b.input, &b.output, &b.emission]).await?;
+        let public_base = config.public_base(bound);
+        Ok(AppState { inner: Arc::new(Inner { config, db, storage, catalog, public_base }) })
+    }
+
+    /// The database (for admin actions in-process).
+    pub fn db(&self) -> &Database {
+        &self.inner.db
+    }
+
+    /// The store, e.g. to read what was uploaded.
+    pub fn storage(&self) -> &Storage {
+        &self.inner.storage
+    }
+
+    /// The resolved configuration.
+    pub fn config(&self) -> &ServerConfig {
+        &self.inner.config
+    }
+
+    /// `http(s)://HOST:PORT/data`, the base URL emitters are given.
+    pub fn base_url(&self) -> String {
+        format!("{}/data", self.inner.public_base)
+    }
+}
+
+/// The API's routes. Request logs carry method, path, status and latency, never headers or query strings
+/// (tokens travel in headers, signatures in query strings).
+pub fn app(state: AppState) -> Router {
+    let body_limit = state.inner.config.max_request_body_bytes;
+    let data = Router::new()
+        .route("/list_s3_buckets", get(api::list_s3_buckets))
+        .route("/list_s3_files", post(api::list_s3_files))
+        .route("/download_uri", post(api::download_uri))
+        .route("/upload-url", post(api::upload_url))
+        .route("/uploads", post(api::create_upload))
+        .route("/uploads/{upload_id}/parts", post(api::presign_parts).get(api::list_parts))
+        .route("/uploads/{upload_id}/complete", post(api::complete_upload))
+        .route("/uploads/{upload_id}", axum::routing::delete(api::abort_upload))
+        .route("/emissions", get(api::emissions))
+        .route("/auth", post(api::auth))
+        .layer(DefaultBodyLimit::max(body_limit))
+        // The form upload streams to disk and enforces the policy's own limit instead.
+        .route("/post-object/{bucket}", post(api::post_object).layer(DefaultBodyLimit::disable()));
+    Router::new()
+        .route("/healthz", get(api::healthz))
+        .route("/openapi.json", get(api::openapi))
+        .nest("/data", data)
+        .fallback(api::not_found)
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &axum::http::Request<_>| {
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), token_id = tracing::field::Empty)
+                })
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .with_state(state)
+}
+
+/// A bound, ready server: database open, store up, buckets created.
+#[derive(Debug)]
+pub struct Server {
+    listener: tokio::net::TcpListener,
+    state: AppState,
+}
+
+impl Server {
+    /// Binds the listen address and prepares the state.
+    pub async fn bind(config: ServerConfig) -> Result<Server, Error> {
+        config.validate()?;
+        if config.tls.is_some() {
+            return Err(Error::Config(vec!["tls: HTTPS is not built yet; terminate TLS in a reverse proxy".into()]));
+        }
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| Error::Io { what: format!("binding {}", config.listen), source })?;
+        let bound = listener
+            .local_addr()
+            .map_err(|source| Error::Io { what: "reading the bound address".into(), source })?;
+        let state = AppState::new(config, bound).await?;
+        Ok(Server { listener, state })
+    }
+
+    /// The state the server runs with.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {
+        let router = app(self.state.clone());
+        axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(|source| Error::Io { what: "serving HTTP".into(), source })
+    }
+}
+
+/// Resolves on ctrl-c or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
