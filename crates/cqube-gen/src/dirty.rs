@@ -1,11 +1,135 @@
 //! Realistic mess for validation tests: variations the normalizer accepts, and invalid cells it rejects.
 
 use cqube_core::ColumnType;
-use rand_chacha::rand_core::RngCore;
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::{RngCore, SeedableRng};
 
+use crate::GenReport;
 use crate::plan::{ColPlan, Plan, Role};
-use crate::row::int_bounds;
-use crate::universe::below;
+use crate::row::{Ctx, cell, int_bounds, render_row};
+use crate::universe::{Universe, below, mix};
+
+/// Per 10,000 dirty rows: invalid rows, then duplicate-key rows.
+const INVALID_PER_10K: u64 = 100;
+const DUPLICATE_PER_10K: u64 = 10;
+/// Per 1,000 dirty lines: CRLF line ends.
+const CRLF_PER_MILLE: u64 = 50;
+
+/// Writes dirty rows: each clean row rendered first, then messed up, broken or turned into a duplicate.
+/// Its own random stream decides the mess, so the values stream is the same as in a clean file.
+pub(crate) struct Dirtier {
+    dirt: ChaCha8Rng,
+    bad: Vec<(usize, Bad)>,
+    cells: Vec<u8>,
+    ends: Vec<usize>,
+    /// The last valid row not yet repeated: a duplicate-key row replays its context.
+    saved: Option<Saved>,
+}
+
+struct Saved {
+    ctx: Ctx,
+    cells: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Dirtier {
+    pub(crate) fn new(plan: &Plan, file_seed: u64) -> Dirtier {
+        Dirtier {
+            dirt: ChaCha8Rng::seed_from_u64(mix(file_seed ^ 0x6469_7274)),
+            bad: bad_candidates(plan),
+            cells: Vec::with_capacity(1024),
+            ends: Vec::with_capacity(plan.cols.len()),
+            saved: None,
+        }
+    }
+
+    pub(crate) fn header(&mut self, plan: &Plan, buf: &mut Vec<u8>) {
+        for (k, col) in plan.cols.iter().enumerate() {
+            if k > 0 {
+                buf.push(b',');
+            }
+            let start = buf.len();
+            let quote = header_name(&col.name, &mut self.dirt, buf);
+            crate::quote_from(buf, start, quote);
+        }
+        self.end_line(buf);
+    }
+
+    /// Appends one row (with its line end) made from the clean row of context `ctx`.
+    pub(crate) fn row(
+        &mut self,
+        plan: &Plan,
+        u: &Universe,
+        mut ctx: Ctx,
+        rng: &mut impl RngCore,
+        buf: &mut Vec<u8>,
+        report: &mut GenReport,
+    ) {
+        let fate = below(&mut self.dirt, 10_000);
+        let mut duplicate = false;
+        if (INVALID_PER_10K..INVALID_PER_10K + DUPLICATE_PER_10K).contains(&fate)
+            && let Some(saved) = self.saved.take()
+        {
+            // Free cells are drawn again until one differs, so the row is not an exact duplicate.
+            for _ in 0..4 {
+                let mut replay = saved.ctx;
+                self.cells.clear();
+                render_row(plan, u, &mut replay, rng, &mut self.cells, &mut self.ends, false);
+                if (0..plan.cols.len()).any(|k| {
+                    !plan.cols[k].in_key && cell(&saved.cells, &saved.ends, k) != cell(&self.cells, &self.ends, k)
+                }) {
+                    duplicate = true;
+                    break;
+                }
+            }
+        }
+        let mut broken = None;
+        if duplicate {
+            report.duplicate_key_rows += 1;
+        } else {
+            self.cells.clear();
+            render_row(plan, u, &mut ctx, rng, &mut self.cells, &mut self.ends, false);
+            if fate < INVALID_PER_10K && !self.bad.is_empty() {
+                broken = Some(below(&mut self.dirt, self.bad.len() as u64) as usize);
+                report.invalid_rows += 1;
+            } else if plan.has_key {
+                let saved = self.saved.get_or_insert_with(|| Saved { ctx, cells: Vec::new(), ends: Vec::new() });
+                saved.ctx = ctx;
+                saved.cells.clone_from(&self.cells);
+                saved.ends.clone_from(&self.ends);
+            }
+        }
+        let start = buf.len();
+        for (k, col) in plan.cols.iter().enumerate() {
+            if k > 0 {
+                buf.push(b',');
+            }
+            let field = buf.len();
+            let quote = match broken.map(|b| &self.bad[b]) {
+                Some((at, how)) if *at == k => {
+                    bad_cell(how, &mut self.dirt, buf);
+                    false
+                }
+                _ => messy_cell(col, cell(&self.cells, &self.ends, k), &mut self.dirt, buf),
+            };
+            if quote || matches!(col.ty, ColumnType::Text { .. }) {
+                crate::quote_from(buf, field, quote);
+            }
+        }
+        if buf.len() == start {
+            // A lone empty field would be a blank line, which readers skip rather than read as a row.
+            buf.extend_from_slice(b"\"\"");
+        }
+        self.end_line(buf);
+    }
+
+    fn end_line(&mut self, buf: &mut Vec<u8>) {
+        if below(&mut self.dirt, 1000) < CRLF_PER_MILLE {
+            buf.push(b'\r');
+        }
+        buf.push(b'\n');
+    }
+}
 
 /// One deliberately invalid cell.
 #[derive(Debug, Clone)]
@@ -82,9 +206,12 @@ const MESSY_TEXT: &[u8] = b"Near \"Old\" Tank, Ward 5\nBehind Market";
 /// the clean value. Returns whether the field must be quoted.
 pub(crate) fn messy_cell(col: &ColPlan, cell: &[u8], rng: &mut impl RngCore, out: &mut Vec<u8>) -> bool {
     let r = below(rng, 1000);
-    if cell.is_empty() {
+    // Attendance days hold a literal NULL even when clean: a null like an empty cell.
+    if cell.is_empty() || cell == b"NULL" {
         if r < 400 {
             out.extend_from_slice(NULL_TOKENS[(r % 5) as usize]);
+        } else {
+            out.extend_from_slice(cell);
         }
         return false;
     }

@@ -28,14 +28,14 @@ mod universe;
 
 use std::io::{self, Write};
 
-use cqube_core::{ColumnType, DataSource};
+use cqube_core::DataSource;
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::SeedableRng;
 
+use crate::dirty::Dirtier;
 use crate::plan::Plan;
 use crate::row::{Ctx, Spread, render_row};
 pub use crate::universe::Universe;
-use crate::universe::{below, mix};
 
 /// What to generate.
 #[derive(Debug, Clone)]
@@ -65,11 +65,6 @@ pub struct GenReport {
 
 /// Output is handed to the writer in chunks of about this size, so callers need no `BufWriter`.
 const CHUNK: usize = 256 * 1024;
-/// Per 10,000 dirty rows: invalid rows, then duplicate-key rows.
-const INVALID_PER_10K: u64 = 100;
-const DUPLICATE_PER_10K: u64 = 10;
-/// Per 1,000 dirty lines: CRLF line ends.
-const CRLF_PER_MILLE: u64 = 50;
 
 /// Writes `opts.rows` rows of `source` (fewer when its key space is smaller) as a raw CSV export.
 ///
@@ -88,81 +83,39 @@ pub fn write_csv<W: Write>(source: &DataSource, opts: &GenOptions, mut out: W) -
     let file_seed = opts.seed ^ fnv1a(&source.name);
     let spread = Spread::new(plan.capacity, rows, file_seed);
     let mut rng = ChaCha8Rng::seed_from_u64(file_seed);
-    let mut dirt = ChaCha8Rng::seed_from_u64(mix(file_seed ^ 0x6469_7274));
-    let bad = dirty::bad_candidates(&plan);
+    let mut dirtier = opts.dirty.then(|| Dirtier::new(&plan, file_seed));
     let mut report = GenReport { rows, ..GenReport::default() };
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK + 64 * 1024);
-    let (mut cells, mut ends) = (Vec::with_capacity(1024), Vec::with_capacity(plan.cols.len()));
-    // The last valid, not yet repeated row: a duplicate-key row copies its key.
-    let mut saved = Saved::default();
+    let mut ends = Vec::with_capacity(plan.cols.len());
 
-    for (i, col) in plan.cols.iter().enumerate() {
-        if i > 0 {
-            buf.push(b',');
+    match &mut dirtier {
+        Some(d) => d.header(&plan, &mut buf),
+        None => {
+            let names: Vec<&str> = plan.cols.iter().map(|c| c.name.as_str()).collect();
+            for (k, name) in names.iter().enumerate() {
+                if k > 0 {
+                    buf.push(b',');
+                }
+                let start = buf.len();
+                buf.extend_from_slice(name.as_bytes());
+                quote_from(&mut buf, start, false);
+            }
+            buf.push(b'\n');
         }
-        let start = buf.len();
-        let quote = if opts.dirty {
-            dirty::header_name(&col.name, &mut dirt, &mut buf)
-        } else {
-            buf.extend_from_slice(col.name.as_bytes());
-            false
-        };
-        quote_from(&mut buf, start, quote);
     }
-    end_line(&mut buf, opts.dirty, &mut dirt);
-
     for i in 0..rows {
-        let fate = if opts.dirty { below(&mut dirt, 10_000) } else { u64::MAX };
-        let mut duplicate = false;
-        if fate >= INVALID_PER_10K && fate < INVALID_PER_10K + DUPLICATE_PER_10K && plan.has_key && saved.valid {
-            saved.valid = false;
-            // Free cells are drawn again until one differs, so the row is not an exact duplicate.
-            for _ in 0..4 {
-                let mut ctx = saved.ctx;
-                render_row(&plan, u, &mut ctx, &mut rng, &mut cells, &mut ends);
-                if saved.differs_outside_key(&plan, &cells, &ends) {
-                    duplicate = true;
-                    break;
+        match &mut dirtier {
+            Some(d) => d.row(&plan, u, Ctx::for_row(&plan, spread, i), &mut rng, &mut buf, &mut report),
+            None => {
+                let start = buf.len();
+                render_row(&plan, u, &mut Ctx::for_row(&plan, spread, i), &mut rng, &mut buf, &mut ends, true);
+                if buf.len() == start {
+                    // A lone empty field would be a blank line, which readers skip rather than read as a row.
+                    buf.extend_from_slice(b"\"\"");
                 }
+                buf.push(b'\n');
             }
         }
-        let mut broken = None;
-        if duplicate {
-            report.duplicate_key_rows += 1;
-        } else {
-            let mut ctx = Ctx::for_row(&plan, spread, i);
-            render_row(&plan, u, &mut ctx, &mut rng, &mut cells, &mut ends);
-            if fate < INVALID_PER_10K && !bad.is_empty() {
-                broken = Some(&bad[below(&mut dirt, bad.len() as u64) as usize]);
-                report.invalid_rows += 1;
-            } else if opts.dirty {
-                saved.store(ctx, &cells, &ends);
-            }
-        }
-        let mut start = 0;
-        for (k, (col, &end)) in plan.cols.iter().zip(&ends).enumerate() {
-            if k > 0 {
-                buf.push(b',');
-            }
-            let cell = &cells[start..end];
-            start = end;
-            let field = buf.len();
-            let quote = match broken {
-                Some((at, how)) if *at == k => {
-                    dirty::bad_cell(how, &mut dirt, &mut buf);
-                    false
-                }
-                _ if opts.dirty => dirty::messy_cell(col, cell, &mut dirt, &mut buf),
-                _ => {
-                    buf.extend_from_slice(cell);
-                    false
-                }
-            };
-            if quote || matches!(col.ty, ColumnType::Text { .. }) {
-                quote_from(&mut buf, field, quote);
-            }
-        }
-        end_line(&mut buf, opts.dirty, &mut dirt);
         if buf.len() >= CHUNK {
             out.write_all(&buf)?;
             report.bytes += buf.len() as u64;
@@ -198,38 +151,9 @@ pub fn default_rows(source: &DataSource, universe: &Universe, scale: u64) -> u64
     share.max(1).min(plan.capacity)
 }
 
-fn cell<'a>(cells: &'a [u8], ends: &[usize], k: usize) -> &'a [u8] {
-    &cells[if k == 0 { 0 } else { ends[k - 1] }..ends[k]]
-}
-
-#[derive(Default)]
-struct Saved {
-    valid: bool,
-    ctx: Ctx,
-    cells: Vec<u8>,
-    ends: Vec<usize>,
-}
-
-impl Saved {
-    fn store(&mut self, ctx: Ctx, cells: &[u8], ends: &[usize]) {
-        self.valid = true;
-        self.ctx = ctx;
-        self.cells.clear();
-        self.cells.extend_from_slice(cells);
-        self.ends.clear();
-        self.ends.extend_from_slice(ends);
-    }
-
-    fn differs_outside_key(&self, plan: &Plan, cells: &[u8], ends: &[usize]) -> bool {
-        (0..plan.cols.len())
-            .filter(|&k| !plan.cols[k].in_key)
-            .any(|k| cell(&self.cells, &self.ends, k) != cell(cells, ends, k))
-    }
-}
-
 /// Quotes the field that starts at `start` when asked to or when it holds `,`, `"`, CR or LF, doubling
 /// its quotes (RFC 4180).
-fn quote_from(buf: &mut Vec<u8>, start: usize, force: bool) {
+pub(crate) fn quote_from(buf: &mut Vec<u8>, start: usize, force: bool) {
     let special = |b: &u8| matches!(b, b',' | b'"' | b'\r' | b'\n');
     if !force && !buf[start..].iter().any(special) {
         return;
@@ -243,13 +167,6 @@ fn quote_from(buf: &mut Vec<u8>, start: usize, force: bool) {
         buf.push(b);
     }
     buf.push(b'"');
-}
-
-fn end_line(buf: &mut Vec<u8>, dirty: bool, dirt: &mut ChaCha8Rng) {
-    if dirty && below(dirt, 1000) < CRLF_PER_MILLE {
-        buf.push(b'\r');
-    }
-    buf.push(b'\n');
 }
 
 /// FNV-1a: a fixed, platform-independent hash that gives each source its own stream.

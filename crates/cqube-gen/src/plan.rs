@@ -122,6 +122,8 @@ pub(crate) struct Plan {
     pub finest: u8,
     /// Some column shows an inspection, whose school then is the row's school.
     pub uses_inspection: bool,
+    /// Attendance day columns `1..=n`, side by side: (index of day 1, n, teacher codes).
+    pub days: Option<(usize, usize, bool)>,
 }
 
 /// Most students a school can list (4-digit local number in the 15-digit student id).
@@ -176,6 +178,8 @@ impl Plan {
                 p
             })
             .collect();
+        let mut cols = cols;
+        let days = day_run(&mut cols);
         let serial = source.key.is_empty()
             || cols.iter().any(|c| c.in_key && matches!(c.role, Role::Serial | Role::Uuid | Role::SerialText));
         let mut dims: Vec<(Dim, u64)> = Vec::new();
@@ -255,8 +259,29 @@ impl Plan {
             exam_prefix,
             finest,
             uses_inspection,
+            days,
         }
     }
+}
+
+/// Finds the attendance day columns, written in one run per row. Day columns that are not `1..=n` side by
+/// side (a user's override) become generic cells, which still respect their range check.
+fn day_run(cols: &mut [ColPlan]) -> Option<(usize, usize, bool)> {
+    let first = cols.iter().position(|c| matches!(c.role, Role::Day { .. }))?;
+    let run = cols[first..]
+        .iter()
+        .enumerate()
+        .take_while(|(i, c)| matches!(c.role, Role::Day { day, .. } if usize::from(day) == i + 1))
+        .count();
+    let total = cols.iter().filter(|c| matches!(c.role, Role::Day { .. })).count();
+    if run == 0 || run != total {
+        for c in cols.iter_mut().filter(|c| matches!(c.role, Role::Day { .. })) {
+            c.role = Role::Generic;
+        }
+        return None;
+    }
+    let teacher = matches!(cols[first].role, Role::Day { teacher: true, .. });
+    Some((first, run, teacher))
 }
 
 /// How many distinct values a small key code takes, after UDISE's code lists.
