@@ -53,6 +53,11 @@ fn digits(b: &[u8]) -> (usize, u32) {
 /// Parses `YYYY-MM-DD`, `DD-MM-YYYY`, `DD/MM/YYYY` or `YYYY/MM/DD` (day and month of 1 or 2 digits) at the start
 /// of `b`, returning the date and the bytes it took. Day-first, never month-first: Indian exports write `DD/MM`.
 fn date_prefix(b: &[u8]) -> Result<(Date, usize), DateError> {
+    if let Some(date) = fixed_iso_date(b)
+        && !b.get(10).is_some_and(u8::is_ascii_digit)
+    {
+        return date.checked().map(|date| (date, 10));
+    }
     let (len1, v1) = digits(b);
     let sep = *b.get(len1).ok_or(DateError::Syntax)?;
     if !matches!(sep, b'-' | b'/') {
@@ -72,10 +77,28 @@ fn date_prefix(b: &[u8]) -> Result<(Date, usize), DateError> {
         (1..=2, 4) => Date { year: v3, month: v2, day: v1 },
         _ => return Err(DateError::Syntax),
     };
-    let valid = date.year >= 1
-        && (1..=12).contains(&date.month)
-        && (1..=days_in_month(date.year, date.month)).contains(&date.day);
-    if valid { Ok((date, i)) } else { Err(DateError::Calendar) }
+    date.checked().map(|date| (date, i))
+}
+
+/// `yyyy-MM-dd` at fixed positions, the layout of nearly every date, read without the general scanner.
+fn fixed_iso_date(b: &[u8]) -> Option<Date> {
+    let b = b.get(..10)?;
+    if b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let digit = |i: usize| b[i].is_ascii_digit().then(|| u32::from(b[i] - b'0'));
+    let number = |range: std::ops::Range<usize>| range.map(digit).try_fold(0, |acc, d| Some(acc * 10 + d?));
+    Some(Date { year: number(0..4)?, month: number(5..7)?, day: number(8..10)? })
+}
+
+impl Date {
+    /// The date if it exists on the (proleptic Gregorian) calendar.
+    fn checked(self) -> Result<Date, DateError> {
+        let valid = self.year >= 1
+            && (1..=12).contains(&self.month)
+            && (1..=days_in_month(self.year, self.month)).contains(&self.day);
+        if valid { Ok(self) } else { Err(DateError::Calendar) }
+    }
 }
 
 fn is_leap(year: u32) -> bool {

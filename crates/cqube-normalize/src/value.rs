@@ -114,11 +114,11 @@ pub fn normalize_value<'a>(
     raw: &'a str,
     opts: &ValueOptions,
 ) -> Result<Option<Cow<'a, str>>, Violation> {
-    let value = raw.trim();
+    let value = trim(raw);
     if opts.null_tokens.iter().any(|token| token == value) {
         return if column.required { Err(Violation::Required) } else { Ok(None) };
     }
-    let normalized = if memchr3(0, b'\r', b'\n', value.as_bytes()).is_none() {
+    let normalized = if !has_nul_or_line_break(value) {
         typed(column.ty, value, opts)?
     } else if memchr(0, value.as_bytes()).is_some() {
         return Err(Violation::NulByte);
@@ -129,6 +129,25 @@ pub fn normalize_value<'a>(
         return Err(Violation::Check { check: check.clone() });
     }
     Ok(Some(normalized))
+}
+
+/// `raw.trim()`, skipping the Unicode whitespace tables when both ends are visible ASCII (nearly every cell).
+fn trim(raw: &str) -> &str {
+    match raw.as_bytes() {
+        [first, .., last] if first.is_ascii_graphic() && last.is_ascii_graphic() => raw,
+        [only] if only.is_ascii_graphic() => raw,
+        _ => raw.trim(),
+    }
+}
+
+fn has_nul_or_line_break(value: &str) -> bool {
+    let b = value.as_bytes();
+    // memchr's SIMD setup costs more than a plain scan over a short cell.
+    if b.len() <= 32 {
+        b.iter().any(|&c| c <= b'\r' && matches!(c, 0 | b'\r' | b'\n'))
+    } else {
+        memchr3(0, b'\r', b'\n', b).is_some()
+    }
 }
 
 /// Replaces each CRLF, CR or LF with one space.
@@ -165,12 +184,8 @@ struct Number<'v> {
     int: &'v str,
     frac: Option<&'v str>,
     exp: Option<&'v str>,
-}
-
-impl Number<'_> {
-    fn grouped(&self) -> bool {
-        self.int.contains(',')
-    }
+    /// Whether `int` holds thousands separators.
+    grouped: bool,
 }
 
 /// Splits a number into its parts, or `None` when `value` is not one (including badly grouped thousands).
@@ -181,7 +196,15 @@ fn number(value: &str) -> Option<Number<'_>> {
         Some(b'+') => (false, 1),
         _ => (false, 0),
     };
-    let int_len = b[sign_len..].iter().take_while(|c| c.is_ascii_digit() || **c == b',').count();
+    let (mut int_len, mut grouped) = (0, false);
+    for &c in &b[sign_len..] {
+        match c {
+            b'0'..=b'9' => {}
+            b',' => grouped = true,
+            _ => break,
+        }
+        int_len += 1;
+    }
     let int = &value[sign_len..sign_len + int_len];
     let mut rest = &value[sign_len + int_len..];
     let frac = rest.strip_prefix('.').map(|r| {
@@ -201,14 +224,13 @@ fn number(value: &str) -> Option<Number<'_>> {
         _ => return None,
     };
     let has_digits = !int.is_empty() || frac.is_some_and(|f| !f.is_empty());
-    (has_digits && well_grouped(int)).then_some(Number { negative, sign_len, int, frac, exp })
+    (has_digits && (!grouped || well_grouped(int))).then_some(Number { negative, sign_len, int, frac, exp, grouped })
 }
 
-/// No commas, or `d{1,3}(,ddd)*`.
+/// Whether digits with commas are grouped `d{1,3}(,ddd)*`.
 fn well_grouped(int: &str) -> bool {
     let mut groups = int.split(',');
-    let first = groups.next().unwrap_or("");
-    !int.contains(',') || ((1..=3).contains(&first.len()) && groups.all(|g| g.len() == 3))
+    groups.next().is_some_and(|first| (1..=3).contains(&first.len())) && groups.all(|g| g.len() == 3)
 }
 
 /// Whether `digits` (ASCII digits and commas) fits `width` with the given sign.
@@ -227,6 +249,19 @@ fn in_range(negative: bool, digits: &str, width: IntWidth) -> bool {
 
 /// Digits as given (leading zeros of codes kept), without a leading `+`; `12.00` is written `12`.
 fn integer(value: &str, width: IntWidth, thousands: bool) -> Result<Cow<'_, str>, Violation> {
+    // Fast path for the common case, plain `[+-]digits`; everything else goes through `number`.
+    let (negative, digits) = match value.as_bytes().first() {
+        Some(b'-') => (true, &value[1..]),
+        Some(b'+') => (false, &value[1..]),
+        _ => (false, value),
+    };
+    if !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit()) {
+        return if in_range(negative, digits, width) {
+            Ok(Cow::Borrowed(value.strip_prefix('+').unwrap_or(value)))
+        } else {
+            Err(Violation::IntRange { width })
+        };
+    }
     let n = number(value).ok_or(Violation::NotInteger)?;
     if n.exp.is_some() {
         return Err(Violation::ScientificNotation);
@@ -234,13 +269,13 @@ fn integer(value: &str, width: IntWidth, thousands: bool) -> Result<Cow<'_, str>
     if n.int.is_empty() || n.frac.is_some_and(|f| f.is_empty() || f.bytes().any(|c| c != b'0')) {
         return Err(Violation::NotInteger);
     }
-    if n.grouped() && !thousands {
+    if n.grouped && !thousands {
         return Err(Violation::ThousandsSeparator);
     }
     if !in_range(n.negative, n.int, width) {
         return Err(Violation::IntRange { width });
     }
-    if n.grouped() {
+    if n.grouped {
         let sign = if n.negative { "-" } else { "" };
         return Ok(Cow::Owned(sign.chars().chain(n.int.chars().filter(|&c| c != ',')).collect()));
     }
@@ -251,7 +286,7 @@ fn integer(value: &str, width: IntWidth, thousands: bool) -> Result<Cow<'_, str>
 /// As given, without a leading `+` (and without thousands separators when those are allowed).
 fn decimal(value: &str, thousands: bool) -> Result<Cow<'_, str>, Violation> {
     let n = number(value).ok_or(Violation::NotDecimal)?;
-    if !n.grouped() {
+    if !n.grouped {
         return Ok(Cow::Borrowed(value.strip_prefix('+').unwrap_or(value)));
     }
     if !thousands {
@@ -277,10 +312,14 @@ fn date(value: &str) -> Result<Cow<'_, str>, Violation> {
         DateError::Calendar => Violation::InvalidDate,
     })?;
     // Databases export dates as midnight timestamps (`2023-04-01 00:00:00`, `…T00:00:00.000Z`): keep the date.
-    if time.is_some_and(|(t, _)| !t.is_midnight()) {
-        return Err(Violation::DateWithTime);
+    match time {
+        Some((t, _)) if !t.is_midnight() => Err(Violation::DateWithTime),
+        // A parsed date of 10 bytes with dashes at 4 and 7 can only be `yyyy-MM-dd`: nothing to rewrite.
+        None if value.len() == 10 && value.as_bytes()[4] == b'-' && value.as_bytes()[7] == b'-' => {
+            Ok(Cow::Borrowed(value))
+        }
+        _ => Ok(borrow_if_same(value, &datetime::format_date(date))),
     }
-    Ok(borrow_if_same(value, &datetime::format_date(date)))
 }
 
 fn timestamp(value: &str, to_minutes: i32) -> Result<Cow<'_, str>, Violation> {
@@ -545,6 +584,8 @@ mod tests {
     fn malformed_dates_are_not_dates() {
         for bad in [
             "2023-04-09x",
+            "2023-04-091",
+            "2023-0a-09",
             "2023-04/09",
             "2023.04.09",
             "20230409",
