@@ -4,6 +4,7 @@
 mod readers;
 mod zip64;
 
+use std::fmt::Write;
 use std::path::Path;
 use std::process::Command;
 
@@ -33,8 +34,12 @@ fn run(program: &str, args: &[&str], install: &str) -> String {
 }
 
 fn reported(expect: &Expect<'_>) -> String {
-    let hex: String = expect.name.bytes().map(|b| format!("{b:02x}")).collect();
-    format!("{hex} {} {}", expect.size, expect.crc32)
+    let mut line = String::new();
+    for b in expect.name.bytes() {
+        write!(line, "{b:02x}").expect("writing to a String cannot fail");
+    }
+    write!(line, " {} {}", expect.size, expect.crc32).expect("writing to a String cannot fail");
+    line
 }
 
 /// Runs every reader on `zip` and checks each accepts it and sees the expected entry.
