@@ -140,7 +140,7 @@ pub(crate) enum Bad {
     ImpossibleDate,
     RequiredEmpty,
     TooLong(usize),
-    BadAcademicYear,
+    NotAcademicYear,
 }
 
 /// The cells an invalid row may break, with how. Key columns are left alone unless a serial column keeps
@@ -175,7 +175,7 @@ pub(crate) fn bad_candidates(plan: &Plan) -> Vec<(usize, Bad)> {
                     out.push((i, Bad::TooLong(m as usize + 1)));
                 }
                 if c.academic_year {
-                    out.push((i, Bad::BadAcademicYear));
+                    out.push((i, Bad::NotAcademicYear));
                 }
             }
             _ => {}
@@ -194,7 +194,7 @@ pub(crate) fn bad_cell(bad: &Bad, rng: &mut impl RngCore, out: &mut Vec<u8>) {
         }
         Bad::RequiredEmpty => {}
         Bad::TooLong(n) => out.extend(b"Overlong".iter().cycle().take(*n)),
-        Bad::BadAcademicYear => out.extend_from_slice(b"2020-22"),
+        Bad::NotAcademicYear => out.extend_from_slice(b"2020-22"),
     }
 }
 
@@ -231,7 +231,9 @@ pub(crate) fn messy_cell(col: &ColPlan, cell: &[u8], rng: &mut impl RngCore, out
                 1 => [d, b"-", m, b"-", y],
                 _ => [y, b"/", m, b"/", d],
             };
-            parts.iter().for_each(|p| out.extend_from_slice(p));
+            for p in parts {
+                out.extend_from_slice(p);
+            }
         }
         ColumnType::Text { max_chars } if r < 20 && free_text(col) => {
             let max = max_chars.map_or(MESSY_TEXT.len(), |m| (m as usize).min(MESSY_TEXT.len()));

@@ -88,33 +88,30 @@ pub fn write_csv<W: Write>(source: &DataSource, opts: &GenOptions, mut out: W) -
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK + 64 * 1024);
     let mut ends = Vec::with_capacity(plan.cols.len());
 
-    match &mut dirtier {
-        Some(d) => d.header(&plan, &mut buf),
-        None => {
-            let names: Vec<&str> = plan.cols.iter().map(|c| c.name.as_str()).collect();
-            for (k, name) in names.iter().enumerate() {
-                if k > 0 {
-                    buf.push(b',');
-                }
-                let start = buf.len();
-                buf.extend_from_slice(name.as_bytes());
-                quote_from(&mut buf, start, false);
+    if let Some(d) = &mut dirtier {
+        d.header(&plan, &mut buf);
+    } else {
+        for (k, col) in plan.cols.iter().enumerate() {
+            if k > 0 {
+                buf.push(b',');
             }
-            buf.push(b'\n');
+            let start = buf.len();
+            buf.extend_from_slice(col.name.as_bytes());
+            quote_from(&mut buf, start, false);
         }
+        buf.push(b'\n');
     }
     for i in 0..rows {
-        match &mut dirtier {
-            Some(d) => d.row(&plan, u, Ctx::for_row(&plan, spread, i), &mut rng, &mut buf, &mut report),
-            None => {
-                let start = buf.len();
-                render_row(&plan, u, &mut Ctx::for_row(&plan, spread, i), &mut rng, &mut buf, &mut ends, true);
-                if buf.len() == start {
-                    // A lone empty field would be a blank line, which readers skip rather than read as a row.
-                    buf.extend_from_slice(b"\"\"");
-                }
-                buf.push(b'\n');
+        if let Some(d) = &mut dirtier {
+            d.row(&plan, u, Ctx::for_row(&plan, spread, i), &mut rng, &mut buf, &mut report);
+        } else {
+            let start = buf.len();
+            render_row(&plan, u, &mut Ctx::for_row(&plan, spread, i), &mut rng, &mut buf, &mut ends, true);
+            if buf.len() == start {
+                // A lone empty field would be a blank line, which readers skip rather than read as a row.
+                buf.extend_from_slice(b"\"\"");
             }
+            buf.push(b'\n');
         }
         if buf.len() >= CHUNK {
             out.write_all(&buf)?;

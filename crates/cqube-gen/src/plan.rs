@@ -67,6 +67,7 @@ pub(crate) enum Role {
 
 /// One output column.
 #[derive(Debug, Clone)]
+#[allow(clippy::struct_excessive_bools, reason = "independent facts from the catalog")]
 pub(crate) struct ColPlan {
     pub name: String,
     pub role: Role,
@@ -105,6 +106,7 @@ pub(crate) enum Dim {
 
 /// The generation plan of one source.
 #[derive(Debug, Clone)]
+#[allow(clippy::struct_excessive_bools, reason = "independent facts about the source")]
 pub(crate) struct Plan {
     pub cols: Vec<ColPlan>,
     /// Key components with their sizes; empty when a serial column makes keys unique by itself.
@@ -137,7 +139,7 @@ impl Plan {
             .columns
             .iter()
             .map(|c| {
-                let in_key = source.key.iter().any(|k| *k == c.name);
+                let in_key = source.key.contains(&c.name);
                 let mut role = role_of(source, &c.name, c.ty);
                 if in_key && role == Role::Generic && matches!(c.ty, ColumnType::Int { .. }) {
                     role = Role::KeyCode { slot: slots.min(3), n: key_code_size(&canonical_name(&c.name)) };
@@ -291,8 +293,7 @@ fn key_code_size(name: &str) -> u64 {
         "disabilitytype" => 21,
         "sectorno" => 12,
         "itemid" => 8,
-        "incentivetype" => 6,
-        "marksrangeid" | "casteid" => 6,
+        "incentivetype" | "marksrangeid" | "casteid" => 6,
         "medinstrseq" | "streamid" => 5,
         "itemgroup" | "classtypeid" => 3,
         "gradepriupr" => 2,

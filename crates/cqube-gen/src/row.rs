@@ -331,6 +331,7 @@ const DAY_CODES_STUDENT: [(u32, u8); 4] = [(52_429, b'1'), (59_638, b'2'), (61_6
 const DAY_CODES_TEACHER: [(u32, u8); 6] =
     [(52_429, b'1'), (57_016, b'2'), (59_638, b'3'), (60_948, b'4'), (62_914, b'5'), (65_536, b'N')];
 
+#[allow(clippy::many_single_char_names, reason = "u is the universe crate-wide; entity indexes read best short")]
 fn render_cell(plan: &Plan, col: &ColPlan, u: &Universe, ctx: &mut Ctx, rng: &mut impl RngCore, buf: &mut Vec<u8>) {
     if col.empty_per_mille > 0 && below(rng, 1000) < col.empty_per_mille {
         return;
@@ -372,7 +373,7 @@ fn render_cell(plan: &Plan, col: &ColPlan, u: &Universe, ctx: &mut Ctx, rng: &mu
         Role::AcademicYear => push_academic_year(buf, u.academic_year()),
         Role::Month => push_int(buf, ctx.month(rng)),
         Role::Management => {
-            push_int(buf, *ctx.management.get_or_insert_with(|| between(rng, 1, MANAGEMENTS.len() as u64)))
+            push_int(buf, *ctx.management.get_or_insert_with(|| between(rng, 1, MANAGEMENTS.len() as u64)));
         }
         Role::ManagementName => {
             let m = *ctx.management.get_or_insert_with(|| between(rng, 1, MANAGEMENTS.len() as u64));
@@ -453,8 +454,8 @@ fn render_cell(plan: &Plan, col: &ColPlan, u: &Universe, ctx: &mut Ctx, rng: &mu
             push_padded(buf, mix(u.seed() ^ 0x636f ^ c) % 100_000_000_000_000_000, 17);
         }
         // Inside India, so never 0 and always within the range checks.
-        Role::Latitude => push_fixed(buf, between(rng, 800_000_000, 3_200_000_000) as i64, 8),
-        Role::Longitude => push_fixed(buf, between(rng, 7_000_000_000, 9_000_000_000) as i64, 8),
+        Role::Latitude => push_fixed(buf, between(rng, 800_000_000, 3_200_000_000).cast_signed(), 8),
+        Role::Longitude => push_fixed(buf, between(rng, 7_000_000_000, 9_000_000_000).cast_signed(), 8),
         Role::PersonName => {
             buf.extend_from_slice(FIRST_NAMES[below(rng, FIRST_NAMES.len() as u64) as usize].as_bytes());
             buf.push(b' ');
@@ -482,12 +483,12 @@ fn generic(col: &ColPlan, rng: &mut impl RngCore, buf: &mut Vec<u8>) {
     match col.ty {
         ColumnType::Int { width } => {
             let (lo, hi) = int_bounds(col, width);
-            push_int(buf, lo + below(rng, (hi - lo) as u64 + 1) as i64);
+            push_int(buf, lo + below(rng, (hi - lo).unsigned_abs() + 1).cast_signed());
         }
         ColumnType::Decimal => {
             let (lo, hi) =
                 col.range.map_or((0, 10_000_000), |(lo, hi)| ((lo * 100.0).ceil() as i64, (hi * 100.0).floor() as i64));
-            let mut v = lo + below(rng, (hi - lo) as u64 + 1) as i64;
+            let mut v = lo + below(rng, (hi - lo).unsigned_abs() + 1).cast_signed();
             if col.non_zero && v == 0 {
                 v = if hi > 0 { hi } else { lo };
             }

@@ -294,7 +294,10 @@ impl Universe {
 /// school count at each level (300 schools: 4 districts of 4 blocks of 4 clusters), widened where needed
 /// so that 99 districts hold every school even at the lower ends.
 fn fan_outs(target: u64) -> ((u64, u64), (u64, u64), (u64, u64)) {
-    let r = (1..).find(|r: &u64| (r + 1).pow(4) > target).unwrap_or(1);
+    let mut r: u64 = 1;
+    while (r + 1).pow(4) <= target {
+        r += 1;
+    }
     let per_cluster = target.div_ceil(r * r * r);
     let (mut lb, mut lc) = ((r / 2).clamp(1, MAX_CHILDREN), (r / 2).clamp(1, MAX_CHILDREN));
     let mut ls = (per_cluster / 2).clamp(1, MAX_SCHOOLS_PER_CLUSTER);

@@ -85,8 +85,8 @@ fn normalize(col: &Column, raw: &str) -> Result<Option<String>, String> {
 /// `YYYY-MM-DD` from any accepted layout, when the date exists.
 fn iso_date(v: &str) -> Option<String> {
     let parts: Vec<&str> = v.split(['-', '/']).collect();
-    let [a, b, c] = parts.as_slice() else { return None };
-    let (y, m, d) = if a.len() == 4 { (a, b, c) } else { (c, b, a) };
+    let [first, middle, last] = parts.as_slice() else { return None };
+    let (y, m, d) = if first.len() == 4 { (first, middle, last) } else { (last, middle, first) };
     let (y, m, d): (u32, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
     let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
     let len = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
