@@ -140,7 +140,11 @@ pub fn run(cmd: ServerCommand, global: &GlobalArgs) -> anyhow::Result<ExitStatus
                     writeln!(out, "{}", serde_json::to_string(t)?)?;
                 }
             } else {
-                writeln!(out, "{:<24} {:<14} {:<6} {:<9} {:<20} {:<20} sources", "name", "id", "admin", "state", "expires", "last used")?;
+                writeln!(
+                    out,
+                    "{:<24} {:<14} {:<6} {:<9} {:<20} {:<20} sources",
+                    "name", "id", "admin", "state", "expires", "last used"
+                )?;
                 for t in &tokens {
                     let state = if t.revoked_at.is_some() {
                         "revoked"
@@ -173,13 +177,12 @@ pub fn run(cmd: ServerCommand, global: &GlobalArgs) -> anyhow::Result<ExitStatus
         }
         ServerCommand::User(UserCommand::Create { name, sources, data_dir }) => {
             let db = open_db(global, &data_dir)?;
-            let password = match std::env::var("CQUBE_EMIT_USER_PASSWORD") {
-                Ok(p) => p,
-                Err(_) => {
-                    let mut line = String::new();
-                    std::io::stdin().read_line(&mut line).context("reading the password from stdin")?;
-                    line.trim_end_matches(['\n', '\r']).to_owned()
-                }
+            let password = if let Ok(p) = std::env::var("CQUBE_EMIT_USER_PASSWORD") {
+                p
+            } else {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).context("reading the password from stdin")?;
+                line.trim_end_matches(['\n', '\r']).to_owned()
             };
             create_user(&db, &name, &password, sources.as_deref()).map_err(|e| fail(ExitStatus::Usage, e))?;
             Ok(ExitStatus::Success)
@@ -226,9 +229,7 @@ fn emissions(global: &GlobalArgs, args: &EmissionsArgs) -> anyhow::Result<ExitSt
 }
 
 fn time(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 fn load_config(global: &GlobalArgs, data_dir: &DataDirArg) -> anyhow::Result<ServerConfig> {
@@ -281,7 +282,8 @@ fn parse_duration(text: &str) -> anyhow::Result<Option<u64>> {
     }
     let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let n: u64 = number.parse().with_context(|| format!("--expires {text:?}: expected e.g. 90d, 12h, 30m, 45s or never"))?;
+    let n: u64 =
+        number.parse().with_context(|| format!("--expires {text:?}: expected e.g. 90d, 12h, 30m, 45s or never"))?;
     let scale = match unit {
         "d" => 86_400,
         "h" => 3_600,

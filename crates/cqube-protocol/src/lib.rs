@@ -317,7 +317,11 @@ pub struct AuthResponse {
 
 impl std::fmt::Debug for AuthResponse {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthResponse").field("access_token", &"***").field("expires_in", &self.expires_in).finish()
+        f.debug_struct("AuthResponse")
+            .field("access_token", &"***")
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .finish()
     }
 }
 

@@ -50,8 +50,10 @@ pub fn now_ms() -> i64 {
 /// `n` random bytes from the OS.
 pub(crate) fn random_bytes(n: usize) -> Result<Vec<u8>, Error> {
     let mut bytes = vec![0u8; n];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| Error::Io { what: "reading OS randomness".into(), source: std::io::Error::other(e.to_string()) })?;
+    getrandom::fill(&mut bytes).map_err(|e| Error::Io {
+        what: "reading OS randomness".into(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
     Ok(bytes)
 }
 
@@ -79,7 +81,9 @@ pub fn create_token(db: &Database, new: &NewToken) -> Result<(String, TokenRecor
         sources: new.sources.clone(),
         admin: new.admin,
         created_at: now,
-        expires_at: new.expires_in_seconds.map(|s| now.saturating_add((s as i64).saturating_mul(1000))),
+        expires_at: new
+            .expires_in_seconds
+            .map(|s| now.saturating_add(i64::try_from(s).unwrap_or(i64::MAX).saturating_mul(1000))),
         last_used_at: None,
         revoked_at: None,
         hash: hash_secret(&secret),
@@ -128,8 +132,7 @@ pub fn create_user(db: &Database, name: &str, password: &str, sources: Option<&[
     if password.chars().count() < 12 {
         return Err(Error::Admin("the password must have at least 12 characters".into()));
     }
-    let salt = SaltString::encode_b64(&random_bytes(16)?)
-        .map_err(|e| Error::Admin(format!("making a salt: {e}")))?;
+    let salt = SaltString::encode_b64(&random_bytes(16)?).map_err(|e| Error::Admin(format!("making a salt: {e}")))?;
     let hash = argon2::Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map_err(|e| Error::Admin(format!("hashing the password: {e}")))?
@@ -144,12 +147,15 @@ pub fn login(db: &Database, name: &str, password: &str, ttl_seconds: u64) -> Res
     let parsed = PasswordHash::new(&hash).map_err(|_| refused())?;
     argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).map_err(|_| refused())?;
     let session = random_hex(4)?;
-    let (token, _) = create_token(db, &NewToken {
-        name: format!("{name}:session-{session}"),
-        sources,
-        expires_in_seconds: Some(ttl_seconds),
-        admin: false,
-    })?;
+    let (token, _) = create_token(
+        db,
+        &NewToken {
+            name: format!("{name}:session-{session}"),
+            sources,
+            expires_in_seconds: Some(ttl_seconds),
+            admin: false,
+        },
+    )?;
     Ok(token)
 }
 
@@ -173,11 +179,10 @@ mod tests {
     #[test]
     fn token_roundtrip_scope_and_revocation() {
         let (_dir, db) = db();
-        let (token, record) = create_token(&db, &NewToken {
-            name: "state".into(),
-            sources: Some(vec!["student_attendance".into()]),
-            ..NewToken::default()
-        })
+        let (token, record) = create_token(
+            &db,
+            &NewToken { name: "state".into(), sources: Some(vec!["student_attendance".into()]), ..NewToken::default() },
+        )
         .unwrap();
         assert!(token.starts_with("cqe_") && token.len() == 4 + 12 + 1 + 64);
         assert_ne!(record.hash, token.as_bytes());
@@ -187,7 +192,10 @@ mod tests {
         assert!(db.token_by_id(&who.token_id).unwrap().unwrap().last_used_at.is_some());
         // same id, wrong secret
         let forged = format!("{}{}", &token[..token.len() - 1], if token.ends_with('0') { '1' } else { '0' });
-        assert_eq!(code(&authenticate(&db, Some(&format!("Bearer {forged}"))).unwrap_err()).0, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            code(&authenticate(&db, Some(&format!("Bearer {forged}"))).unwrap_err()).0,
+            StatusCode::UNAUTHORIZED
+        );
         assert!(db.revoke_token("state", now_ms()).unwrap());
         assert_eq!(code(&authenticate(&db, Some(&format!("Bearer {token}"))).unwrap_err()).1, "unauthorized");
         // the name is free again after revocation, but not while live

@@ -234,7 +234,10 @@ impl ServerConfig {
         }
         let names = self.buckets.all();
         for (i, name) in names.iter().enumerate() {
-            if name.len() < 3 || name.len() > 63 || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.') {
+            if name.len() < 3
+                || name.len() > 63
+                || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+            {
                 problems.push(format!("bucket name {name:?}: 3-63 lowercase letters, digits, '-' or '.'"));
             }
             if names[..i].contains(name) {
@@ -259,12 +262,11 @@ impl ServerConfig {
 
     /// Base URL of the API as clients should use it, without a trailing slash and without `/data`.
     pub fn public_base(&self, bound: SocketAddr) -> String {
-        match &self.public_url {
-            Some(url) => url.trim_end_matches('/').to_owned(),
-            None => {
-                let scheme = if self.tls.is_some() { "https" } else { "http" };
-                format!("{scheme}://{bound}")
-            }
+        if let Some(url) = &self.public_url {
+            url.trim_end_matches('/').to_owned()
+        } else {
+            let scheme = if self.tls.is_some() { "https" } else { "http" };
+            format!("{scheme}://{bound}")
         }
     }
 }
@@ -275,7 +277,8 @@ impl S3Config {
         if let Some(secret) = &self.secret_access_key {
             return Ok(secret.clone());
         }
-        let path = self.secret_access_key_file.as_ref().ok_or_else(|| Error::Config(vec!["no S3 secret key".into()]))?;
+        let path =
+            self.secret_access_key_file.as_ref().ok_or_else(|| Error::Config(vec!["no S3 secret key".into()]))?;
         std::fs::read_to_string(path)
             .map(|s| s.trim().to_owned())
             .map_err(|source| Error::Io { what: format!("reading {}", path.display()), source })

@@ -61,6 +61,9 @@ pub struct TokenRecord {
     pub(crate) hash: Vec<u8>,
 }
 
+/// An emission user: argon2 password hash (PHC string) and the sources they may emit (`None`: all).
+pub type UserRecord = (String, Option<Vec<String>>);
+
 /// A multipart upload the server started.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadRecord {
@@ -150,9 +153,10 @@ impl Database {
     /// Stores a setting.
     pub fn set_setting(&self, name: &str, value: &str) -> Result<(), Error> {
         self.conn()
-            .execute("INSERT INTO settings (name, value) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET value = ?2", [
-                name, value,
-            ])
+            .execute(
+                "INSERT INTO settings (name, value) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET value = ?2",
+                [name, value],
+            )
             .map(drop)
             .map_err(Error::db("writing a setting"))
     }
@@ -202,9 +206,7 @@ impl Database {
         let mut stmt = conn
             .prepare(&format!("SELECT {} FROM tokens ORDER BY created_at, name", Self::TOKEN_COLUMNS))
             .map_err(Error::db("listing tokens"))?;
-        stmt.query_map([], Self::token_row)
-            .and_then(Iterator::collect)
-            .map_err(Error::db("listing tokens"))
+        stmt.query_map([], Self::token_row).and_then(Iterator::collect).map_err(Error::db("listing tokens"))
     }
 
     /// Marks the live token with this name revoked; `false` when there is none.
@@ -224,7 +226,13 @@ impl Database {
     }
 
     /// Creates or replaces an emission user.
-    pub fn upsert_user(&self, name: &str, password_hash: &str, sources: Option<&[String]>, now: i64) -> Result<(), Error> {
+    pub fn upsert_user(
+        &self,
+        name: &str,
+        password_hash: &str,
+        sources: Option<&[String]>,
+        now: i64,
+    ) -> Result<(), Error> {
         self.conn()
             .execute(
                 "INSERT INTO users (name, password_hash, sources, created_at) VALUES (?1,?2,?3,?4)
@@ -236,7 +244,7 @@ impl Database {
     }
 
     /// A user's password hash and scope.
-    pub fn user(&self, name: &str) -> Result<Option<(String, Option<Vec<String>>)>, Error> {
+    pub fn user(&self, name: &str) -> Result<Option<UserRecord>, Error> {
         self.conn()
             .query_row("SELECT password_hash, sources FROM users WHERE name = ?1", [name], |r| {
                 Ok((r.get(0)?, sources_from_sql(r.get(1)?)))
@@ -313,8 +321,8 @@ impl Database {
                 e.bucket,
                 e.key,
                 e.archived_key,
-                e.bytes as i64,
-                e.rows as i64,
+                i64::try_from(e.bytes).unwrap_or(i64::MAX),
+                i64::try_from(e.rows).unwrap_or(i64::MAX),
                 e.sha256,
                 e.started_at,
                 e.completed_at

@@ -86,8 +86,11 @@ impl IntoResponse for Error {
             other => {
                 tracing::error!(error = %other, "request failed");
                 let code = if matches!(other, Error::Store { .. }) { "store_unavailable" } else { "internal" };
-                let status =
-                    if code == "store_unavailable" { StatusCode::BAD_GATEWAY } else { StatusCode::INTERNAL_SERVER_ERROR };
+                let status = if code == "store_unavailable" {
+                    StatusCode::BAD_GATEWAY
+                } else {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                };
                 (status, code, "the server could not complete the request; see its log".to_owned())
             }
         };

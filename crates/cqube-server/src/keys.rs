@@ -160,7 +160,10 @@ mod tests {
         let uuid = uuid_v4().unwrap();
         assert_eq!(
             archive_key(school, &at, &uuid),
-            format!("school_master/2020/2020-06/2020-06-04_school_master/04-06-2020_13:12:59.574_{uuid}_{}.zip", school.file_stem)
+            format!(
+                "school_master/2020/2020-06/2020-06-04_school_master/04-06-2020_13:12:59.574_{uuid}_{}.zip",
+                school.file_stem
+            )
         );
         assert_eq!(uuid.len(), 36);
         assert_eq!(&uuid[14..15], "4");

@@ -25,7 +25,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 pub use crate::config::ServerConfig;
 pub use crate::db::Database;
 pub use crate::error::Error;
-pub use crate::storage::{StoreAccess, Storage};
+pub use crate::storage::{Storage, StoreAccess};
 
 /// The OpenAPI description served at `/openapi.json`.
 pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
@@ -52,8 +52,10 @@ pub fn load_catalog(config: &ServerConfig) -> Result<Catalog, Error> {
     match &config.catalog_overrides {
         None => Ok(catalog),
         Some(path) => {
-            let json = std::fs::read_to_string(path)
-                .map_err(|source| Error::Io { what: format!("reading catalog overrides {}", path.display()), source })?;
+            let json = std::fs::read_to_string(path).map_err(|source| Error::Io {
+                what: format!("reading catalog overrides {}", path.display()),
+                source,
+            })?;
             catalog.with_overrides(&json).map_err(|e| Error::Config(vec![format!("{}: {e}", path.display())]))
         }
     }
@@ -145,9 +147,8 @@ impl Server {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|source| Error::Io { what: format!("binding {}", config.listen), source })?;
-        let bound = listener
-            .local_addr()
-            .map_err(|source| Error::Io { what: "reading the bound address".into(), source })?;
+        let bound =
+            listener.local_addr().map_err(|source| Error::Io { what: "reading the bound address".into(), source })?;
         let state = AppState::new(config, bound).await?;
         Ok(Server { listener, state })
     }

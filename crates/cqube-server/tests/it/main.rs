@@ -1,1 +1,12 @@
-fn main(){}
+//! Integration tests of the emission API against the embedded store and against moto_server.
+
+// Object keys are ours and exact: `.zip` is never `.ZIP`.
+#![allow(clippy::case_sensitive_file_extension_comparisons)]
+
+mod harness;
+
+mod auth_matrix;
+mod bad_input;
+mod clients;
+mod multipart;
+mod restart;

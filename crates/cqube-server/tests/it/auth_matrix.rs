@@ -1,0 +1,183 @@
+//! Who may call what: missing/invalid/expired/revoked tokens → 401, out of scope → 403, admin-only → 403.
+
+use cqube_server::auth::{NewToken, create_token, now_ms};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::harness::{TestServer, config, http};
+
+/// Method, path, JSON body, token, expected status.
+type Case<'a> = (Method, &'a str, Option<serde_json::Value>, Option<&'a str>, StatusCode);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_matrix() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(config(dir.path())).await;
+    let scoped = server.token("scoped", Some(&["student_attendance"]), false);
+    let all = server.token("all", None, false);
+    let admin = server.token("admin", None, true);
+    let revoked = server.token("revoked", None, false);
+    assert!(server.state.db().revoke_token("revoked", now_ms()).unwrap());
+    let (expired, _) = create_token(
+        server.state.db(),
+        &NewToken { name: "expired".into(), expires_in_seconds: Some(0), ..NewToken::default() },
+    )
+    .unwrap();
+    let forged = format!("{}{}", &admin[..admin.len() - 4], "0000");
+
+    let attendance = json!({"filename": "student_attendance/student_attendance.zip"});
+    let school = json!({"filename": "school_master/school_mst.zip"});
+    let upload = |source: &str, filename: &str| json!({"source": source, "filename": filename});
+    // (method, path, body, token, expected status)
+    let cases: Vec<Case<'_>> = vec![
+        (Method::GET, "/list_s3_buckets", None, None, StatusCode::UNAUTHORIZED),
+        (Method::GET, "/list_s3_buckets", None, Some("not-a-token"), StatusCode::UNAUTHORIZED),
+        (Method::GET, "/list_s3_buckets", None, Some(&forged), StatusCode::UNAUTHORIZED),
+        (Method::GET, "/list_s3_buckets", None, Some(&revoked), StatusCode::UNAUTHORIZED),
+        (Method::GET, "/list_s3_buckets", None, Some(&expired), StatusCode::UNAUTHORIZED),
+        (Method::GET, "/list_s3_buckets", None, Some(&scoped), StatusCode::OK),
+        (Method::POST, "/upload-url", Some(attendance.clone()), None, StatusCode::UNAUTHORIZED),
+        (Method::POST, "/upload-url", Some(attendance.clone()), Some(&scoped), StatusCode::OK),
+        (Method::POST, "/upload-url", Some(school.clone()), Some(&scoped), StatusCode::FORBIDDEN),
+        (Method::POST, "/upload-url", Some(school.clone()), Some(&all), StatusCode::OK),
+        (
+            Method::POST,
+            "/uploads",
+            Some(upload("school_master", "school_master/school_mst.zip")),
+            Some(&scoped),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            Method::POST,
+            "/uploads",
+            Some(upload("school_master", "school_master/school_mst.zip")),
+            Some(&revoked),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            Method::POST,
+            "/uploads",
+            Some(upload("school_master", "school_master/school_mst.zip")),
+            Some(&admin),
+            StatusCode::CREATED,
+        ),
+        (Method::POST, "/list_s3_files", Some(json!({"bucket": "emission"})), Some(&scoped), StatusCode::OK),
+        (Method::POST, "/list_s3_files", Some(json!({"bucket": "input"})), Some(&all), StatusCode::FORBIDDEN),
+        (Method::POST, "/list_s3_files", Some(json!({"bucket": "output"})), Some(&admin), StatusCode::OK),
+        (
+            Method::POST,
+            "/download_uri",
+            Some(json!({"filename": ["school_master/school_mst_20240101000000.zip"], "bucket": "emission"})),
+            Some(&scoped),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            Method::POST,
+            "/download_uri",
+            Some(json!({"filename": ["x/y.zip"], "bucket": "input"})),
+            Some(&all),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            Method::POST,
+            "/download_uri",
+            Some(json!({"filename": ["x/y.zip"], "bucket": "input"})),
+            Some(&admin),
+            StatusCode::OK,
+        ),
+        (Method::GET, "/emissions", None, None, StatusCode::UNAUTHORIZED),
+        (Method::GET, "/emissions", None, Some(&scoped), StatusCode::OK),
+    ];
+    let c = http();
+    for (method, path, body, token, expected) in cases {
+        let mut req = c.request(method.clone(), format!("{}{path}", server.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = &body {
+            req = req.json(b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        assert_eq!(status, expected, "{method} {path} {body:?}");
+        if !status.is_success() {
+            let err: cqube_protocol::ErrorBody = res.json().await.unwrap();
+            let code = if status == StatusCode::UNAUTHORIZED { "unauthorized" } else { "forbidden" };
+            assert_eq!(err.code, code);
+        }
+    }
+    // another token's upload id looks unknown
+    let created: serde_json::Value = c
+        .post(format!("{}/uploads", server.base))
+        .bearer_auth(&all)
+        .json(&upload("student_attendance", "student_attendance/student_attendance.zip"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let res = c
+        .get(format!("{}/uploads/{}/parts", server.base, created["upload_id"].as_str().unwrap()))
+        .bearer_auth(&scoped)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(res.json::<cqube_protocol::ErrorBody>().await.unwrap().code, "upload_not_found");
+    // a token is never echoed back, whatever the failure
+    let res = c.get(format!("{}/list_s3_buckets", server.base)).bearer_auth(&forged).send().await.unwrap();
+    assert!(!res.text().await.unwrap().contains(&forged[4..]));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_login_gives_a_short_lived_scoped_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(config(dir.path())).await;
+    cqube_server::auth::create_user(
+        server.state.db(),
+        "emitter",
+        "a long passphrase",
+        Some(&["student_attendance".into()]),
+    )
+    .unwrap();
+    let c = http();
+    let bad = c
+        .post(format!("{}/auth", server.base))
+        .form(&[("username", "emitter"), ("password", "wrong")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
+    let ok: serde_json::Value = c
+        .post(format!("{}/auth", server.base))
+        .form(&[("username", "emitter"), ("password", "a long passphrase")])
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ok["expires_in"], 3600);
+    let token = ok["access_token"].as_str().unwrap();
+    let allowed = c
+        .post(format!("{}/upload-url", server.base))
+        .bearer_auth(token)
+        .form(&[("filename", "student_attendance/student_attendance.zip")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allowed.status(), StatusCode::OK);
+    let refused = c
+        .post(format!("{}/upload-url", server.base))
+        .bearer_auth(token)
+        .form(&[("filename", "school_master/school_mst.zip")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    server.stop().await;
+}

@@ -1,0 +1,147 @@
+//! A real server on a loopback socket, with tokens, and a moto_server child process.
+
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use cqube_server::auth::{NewToken, create_token};
+use cqube_server::config::{S3Config, StoreConfig};
+use cqube_server::{AppState, ServerConfig};
+
+/// A running server; stopped (gracefully) when dropped or by `stop`.
+pub struct TestServer {
+    pub base: String,
+    pub state: AppState,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+pub fn config(dir: &std::path::Path) -> ServerConfig {
+    ServerConfig {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        data_dir: dir.to_path_buf(),
+        ..ServerConfig::default()
+    }
+}
+
+impl TestServer {
+    pub async fn start(config: ServerConfig) -> TestServer {
+        let server = cqube_server::Server::bind(config).await.expect("server starts");
+        let state = server.state().clone();
+        let base = state.base_url();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            server
+                .run(async {
+                    let _ = rx.await;
+                })
+                .await
+                .expect("server runs");
+        });
+        TestServer { base, state, stop: Some(tx), task: Some(task) }
+    }
+
+    pub fn token(&self, name: &str, sources: Option<&[&str]>, admin: bool) -> String {
+        create_token(
+            self.state.db(),
+            &NewToken {
+                name: name.into(),
+                sources: sources.map(|s| s.iter().map(|x| (*x).to_owned()).collect()),
+                expires_in_seconds: None,
+                admin,
+            },
+        )
+        .unwrap()
+        .0
+    }
+
+    /// Stops accepting, waits for in-flight requests, and releases the state (and the embedded store).
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap();
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// `moto_server` on a free loopback port, killed on drop.
+pub struct Moto {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl Moto {
+    #[allow(clippy::zombie_processes)] // waited for in Drop; a panic here ends the test process anyway
+    pub async fn start() -> Moto {
+        let port = free_port();
+        let child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server is installed (pip install 'moto[server]')");
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let client = http();
+        for _ in 0..200 {
+            if client.get(format!("{endpoint}/moto-api/")).send().await.is_ok() {
+                return Moto { child, endpoint };
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("moto_server did not start on {endpoint}");
+    }
+
+    pub fn store(&self) -> StoreConfig {
+        StoreConfig::S3(S3Config {
+            endpoint_url: Some(self.endpoint.clone()),
+            region: "us-east-1".into(),
+            force_path_style: true,
+            access_key_id: "testing".into(),
+            secret_access_key: Some("testing".into()),
+            secret_access_key_file: None,
+        })
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// Deterministic bytes that do not compress (so part sizes are real).
+pub fn payload(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}

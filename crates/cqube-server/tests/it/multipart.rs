@@ -1,0 +1,305 @@
+//! Presigned parts → complete → list → download_uri → byte compare, on the embedded store and on moto.
+
+use cqube_protocol::{Acknowledgement, CreateUploadResponse, EmissionList, ListPartsResponse, PresignPartsResponse};
+use serde_json::json;
+
+use crate::harness::{Moto, TestServer, config, http, payload, sha256_hex};
+
+const MIB: usize = 1024 * 1024;
+
+/// The body of a successful response; the error body otherwise, in the panic message.
+async fn ok_json<T: serde::de::DeserializeOwned>(res: reqwest::Response) -> T {
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    assert!(status.is_success(), "{status}: {text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The whole emitter flow; returns the acknowledgement.
+/// `list_parts`: whether the store's ListParts answer is readable (moto 5.2's is not).
+async fn emit_in_parts(server: &TestServer, token: &str, data: &[u8], list_parts: bool) -> Acknowledgement {
+    let c = http();
+    let created: CreateUploadResponse = c
+        .post(format!("{}/uploads", server.base))
+        .bearer_auth(token)
+        .json(&json!({"source": "student_attendance", "filename": "student_attendance/student_attendance.zip",
+                      "expected_size_bytes": data.len()}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(created.key.starts_with("student_attendance/student_attendance_") && created.key.ends_with(".zip"));
+    let chunks: Vec<&[u8]> = data.chunks(5 * MIB).collect();
+    let numbers: Vec<u32> = (1..=chunks.len() as u32).collect();
+    let presigned: PresignPartsResponse = c
+        .post(format!("{}/uploads/{}/parts", server.base, created.upload_id))
+        .bearer_auth(token)
+        .json(&json!({"part_numbers": numbers}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut parts = Vec::new();
+    for (part, chunk) in presigned.parts.iter().zip(&chunks) {
+        let res = c.put(&part.url).body(chunk.to_vec()).send().await.unwrap();
+        assert!(res.status().is_success(), "part {} PUT: {}", part.part_number, res.status());
+        let etag = res.headers()["etag"].to_str().unwrap().to_owned();
+        parts.push(json!({"part_number": part.part_number, "etag": etag}));
+    }
+    if list_parts {
+        let listed: ListPartsResponse = ok_json(
+            c.get(format!("{}/uploads/{}/parts", server.base, created.upload_id))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(listed.parts.len(), chunks.len());
+        assert_eq!(listed.parts.iter().map(|p| p.size_bytes).sum::<u64>(), data.len() as u64);
+    }
+
+    if list_parts {
+        // a wrong byte count is refused before anything is completed
+        let wrong = json!({"parts": parts, "rows": 1, "bytes": data.len() + 1, "sha256": sha256_hex(data)});
+        let res = c
+            .post(format!("{}/uploads/{}/complete", server.base, created.upload_id))
+            .bearer_auth(token)
+            .json(&wrong)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400);
+        assert_eq!(res.json::<serde_json::Value>().await.unwrap()["code"], "size_mismatch");
+    }
+    let complete = json!({"parts": parts, "rows": 1234, "bytes": data.len(), "sha256": sha256_hex(data)});
+    let url = format!("{}/uploads/{}/complete", server.base, created.upload_id);
+    let ack: Acknowledgement = ok_json(c.post(&url).bearer_auth(token).json(&complete).send().await.unwrap()).await;
+    assert_eq!((ack.bytes, ack.rows, ack.source.as_str()), (data.len() as u64, 1234, "student_attendance"));
+    assert_eq!(ack.key, created.key);
+    // completing again returns the same acknowledgement and changes nothing
+    let again: Acknowledgement = c
+        .post(&url)
+        .bearer_auth(token)
+        .json(&complete)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again, ack);
+    ack
+}
+
+async fn listed_and_downloaded(server: &TestServer, token: &str, key: &str, data: &[u8]) {
+    let c = http();
+    let page: serde_json::Value = c
+        .post(format!("{}/list_s3_files", server.base))
+        .bearer_auth(token)
+        .form(&[("bucket", "emission")])
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let found = page["Contents"].as_array().unwrap().iter().find(|o| o["Key"] == key).expect("listed");
+    assert_eq!(found["Size"], data.len());
+    let urls: serde_json::Value = c
+        .post(format!("{}/download_uri", server.base))
+        .bearer_auth(token)
+        .json(&json!({"filename": [key], "bucket": "emission"}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let body =
+        c.get(urls[key].as_str().unwrap()).send().await.unwrap().error_for_status().unwrap().bytes().await.unwrap();
+    assert!(body.as_ref() == data, "downloaded bytes differ");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_store_parts_complete_list_download() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(config(dir.path())).await;
+    let token = server.token("state", Some(&["student_attendance"]), false);
+    let data = payload(11 * MIB + 123, 1);
+    let ack = emit_in_parts(&server, &token, &data, true).await;
+    listed_and_downloaded(&server, &token, &ack.key, &data).await;
+    let list: EmissionList = http()
+        .get(format!("{}/emissions?source=student_attendance", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.emissions, vec![ack]);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moto_parts_complete_list_download_and_archive() {
+    let moto = Moto::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    cfg.store = moto.store();
+    cfg.archive = true;
+    let server = TestServer::start(cfg).await;
+    let token = server.token("state", None, false);
+    let admin = server.token("admin", None, true);
+    let data = payload(6 * MIB + 7, 2);
+    let ack = emit_in_parts(&server, &token, &data, false).await;
+    // archive: moved to the input bucket under cQube's key, gone from the emission bucket
+    let archived = ack.archived_key.clone().expect("archived");
+    assert!(archived.starts_with("student_attendance/20"), "{archived}");
+    assert!(archived.ends_with("_student_attendance.zip"), "{archived}");
+    let size = server.state.storage().size("cqube-input", &archived).await.unwrap();
+    assert_eq!(size, data.len() as u64);
+    assert!(server.state.storage().size("cqube-emission", &ack.key).await.is_err());
+    let page: serde_json::Value = http()
+        .post(format!("{}/list_s3_files", server.base))
+        .bearer_auth(&admin)
+        .json(&json!({"bucket": "input"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["Contents"][0]["Key"], archived.as_str());
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_creates_get_distinct_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(config(dir.path())).await;
+    let token = server.token("state", None, false);
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let (base, token) = (server.base.clone(), token.clone());
+        tasks.push(tokio::spawn(async move {
+            let c = http();
+            let res = if i % 2 == 0 {
+                c.post(format!("{base}/uploads"))
+                    .bearer_auth(&token)
+                    .json(&json!({"source": "student_attendance", "filename": "student_attendance/student_attendance.zip"}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json::<serde_json::Value>()
+                    .await
+                    .unwrap()["key"]
+                    .clone()
+            } else {
+                c.post(format!("{base}/upload-url"))
+                    .bearer_auth(&token)
+                    .form(&[("filename", "student_attendance/student_attendance.zip")])
+                    .send()
+                    .await
+                    .unwrap()
+                    .json::<serde_json::Value>()
+                    .await
+                    .unwrap()["fields"]["key"]
+                    .clone()
+            };
+            res.as_str().unwrap().to_owned()
+        }));
+    }
+    let mut keys = std::collections::HashSet::new();
+    for t in tasks {
+        assert!(keys.insert(t.await.unwrap()));
+    }
+    assert_eq!(keys.len(), 16);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presigned_urls_are_bound_to_part_and_expire() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    cfg.presign_expiry_seconds = 1;
+    let server = TestServer::start(cfg).await;
+    let token = server.token("state", None, false);
+    let c = http();
+    let created: CreateUploadResponse = c
+        .post(format!("{}/uploads", server.base))
+        .bearer_auth(&token)
+        .json(&json!({"source": "student_attendance", "filename": "student_attendance/student_attendance.zip"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let presigned: PresignPartsResponse = c
+        .post(format!("{}/uploads/{}/parts", server.base, created.upload_id))
+        .bearer_auth(&token)
+        .json(&json!({"part_numbers": [1]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = &presigned.parts[0].url;
+    // the signature covers the part number: the same URL for part 2 is refused
+    let other_part = url.replace("partNumber=1", "partNumber=2");
+    assert_ne!(&other_part, url);
+    assert_eq!(c.put(&other_part).body("x").send().await.unwrap().status(), 403);
+    // and the method: GET with the PUT signature is refused
+    assert_eq!(c.get(url).send().await.unwrap().status(), 403);
+    // after the expiry the URL is refused
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(c.put(url).body("x").send().await.unwrap().status(), 403);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abort_then_complete_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(config(dir.path())).await;
+    let token = server.token("state", None, false);
+    let c = http();
+    let created: CreateUploadResponse = c
+        .post(format!("{}/uploads", server.base))
+        .bearer_auth(&token)
+        .json(&json!({"source": "student_attendance", "filename": "student_attendance/student_attendance.zip"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = format!("{}/uploads/{}", server.base, created.upload_id);
+    assert_eq!(c.delete(&url).bearer_auth(&token).send().await.unwrap().status(), 204);
+    let res = c
+        .post(format!("{url}/complete"))
+        .bearer_auth(&token)
+        .json(&json!({"parts": [{"part_number": 1, "etag": "\"x\""}], "rows": 1, "bytes": 1, "sha256": "0".repeat(64)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["code"], "upload_not_open");
+    server.stop().await;
+}
