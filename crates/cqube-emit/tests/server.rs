@@ -1,0 +1,97 @@
+//! CLI-level tests of `serve`, `token`, `user` and `emissions`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cqube-emit"));
+    cmd.env_remove("CQUBE_EMIT_CONFIG").env_remove("CQUBE_EMIT_SERVER_DATA_DIR").env_remove("RUST_LOG");
+    cmd
+}
+
+fn run(args: &[&str]) -> std::process::Output {
+    bin().args(args).output().unwrap()
+}
+
+#[test]
+fn token_create_prints_only_the_token_and_list_never_shows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let out = run(&[
+        "token",
+        "create",
+        "--name",
+        "state",
+        "--sources",
+        "student_attendance",
+        "--expires",
+        "90d",
+        "--data-dir",
+        d,
+    ]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let token = stdout.strip_suffix('\n').unwrap();
+    assert!(token.starts_with("cqe_") && token.len() == 81 && !token.contains(char::is_whitespace), "{stdout:?}");
+    let list = run(&["token", "list", "--json", "--data-dir", d]);
+    let listed = String::from_utf8(list.stdout).unwrap();
+    let row: serde_json::Value = serde_json::from_str(listed.lines().next().unwrap()).unwrap();
+    assert_eq!(row["name"], "state");
+    assert_eq!(row["sources"][0], "student_attendance");
+    assert!(!listed.contains(&token[17..]), "the secret never leaves create");
+    // duplicate live name is a usage error; revoke frees it
+    assert_eq!(run(&["token", "create", "--name", "state", "--data-dir", d]).status.code(), Some(2));
+    assert!(run(&["token", "revoke", "state", "--data-dir", d]).status.success());
+    assert_eq!(run(&["token", "revoke", "state", "--data-dir", d]).status.code(), Some(2));
+    assert_eq!(run(&["token", "create", "--name", "x", "--expires", "3w", "--data-dir", d]).status.code(), Some(2));
+}
+
+#[test]
+fn serve_prints_its_base_url_answers_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let mut child = bin()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir", d])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let base = line.trim_end();
+    assert!(base.starts_with("http://127.0.0.1:") && base.ends_with("/data"), "{line:?}");
+    let health = base.trim_end_matches("/data").to_owned() + "/healthz";
+    let out = Command::new("python3")
+        .args(["-c", "import sys,requests; r=requests.get(sys.argv[1]); print(r.status_code, r.text)", &health])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "200 ok\n");
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "graceful shutdown exits 0, got {status}");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("embedded store: endpoint http://127.0.0.1:"), "{stderr}");
+    // the emissions listing works on the same data directory (empty here)
+    let out = run(&["emissions", "--json", "--data-dir", d]);
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn user_create_reads_the_password_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let ok = bin()
+        .args(["user", "create", "emitter", "--data-dir", d])
+        .env("CQUBE_EMIT_USER_PASSWORD", "a long passphrase")
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let short = bin()
+        .args(["user", "create", "emitter", "--data-dir", d])
+        .env("CQUBE_EMIT_USER_PASSWORD", "short")
+        .output()
+        .unwrap();
+    assert_eq!(short.status.code(), Some(2));
+}
