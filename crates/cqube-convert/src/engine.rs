@@ -1,0 +1,698 @@
+use std::collections::BTreeMap;
+use std::io::{self, Read, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use cqube_core::{Catalog, Column, DataSource};
+use cqube_normalize::{Detected, HeaderError, HeaderMap, Mapping, Slot, TextEncoding, ValueOptions};
+use cqube_zip::{ZipOptions, ZipStream};
+use serde::Serialize;
+
+use crate::chunk::{Chunk, ChunkError, Chunker};
+use crate::input::Input;
+use crate::keys::{KeySet, Seen};
+use crate::reject::{Reject, RejectSink};
+
+/// What to do with a row that breaks a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnError {
+    /// Stop at the first bad row; no output is produced.
+    #[default]
+    Fail,
+    /// Leave the row out, report it, and go on.
+    Skip,
+}
+
+/// How an export is read, checked and written.
+#[derive(Debug, Clone)]
+pub struct ConvertOptions {
+    /// Input field separator; sniffed from the first lines when `None`.
+    pub delimiter: Option<u8>,
+    /// Input encoding; detected (BOM, UTF-8 validity) when `None`.
+    pub encoding: Option<TextEncoding>,
+    /// Column mappings per data source name.
+    pub mappings: BTreeMap<String, Mapping>,
+    pub values: ValueOptions,
+    pub on_error: OnError,
+    /// With [`OnError::Skip`], stop once more than this many rows were rejected.
+    pub max_errors: Option<u64>,
+    /// Memory for duplicate-key detection (see `keys.rs`).
+    pub key_memory_bytes: usize,
+    /// Target size of the record-aligned chunks handed to workers.
+    pub chunk_bytes: usize,
+    /// Chunks read ahead, being converted or waiting to be written.
+    pub chunks_in_flight: usize,
+    /// The longest record accepted; past it a stray quote is the likely cause.
+    pub max_record_bytes: usize,
+}
+
+impl Default for ConvertOptions {
+    fn default() -> Self {
+        let threads = rayon::current_num_threads();
+        ConvertOptions {
+            delimiter: None,
+            encoding: None,
+            mappings: BTreeMap::new(),
+            values: ValueOptions::default(),
+            on_error: OnError::Fail,
+            max_errors: None,
+            key_memory_bytes: 64 << 20,
+            chunk_bytes: 2 << 20,
+            chunks_in_flight: threads + 2,
+            max_record_bytes: 64 << 20,
+        }
+    }
+}
+
+/// Why a conversion stopped. Every message names the input, and the line where there is one.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("{input}: {source}")]
+    Read { input: String, source: io::Error },
+    #[error("{input}:{line}: quoted field never closed (a stray '\"'?)")]
+    UnterminatedQuote { input: String, line: u64 },
+    #[error("{input}:{line}: record longer than {limit} bytes (a stray '\"' opening a quoted field?)")]
+    RecordTooLarge { input: String, line: u64, limit: usize },
+    #[error("{input}: empty input: no header line")]
+    Empty { input: String },
+    #[error("{input}:1: header line is not valid UTF-8\n\nhint: pass --encoding (e.g. windows-1252)")]
+    HeaderEncoding { input: String },
+    #[error("{input}: cannot tell which data source this is (header: {header})\n\nhint: pass --source NAME")]
+    UnknownSource { input: String, header: String },
+    #[error(
+        "data source {0}: the catalog does not know its columns\n\nhint: describe them in a catalog override (--catalog FILE)"
+    )]
+    ColumnsUnknown(String),
+    #[error("{input}: {source}")]
+    Header { input: String, source: HeaderError },
+    #[error("constant for column {column}: value {value:?}: {rule}")]
+    BadConstant { column: String, value: String, rule: String },
+    #[error("{input}:{line}: {what}", line = reject.line, what = describe(reject))]
+    Row { input: String, reject: Box<Reject> },
+    #[error("{input}: more than {max} rows rejected; stopping\n\nhint: fix the export or raise --max-errors")]
+    TooManyErrors { input: String, max: u64 },
+    #[error("writing output: {0}")]
+    Output(io::Error),
+    #[error("writing rejects report: {0}")]
+    Rejects(io::Error),
+}
+
+impl Error {
+    /// Whether the input (rather than the output side or the setup) is at fault.
+    pub fn is_input_error(&self) -> bool {
+        !matches!(self, Error::Output(_) | Error::Rejects(_) | Error::BadConstant { .. })
+    }
+}
+
+fn describe(r: &Reject) -> String {
+    match &r.column {
+        Some(column) => format!("column {column}: value {:?}: {}", r.value, r.rule),
+        None => format!("{} (row: {:?})", r.rule, r.value),
+    }
+}
+
+/// Progress so far, reported after each chunk.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Progress {
+    /// Raw bytes read from the input (compressed bytes for gzip).
+    pub bytes_in: u64,
+    /// Size of the input, when known.
+    pub total_bytes: Option<u64>,
+    pub rows_in: u64,
+    pub rows_out: u64,
+    pub rows_rejected: u64,
+}
+
+/// What a finished conversion did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub input: String,
+    pub source: String,
+    /// How the source was chosen when not given: `file name` or `header`.
+    pub source_inferred_by: Option<&'static str>,
+    pub encoding: &'static str,
+    pub encoding_reason: &'static str,
+    pub delimiter: String,
+    pub delimiter_detected: bool,
+    pub gzip: bool,
+    pub rows_in: u64,
+    pub rows_out: u64,
+    pub rows_rejected: u64,
+    /// Source columns not in the catalog, left out of the output.
+    pub dropped_columns: Vec<String>,
+    pub bytes_in: u64,
+    /// Pipe-CSV bytes before compression (0 when only validating).
+    pub csv_bytes: u64,
+    /// Zip bytes written (0 when only validating).
+    pub bytes_out: u64,
+    /// Keys held for the duplicate check, and whether every row's key was checked.
+    pub keys_tracked: u64,
+    pub key_check_complete: bool,
+    pub seconds: f64,
+}
+
+impl Summary {
+    /// Input megabytes (10⁶ bytes) per second.
+    pub fn mb_per_second(&self) -> f64 {
+        if self.seconds > 0.0 { self.bytes_in as f64 / 1e6 / self.seconds } else { 0.0 }
+    }
+}
+
+type DecodedReader = cqube_normalize::Utf8Reader<io::Chain<io::Cursor<Vec<u8>>, Box<dyn Read + Send>>>;
+
+/// An export whose encoding, delimiter, header and data source are known, ready to convert.
+pub struct Prepared<'c> {
+    pub input: String,
+    pub source: &'c DataSource,
+    pub source_inferred_by: Option<&'static str>,
+    pub encoding: Detected,
+    pub delimiter: u8,
+    pub delimiter_detected: bool,
+    pub gzip: bool,
+    pub header: Vec<String>,
+    pub header_map: HeaderMap,
+    size: Option<u64>,
+    bytes_read: Arc<AtomicU64>,
+    chunker: Chunker<DecodedReader>,
+    options: ConvertOptions,
+    started: Instant,
+}
+
+impl std::fmt::Debug for Prepared<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("input", &self.input)
+            .field("source", &self.source.name)
+            .field("header", &self.header)
+            .finish_non_exhaustive()
+    }
+}
+
+const SNIFF_BYTES: usize = 64 * 1024;
+
+/// Reads the start of `input`: detects encoding and delimiter, reads the header, picks the data source
+/// (given, else from the file name, else from the header) and maps the header onto its columns.
+pub fn prepare<'c>(
+    catalog: &'c Catalog,
+    source: Option<&'c DataSource>,
+    input: Input,
+    options: &ConvertOptions,
+) -> Result<Prepared<'c>, Error> {
+    let started = Instant::now();
+    let Input { name, size, mut reader, gzip, bytes_read } = input;
+    let read_err = |source| Error::Read { input: name.clone(), source };
+    let prefix = read_up_to(&mut reader, SNIFF_BYTES).map_err(read_err)?;
+    let encoding = match options.encoding {
+        Some(given) => Detected::given(given, &prefix),
+        None => cqube_normalize::detect_encoding(&prefix),
+    };
+    let mut decoded = cqube_normalize::utf8_reader(io::Cursor::new(prefix).chain(reader), &encoding);
+    let initial = read_up_to(&mut decoded, SNIFF_BYTES).map_err(read_err)?;
+    let (delimiter, delimiter_detected) = match options.delimiter {
+        Some(d) => (d, false),
+        None => cqube_normalize::detect_delimiter(&initial).map_or((b',', false), |d| (d, true)),
+    };
+    let mut chunker =
+        Chunker::new(decoded, initial, delimiter, options.chunk_bytes.max(1), options.max_record_bytes.max(1024));
+    let header_chunk = chunker
+        .first_record()
+        .map_err(|e| chunk_error(&name, e))?
+        .ok_or_else(|| Error::Empty { input: name.clone() })?;
+    let header =
+        parse_header(&header_chunk.data, delimiter).ok_or_else(|| Error::HeaderEncoding { input: name.clone() })?;
+    if header.iter().all(String::is_empty) {
+        return Err(Error::Empty { input: name });
+    }
+    let (source, source_inferred_by) = if let Some(s) = source {
+        (s, None)
+    } else if let Some(s) = (name != "-").then(|| catalog.find_by_path(&name)).flatten() {
+        (s, Some("file name"))
+    } else if let Some(s) = catalog.infer_from_header(header.iter().map(String::as_str)) {
+        (s, Some("header"))
+    } else {
+        return Err(Error::UnknownSource { input: name, header: header.join(", ") });
+    };
+    if !source.columns_known() {
+        return Err(Error::ColumnsUnknown(source.name.clone()));
+    }
+    let mapping = options.mappings.get(&source.name).cloned().unwrap_or_default();
+    let header_refs: Vec<&str> = header.iter().map(String::as_str).collect();
+    let header_map = cqube_normalize::map_header(source, &header_refs, &mapping)
+        .map_err(|source| Error::Header { input: name.clone(), source })?;
+    for (column, slot) in source.columns.iter().zip(&header_map.slots) {
+        if let Slot::Constant(value) = slot {
+            cqube_normalize::normalize_value(column, value, &options.values).map_err(|v| Error::BadConstant {
+                column: column.name.clone(),
+                value: value.clone(),
+                rule: v.to_string(),
+            })?;
+        }
+    }
+    if !header_map.dropped.is_empty() {
+        tracing::warn!(input = %name, source = %source.name, dropped = ?header_map.dropped, "columns not in the catalog are left out");
+    }
+    Ok(Prepared {
+        input: name,
+        source,
+        source_inferred_by,
+        encoding,
+        delimiter,
+        delimiter_detected,
+        gzip,
+        header,
+        header_map,
+        size,
+        bytes_read,
+        chunker,
+        options: options.clone(),
+        started,
+    })
+}
+
+impl Prepared<'_> {
+    /// Converts the rest of the input into a one-entry zip (`<stem>.csv`) written to `out`.
+    pub fn convert<W: Write>(
+        self,
+        out: W,
+        zip: ZipOptions,
+        rejects: &mut dyn RejectSink,
+        progress: &mut dyn FnMut(&Progress),
+    ) -> Result<(W, Summary), Error> {
+        let entry = format!("{}.csv", self.source.file_stem);
+        let mut zip = ZipStream::new(out, &entry, zip).map_err(Error::Output)?;
+        let mut summary = self.run(Some(&mut zip), rejects, progress)?;
+        let (out, entry) = zip.finish().map_err(Error::Output)?;
+        summary.bytes_out = entry.zip_bytes;
+        Ok((out, summary))
+    }
+
+    /// Reads and checks the rest of the input without writing anything but rejects.
+    pub fn validate(self, rejects: &mut dyn RejectSink, progress: &mut dyn FnMut(&Progress)) -> Result<Summary, Error> {
+        self.run(None, rejects, progress)
+    }
+
+    fn run(
+        self,
+        mut out: Option<&mut dyn Write>,
+        rejects: &mut dyn RejectSink,
+        progress: &mut dyn FnMut(&Progress),
+    ) -> Result<Summary, Error> {
+        let Prepared { input, source, chunker, options, bytes_read, size, .. } = self;
+        let work = Arc::new(Work::new(source, &self.header_map, self.header.len(), self.delimiter, &options));
+        let mut csv_bytes = 0;
+        if let Some(out) = out.as_deref_mut() {
+            let mut header = Vec::new();
+            cqube_encode::write_record(
+                &mut header,
+                source.delimiter,
+                source.columns.iter().map(|c| Some(c.name.as_str())),
+            );
+            out.write_all(&header).map_err(Error::Output)?;
+            csv_bytes += header.len() as u64;
+        }
+        let mut state = Tally {
+            input: &input,
+            source,
+            options: &options,
+            keys: (!source.key.is_empty()).then(|| KeySet::with_budget(options.key_memory_bytes)),
+            rows_in: 0,
+            rows_out: 0,
+            rejected: 0,
+            csv_bytes,
+        };
+        pipeline(chunker, &work, options.chunks_in_flight.max(1), |chunk| {
+            state.take(chunk, &mut out, rejects)?;
+            progress(&Progress {
+                bytes_in: bytes_read.load(Ordering::Relaxed),
+                total_bytes: size,
+                rows_in: state.rows_in,
+                rows_out: state.rows_out,
+                rows_rejected: state.rejected,
+            });
+            Ok(())
+        })
+        .map_err(|e| match e {
+            PipelineError::Chunk(e) => chunk_error(&input, e),
+            PipelineError::Stopped(e) => e,
+        })?;
+        Ok(Summary {
+            source: source.name.clone(),
+            source_inferred_by: self.source_inferred_by,
+            encoding: self.encoding.encoding.label(),
+            encoding_reason: self.encoding.reason,
+            delimiter: char::from(self.delimiter).to_string(),
+            delimiter_detected: self.delimiter_detected,
+            gzip: self.gzip,
+            rows_in: state.rows_in,
+            rows_out: state.rows_out,
+            rows_rejected: state.rejected,
+            dropped_columns: self.header_map.dropped.clone(),
+            bytes_in: bytes_read.load(Ordering::Relaxed),
+            csv_bytes: state.csv_bytes,
+            bytes_out: 0,
+            keys_tracked: state.keys.as_ref().map_or(0, KeySet::tracked),
+            key_check_complete: state.keys.as_ref().is_none_or(KeySet::complete),
+            seconds: self.started.elapsed().as_secs_f64(),
+            input,
+        })
+    }
+}
+
+/// The ordered, single-threaded end of the pipeline: counts, duplicate keys, rejects, output.
+struct Tally<'a> {
+    input: &'a str,
+    source: &'a DataSource,
+    options: &'a ConvertOptions,
+    keys: Option<KeySet>,
+    rows_in: u64,
+    rows_out: u64,
+    rejected: u64,
+    csv_bytes: u64,
+}
+
+impl Tally<'_> {
+    fn take(
+        &mut self,
+        mut c: ChunkOutput,
+        out: &mut Option<&mut dyn Write>,
+        sink: &mut dyn RejectSink,
+    ) -> Result<(), Error> {
+        self.rows_in += c.rows_in;
+        let mut duplicates = Vec::new();
+        if let Some(keys) = &mut self.keys {
+            for (row, &hash) in c.key_hashes.iter().enumerate() {
+                if keys.insert(hash) == Seen::Duplicate {
+                    duplicates.push(row);
+                }
+            }
+        }
+        for &row in &duplicates {
+            c.rejects.push(self.duplicate_reject(&c, row));
+        }
+        c.rejects.sort_by_key(|r| r.line);
+        if self.options.on_error == OnError::Fail {
+            if let Some(first) = c.rejects.into_iter().next() {
+                sink.record(self.input, &first).map_err(Error::Rejects)?;
+                return Err(Error::Row { input: self.input.to_owned(), reject: Box::new(first) });
+            }
+        } else {
+            for r in &c.rejects {
+                sink.record(self.input, r).map_err(Error::Rejects)?;
+            }
+            self.rejected += c.rejects.len() as u64;
+            if let Some(max) = self.options.max_errors.filter(|&max| self.rejected > max) {
+                return Err(Error::TooManyErrors { input: self.input.to_owned(), max });
+            }
+        }
+        if !duplicates.is_empty() {
+            c.encoded = remove_rows(&c.encoded, &c.row_ends, &duplicates);
+        }
+        self.rows_out += (c.row_lines.len() - duplicates.len()) as u64;
+        self.csv_bytes += c.encoded.len() as u64;
+        if let Some(out) = out {
+            out.write_all(&c.encoded).map_err(Error::Output)?;
+        }
+        Ok(())
+    }
+
+    fn duplicate_reject(&self, c: &ChunkOutput, row: usize) -> Reject {
+        let start = if row == 0 { 0 } else { c.row_ends[row - 1] as usize };
+        let line = &c.encoded[start..c.row_ends[row] as usize];
+        let mut rdr = csv::ReaderBuilder::new()
+            .delimiter(self.source.delimiter)
+            .has_headers(false)
+            .escape(Some(b'\\'))
+            .from_reader(line);
+        let fields = rdr.records().next().and_then(Result::ok).unwrap_or_default();
+        let values: Vec<&str> = self
+            .source
+            .key
+            .iter()
+            .map(|k| self.source.columns.iter().position(|c| &c.name == k).and_then(|i| fields.get(i)).unwrap_or(""))
+            .collect();
+        Reject::new(
+            c.row_lines[row],
+            Some(&self.source.key.join("+")),
+            &values.join("|"),
+            "duplicate key: an earlier row has the same key (cQube would discard both)".to_owned(),
+            "duplicate_key",
+        )
+    }
+}
+
+fn remove_rows(encoded: &[u8], ends: &[u32], drop: &[usize]) -> Vec<u8> {
+    let mut kept = Vec::with_capacity(encoded.len());
+    let mut start = 0;
+    let mut drop = drop.iter().peekable();
+    for (row, &end) in ends.iter().enumerate() {
+        if drop.next_if_eq(&&row).is_none() {
+            kept.extend_from_slice(&encoded[start..end as usize]);
+        }
+        start = end as usize;
+    }
+    kept
+}
+
+/// Everything a worker needs to convert a chunk, shared by all workers.
+struct Work {
+    columns: Vec<Column>,
+    slots: Vec<Slot>,
+    is_key: Vec<bool>,
+    header_len: usize,
+    in_delimiter: u8,
+    out_delimiter: u8,
+    values: ValueOptions,
+    fail_fast: bool,
+}
+
+impl Work {
+    fn new(
+        source: &DataSource,
+        map: &HeaderMap,
+        header_len: usize,
+        in_delimiter: u8,
+        options: &ConvertOptions,
+    ) -> Work {
+        Work {
+            is_key: source.columns.iter().map(|c| source.key.contains(&c.name)).collect(),
+            columns: source.columns.clone(),
+            slots: map.slots.clone(),
+            header_len,
+            in_delimiter,
+            out_delimiter: source.delimiter,
+            values: options.values.clone(),
+            fail_fast: options.on_error == OnError::Fail,
+        }
+    }
+}
+
+/// One chunk, converted.
+struct ChunkOutput {
+    index: u64,
+    rows_in: u64,
+    /// Pipe-CSV of the rows that passed, and for each: where it ends, its input line, its key hash.
+    encoded: Vec<u8>,
+    row_ends: Vec<u32>,
+    row_lines: Vec<u64>,
+    key_hashes: Vec<u64>,
+    rejects: Vec<Reject>,
+}
+
+/// Parses, maps, normalizes and encodes one chunk. Runs on the rayon pool.
+fn convert_chunk(w: &Work, chunk: &Chunk) -> ChunkOutput {
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(w.in_delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(chunk.data.as_slice());
+    let mut record = csv::ByteRecord::new();
+    let mut c = ChunkOutput {
+        index: chunk.index,
+        rows_in: 0,
+        encoded: Vec::with_capacity(chunk.data.len() + chunk.data.len() / 8),
+        row_ends: Vec::new(),
+        row_lines: Vec::new(),
+        key_hashes: Vec::new(),
+        rejects: Vec::new(),
+    };
+    let keyed = w.is_key.contains(&true);
+    let mut key = Vec::new();
+    // Reading from a slice cannot fail, and with `flexible` ragged rows are not errors either.
+    while rdr.read_byte_record(&mut record).unwrap_or(false) {
+        c.rows_in += 1;
+        let line = chunk.first_line + record.position().map_or(1, csv::Position::line) - 1;
+        let start = c.encoded.len();
+        key.clear();
+        match encode_row(w, &record, line, &mut c.encoded, &mut key) {
+            Ok(()) => {
+                c.encoded.push(b'\n');
+                c.row_ends.push(c.encoded.len() as u32);
+                c.row_lines.push(line);
+                if keyed {
+                    c.key_hashes.push(xxhash_rust::xxh3::xxh3_64(&key));
+                }
+            }
+            Err(reject) => {
+                c.encoded.truncate(start);
+                c.rejects.push(reject);
+                if w.fail_fast {
+                    break;
+                }
+            }
+        }
+    }
+    c
+}
+
+/// Appends one record's output fields (no line end) and its key bytes, or says why the row is rejected.
+fn encode_row(
+    w: &Work,
+    record: &csv::ByteRecord,
+    line: u64,
+    out: &mut Vec<u8>,
+    key: &mut Vec<u8>,
+) -> Result<(), Reject> {
+    if record.len() != w.header_len {
+        let fields: Vec<_> = record.iter().take(50).map(String::from_utf8_lossy).collect();
+        let rule = format!("row has {} fields, the header has {}", record.len(), w.header_len);
+        let row = fields.join(&char::from(w.in_delimiter).to_string());
+        return Err(Reject::new(line, None, &row, rule, "field_count"));
+    }
+    for (i, (column, slot)) in w.columns.iter().zip(&w.slots).enumerate() {
+        if i > 0 {
+            out.push(w.out_delimiter);
+        }
+        let raw = match slot {
+            Slot::Field(f) => std::str::from_utf8(&record[*f]).map_err(|_| {
+                let rule = "not valid UTF-8 (pass --encoding if the file is in another encoding)";
+                Reject::new(
+                    line,
+                    Some(&column.name),
+                    &String::from_utf8_lossy(&record[*f]),
+                    rule.into(),
+                    "invalid_utf8",
+                )
+            })?,
+            Slot::Constant(value) => value.as_str(),
+            Slot::Absent => "",
+        };
+        let value = cqube_normalize::normalize_value(column, raw, &w.values)
+            .map_err(|v| Reject::new(line, Some(&column.name), raw, v.to_string(), v.code()))?;
+        if let Some(v) = &value {
+            cqube_encode::write_field(out, v, w.out_delimiter);
+        }
+        if w.is_key[i] {
+            key.extend_from_slice(value.as_deref().unwrap_or("\u{1e}").as_bytes());
+            key.push(0x1f);
+        }
+    }
+    Ok(())
+}
+
+enum PipelineError {
+    Chunk(ChunkError),
+    Stopped(Error),
+}
+
+enum Message {
+    Done(ChunkOutput),
+    End { chunks: u64 },
+    Failed { after: u64, error: ChunkError },
+}
+
+/// Reads chunks on one thread, converts them on the rayon pool and hands the results to `take` in input
+/// order. At most `in_flight` chunks exist at once (read, converting, or waiting for their turn).
+fn pipeline<R: Read + Send>(
+    mut chunker: Chunker<R>,
+    work: &Arc<Work>,
+    in_flight: usize,
+    mut take: impl FnMut(ChunkOutput) -> Result<(), Error>,
+) -> Result<(), PipelineError> {
+    let (done_tx, done_rx) = crossbeam_channel::bounded::<Message>(in_flight + 1);
+    let (permit_tx, permit_rx) = crossbeam_channel::bounded::<()>(in_flight);
+    for _ in 0..in_flight {
+        permit_tx.send(()).expect("the channel has room for every permit");
+    }
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut chunks = 0;
+            // A closed permit channel means the consumer stopped early.
+            while permit_rx.recv().is_ok() {
+                match chunker.next_chunk() {
+                    Ok(Some(chunk)) => {
+                        chunks += 1;
+                        let (work, done) = (Arc::clone(work), done_tx.clone());
+                        rayon::spawn(move || {
+                            let _ = done.send(Message::Done(convert_chunk(&work, &chunk)));
+                        });
+                    }
+                    Ok(None) => {
+                        let _ = done_tx.send(Message::End { chunks });
+                        return;
+                    }
+                    Err(error) => {
+                        let _ = done_tx.send(Message::Failed { after: chunks, error });
+                        return;
+                    }
+                }
+            }
+        });
+        // Dropping the receiver and the permit sender on return unblocks the reader if we stop early.
+        let (done_rx, permit_tx) = (done_rx, permit_tx);
+        let mut waiting: BTreeMap<u64, ChunkOutput> = BTreeMap::new();
+        let mut next = 0;
+        let mut end = None;
+        let mut failure = None;
+        loop {
+            while let Some(chunk) = waiting.remove(&next) {
+                take(chunk).map_err(PipelineError::Stopped)?;
+                next += 1;
+                let _ = permit_tx.send(());
+            }
+            if end == Some(next) {
+                return Ok(());
+            }
+            if let Some((after, _)) = &failure
+                && *after == next
+            {
+                let (_, error) = failure.take().expect("checked above");
+                return Err(PipelineError::Chunk(error));
+            }
+            match done_rx.recv() {
+                Ok(Message::Done(chunk)) => {
+                    waiting.insert(chunk.index, chunk);
+                }
+                Ok(Message::End { chunks }) => end = Some(chunks),
+                Ok(Message::Failed { after, error }) => failure = Some((after, error)),
+                Err(_) => {
+                    let error = io::Error::other("the reader thread stopped without a word");
+                    return Err(PipelineError::Chunk(ChunkError::Io(error)));
+                }
+            }
+        }
+    })
+}
+
+fn chunk_error(input: &str, e: ChunkError) -> Error {
+    let input = input.to_owned();
+    match e {
+        ChunkError::Io(source) => Error::Read { input, source },
+        ChunkError::UnterminatedQuote { line } => Error::UnterminatedQuote { input, line },
+        ChunkError::RecordTooLarge { line, limit } => Error::RecordTooLarge { input, line, limit },
+    }
+}
+
+fn read_up_to(r: &mut impl Read, limit: usize) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(limit);
+    r.take(limit as u64).read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+fn parse_header(record: &[u8], delimiter: u8) -> Option<Vec<String>> {
+    let mut rdr = csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(record);
+    let mut rec = csv::ByteRecord::new();
+    rdr.read_byte_record(&mut rec).ok()?;
+    rec.iter().map(|f| std::str::from_utf8(f).ok().map(|s| s.trim().to_owned())).collect()
+}

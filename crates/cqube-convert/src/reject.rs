@@ -1,0 +1,95 @@
+//! Rejected rows: what was wrong, where, and the report file they go to.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+/// One rejected row: where it is and which rule it broke.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reject {
+    /// 1-based line in the input where the row starts.
+    pub line: u64,
+    /// The catalog column (or source column) at fault; `None` for row-level problems.
+    pub column: Option<String>,
+    /// The offending value, cut to 200 characters.
+    pub value: String,
+    /// The rule broken, in words.
+    pub rule: String,
+    /// A stable identifier of the rule, for machines.
+    pub code: &'static str,
+}
+
+const VALUE_LIMIT: usize = 200;
+
+impl Reject {
+    pub(crate) fn new(line: u64, column: Option<&str>, value: &str, rule: String, code: &'static str) -> Reject {
+        let value = match value.char_indices().nth(VALUE_LIMIT) {
+            Some((cut, _)) => format!("{}… ({} bytes)", &value[..cut], value.len()),
+            None => value.to_owned(),
+        };
+        Reject { line, column: column.map(str::to_owned), value, rule, code }
+    }
+}
+
+/// Where rejected rows are reported.
+pub trait RejectSink: Send {
+    fn record(&mut self, input: &str, reject: &Reject) -> io::Result<()>;
+}
+
+/// Discards rejects (they are still counted in the summary).
+#[derive(Debug, Default)]
+pub struct NoRejects;
+
+impl RejectSink for NoRejects {
+    fn record(&mut self, _: &str, _: &Reject) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A CSV report: `file,line,column,value,rule,code`, one row per rejected row.
+#[derive(Debug)]
+pub struct RejectCsv<W: Write> {
+    writer: csv::Writer<W>,
+}
+
+impl<W: Write> RejectCsv<W> {
+    pub fn new(out: W) -> io::Result<RejectCsv<W>> {
+        let mut writer = csv::Writer::from_writer(out);
+        writer.write_record(["file", "line", "column", "value", "rule", "code"])?;
+        Ok(RejectCsv { writer })
+    }
+
+    /// Flushes the report and returns the writer.
+    pub fn finish(self) -> io::Result<W> {
+        self.writer.into_inner().map_err(csv::IntoInnerError::into_error)
+    }
+}
+
+impl<W: Write + Send> RejectSink for RejectCsv<W> {
+    fn record(&mut self, input: &str, r: &Reject) -> io::Result<()> {
+        let line = r.line.to_string();
+        self.writer.write_record([input, &line, r.column.as_deref().unwrap_or(""), &r.value, &r.rule, r.code])?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_is_csv_with_a_header() {
+        let mut report = RejectCsv::new(Vec::new()).unwrap();
+        let r = Reject::new(7, Some("Month"), "13", "fails check: range 1..=12".into(), "check");
+        report.record("att.csv", &r).unwrap();
+        let text = String::from_utf8(report.finish().unwrap()).unwrap();
+        assert_eq!(text, "file,line,column,value,rule,code\natt.csv,7,Month,13,fails check: range 1..=12,check\n");
+    }
+
+    #[test]
+    fn long_values_are_cut_and_say_so() {
+        let r = Reject::new(1, None, &"é".repeat(1000), "x".into(), "x");
+        assert!(r.value.starts_with(&"é".repeat(200)));
+        assert!(r.value.ends_with("… (2000 bytes)"));
+    }
+}
