@@ -2,12 +2,24 @@
 
 use std::path::PathBuf;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use clap::{Args, Parser, Subcommand};
 
+use crate::catalog_cmd::CatalogArgs;
+use crate::convert_cmd::{ConvertArgs, InputArgs};
 use crate::exit::EXIT_CODES_HELP;
+use crate::gen_cmd::GenArgs;
 use crate::server_cli::ServerCommand;
 
+static QUIET: AtomicBool = AtomicBool::new(false);
+
 /// Carries a state's education data into cQube quickly, safely and without babysitting.
+///
+/// A data source (school_master, student_attendance, UDISE tables, PAT/SAT, ...) is emitted as a
+/// pipe-delimited CSV with the catalog's header, zipped as cqube_emission/<dir>/<stem>.zip.
+/// `cqube-emit catalog` lists the sources; `convert` turns a raw export into such a zip; `validate`
+/// checks an export without writing; `gen` makes synthetic data to try it all on.
 #[derive(Debug, Parser)]
 #[command(name = "cqube-emit", version, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
@@ -38,6 +50,9 @@ pub struct GlobalArgs {
     /// Config file (default: $CQUBE_EMIT_CONFIG, then ./cqube-emit.toml when present).
     #[arg(long, global = true, env = "CQUBE_EMIT_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Catalog override (JSON, same shape as the built-in catalog): replaces or adds data sources.
+    #[arg(long, global = true, env = "CQUBE_EMIT_CATALOG")]
+    pub catalog: Option<PathBuf>,
 }
 
 /// How log lines on stderr are written.
@@ -50,6 +65,42 @@ pub enum LogFormat {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// List the data sources cQube accepts, or show one in full.
+    ///
+    /// Examples:
+    ///   cqube-emit catalog
+    ///   cqube-emit catalog student_attendance
+    ///   cqube-emit catalog sch_enr_age --json
+    #[command(verbatim_doc_comment)]
+    Catalog(CatalogArgs),
+    /// Convert a raw export into a cQube-ready zip (pipe-delimited, catalog header, one CSV per zip).
+    ///
+    /// Reads CSV/TSV with any delimiter, UTF-8/UTF-16/windows-1252, gzip or not; maps the header onto
+    /// the catalog's columns; normalizes values (dates to yyyy-MM-dd, nulls, numbers); checks types,
+    /// rules and duplicate keys; writes <stem>.zip. Nothing but the zip (and --rejects) is written.
+    ///
+    /// Examples:
+    ///   cqube-emit convert --source student_attendance exports/att_2024_07.csv -o student_attendance.zip
+    ///   cqube-emit convert exports/school_master.csv.gz            # source inferred from the name
+    ///   cqube-emit convert --on-error skip --rejects bad.csv att.csv -o att.zip
+    ///   psql -c "\copy (select * from att) to stdout csv header" | cqube-emit convert -s student_attendance - -o -
+    #[command(verbatim_doc_comment)]
+    Convert(ConvertArgs),
+    /// Check an export against the catalog without writing anything (except --rejects).
+    ///
+    /// Examples:
+    ///   cqube-emit validate --source school_master school.csv
+    ///   cqube-emit validate --on-error skip --rejects rejects.csv att.csv --json
+    #[command(verbatim_doc_comment)]
+    Validate(InputArgs),
+    /// Generate deterministic synthetic data for any data source (for trials and benchmarks).
+    ///
+    /// Examples:
+    ///   cqube-emit gen --source student_attendance --rows 1000000 -o att.csv
+    ///   cqube-emit gen --source school_master --rows 500 --dirty -o messy.csv
+    ///   cqube-emit gen --all cqube_emission --rows 10000     # every source, referentially consistent
+    #[command(verbatim_doc_comment)]
+    Gen(GenArgs),
     #[command(flatten)]
     Server(ServerCommand),
 }
@@ -57,6 +108,7 @@ pub enum Command {
 impl GlobalArgs {
     /// Installs the stderr log subscriber: `-v`/`-q` pick the level, RUST_LOG overrides it.
     pub fn init_logging(&self) {
+        QUIET.store(self.quiet, Ordering::Relaxed);
         let level = match (self.quiet, self.verbose) {
             (true, _) => "error",
             (false, 0) => "warn",
@@ -71,5 +123,13 @@ impl GlobalArgs {
             LogFormat::Json => builder.json().init(),
             LogFormat::Text => builder.with_target(false).init(),
         }
+    }
+}
+
+/// A line for the person at the terminal (stderr), unless `--quiet`.
+#[allow(clippy::print_stderr)]
+pub fn note(line: &str) {
+    if !QUIET.load(Ordering::Relaxed) {
+        eprintln!("{line}");
     }
 }

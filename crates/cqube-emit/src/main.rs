@@ -1,7 +1,12 @@
 //! The `cqube-emit` binary: argument parsing, logging, exit codes and wiring. The work happens in the library crates.
 
+mod catalog_cmd;
 mod cli;
+mod config;
+mod convert_cmd;
 mod exit;
+mod gen_cmd;
+mod progress;
 mod server_cli;
 
 use std::process::ExitCode;
@@ -16,6 +21,30 @@ fn main() -> ExitCode {
     cli.global.init_logging();
     let result = match cli.command {
         Command::Server(cmd) => server_cli::run(cmd, &cli.global),
+        command => run_data_command(command, &cli.global),
     };
     exit::report(result).into()
+}
+
+/// The commands that read the catalog and config: catalog, convert, validate, gen.
+fn run_data_command(command: Command, global: &cli::GlobalArgs) -> anyhow::Result<ExitStatus> {
+    let (config, config_path) = config::FileConfig::load(global).map_err(|e| exit::fail(ExitStatus::Usage, e))?;
+    let catalog = config::load_catalog(global.catalog.as_deref(), &config, config_path.as_deref())
+        .map_err(|e| exit::fail(ExitStatus::Usage, e))?;
+    let threads = match &command {
+        Command::Convert(args) => args.input.threads,
+        Command::Validate(args) => args.threads,
+        _ => None,
+    }
+    .or(config.convert.threads);
+    if let Some(threads) = threads {
+        rayon::ThreadPoolBuilder::new().num_threads(threads).build_global()?;
+    }
+    match command {
+        Command::Catalog(args) => catalog_cmd::run(&args, &catalog, global.json),
+        Command::Convert(args) => convert_cmd::run_convert(&args, &catalog, &config, global),
+        Command::Validate(args) => convert_cmd::run_validate(&args, &catalog, &config, global),
+        Command::Gen(args) => gen_cmd::run(&args, &catalog, global),
+        Command::Server(_) => unreachable!("dispatched in main"),
+    }
 }
