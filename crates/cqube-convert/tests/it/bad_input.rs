@@ -1,0 +1,220 @@
+//! A corpus of bad and awkward input, each case with the exact error or rejects line it must produce.
+
+use std::io::Write;
+
+use cqube_convert::{ConvertOptions, Error};
+
+use crate::{convert, read_back, skip};
+
+const HEADER: &str = "block_name,udise_block_code,udise_dist_code,udise_state_code\n";
+
+fn block(body: &str) -> Vec<u8> {
+    format!("{HEADER}{body}").into_bytes()
+}
+
+fn error(bytes: Vec<u8>, options: &ConvertOptions) -> String {
+    match convert(Some("block_master"), "bad.csv", bytes, options) {
+        Err(e) => e.to_string(),
+        Ok(out) => panic!("expected an error, got {} rows out", out.summary.rows_out),
+    }
+}
+
+fn only_reject(bytes: Vec<u8>) -> (u64, Option<String>, String, String, &'static str) {
+    let out = convert(Some("block_master"), "bad.csv", bytes, &skip()).unwrap();
+    assert_eq!(out.rejects.len(), 1, "{:?}", out.rejects);
+    let r = out.rejects.into_iter().next().unwrap();
+    (r.line, r.column, r.value, r.rule, r.code)
+}
+
+#[test]
+fn malformed_quote_names_the_line_where_the_field_opened() {
+    let bytes = block("D1B1,750101,7501,75\n\"D1B2,750102,7501,75\nD1B3,750103,7501,75\n");
+    assert_eq!(error(bytes, &skip()), "bad.csv:3: quoted field never closed (a stray '\"'?)");
+}
+
+#[test]
+fn ragged_row_is_rejected_with_its_fields() {
+    let got = only_reject(block("D1B1,750101,7501,75\nD1B2,750102,7501\nD1B3,750103,7501,75\n"));
+    let rule = "row has 3 fields, the header has 4".to_owned();
+    assert_eq!(got, (3, None, "D1B2,750102,7501".into(), rule, "field_count"));
+}
+
+#[test]
+fn fail_mode_names_file_line_column_value_and_rule() {
+    let bytes = block("D1B1,750101,7501,75\nD1B2,75O102,7501,75\n");
+    assert_eq!(
+        error(bytes, &ConvertOptions::default()),
+        "bad.csv:3: column udise_block_code: value \"75O102\": not an integer"
+    );
+}
+
+#[test]
+fn missing_required_column_is_an_error_before_any_row() {
+    let bytes = b"block_name,udise_state_code\nD1B1,75\n".to_vec();
+    let msg = error(bytes, &skip());
+    assert!(msg.starts_with("bad.csv: missing required column"), "{msg}");
+    assert!(msg.contains("udise_block_code") && msg.contains("udise_dist_code"), "{msg}");
+    assert!(msg.contains("block_name, udise_state_code"), "lists the header found: {msg}");
+}
+
+#[test]
+fn wrong_header_cannot_be_inferred() {
+    let bytes = b"foo,bar\n1,2\n".to_vec();
+    let err = convert(None, "-", bytes, &skip()).err().expect("unknown source");
+    assert_eq!(
+        err.to_string(),
+        "-: cannot tell which data source this is (header: foo, bar)\n\nhint: pass --source NAME"
+    );
+}
+
+#[test]
+fn duplicate_header_names_both_positions() {
+    let bytes = b"block_name,Block Name,udise_block_code,udise_dist_code\nx,y,1,2\n".to_vec();
+    let msg = error(bytes, &skip());
+    assert!(msg.starts_with("bad.csv: "), "{msg}");
+    assert!(
+        msg.contains("block_name") && msg.contains("Block Name") && msg.contains('1') && msg.contains('2'),
+        "{msg}"
+    );
+}
+
+#[test]
+fn empty_file_and_blank_header_are_errors() {
+    assert_eq!(error(Vec::new(), &skip()), "bad.csv: empty input: no header line");
+    assert_eq!(error(b"\n\n".to_vec(), &skip()), "bad.csv: empty input: no header line");
+}
+
+#[test]
+fn header_only_gives_a_header_only_zip() {
+    let out = convert(Some("block_master"), "h.csv", block(""), &skip()).unwrap();
+    assert_eq!(out.csv, "block_name|udise_block_code|udise_dist_code|udise_state_code\n");
+    assert_eq!((out.summary.rows_in, out.summary.rows_out), (0, 0));
+}
+
+#[test]
+fn bom_and_crlf_and_missing_last_newline_are_read() {
+    let bytes = format!("\u{feff}{}", HEADER.replace('\n', "\r\n")) + "D1B1,750101,7501,75\r\nD1B2,750102,7501,75";
+    let out = convert(None, "block_mst.csv", bytes.into_bytes(), &skip()).unwrap();
+    assert_eq!(
+        out.csv,
+        "block_name|udise_block_code|udise_dist_code|udise_state_code\nD1B1|750101|7501|75\nD1B2|750102|7501|75\n"
+    );
+}
+
+#[test]
+fn embedded_pipes_quotes_backslashes_and_newlines_survive_cqubes_reader() {
+    let bytes = block("\"D1|B1 \"\"Shri\"\" C:\\x\nline two\",750101,7501,75\n");
+    let out = convert(Some("block_master"), "b.csv", bytes, &skip()).unwrap();
+    let rows = read_back(&out.csv, b'|');
+    assert_eq!(rows[1][0], "D1|B1 \"Shri\" C:\\x line two");
+    assert_eq!(out.csv.lines().nth(1), Some("\"D1|B1 \"\"Shri\"\" C:\\\\x line two\"|750101|7501|75"));
+}
+
+#[test]
+fn a_one_mebibyte_field_round_trips() {
+    let name = "क".repeat(350_000); // 3 bytes each: ~1 MiB
+    let out = convert(Some("block_master"), "b.csv", block(&format!("{name},750101,7501,75\n")), &skip()).unwrap();
+    assert_eq!(read_back(&out.csv, b'|')[1][0], name);
+}
+
+#[test]
+fn a_nul_byte_is_rejected() {
+    let got = only_reject(block("D1B1,750101,7501,75\nD1\0B2,750102,7501,75\n"));
+    assert_eq!(got, (3, Some("block_name".into()), "D1\0B2".into(), "contains a NUL byte".into(), "nul_byte"));
+}
+
+#[test]
+fn invalid_utf8_after_the_sniffed_prefix_is_rejected_with_its_place() {
+    let clean: String = (0..5000).map(|i| format!("D1B{i},{},7501,75\n", 750_000 + i)).collect();
+    let mut bytes = block(&clean); // ~100 kB of clean UTF-8 first
+    bytes.extend_from_slice(b"D1\xffB2,750102,7501,75\n");
+    let (line, column, value, rule, code) = only_reject(bytes);
+    assert_eq!(
+        (line, column.as_deref(), value.as_str(), code),
+        (5002, Some("block_name"), "D1\u{fffd}B2", "invalid_utf8")
+    );
+    assert_eq!(rule, "not valid UTF-8 (pass --encoding if the file is in another encoding)");
+}
+
+#[test]
+fn windows_1252_is_detected_and_reported() {
+    // é is 0xE9 and € is 0x80 in windows-1252; neither is valid UTF-8
+    let mut bytes = HEADER.as_bytes().to_vec();
+    bytes.extend_from_slice(b"Sant\xe9 \x80,750101,7501,75\n");
+    let out = convert(Some("block_master"), "b.csv", bytes, &skip()).unwrap();
+    assert_eq!(out.summary.encoding, "windows-1252");
+    assert!(out.summary.encoding_reason.contains("UTF-8"), "{}", out.summary.encoding_reason);
+    assert_eq!(read_back(&out.csv, b'|')[1][0], "Santé €");
+}
+
+#[test]
+fn utf16_tab_separated_excel_export_is_read() {
+    let text = "block_name\tudise_block_code\tudise_dist_code\tudise_state_code\r\nकखग\t750101\t7501\t75\r\n";
+    let mut bytes = vec![0xff, 0xfe];
+    bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    let out = convert(Some("block_master"), "excel.txt", bytes, &skip()).unwrap();
+    assert_eq!(out.summary.encoding, "utf-16le");
+    assert_eq!(out.summary.delimiter, "\t");
+    assert_eq!(out.csv.lines().nth(1), Some("कखग|750101|7501|75"));
+}
+
+#[test]
+fn gzip_is_recognised_by_content() {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&block("D1B1,750101,7501,75\n")).unwrap();
+    let out = convert(Some("block_master"), "export.csv", gz.finish().unwrap(), &skip()).unwrap();
+    assert!(out.summary.gzip);
+    assert_eq!(out.csv.lines().nth(1), Some("D1B1|750101|7501|75"));
+}
+
+#[test]
+fn a_hundred_thousand_columns() {
+    // a header that wide: the extra columns are dropped and reported once
+    let extra: Vec<String> = (0..99_996).map(|i| format!("x{i}")).collect();
+    let header = format!("{},{}\n", HEADER.trim_end(), extra.join(","));
+    let row = format!("D1B1,750101,7501,75,{}\n", vec!["0"; 99_996].join(","));
+    let out = convert(Some("block_master"), "wide.csv", format!("{header}{row}").into_bytes(), &skip()).unwrap();
+    assert_eq!(out.summary.dropped_columns.len(), 99_996);
+    assert_eq!(out.csv.lines().nth(1), Some("D1B1|750101|7501|75"));
+    // a data line that wide under a normal header is one ragged row
+    let (line, column, _, rule, code) = only_reject(block(&format!("{}\n", vec!["1"; 100_000].join(","))));
+    assert_eq!(
+        (line, column, rule.as_str(), code),
+        (2, None, "row has 100000 fields, the header has 4", "field_count")
+    );
+}
+
+#[test]
+fn duplicate_keys_reject_the_later_row() {
+    let out = convert(
+        Some("block_master"),
+        "d.csv",
+        block("A,750101,7501,75\nB,750102,7501,75\nC,750101,7501,75\n"),
+        &skip(),
+    )
+    .unwrap();
+    assert_eq!(out.rejects.len(), 1);
+    let r = &out.rejects[0];
+    assert_eq!(
+        (r.line, r.column.as_deref(), r.value.as_str(), r.code),
+        (4, Some("udise_block_code"), "750101", "duplicate_key")
+    );
+    assert_eq!(out.csv.lines().count(), 3);
+}
+
+#[test]
+fn bad_constant_is_a_configuration_error() {
+    let mut options = skip();
+    let mapping = cqube_normalize::Mapping {
+        constants: [("udise_state_code".to_owned(), "seventy".to_owned())].into(),
+        ..Default::default()
+    };
+    options.mappings.insert("block_master".into(), mapping);
+    let bytes = b"block_name,udise_block_code,udise_dist_code\nD1B1,750101,7501\n".to_vec();
+    match convert(Some("block_master"), "c.csv", bytes, &options) {
+        Err(e @ Error::BadConstant { .. }) => {
+            assert_eq!(e.to_string(), "constant for column udise_state_code: value \"seventy\": not an integer");
+        }
+        other => panic!("{:?}", other.err()),
+    }
+}

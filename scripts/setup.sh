@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what `make test`, `make run` and `make bench` need on a fresh machine. Idempotent and quiet when all is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v unzip >/dev/null || need_apt+=(unzip)
+command -v zip >/dev/null || need_apt+=(zip)
+command -v 7z >/dev/null || need_apt+=(p7zip-full)
+command -v pigz >/dev/null || need_apt+=(pigz)
+command -v java >/dev/null || need_apt+=(default-jre-headless)
+[ -x /usr/bin/time ] || need_apt+=(time)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: apt-get install ${need_apt[*]}" >&2
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+python3 - <<'PY' || python3 -m pip install -q requests boto3 'moto[server]'
+import importlib.util, shutil, sys
+missing = [m for m in ("requests", "boto3", "moto") if importlib.util.find_spec(m) is None]
+sys.exit(1 if missing or shutil.which("moto_server") is None else 0)
+PY
+
+if [ -x scripts/ensure-databases.sh ]; then
+  scripts/ensure-databases.sh
+fi
