@@ -1,0 +1,269 @@
+//! `catalog`, `convert`, `validate` and `gen` through the real binary; zips are checked with unzip, Python's
+//! zipfile and csv (with cQube's reader settings) and 7z, not only with our own code.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cqube-emit"));
+    cmd.env_remove("CQUBE_EMIT_CONFIG").env_remove("CQUBE_EMIT_ON_ERROR").env("NO_COLOR", "1");
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("cqube-emit runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn generate(dir: &Path, source: &str, rows: u64, dirty: bool) -> PathBuf {
+    let path = dir.join(format!("{source}.csv"));
+    let mut cmd = bin();
+    cmd.args(["gen", "--source", source, "--rows", &rows.to_string(), "--schools", "3000", "-o"]).arg(&path);
+    if dirty {
+        cmd.arg("--dirty");
+    }
+    let out = run(&mut cmd);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    path
+}
+
+fn python(script: &str, args: &[&Path]) -> String {
+    let out = Command::new("python3").arg("-c").arg(script).args(args).output().expect("python3 runs");
+    assert!(out.status.success(), "python failed: {}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+/// Reads a zip's one CSV with Python exactly as cQube's reader is configured, printing rows and a JSON dump.
+const CQUBE_READER: &str = r#"
+import csv, io, json, sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+assert z.testzip() is None, "CRC mismatch"
+[info] = z.infolist()
+delim = sys.argv[2] if len(sys.argv) > 2 else "|"
+rows = list(csv.reader(io.TextIOWrapper(z.open(info), encoding="utf-8", newline=""),
+                       delimiter=delim, quotechar='"', escapechar="\\", doublequote=True))
+print(json.dumps({"name": info.filename, "rows": rows}))
+"#;
+
+fn read_zip(zip: &Path) -> (String, Vec<Vec<String>>) {
+    read_zip_with_delimiter(zip, b'|')
+}
+
+#[test]
+fn convert_output_passes_unzip_python_and_7z() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = generate(dir.path(), "student_attendance", 5000, false);
+    let zip = dir.path().join("student_attendance.zip");
+    let out = run(bin().args(["convert", "--source", "student_attendance"]).arg(&input).arg("-o").arg(&zip));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("5000 in, 5000 out, 0 rejected"), "{}", text(&out.stderr));
+
+    let unzip = run(Command::new("unzip").arg("-t").arg(&zip));
+    assert!(unzip.status.success() && text(&unzip.stdout).contains("No errors detected"), "{}", text(&unzip.stdout));
+    let seven = run(Command::new("7z").arg("t").arg(&zip));
+    assert!(seven.status.success() && text(&seven.stdout).contains("Everything is Ok"), "{}", text(&seven.stdout));
+    let (name, rows) = read_zip(&zip);
+    assert_eq!(name, "student_attendance.csv");
+    assert_eq!(rows.len(), 5001);
+    assert_eq!(
+        rows[0][..7],
+        ["StudentAttendanceId", "StudentId", "SchoolId", "AadhaarUID", "AcademicYear", "Month", "1"]
+    );
+    // every input row arrives with the same values, NULL day cells as empty (a null to cQube's validator)
+    let input_rows = python(
+        "import csv,json,sys; print(json.dumps(list(csv.reader(open(sys.argv[1], newline='', encoding='utf-8')))))",
+        &[&input],
+    );
+    let input_rows: Vec<Vec<String>> = serde_json::from_str(&input_rows).unwrap();
+    for (a, b) in input_rows.iter().zip(&rows).skip(1) {
+        let expected: Vec<&str> = a.iter().map(|v| if v == "NULL" { "" } else { v.as_str() }).collect();
+        assert_eq!(b, &expected);
+    }
+}
+
+#[test]
+fn texts_with_quotes_commas_and_devanagari_read_back_exactly_in_python() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = generate(dir.path(), "school_master", 3000, false);
+    let zip = dir.path().join("s.zip");
+    let out = run(bin().arg("convert").arg(&input).arg("-o").arg(&zip));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("data source: school_master (inferred from the file name)"));
+    let (_, rows) = read_zip(&zip);
+    let names = python(
+        "import csv,json,sys; print(json.dumps([r[1] for r in csv.reader(open(sys.argv[1], newline='', encoding='utf-8'))]))",
+        &[&input],
+    );
+    let names: Vec<String> = serde_json::from_str(&names).unwrap();
+    let got: Vec<&String> = rows.iter().map(|r| &r[1]).collect();
+    assert_eq!(got.len(), names.len());
+    assert!(
+        names.iter().any(|n| n.contains('"')) && names.iter().any(|n| n.contains(',')),
+        "the generator made hard names"
+    );
+    assert!(names.iter().any(|n| n.chars().any(|c| ('\u{900}'..='\u{97f}').contains(&c))), "and Devanagari ones");
+    for (want, have) in names.iter().zip(got) {
+        assert_eq!(want.trim(), have);
+    }
+}
+
+#[test]
+fn stdin_to_stdout_and_gzip_by_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = generate(dir.path(), "block_master", 50, false);
+    let gz = dir.path().join("blocks.data");
+    let status =
+        Command::new("sh").arg("-c").arg(format!("gzip -c {} > {}", input.display(), gz.display())).status().unwrap();
+    assert!(status.success());
+    let zip = dir.path().join("out.zip");
+    let out = run(bin()
+        .args(["convert", "-s", "block_master", "-", "-o", "-", "--json"])
+        .stdin(std::fs::File::open(&gz).unwrap())
+        .stdout(std::fs::File::create(&zip).unwrap()));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // with the zip on stdout, the JSON summary goes to stderr
+    let summary: serde_json::Value = serde_json::from_str(text(&out.stderr).lines().last().unwrap()).unwrap();
+    assert_eq!(summary["gzip"], true);
+    assert_eq!(summary["rows_out"], summary["rows_in"]);
+    let (name, rows) = read_zip(&zip);
+    assert_eq!((name.as_str(), rows.len() as u64), ("block_mst.csv", summary["rows_out"].as_u64().unwrap() + 1));
+}
+
+#[test]
+fn a_failed_conversion_names_the_place_and_leaves_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("bad.csv");
+    std::fs::write(&input, "block_name,udise_block_code,udise_dist_code\nA,750101,7501\nB,75O102,7501\n").unwrap();
+    let zip = dir.path().join("out.zip");
+    let out = run(bin().args(["convert", "-s", "block_master"]).arg(&input).arg("-o").arg(&zip));
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{}:3: column udise_block_code: value \"75O102\": not an integer", input.display())),
+        "{stderr}"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("bad.csv")], "no zip and no partial file");
+}
+
+#[test]
+fn skipping_writes_a_rejects_report_and_exits_partial() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = generate(dir.path(), "student_attendance", 4000, true);
+    let rejects = dir.path().join("rejects.csv");
+    let out = run(bin().args(["validate", "--on-error", "skip", "--json", "--rejects"]).arg(&rejects).arg(&input));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rejected = summary["rows_rejected"].as_u64().unwrap();
+    assert!(rejected > 0);
+    let report = std::fs::read_to_string(&rejects).unwrap();
+    let mut lines = report.lines();
+    assert_eq!(lines.next(), Some("file,line,column,value,rule,code"));
+    assert_eq!(lines.count() as u64, rejected);
+    assert!(report.contains(&format!("{},", input.display())));
+}
+
+#[test]
+fn config_file_maps_columns_and_env_overrides_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("blocks.csv");
+    std::fs::write(&input, "Name,Code,District\nA,750101,7501\nB,x,7501\n").unwrap();
+    let config = dir.path().join("cqube-emit.toml");
+    std::fs::write(
+        &config,
+        "[convert]\non_error = \"fail\"\n\n[[source]]\nname = \"block_master\"\n[source.columns]\nName = \"block_name\"\nCode = \"udise_block_code\"\nDistrict = \"udise_dist_code\"\n[source.constants]\nudise_state_code = \"75\"\n",
+    )
+    .unwrap();
+    let zip = dir.path().join("b.zip");
+    // the file says fail; the environment says skip, and wins
+    let out = run(bin()
+        .arg("--config")
+        .arg(&config)
+        .env("CQUBE_EMIT_ON_ERROR", "skip")
+        .args(["convert", "-s", "block_master"])
+        .arg(&input)
+        .arg("-o")
+        .arg(&zip));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let (_, rows) = read_zip(&zip);
+    assert_eq!(
+        rows,
+        vec![
+            vec!["block_name", "udise_block_code", "udise_dist_code", "udise_state_code"],
+            vec!["A", "750101", "7501", "75"]
+        ]
+    );
+    let strict = run(bin().arg("--config").arg(&config).args(["validate", "-s", "block_master"]).arg(&input));
+    assert_eq!(strict.status.code(), Some(3));
+}
+
+#[test]
+fn catalog_lists_shows_and_refuses_unknown_names() {
+    let all = run(bin().args(["catalog", "--json"]));
+    assert!(all.status.success());
+    assert_eq!(text(&all.stdout).lines().count(), 62);
+    let one = run(bin().args(["catalog", "sch_enr_age", "--json"]));
+    let v: serde_json::Value = serde_json::from_slice(&one.stdout).unwrap();
+    assert_eq!(v["dir"], "udise");
+    assert_eq!(v["columns"][0]["name"], "udise_sch_code");
+    assert_eq!(v["columns"].as_array().unwrap().len(), 27);
+    let table = text(&run(bin().args(["catalog", "student_attendance"])).stdout);
+    assert!(table.contains("Month") && table.contains("range 1..=12"), "{table}");
+    let unknown = run(bin().args(["catalog", "attendance"]));
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(text(&unknown.stderr).contains("hint: did you mean student_attendance, teacher_attendance?"));
+}
+
+#[test]
+fn gen_is_deterministic_and_gen_all_makes_a_valid_emission_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = run(bin().args(["gen", "-s", "school_master", "--rows", "300", "--seed", "9"]));
+    let b = run(bin().args(["gen", "-s", "school_master", "--rows", "300", "--seed", "9"]));
+    let c = run(bin().args(["gen", "-s", "school_master", "--rows", "300", "--seed", "10"]));
+    assert_eq!(a.stdout, b.stdout);
+    assert_ne!(a.stdout, c.stdout);
+
+    let root = dir.path().join("cqube_emission");
+    let out = run(bin().args(["gen", "--all"]).arg(&root).args(["--rows", "200", "--schools", "20"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let catalog = cqube_core::Catalog::builtin();
+    for source in catalog.sources() {
+        let zip = root.join(source.emission_path());
+        let (name, rows) = read_zip_with_delimiter(&zip, source.delimiter);
+        assert_eq!(name, format!("{}.csv", source.file_stem));
+        assert_eq!(rows[0].join(&char::from(source.delimiter).to_string()), source.header_line());
+        assert!(rows.len() > 1, "{} has rows", source.name);
+    }
+}
+
+fn read_zip_with_delimiter(zip: &Path, delimiter: u8) -> (String, Vec<Vec<String>>) {
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(CQUBE_READER)
+        .arg(zip)
+        .arg(char::from(delimiter).to_string())
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", zip.display());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect())
+        .collect();
+    (v["name"].as_str().unwrap().to_owned(), rows)
+}
+
+#[test]
+fn help_teaches_with_examples_and_exit_codes() {
+    let help = text(&run(bin().arg("--help")).stdout);
+    assert!(help.contains("Exit codes:") && help.contains("130  interrupted"), "{help}");
+    let convert = text(&run(bin().args(["convert", "--help"])).stdout);
+    assert!(convert.contains("cqube-emit convert --source student_attendance"), "{convert}");
+    assert!(convert.contains("--on-error"), "{convert}");
+}
