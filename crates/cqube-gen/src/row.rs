@@ -5,8 +5,8 @@ use rand_chacha::rand_core::RngCore;
 
 use crate::plan::{ColPlan, Dim, MAX_STUDENTS, Plan, Role};
 use crate::universe::{
-    CATEGORIES, FIRST_GRADE, GRADES, MANAGEMENTS, SUBJECTS, Universe, below, between, civil_from_days, days_from_civil,
-    mix, month_len,
+    CATEGORIES, FIRST_GRADE, GRADES, MANAGEMENTS, PLACES, SUBJECTS, Universe, below, between, civil_from_days,
+    days_from_civil, mix, month_len,
 };
 
 /// The identity of a row: the entities its key and reference columns show. Filled from the row's key
@@ -643,24 +643,6 @@ const EN_WORDS: [&str; 19] = [
     "Balika",
     "Vidyalaya",
     "Inter",
-];
-const PLACES: [&str; 16] = [
-    "Rampur",
-    "Sitapur",
-    "Bareilly",
-    "Lucknow",
-    "Kanpur Dehat",
-    "Agra",
-    "Meerut",
-    "Gorakhpur",
-    "Varanasi",
-    "Prayagraj",
-    "Jhansi",
-    "Aligarh",
-    "Mathura",
-    "Etawah",
-    "Nashik",
-    "Pune",
 ];
 const HINDI_PLACES: [&str; 8] = ["रामपुर", "सीतापुर", "बरेली", "लखनऊ", "कानपुर देहात", "आगरा", "मेरठ", "गोरखपुर"];
 

@@ -38,7 +38,8 @@ pub(crate) const CATEGORIES: [&str; 11] = [
     "Higher Secondary only",
     "Upper Primary, Secondary and Higher Secondary",
 ];
-const PLACES: [&str; 24] = [
+/// Place names for districts, blocks and school names.
+pub(crate) const PLACES: [&str; 24] = [
     "Rampur",
     "Sitapur",
     "Bareilly",
