@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::catalog_cmd::CatalogArgs;
 use crate::convert_cmd::{ConvertArgs, InputArgs};
+use crate::emit_cmd::{EmitArgs, PlanArgs, ResumeArgs, VerifyArgs};
 use crate::exit::EXIT_CODES_HELP;
 use crate::gen_cmd::GenArgs;
 use crate::server_cli::ServerCommand;
@@ -101,6 +102,41 @@ pub enum Command {
     ///   cqube-emit gen --all cqube_emission --rows 10000     # every source, referentially consistent
     #[command(verbatim_doc_comment)]
     Gen(GenArgs),
+    /// Emit exports to cQube through the emission API: converted, zipped and uploaded in parts, all streamed.
+    ///
+    /// Inputs: a cqube_emission directory (<dir>/<stem>.zip files: each checked, then sent as it is, or
+    /// re-encoded with --normalize), raw exports (converted on the fly), `-` for stdin, or nothing to use the
+    /// config's `[[source]] path` globs. Files go in dependency order (masters first); independent files run
+    /// --jobs at a time, and a file whose dependency failed is skipped. Nothing but the small resume journal is
+    /// written to disk; memory stays under (parts_in_flight + 2 × jobs) × part_size_bytes + the engine's buffers.
+    ///
+    /// Examples:
+    ///   cqube-emit emit --api http://127.0.0.1:8470/data --token $T cqube_emission/
+    ///   CQUBE_EMIT_TOKEN_FILE=~/.cqube-token cqube-emit emit --dry-run cqube_emission/
+    ///   cqube-emit emit --source student_attendance exports/att_2024_07.csv
+    ///   psql -c "\copy (select * from att) to stdout csv header" | cqube-emit emit --source student_attendance -
+    ///   cqube-emit emit --resume cqube_emission/        # after a crash: stored parts are not sent again
+    ///   cqube-emit emit --json cqube_emission/ | jq .   # one event per line for schedulers
+    #[command(verbatim_doc_comment)]
+    Emit(EmitArgs),
+    /// Show the order `emit` would send files in, as a tree of dependencies.
+    ///
+    /// Examples:
+    ///   cqube-emit plan cqube_emission/
+    #[command(verbatim_doc_comment)]
+    Plan(PlanArgs),
+    /// Continue an interrupted or failed `emit` job from its journal.
+    ///
+    /// Examples:
+    ///   cqube-emit resume 3f2a9c0d1e4b5a67
+    #[command(verbatim_doc_comment)]
+    Resume(ResumeArgs),
+    /// Download an emitted object through the API and check its zip CRC, header and rows.
+    ///
+    /// Examples:
+    ///   cqube-emit verify student_attendance/student_attendance_20240728101500.zip
+    #[command(verbatim_doc_comment)]
+    Verify(VerifyArgs),
     #[command(flatten)]
     Server(ServerCommand),
 }

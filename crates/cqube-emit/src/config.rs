@@ -23,6 +23,9 @@ pub struct FileConfig {
     pub convert: ConvertSection,
     #[serde(default, rename = "source")]
     pub sources: Vec<SourceSection>,
+    /// `[emit]`: where and how `emit` sends files.
+    #[serde(default)]
+    pub emit: crate::emit_cmd::EmitSection,
     /// Read by `serve` (cqube-server's `ServerConfig`), not here.
     #[serde(default, rename = "server")]
     _server: Option<toml::Value>,
@@ -57,6 +60,8 @@ pub struct SourceSection {
     /// Catalog column -> constant value.
     #[serde(default)]
     pub constants: BTreeMap<String, String>,
+    /// Glob of raw export files `emit` sends for this source (relative to the config file), e.g. `exports/att_*.csv`.
+    pub path: Option<String>,
 }
 
 impl FileConfig {

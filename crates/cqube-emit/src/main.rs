@@ -4,6 +4,10 @@ mod catalog_cmd;
 mod cli;
 mod config;
 mod convert_cmd;
+mod emit_cmd;
+mod emit_plan;
+mod emit_run;
+mod emit_zip;
 mod exit;
 mod gen_cmd;
 mod progress;
@@ -45,6 +49,10 @@ fn run_data_command(command: Command, global: &cli::GlobalArgs) -> anyhow::Resul
         Command::Convert(args) => convert_cmd::run_convert(&args, &catalog, &config, global),
         Command::Validate(args) => convert_cmd::run_validate(&args, &catalog, &config, global),
         Command::Gen(args) => gen_cmd::run(&args, &catalog, global),
+        Command::Emit(args) => emit_cmd::run_emit(&args, catalog.into(), &config, config_path.as_deref(), global),
+        Command::Plan(args) => emit_cmd::run_plan(&args, &catalog, &config, config_path.as_deref(), global),
+        Command::Resume(args) => emit_cmd::run_resume(&args, catalog.into(), &config, config_path.as_deref(), global),
+        Command::Verify(args) => emit_cmd::run_verify(&args, &catalog, &config, config_path.as_deref(), global),
         Command::Server(_) => unreachable!("dispatched in main"),
     }
 }

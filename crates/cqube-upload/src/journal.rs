@@ -191,7 +191,7 @@ impl Journal {
     }
 
     /// Removes the journal once the whole job is done.
-    pub fn remove(self) -> Result<(), Error> {
+    pub fn remove(&self) -> Result<(), Error> {
         std::fs::remove_file(&self.path)
             .map_err(|source| Error::Journal { path: self.path.display().to_string(), source })
     }

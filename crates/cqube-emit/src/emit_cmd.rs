@@ -1,0 +1,484 @@
+//! `cqube-emit emit`, `plan`, `resume` and `verify`: flags, configuration, the job and its journal, output.
+//! The pipeline itself is in `emit_run`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+use clap::Args;
+use cqube_core::Catalog;
+use cqube_upload::{ApiClient, Journal, JournalState, RetryPolicy};
+use serde::{Deserialize, Serialize};
+use sha2::Digest;
+
+use crate::cli::GlobalArgs;
+use crate::config::FileConfig;
+use crate::convert_cmd::OnErrorArg;
+use crate::emit_plan::{self, Item};
+use crate::exit::{ExitStatus, fail};
+
+/// `[emit]` in the config file. Secrets are not plain keys: the token comes from `token_file`, the environment
+/// (`CQUBE_EMIT_TOKEN`, `CQUBE_EMIT_TOKEN_FILE`) or `--token`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmitSection {
+    /// Emission API base URL, e.g. `http://127.0.0.1:8470/data`.
+    pub api: Option<String>,
+    /// File holding the API token (relative to the config file).
+    pub token_file: Option<PathBuf>,
+    /// Files emitted at once.
+    pub jobs: Option<usize>,
+    /// Part PUTs running at once, over all files.
+    pub parts_in_flight: Option<usize>,
+    /// First part size; it doubles every 1,000 parts.
+    pub part_size_bytes: Option<usize>,
+    /// Retries per request after the first attempt.
+    pub max_retries: Option<usize>,
+    /// Limit for one request (a part PUT included).
+    pub request_timeout_seconds: Option<u64>,
+    /// Where resume journals are kept.
+    pub journal_dir: Option<PathBuf>,
+}
+
+/// How to reach the emission API.
+#[derive(Debug, Args, Clone)]
+pub struct ApiArgs {
+    /// Emission API base URL (what `cqube-emit serve` prints). Config key `emit.api`.
+    #[arg(long, env = "CQUBE_EMIT_API")]
+    pub api: Option<String>,
+    /// API token. Prefer CQUBE_EMIT_TOKEN or a token file: a flag shows in `ps`.
+    #[arg(long, env = "CQUBE_EMIT_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// File holding the API token. Config key `emit.token_file`.
+    #[arg(long, env = "CQUBE_EMIT_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
+}
+
+/// Upload tuning shared by `emit` and `resume`.
+#[derive(Debug, Args, Clone)]
+pub struct TuningArgs {
+    /// Files emitted at once; a dependent still waits for its dependencies' acknowledgements. Default 2.
+    #[arg(long, short = 'j', env = "CQUBE_EMIT_JOBS")]
+    pub jobs: Option<usize>,
+    /// Part PUTs running at once, over all files. Default 4.
+    #[arg(long, env = "CQUBE_EMIT_PARTS_IN_FLIGHT")]
+    pub parts_in_flight: Option<usize>,
+    /// First part size in bytes (5 MiB..5 GiB); doubles every 1,000 parts. Default 8 MiB.
+    #[arg(long, env = "CQUBE_EMIT_PART_SIZE_BYTES")]
+    pub part_size_bytes: Option<usize>,
+    /// Retries per request (transport errors, 5xx, SlowDown). Default 8.
+    #[arg(long, env = "CQUBE_EMIT_MAX_RETRIES")]
+    pub max_retries: Option<usize>,
+    /// Time limit for one request, a part PUT included. Default 300.
+    #[arg(long, env = "CQUBE_EMIT_REQUEST_TIMEOUT_SECONDS")]
+    pub request_timeout_seconds: Option<u64>,
+    /// Where resume journals are kept. Default $XDG_STATE_HOME/cqube-emit/jobs (~/.local/state/cqube-emit/jobs).
+    #[arg(long, env = "CQUBE_EMIT_JOURNAL_DIR")]
+    pub journal_dir: Option<PathBuf>,
+}
+
+/// `emit` flags.
+#[derive(Debug, Args)]
+pub struct EmitArgs {
+    /// A cqube_emission directory, cQube-ready zips, raw exports, or - for stdin. Default: the config's
+    /// `[[source]] path` globs.
+    pub inputs: Vec<PathBuf>,
+    /// Data source of stdin or of a raw file whose name does not say.
+    #[arg(short, long)]
+    pub source: Option<String>,
+    /// Re-encode zips through the conversion engine instead of sending them as they are.
+    #[arg(long)]
+    pub normalize: bool,
+    /// What a bad row in a converted export does (fail the file, or skip the row). Config `[convert] on_error`.
+    #[arg(long, value_enum, env = "CQUBE_EMIT_ON_ERROR")]
+    pub on_error: Option<OnErrorArg>,
+    /// Deflate level 0-9 for converted exports.
+    #[arg(long, env = "CQUBE_EMIT_LEVEL", value_parser = clap::value_parser!(u32).range(0..=9))]
+    pub level: Option<u32>,
+    /// Print the plan, labelled (dry-run), and send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Continue this job's journal: parts already stored are not sent again.
+    #[arg(long)]
+    pub resume: bool,
+    #[command(flatten)]
+    pub api: ApiArgs,
+    #[command(flatten)]
+    pub tuning: TuningArgs,
+}
+
+/// `plan` flags.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// As for `emit`.
+    pub inputs: Vec<PathBuf>,
+    /// As for `emit`.
+    #[arg(short, long)]
+    pub source: Option<String>,
+}
+
+/// `resume` flags.
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// The job id `emit` printed (also the journal's file name).
+    pub job: String,
+    #[command(flatten)]
+    pub api: ApiArgs,
+    #[command(flatten)]
+    pub tuning: TuningArgs,
+}
+
+/// `verify` flags.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Object key in the emission bucket, as the acknowledgement names it.
+    pub key: String,
+    #[command(flatten)]
+    pub api: ApiArgs,
+}
+
+/// What a job is; its hash is the job id, so the same command finds the same journal.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobSpec {
+    pub api: String,
+    pub inputs: Vec<PathBuf>,
+    pub source: Option<String>,
+    pub normalize: bool,
+    /// Zip entry time for converted files, fixed per job so a resumed conversion is byte-identical.
+    pub zip_modified_unix: u64,
+}
+
+impl JobSpec {
+    fn id(&self) -> String {
+        let mut h = sha2::Sha256::new();
+        let identity = serde_json::json!([self.api, self.inputs, self.source, self.normalize]);
+        h.update(identity.to_string().as_bytes());
+        hex::encode(&h.finalize()[..8])
+    }
+}
+
+/// Everything the runner needs, resolved once.
+pub struct Settings {
+    pub jobs: usize,
+    pub parts_in_flight: usize,
+    pub part_size_bytes: usize,
+    pub zip: cqube_zip::ZipOptions,
+    pub convert: cqube_convert::ConvertOptions,
+    pub normalize: bool,
+    pub json: bool,
+    pub quiet: bool,
+}
+
+fn journal_dir(tuning: &TuningArgs, config: &FileConfig) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = tuning.journal_dir.clone().or_else(|| config.emit.journal_dir.clone()) {
+        return Ok(dir);
+    }
+    let state = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .context("no HOME or XDG_STATE_HOME for the journal\n\nhint: pass --journal-dir")
+        .map_err(|e| fail(ExitStatus::Usage, e))?;
+    Ok(state.join("cqube-emit/jobs"))
+}
+
+fn api_client(
+    args: &ApiArgs,
+    tuning: Option<&TuningArgs>,
+    config: &FileConfig,
+    config_path: Option<&Path>,
+    api_default: Option<&str>,
+) -> anyhow::Result<ApiClient> {
+    let usage = |m: String| fail(ExitStatus::Usage, anyhow::anyhow!(m));
+    let api = args
+        .api
+        .clone()
+        .or_else(|| api_default.map(str::to_owned))
+        .or_else(|| config.emit.api.clone())
+        .ok_or_else(|| usage("no emission API URL\n\nhint: --api URL, CQUBE_EMIT_API or [emit] api".into()))?;
+    let token_file = args.token_file.clone().or_else(|| {
+        let p = config.emit.token_file.as_ref()?;
+        Some(config_path.and_then(Path::parent).map_or_else(|| p.clone(), |dir| dir.join(p)))
+    });
+    let token = match (&args.token, token_file) {
+        (Some(t), _) => t.clone(),
+        (None, Some(file)) => std::fs::read_to_string(&file)
+            .with_context(|| format!("reading token file {}", file.display()))
+            .map_err(|e| fail(ExitStatus::Usage, e))?
+            .trim()
+            .to_owned(),
+        (None, None) => {
+            return Err(usage(
+                "no API token\n\nhint: CQUBE_EMIT_TOKEN, CQUBE_EMIT_TOKEN_FILE, --token-file or [emit] token_file".into(),
+            ));
+        }
+    };
+    let retry = RetryPolicy {
+        max_retries: tuning.and_then(|t| t.max_retries).or(config.emit.max_retries).unwrap_or(8),
+        ..RetryPolicy::default()
+    };
+    let timeout = tuning.and_then(|t| t.request_timeout_seconds).or(config.emit.request_timeout_seconds).unwrap_or(300);
+    ApiClient::new(&api, &token, retry, Duration::from_secs(timeout)).map_err(|e| fail(ExitStatus::Usage, e))
+}
+
+fn config_globs(config: &FileConfig, config_path: Option<&Path>) -> Vec<(String, PathBuf)> {
+    let base = config_path.and_then(Path::parent);
+    config
+        .sources
+        .iter()
+        .filter_map(|s| {
+            let p = PathBuf::from(s.path.as_ref()?);
+            let p = if p.is_relative() { base.map_or_else(|| p.clone(), |b| b.join(&p)) } else { p };
+            Some((s.name.clone(), p))
+        })
+        .collect()
+}
+
+fn absolute(inputs: &[PathBuf]) -> Vec<PathBuf> {
+    inputs
+        .iter()
+        .map(|p| if p.as_os_str() == "-" { p.clone() } else { std::path::absolute(p).unwrap_or_else(|_| p.clone()) })
+        .collect()
+}
+
+/// `cqube-emit plan`: the plan as a tree on stdout.
+#[allow(clippy::print_stdout)]
+pub fn run_plan(
+    args: &PlanArgs,
+    catalog: &Catalog,
+    config: &FileConfig,
+    config_path: Option<&Path>,
+    global: &GlobalArgs,
+) -> anyhow::Result<ExitStatus> {
+    let items = emit_plan::build(catalog, &args.inputs, args.source.as_deref(), &config_globs(config, config_path))?;
+    let mut out = std::io::stdout().lock();
+    if global.json {
+        for (i, item) in items.iter().enumerate() {
+            let after: Vec<&str> = item.after.iter().map(|&a| items[a].source.name.as_str()).collect();
+            let line = serde_json::json!({"step": i + 1, "source": item.source.name, "input": item.input, "after": after});
+            writeln!(out, "{line}")?;
+        }
+    } else {
+        write!(out, "{}", emit_plan::tree(&items))?;
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// `cqube-emit emit`.
+pub fn run_emit(
+    args: &EmitArgs,
+    catalog: Arc<Catalog>,
+    config: &FileConfig,
+    config_path: Option<&Path>,
+    global: &GlobalArgs,
+) -> anyhow::Result<ExitStatus> {
+    let inputs = absolute(&args.inputs);
+    if inputs.is_empty() && config_globs(config, config_path).is_empty() {
+        return Err(fail(
+            ExitStatus::Usage,
+            anyhow::anyhow!("nothing to emit\n\nhint: cqube-emit emit DIR, or [[source]] path = \"exports/*.csv\""),
+        ));
+    }
+    let items = emit_plan::build(&catalog, &inputs, args.source.as_deref(), &config_globs(config, config_path))?;
+    if args.dry_run {
+        print_dry_run(&items, global.json)?;
+        return Ok(ExitStatus::Success);
+    }
+    let api = api_client(&args.api, Some(&args.tuning), config, config_path, None)?;
+    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let spec = JobSpec {
+        api: args.api.api.clone().or_else(|| config.emit.api.clone()).unwrap_or_default(),
+        inputs,
+        source: args.source.clone(),
+        normalize: args.normalize,
+        zip_modified_unix: now,
+    };
+    let dir = journal_dir(&args.tuning, config)?;
+    let convert = convert_options(args.on_error, config)?;
+    run_job(spec, args.resume, &args.tuning, args.level, convert, &dir, api, catalog, config, config_path, global)
+}
+
+/// `cqube-emit resume JOB`: runs the job its journal describes, reusing what was stored.
+pub fn run_resume(
+    args: &ResumeArgs,
+    catalog: Arc<Catalog>,
+    config: &FileConfig,
+    config_path: Option<&Path>,
+    global: &GlobalArgs,
+) -> anyhow::Result<ExitStatus> {
+    let dir = journal_dir(&args.tuning, config)?;
+    let path = Journal::path(&dir, &args.job);
+    let state = Journal::read(&path)?.ok_or_else(|| {
+        fail(ExitStatus::Usage, anyhow::anyhow!("no journal for job {}: {}", args.job, path.display()))
+    })?;
+    let spec: JobSpec = state
+        .spec
+        .context("the journal has no job line")
+        .and_then(|v| serde_json::from_value(v).context("reading the job line"))
+        .map_err(|e| fail(ExitStatus::Usage, e))?;
+    let api = api_client(&args.api, Some(&args.tuning), config, config_path, Some(&spec.api))?;
+    let convert = convert_options(None, config)?;
+    run_job(spec, true, &args.tuning, None, convert, &dir, api, catalog, config, config_path, global)
+}
+
+fn convert_options(on_error: Option<OnErrorArg>, config: &FileConfig) -> anyhow::Result<cqube_convert::ConvertOptions> {
+    /// `convert`'s input flags, parsed from nothing so their env vars and defaults apply as they do for `convert`.
+    #[derive(clap::Parser)]
+    struct Defaults {
+        #[command(flatten)]
+        input: crate::convert_cmd::InputArgs,
+    }
+    let mut args = <Defaults as clap::Parser>::try_parse_from(["emit", "-"])
+        .map_err(|e| fail(ExitStatus::Usage, anyhow::anyhow!("conversion settings: {e}")))?
+        .input;
+    args.on_error = on_error.or(args.on_error);
+    crate::convert_cmd::options(&args, config)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_job(
+    mut spec: JobSpec,
+    resume: bool,
+    tuning: &TuningArgs,
+    level: Option<u32>,
+    convert: cqube_convert::ConvertOptions,
+    dir: &Path,
+    api: ApiClient,
+    catalog: Arc<Catalog>,
+    config: &FileConfig,
+    config_path: Option<&Path>,
+    global: &GlobalArgs,
+) -> anyhow::Result<ExitStatus> {
+    let job = spec.id();
+    let previous = Journal::read(&Journal::path(dir, &job))?;
+    let (journal, state) = match previous {
+        Some(state) if resume => {
+            if let Some(old) = state.spec.clone().and_then(|v| serde_json::from_value::<JobSpec>(v).ok()) {
+                spec.zip_modified_unix = old.zip_modified_unix;
+            }
+            crate::cli::note(&format!("resuming job {job}"));
+            (Journal::reopen(dir, &job)?, state)
+        }
+        previous => {
+            let journal = Journal::create(dir, &job, serde_json::to_value(&spec)?)?;
+            let stale = previous.map(|s| s.items).unwrap_or_default();
+            (journal, JournalState { spec: None, items: stale.into_iter().map(|(k, mut v)| {
+                // Without --resume an old job's open uploads are aborted, not continued.
+                v.done = None;
+                v.parts.clear();
+                (k, v)
+            }).collect() })
+        }
+    };
+    let mut zip = crate::convert_cmd::zip_options(level, config)?;
+    zip.modified = SystemTime::UNIX_EPOCH + Duration::from_secs(spec.zip_modified_unix);
+    let settings = Settings {
+        jobs: tuning.jobs.or(config.emit.jobs).unwrap_or(2).max(1),
+        parts_in_flight: tuning.parts_in_flight.or(config.emit.parts_in_flight).unwrap_or(4).max(1),
+        part_size_bytes: tuning.part_size_bytes.or(config.emit.part_size_bytes).unwrap_or(8 << 20),
+        zip,
+        convert,
+        normalize: spec.normalize,
+        json: global.json,
+        quiet: global.quiet,
+    };
+    let items = emit_plan::build(&catalog, &spec.inputs, spec.source.as_deref(), &config_globs(config, config_path))?;
+    let owned: Vec<crate::emit_run::OwnedItem> = items.iter().map(crate::emit_run::OwnedItem::from).collect();
+    let fresh = !resume;
+    crate::emit_run::run(&job, owned, catalog, settings, api, journal, state, fresh, global)
+}
+
+fn print_dry_run(items: &[Item<'_>], json: bool) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for (i, item) in items.iter().enumerate() {
+        let after: Vec<&str> = item.after.iter().map(|&a| items[a].source.name.as_str()).collect();
+        if json {
+            let line = serde_json::json!({"event": "plan", "dry_run": true, "step": i + 1, "source": item.source.name,
+                "input": item.input, "key_prefix": item.source.emission_path(), "after": after});
+            writeln!(out, "{line}")?;
+        } else {
+            let after = if after.is_empty() { String::new() } else { format!(" (after {})", after.join(", ")) };
+            writeln!(out, "(dry-run) {}. emit {} <- {}{after}", i + 1, item.source.emission_path(), item.input.display())?;
+        }
+    }
+    Ok(())
+}
+
+/// `cqube-emit verify KEY`: downloads the object through `download_uri` and checks it as `emit` checks a zip.
+#[allow(clippy::print_stdout)]
+pub fn run_verify(
+    args: &VerifyArgs,
+    catalog: &Catalog,
+    config: &FileConfig,
+    config_path: Option<&Path>,
+    global: &GlobalArgs,
+) -> anyhow::Result<ExitStatus> {
+    let source = catalog.find_by_path(&args.key).ok_or_else(|| {
+        fail(ExitStatus::Usage, anyhow::anyhow!("no data source for key {}", args.key))
+    })?;
+    let api = api_client(&args.api, None, config, config_path, None)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<bytes::Bytes>>(8);
+    let key = args.key.clone();
+    let fetch = runtime.spawn(async move {
+        let url = api.download_uri(&key).await?;
+        let mut response = api.http().get(&url).send().await.map_err(|e| {
+            cqube_upload::Error::Transport { what: format!("downloading {key}"), source: e.without_url() }
+        })?;
+        if !response.status().is_success() {
+            return Err(cqube_upload::Error::Protocol {
+                what: format!("downloading {key}"),
+                detail: format!("HTTP {}", response.status()),
+            });
+        }
+        loop {
+            let chunk = response.chunk().await.map_err(|e| std::io::Error::other(e.without_url()));
+            let stop = !matches!(chunk, Ok(Some(_)));
+            let item = match chunk {
+                Ok(Some(b)) => Ok(b),
+                Ok(None) => break,
+                Err(e) => Err(e),
+            };
+            if tx.send(item).is_err() || stop {
+                break;
+            }
+        }
+        Ok(())
+    });
+    let checked = crate::emit_zip::check_zip(ChannelReader { rx, current: bytes::Bytes::new() }, &mut std::io::sink(), source);
+    let fetched = runtime.block_on(fetch).context("download task")?;
+    fetched.map_err(|e| crate::emit_run::remote_failure(e, &args.key))?;
+    let facts = checked.with_context(|| format!("object {}", args.key)).map_err(|e| fail(ExitStatus::Input, e))?;
+    if global.json {
+        let line = serde_json::json!({"event": "verified", "key": args.key, "source": source.name, "rows": facts.rows,
+            "crc32": format!("{:08x}", facts.crc32), "csv_bytes": facts.csv_bytes, "zip_bytes": facts.zip_bytes});
+        println!("{line}");
+    } else {
+        println!(
+            "{}: ok — {}, one entry, header as the catalog says, {} rows, crc32 {:08x}, {} bytes",
+            args.key, source.name, facts.rows, facts.crc32, facts.zip_bytes
+        );
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// A blocking reader over chunks an async download sends.
+struct ChannelReader {
+    rx: std::sync::mpsc::Receiver<std::io::Result<bytes::Bytes>>,
+    current: bytes::Bytes,
+}
+
+impl std::io::Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.recv() {
+                Ok(chunk) => self.current = chunk?,
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
+}

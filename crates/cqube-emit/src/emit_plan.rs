@@ -1,0 +1,241 @@
+//! What `emit` will send and in which order: files found in a `cqube_emission` directory, raw exports named on the
+//! command line or matched by `[[source]] path` globs, or stdin; ordered by the catalog's `depends_on`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use cqube_core::{Catalog, DataSource};
+use serde::Serialize;
+
+use crate::exit::{ExitStatus, fail};
+
+/// Where an item's bytes come from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "path", rename_all = "snake_case")]
+pub enum ItemInput {
+    /// A cQube-ready zip, checked and sent as it is (or re-encoded with `--normalize`).
+    Zip(PathBuf),
+    /// A raw export converted on the fly.
+    Raw(PathBuf),
+    /// Standard input, converted on the fly.
+    Stdin,
+}
+
+impl ItemInput {
+    /// The path, or `-` for stdin.
+    pub fn display(&self) -> String {
+        match self {
+            ItemInput::Zip(p) | ItemInput::Raw(p) => p.display().to_string(),
+            ItemInput::Stdin => "-".into(),
+        }
+    }
+
+    /// What identifies this input's content without reading it: size and modification time. A resumed run whose
+    /// input has another identity starts that file over.
+    pub fn identity(&self) -> String {
+        match self {
+            ItemInput::Zip(p) | ItemInput::Raw(p) => std::fs::metadata(p).map_or_else(
+                |_| "missing".into(),
+                |m| {
+                    let mtime = m
+                        .modified()
+                        .ok()
+                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                        .map_or(0, |d| d.as_nanos());
+                    format!("size={} mtime_ns={mtime}", m.len())
+                },
+            ),
+            // Stdin cannot be looked at in advance; regenerated part checksums decide what is reused.
+            ItemInput::Stdin => "stdin".into(),
+        }
+    }
+}
+
+/// One file to emit.
+#[derive(Debug, Clone)]
+pub struct Item<'c> {
+    /// Stable name of the item within a job (the journal's key).
+    pub id: String,
+    pub source: &'c DataSource,
+    pub input: ItemInput,
+    /// Indexes of the items this one waits for.
+    pub after: Vec<usize>,
+}
+
+/// Builds the ordered plan: dependencies before dependents, catalog order among equals, input order within a source.
+pub fn build<'c>(
+    catalog: &'c Catalog,
+    inputs: &[PathBuf],
+    source_flag: Option<&str>,
+    globs: &[(String, PathBuf)],
+) -> anyhow::Result<Vec<Item<'c>>> {
+    let usage = |e: anyhow::Error| fail(ExitStatus::Usage, e);
+    let flag_source = source_flag
+        .map(|name| {
+            catalog.get(name).ok_or_else(|| {
+                usage(anyhow::anyhow!("unknown data source: {name}\n\nhint: `cqube-emit catalog` lists them"))
+            })
+        })
+        .transpose()?;
+    let mut found: Vec<(&DataSource, ItemInput)> = Vec::new();
+    for input in inputs {
+        if input.as_os_str() == "-" {
+            let source = flag_source.ok_or_else(|| {
+                usage(anyhow::anyhow!("stdin needs a data source\n\nhint: cqube-emit emit --source NAME -"))
+            })?;
+            found.push((source, ItemInput::Stdin));
+        } else if input.is_dir() {
+            scan_dir(catalog, input, &mut found)?;
+        } else if input.is_file() {
+            let is_zip = input.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip"));
+            let source = flag_source.or_else(|| catalog.find_by_path(&input.display().to_string())).ok_or_else(|| {
+                usage(anyhow::anyhow!(
+                    "cannot tell which data source {} is\n\nhint: pass --source NAME",
+                    input.display()
+                ))
+            })?;
+            found.push((source, if is_zip { ItemInput::Zip(input.clone()) } else { ItemInput::Raw(input.clone()) }));
+        } else {
+            return Err(fail(ExitStatus::Input, anyhow::anyhow!("no such file or directory: {}", input.display())));
+        }
+    }
+    for (name, pattern) in globs {
+        let source = catalog
+            .get(name)
+            .ok_or_else(|| usage(anyhow::anyhow!("[[source]] {name}: unknown data source")))?;
+        let text = pattern.display().to_string();
+        let paths = glob::glob(&text).map_err(|e| usage(anyhow::anyhow!("[[source]] {name}: path {text:?}: {e}")))?;
+        let mut matched: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+        matched.sort();
+        if matched.is_empty() {
+            tracing::warn!(source = %name, pattern = %text, "no file matches");
+        }
+        found.extend(matched.into_iter().map(|p| (source, ItemInput::Raw(p))));
+    }
+    let names: Vec<&str> = found.iter().map(|(s, _)| s.name.as_str()).collect();
+    let order = cqube_core::emission_order(catalog, names.iter().copied()).map_err(|e| usage(e.into()))?;
+    let rank = |s: &DataSource| order.iter().position(|o| o.name == s.name).unwrap_or(usize::MAX);
+    found.sort_by_key(|(s, _)| rank(s));
+    let mut items: Vec<Item<'c>> = Vec::with_capacity(found.len());
+    for (source, input) in found {
+        let after = items
+            .iter()
+            .enumerate()
+            .filter(|(_, earlier)| source.depends_on.iter().any(|d| *d == earlier.source.name))
+            .map(|(i, _)| i)
+            .collect();
+        let id = match &input {
+            ItemInput::Stdin => format!("{}:stdin", source.name),
+            other => format!("{}:{}", source.name, other.display()),
+        };
+        items.push(Item { id, source, input, after });
+    }
+    Ok(items)
+}
+
+/// Finds `<dir>/<source dir>/<stem>.zip` files (also `<dir>/<stem>.zip`), as cQube's layout puts them.
+fn scan_dir<'c>(catalog: &'c Catalog, dir: &Path, found: &mut Vec<(&'c DataSource, ItemInput)>) -> anyhow::Result<()> {
+    let mut zips = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            for inner in std::fs::read_dir(&path).with_context(|| format!("reading {}", path.display()))? {
+                let inner = inner?.path();
+                if inner.extension().is_some_and(|e| e == "zip") {
+                    zips.push(inner);
+                }
+            }
+        } else if path.extension().is_some_and(|e| e == "zip") {
+            zips.push(path);
+        }
+    }
+    zips.sort();
+    for zip in zips {
+        let relative = zip.strip_prefix(dir).unwrap_or(&zip).display().to_string();
+        match catalog.find_by_path(&relative) {
+            Some(source) => found.push((source, ItemInput::Zip(zip))),
+            None => tracing::warn!(path = %zip.display(), "not a catalog data source; left out"),
+        }
+    }
+    Ok(())
+}
+
+/// The plan as a tree: each item under the last of its dependencies, others named after `also after`.
+pub fn tree(items: &[Item<'_>]) -> String {
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); items.len()];
+    let mut roots = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        match item.after.iter().max() {
+            Some(&parent) => children[parent].push(i),
+            None => roots.push(i),
+        }
+    }
+    let mut out = String::new();
+    for (n, &root) in roots.iter().enumerate() {
+        draw(items, &children, root, "", n + 1 == roots.len(), true, &mut out);
+    }
+    out
+}
+
+fn draw(
+    items: &[Item<'_>],
+    children: &[Vec<usize>],
+    i: usize,
+    prefix: &str,
+    last: bool,
+    root: bool,
+    out: &mut String,
+) {
+    let item = &items[i];
+    let branch = if root {
+        ""
+    } else if last {
+        "└── "
+    } else {
+        "├── "
+    };
+    let others: Vec<&str> = {
+        let parent = item.after.iter().max();
+        item.after.iter().filter(|a| Some(*a) != parent).map(|&a| items[a].source.name.as_str()).collect()
+    };
+    let also = if others.is_empty() { String::new() } else { format!("  (also after {})", others.join(", ")) };
+    out.push_str(&format!("{prefix}{branch}{}  {}{also}\n", item.source.name, item.input.display()));
+    let next_prefix = if root {
+        String::new()
+    } else {
+        format!("{prefix}{}", if last { "    " } else { "│   " })
+    };
+    for (n, &child) in children[i].iter().enumerate() {
+        draw(items, children, child, &next_prefix, n + 1 == children[i].len(), false, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dependents_follow_their_dependencies_and_hang_under_them() {
+        let catalog = Catalog::builtin();
+        let dir = tempfile::tempdir().unwrap();
+        for s in ["student_attendance", "school_master", "district_master", "block_master", "cluster_master"] {
+            let source = catalog.get(s).unwrap();
+            let path = dir.path().join(source.emission_path());
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, b"").unwrap();
+        }
+        std::fs::write(dir.path().join("notes.zip"), b"").unwrap();
+        let items = build(&catalog, &[dir.path().to_path_buf()], None, &[]).unwrap();
+        let names: Vec<&str> = items.iter().map(|i| i.source.name.as_str()).collect();
+        assert_eq!(names, ["district_master", "block_master", "cluster_master", "school_master", "student_attendance"]);
+        for (i, item) in items.iter().enumerate() {
+            assert!(item.after.iter().all(|&a| a < i));
+        }
+        let tree = tree(&items);
+        assert!(tree.starts_with("district_master  "), "{tree}");
+        assert!(tree.contains("└── block_master"), "{tree}");
+        assert!(tree.lines().last().unwrap().contains("└── student_attendance"), "{tree}");
+        let err = build(&catalog, &[PathBuf::from("-")], None, &[]).unwrap_err();
+        assert!(format!("{err:#}").contains("stdin needs a data source"));
+    }
+}
