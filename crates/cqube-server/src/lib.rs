@@ -11,6 +11,7 @@ pub mod db;
 mod error;
 pub mod keys;
 pub mod storage;
+mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -130,27 +131,27 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// A bound, ready server: database open, store up, buckets created.
+/// A bound, ready server: database open, store up, buckets created, TLS certificate loaded if configured.
 #[derive(Debug)]
 pub struct Server {
     listener: tokio::net::TcpListener,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     state: AppState,
 }
 
 impl Server {
-    /// Binds the listen address and prepares the state.
+    /// Binds the listen address and prepares the state. With `tls` configured, an unreadable or invalid
+    /// certificate or key is an [`Error::Config`] naming the file, found before anything is bound or started.
     pub async fn bind(config: ServerConfig) -> Result<Server, Error> {
         config.validate()?;
-        if config.tls.is_some() {
-            return Err(Error::Config(vec!["tls: HTTPS is not built yet; terminate TLS in a reverse proxy".into()]));
-        }
+        let tls = config.tls.as_ref().map(tls::server_config).transpose()?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|source| Error::Io { what: format!("binding {}", config.listen), source })?;
         let bound =
             listener.local_addr().map_err(|source| Error::Io { what: "reading the bound address".into(), source })?;
         let state = AppState::new(config, bound).await?;
-        Ok(Server { listener, state })
+        Ok(Server { listener, tls, state })
     }
 
     /// The state the server runs with.
@@ -158,14 +159,25 @@ impl Server {
         &self.state
     }
 
-    /// Serves until `shutdown` resolves, then lets in-flight requests finish.
+    /// Serves (HTTPS if configured) until `shutdown` resolves, then lets in-flight requests finish.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {
         let router = app(self.state.clone());
-        axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(|source| Error::Io { what: "serving HTTP".into(), source })
+        match self.tls {
+            None => serve(self.listener, router, shutdown).await,
+            Some(tls) => serve(tls::TlsListener::new(self.listener, tls), router, shutdown).await,
+        }
     }
+}
+
+async fn serve<L>(listener: L, router: Router, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), Error>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|source| Error::Io { what: "serving HTTP".into(), source })
 }
 
 /// Resolves on ctrl-c or SIGTERM.

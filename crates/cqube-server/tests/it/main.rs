@@ -10,3 +10,4 @@ mod bad_input;
 mod clients;
 mod multipart;
 mod restart;
+mod tls;
