@@ -23,12 +23,26 @@ impl Check {
     /// Whether a normalized, non-null value satisfies the rule.
     pub fn holds(&self, value: &str) -> bool {
         match self {
-            Check::Range([min, max]) => value.parse::<f64>().is_ok_and(|v| (*min..=*max).contains(&v)),
-            Check::NonZero => value.parse::<f64>().is_ok_and(|v| v != 0.0),
+            Check::Range([min, max]) => number(value).is_some_and(|v| (*min..=*max).contains(&v)),
+            Check::NonZero => number(value).is_some_and(|v| v != 0.0),
             Check::OneOf(allowed) => allowed.iter().any(|a| a == value),
             Check::AcademicYear => is_academic_year(value),
         }
     }
+}
+
+/// `value` as a number. Most checked cells are short integers (day codes, months, years), which are read
+/// without the general float parser; the result is the same, since up to 15 digits are exact in an f64.
+fn number(value: &str) -> Option<f64> {
+    let (negative, digits) = match value.as_bytes() {
+        [b'-', rest @ ..] => (true, rest),
+        all => (false, all),
+    };
+    if (1..=15).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit) {
+        let n = digits.iter().fold(0_i64, |n, d| n * 10 + i64::from(d - b'0'));
+        return Some(if negative { -n } else { n } as f64);
+    }
+    value.parse().ok()
 }
 
 fn is_academic_year(value: &str) -> bool {
@@ -79,6 +93,18 @@ mod tests {
         assert!(Check::NonZero.holds("19.8") && !Check::NonZero.holds("0.0") && !Check::NonZero.holds("0"));
         let codes = Check::OneOf(vec!["1".into(), "2".into()]);
         assert!(codes.holds("2") && !codes.holds("3"));
+    }
+
+    #[test]
+    fn integer_fast_path_agrees_with_float_parsing() {
+        let range = Check::Range([-5.0, 999_999_999_999_999.0]);
+        for value in ["0", "-0", "007", "-5", "-6", "12", "999999999999999", "1000000000000000", "-", "", "1-", "+3"] {
+            let by_float = value.parse::<f64>().is_ok_and(|v| (-5.0..=999_999_999_999_999.0).contains(&v));
+            assert_eq!(range.holds(value), by_float, "{value:?}");
+            assert_eq!(Check::NonZero.holds(value), value.parse::<f64>().is_ok_and(|v| v != 0.0), "{value:?}");
+        }
+        assert!(range.holds("999999999999999") && !range.holds("1000000000000000") && !range.holds("-"));
+        assert!(!Check::NonZero.holds("-0") && !Check::NonZero.holds("000") && Check::NonZero.holds("-007"));
     }
 
     #[test]
