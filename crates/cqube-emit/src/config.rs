@@ -29,6 +29,9 @@ pub struct FileConfig {
     /// Read by `serve` (cqube-server's `ServerConfig`), not here.
     #[serde(default, rename = "server")]
     _server: Option<toml::Value>,
+    /// The file this was read from (set by `load`): relative paths in it are relative to its directory.
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
 }
 
 /// `[convert]`: defaults for reading, checking and zipping exports.
@@ -62,6 +65,111 @@ pub struct SourceSection {
     pub constants: BTreeMap<String, String>,
     /// Glob of raw export files `emit` sends for this source (relative to the config file), e.g. `exports/att_*.csv`.
     pub path: Option<String>,
+    /// `postgres` or `mysql` (`mariadb`): read the rows from a database instead of a file (docs/databases.md).
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    /// With `type`: the SELECT whose rows are the export.
+    pub query: Option<String>,
+    /// With `type`: a table to read whole (instead of `query`).
+    pub table: Option<String>,
+    /// With `type`: the environment variable holding the connection URL.
+    pub url_env: Option<String>,
+    /// With `type`: a file holding the connection URL (a secret; relative to the config file).
+    pub url_file: Option<PathBuf>,
+    /// With `type`: a column that grows with every change; only newer rows are read (`--full` reads all).
+    pub watermark: Option<String>,
+}
+
+/// Where a database source's connection URL came from, for messages and `config show`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UrlOrigin {
+    Env(String),
+    File(PathBuf),
+}
+
+impl std::fmt::Display for UrlOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UrlOrigin::Env(var) => write!(f, "env {var}"),
+            UrlOrigin::File(path) => write!(f, "file {}", path.display()),
+        }
+    }
+}
+
+impl SourceSection {
+    /// The database to read from, when the section has a `type`: the request (without a watermark position) and
+    /// where its URL came from. Every problem of the section is reported at once.
+    pub fn database(&self, config_path: Option<&Path>) -> Option<anyhow::Result<(cqube_source::Request, UrlOrigin)>> {
+        let kind = self.kind.as_deref()?;
+        Some(self.database_request(kind, config_path))
+    }
+
+    fn database_request(
+        &self,
+        kind: &str,
+        config_path: Option<&Path>,
+    ) -> anyhow::Result<(cqube_source::Request, UrlOrigin)> {
+        let name = &self.name;
+        let mut problems = Vec::new();
+        let backend = cqube_source::Backend::from_name(kind);
+        if backend.is_none() {
+            problems.push(format!("type: expected postgres or mysql, got {kind:?}"));
+        }
+        let query = match (&self.query, &self.table, backend) {
+            (Some(q), None, _) => Some(q.clone()),
+            (None, Some(t), Some(b)) => Some(cqube_source::table_query(b, t)),
+            (Some(_), Some(_), _) => {
+                problems.push("query and table: give one, not both".into());
+                None
+            }
+            (None, None, _) => {
+                problems.push("needs query or table".into());
+                None
+            }
+            (None, Some(_), None) => None,
+        };
+        let url = match (&self.url_env, &self.url_file) {
+            (Some(var), None) => match std::env::var(var) {
+                Ok(url) if !url.trim().is_empty() => Some((url, UrlOrigin::Env(var.clone()))),
+                _ => {
+                    problems.push(format!("url_env: environment variable {var} is not set"));
+                    None
+                }
+            },
+            (None, Some(file)) => {
+                let file = config_path.and_then(Path::parent).map_or_else(|| file.clone(), |dir| dir.join(file));
+                match std::fs::read_to_string(&file) {
+                    Ok(url) if !url.trim().is_empty() => Some((url, UrlOrigin::File(file))),
+                    Ok(_) => {
+                        problems.push(format!("url_file: {} is empty", file.display()));
+                        None
+                    }
+                    Err(e) => {
+                        problems.push(format!("url_file: reading {}: {e}", file.display()));
+                        None
+                    }
+                }
+            }
+            (Some(_), Some(_)) => {
+                problems.push("url_env and url_file: give one, not both".into());
+                None
+            }
+            (None, None) => {
+                problems.push("needs url_env or url_file (the connection URL is a secret: never in this file)".into());
+                None
+            }
+        };
+        match (backend, query, url) {
+            (Some(backend), Some(query), Some((url, origin))) if problems.is_empty() => {
+                let mut request =
+                    cqube_source::Request::new(name, backend, cqube_source::ConnectionUrl::new(&url), &query);
+                request.watermark =
+                    self.watermark.clone().map(|column| cqube_source::Watermark { column, after: None });
+                Ok((request, origin))
+            }
+            _ => Err(anyhow::anyhow!("[[source]] {name}: {}", problems.join("; "))),
+        }
+    }
 }
 
 impl FileConfig {
@@ -73,7 +181,9 @@ impl FileConfig {
         });
         let Some(path) = path else { return Ok((FileConfig::default(), None)) };
         let text = std::fs::read_to_string(&path).with_context(|| format!("reading config file {}", path.display()))?;
-        let config: FileConfig = toml::from_str(&text).with_context(|| format!("config file {}", path.display()))?;
+        let mut config: FileConfig =
+            toml::from_str(&text).with_context(|| format!("config file {}", path.display()))?;
+        config.path = Some(path.clone());
         Ok((config, Some(path)))
     }
 

@@ -19,8 +19,9 @@ use crate::progress;
 /// Flags shared by `convert` and `validate`: what to read and how to check it.
 #[derive(Debug, Args)]
 pub struct InputArgs {
-    /// The export: a file (CSV, TSV, any delimiter; gzip recognised by content) or - for stdin.
-    pub input: PathBuf,
+    /// The export: a file (CSV, TSV, any delimiter; gzip recognised by content) or - for stdin. Omit it to read
+    /// the --source's database query from the config file (`[[source]]` with `type = "postgres"` or `"mysql"`).
+    pub input: Option<PathBuf>,
     /// Catalog data source (see `cqube-emit catalog`). Inferred from the file name or header when omitted.
     #[arg(short, long)]
     pub source: Option<String>,
@@ -138,7 +139,62 @@ pub fn zip_options(level: Option<u32>, config: &FileConfig) -> anyhow::Result<Zi
     Ok(zip)
 }
 
-fn open<'c>(args: &InputArgs, catalog: &'c Catalog, options: &ConvertOptions) -> anyhow::Result<Prepared<'c>> {
+/// What is known of an opened input besides its bytes: its size, and for a database the watermark reached.
+struct Opened {
+    size: Option<u64>,
+    watermark: Option<(String, String)>,
+}
+
+/// The file or stdin named by INPUT, else the --source's database from the config. A database source reads
+/// comma-separated UTF-8 whose only null is the empty field (a text value `NA` stays text), unless flags or the
+/// config say otherwise.
+fn open_input(args: &InputArgs, config: &FileConfig, options: &mut ConvertOptions) -> anyhow::Result<(Input, Opened)> {
+    if let Some(path) = &args.input {
+        let input = Input::open(path)
+            .with_context(|| format!("opening {}", path.display()))
+            .map_err(|e| fail(ExitStatus::Input, e))?;
+        let size = (path.as_os_str() != "-").then(|| std::fs::metadata(path).ok().map(|m| m.len())).flatten();
+        return Ok((input, Opened { size, watermark: None }));
+    }
+    let usage = |message: String| fail(ExitStatus::Usage, anyhow::anyhow!(message));
+    let Some(name) = &args.source else {
+        return Err(usage(
+            "no INPUT given\n\nhint: pass a file, - for stdin, or --source NAME of a database source".into(),
+        ));
+    };
+    let section = config.sources.iter().find(|s| &s.name == name && s.kind.is_some()).ok_or_else(|| {
+        usage(format!(
+            "no INPUT given, and the config has no database source {name}\n\nhint: add a [[source]] with type, query \
+             and url_env (docs/databases.md), or pass a file"
+        ))
+    })?;
+    let (mut request, origin) = section
+        .database(config.path.as_deref())
+        .expect("the section was chosen for having a type")
+        .map_err(|e| fail(ExitStatus::Usage, e))?;
+    request.utc_offset_minutes = options.values.utc_offset_minutes;
+    tracing::info!(source = %name, backend = %request.backend, url = %request.url, url_from = %origin, stage = "read", "opening database source");
+    let opened = cqube_source::open(&request).map_err(|e| {
+        let status = if e.is_retryable() { ExitStatus::Transient } else { ExitStatus::Input };
+        fail(status, e)
+    })?;
+    options.delimiter = Some(b',');
+    options.encoding = Some(TextEncoding::Utf8);
+    if args.null_tokens.is_empty() && config.convert.null_tokens.is_none() {
+        options.values.null_tokens = vec![String::new()];
+    }
+    let label = format!("{}:{name}", request.backend);
+    let input = Input::from_reader(&label, None, opened.reader).map_err(|e| fail(ExitStatus::Input, e))?;
+    let watermark = request.watermark.map(|w| w.column).zip(opened.watermark);
+    Ok((input, Opened { size: None, watermark }))
+}
+
+fn open<'c>(
+    args: &InputArgs,
+    catalog: &'c Catalog,
+    config: &FileConfig,
+    options: &mut ConvertOptions,
+) -> anyhow::Result<(Prepared<'c>, Opened)> {
     let source = match &args.source {
         Some(name) => Some(catalog.get(name).ok_or_else(|| {
             fail(
@@ -148,15 +204,21 @@ fn open<'c>(args: &InputArgs, catalog: &'c Catalog, options: &ConvertOptions) ->
         })?),
         None => None,
     };
-    let input = Input::open(&args.input)
-        .with_context(|| format!("opening {}", args.input.display()))
-        .map_err(|e| fail(ExitStatus::Input, e))?;
+    let (input, opened) = open_input(args, config, options)?;
     let prepared = cqube_convert::prepare(catalog, source, input, options).map_err(engine_failure)?;
     if let Some(by) = prepared.source_inferred_by {
         tracing::info!(source = %prepared.source.name, by, "data source inferred");
         crate::cli::note(&format!("data source: {} (inferred from the {by})", prepared.source.name));
     }
-    Ok(prepared)
+    Ok((prepared, opened))
+}
+
+/// Tells where a watermarked database source got to; `emit` stores it once the server acknowledges the emission.
+fn report_watermark(opened: &Opened) {
+    if let Some((column, value)) = &opened.watermark {
+        tracing::info!(column = %column, watermark = %value, "watermark reached");
+        crate::cli::note(&format!("watermark: {column} reaches {value}"));
+    }
 }
 
 /// Maps engine errors to exit statuses: bad data is an input error; a missing --source is a usage error.
@@ -176,13 +238,13 @@ pub fn run_convert(
     config: &FileConfig,
     global: &GlobalArgs,
 ) -> anyhow::Result<ExitStatus> {
-    let options = options(&args.input, config)?;
+    let mut options = options(&args.input, config)?;
     let zip = zip_options(args.level, config)?;
-    let prepared = open(&args.input, catalog, &options)?;
+    let (prepared, opened) = open(&args.input, catalog, config, &mut options)?;
     let to_stdout = args.output.as_deref() == Some(Path::new("-"));
     let output = args.output.clone().unwrap_or_else(|| PathBuf::from(format!("{}.zip", prepared.source.file_stem)));
     let mut rejects = rejects_sink(args.input.rejects.as_deref())?;
-    let bar = progress::bar(global, prepared_size(&args.input.input));
+    let bar = progress::bar(global, opened.size);
     let mut report = |p: &cqube_convert::Progress| progress::update(bar.as_ref(), p);
     let summary = if to_stdout {
         let stdout = BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
@@ -208,6 +270,7 @@ pub fn run_convert(
     };
     progress::finish(bar);
     rejects.finish()?;
+    report_watermark(&opened);
     let target = if to_stdout { "stdout".to_owned() } else { output.display().to_string() };
     report_summary(&summary, Some(&target), args.input.rejects.as_deref(), global, to_stdout)
 }
@@ -218,19 +281,16 @@ pub fn run_validate(
     config: &FileConfig,
     global: &GlobalArgs,
 ) -> anyhow::Result<ExitStatus> {
-    let options = options(args, config)?;
-    let prepared = open(args, catalog, &options)?;
+    let mut options = options(args, config)?;
+    let (prepared, opened) = open(args, catalog, config, &mut options)?;
     let mut rejects = rejects_sink(args.rejects.as_deref())?;
-    let bar = progress::bar(global, prepared_size(&args.input));
+    let bar = progress::bar(global, opened.size);
     let summary =
         prepared.validate(rejects.as_mut(), &mut |p| progress::update(bar.as_ref(), p)).map_err(engine_failure)?;
     progress::finish(bar);
     rejects.finish()?;
+    report_watermark(&opened);
     report_summary(&summary, None, args.rejects.as_deref(), global, false)
-}
-
-fn prepared_size(path: &Path) -> Option<u64> {
-    (path.as_os_str() != "-").then(|| std::fs::metadata(path).ok().map(|m| m.len())).flatten()
 }
 
 fn partial_path(output: &Path) -> PathBuf {
@@ -282,6 +342,17 @@ pub fn report_summary(
     global: &GlobalArgs,
     stdout_taken: bool,
 ) -> anyhow::Result<ExitStatus> {
+    tracing::info!(
+        source = %s.source,
+        input = %s.input,
+        rows_in = s.rows_in,
+        rows_out = s.rows_out,
+        rows_rejected = s.rows_rejected,
+        bytes_in = s.bytes_in,
+        bytes_out = s.bytes_out,
+        seconds = s.seconds,
+        "finished"
+    );
     if global.json {
         let line = serde_json::to_string(s)?;
         if stdout_taken { eprintln!("{line}") } else { println!("{line}") }
