@@ -210,7 +210,8 @@ fn api_client(
             .to_owned(),
         (None, None) => {
             return Err(usage(
-                "no API token\n\nhint: CQUBE_EMIT_TOKEN, CQUBE_EMIT_TOKEN_FILE, --token-file or [emit] token_file".into(),
+                "no API token\n\nhint: CQUBE_EMIT_TOKEN, CQUBE_EMIT_TOKEN_FILE, --token-file or [emit] token_file"
+                    .into(),
             ));
         }
     };
@@ -256,7 +257,8 @@ pub fn run_plan(
     if global.json {
         for (i, item) in items.iter().enumerate() {
             let after: Vec<&str> = item.after.iter().map(|&a| items[a].source.name.as_str()).collect();
-            let line = serde_json::json!({"step": i + 1, "source": item.source.name, "input": item.input, "after": after});
+            let line =
+                serde_json::json!({"step": i + 1, "source": item.source.name, "input": item.input, "after": after});
             writeln!(out, "{line}")?;
         }
     } else {
@@ -281,6 +283,16 @@ pub fn run_emit(
         ));
     }
     let items = emit_plan::build(&catalog, &inputs, args.source.as_deref(), &config_globs(config, config_path))?;
+    if items.is_empty() {
+        return Err(fail(
+            ExitStatus::Usage,
+            anyhow::anyhow!(
+                "nothing to emit: no cQube zips or exports found
+
+hint: `cqube-emit plan DIR` shows what is found"
+            ),
+        ));
+    }
     if args.dry_run {
         print_dry_run(&items, global.json)?;
         return Ok(ExitStatus::Success);
@@ -363,12 +375,21 @@ fn run_job(
         previous => {
             let journal = Journal::create(dir, &job, serde_json::to_value(&spec)?)?;
             let stale = previous.map(|s| s.items).unwrap_or_default();
-            (journal, JournalState { spec: None, items: stale.into_iter().map(|(k, mut v)| {
-                // Without --resume an old job's open uploads are aborted, not continued.
-                v.done = None;
-                v.parts.clear();
-                (k, v)
-            }).collect() })
+            (
+                journal,
+                JournalState {
+                    spec: None,
+                    items: stale
+                        .into_iter()
+                        .map(|(k, mut v)| {
+                            // Without --resume an old job's open uploads are aborted, not continued.
+                            v.done = None;
+                            v.parts.clear();
+                            (k, v)
+                        })
+                        .collect(),
+                },
+            )
         }
     };
     let mut zip = crate::convert_cmd::zip_options(level, config)?;
@@ -399,7 +420,13 @@ fn print_dry_run(items: &[Item<'_>], json: bool) -> std::io::Result<()> {
             writeln!(out, "{line}")?;
         } else {
             let after = if after.is_empty() { String::new() } else { format!(" (after {})", after.join(", ")) };
-            writeln!(out, "(dry-run) {}. emit {} <- {}{after}", i + 1, item.source.emission_path(), item.input.display())?;
+            writeln!(
+                out,
+                "(dry-run) {}. emit {} <- {}{after}",
+                i + 1,
+                item.source.emission_path(),
+                item.input.display()
+            )?;
         }
     }
     Ok(())
@@ -414,17 +441,18 @@ pub fn run_verify(
     config_path: Option<&Path>,
     global: &GlobalArgs,
 ) -> anyhow::Result<ExitStatus> {
-    let source = catalog.find_by_path(&args.key).ok_or_else(|| {
-        fail(ExitStatus::Usage, anyhow::anyhow!("no data source for key {}", args.key))
-    })?;
+    let source = catalog
+        .find_by_path(&args.key)
+        .ok_or_else(|| fail(ExitStatus::Usage, anyhow::anyhow!("no data source for key {}", args.key)))?;
     let api = api_client(&args.api, None, config, config_path, None)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
     let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<bytes::Bytes>>(8);
     let key = args.key.clone();
     let fetch = runtime.spawn(async move {
         let url = api.download_uri(&key).await?;
-        let mut response = api.http().get(&url).send().await.map_err(|e| {
-            cqube_upload::Error::Transport { what: format!("downloading {key}"), source: e.without_url() }
+        let mut response = api.http().get(&url).send().await.map_err(|e| cqube_upload::Error::Transport {
+            what: format!("downloading {key}"),
+            source: e.without_url(),
         })?;
         if !response.status().is_success() {
             return Err(cqube_upload::Error::Protocol {
@@ -446,7 +474,8 @@ pub fn run_verify(
         }
         Ok(())
     });
-    let checked = crate::emit_zip::check_zip(ChannelReader { rx, current: bytes::Bytes::new() }, &mut std::io::sink(), source);
+    let checked =
+        crate::emit_zip::check_zip(ChannelReader { rx, current: bytes::Bytes::new() }, &mut std::io::sink(), source);
     let fetched = runtime.block_on(fetch).context("download task")?;
     fetched.map_err(|e| crate::emit_run::remote_failure(e, &args.key))?;
     let facts = checked.with_context(|| format!("object {}", args.key)).map_err(|e| fail(ExitStatus::Input, e))?;

@@ -1,6 +1,7 @@
 //! What `emit` will send and in which order: files found in a `cqube_emission` directory, raw exports named on the
 //! command line or matched by `[[source]] path` globs, or stdin; ordered by the catalog's `depends_on`.
 
+use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -88,21 +89,21 @@ pub fn build<'c>(
             scan_dir(catalog, input, &mut found)?;
         } else if input.is_file() {
             let is_zip = input.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip"));
-            let source = flag_source.or_else(|| catalog.find_by_path(&input.display().to_string())).ok_or_else(|| {
-                usage(anyhow::anyhow!(
-                    "cannot tell which data source {} is\n\nhint: pass --source NAME",
-                    input.display()
-                ))
-            })?;
+            let source =
+                flag_source.or_else(|| catalog.find_by_path(&input.display().to_string())).ok_or_else(|| {
+                    usage(anyhow::anyhow!(
+                        "cannot tell which data source {} is\n\nhint: pass --source NAME",
+                        input.display()
+                    ))
+                })?;
             found.push((source, if is_zip { ItemInput::Zip(input.clone()) } else { ItemInput::Raw(input.clone()) }));
         } else {
             return Err(fail(ExitStatus::Input, anyhow::anyhow!("no such file or directory: {}", input.display())));
         }
     }
     for (name, pattern) in globs {
-        let source = catalog
-            .get(name)
-            .ok_or_else(|| usage(anyhow::anyhow!("[[source]] {name}: unknown data source")))?;
+        let source =
+            catalog.get(name).ok_or_else(|| usage(anyhow::anyhow!("[[source]] {name}: unknown data source")))?;
         let text = pattern.display().to_string();
         let paths = glob::glob(&text).map_err(|e| usage(anyhow::anyhow!("[[source]] {name}: path {text:?}: {e}")))?;
         let mut matched: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
@@ -121,7 +122,7 @@ pub fn build<'c>(
         let after = items
             .iter()
             .enumerate()
-            .filter(|(_, earlier)| source.depends_on.iter().any(|d| *d == earlier.source.name))
+            .filter(|(_, earlier)| source.depends_on.contains(&earlier.source.name))
             .map(|(i, _)| i)
             .collect();
         let id = match &input {
@@ -152,9 +153,10 @@ fn scan_dir<'c>(catalog: &'c Catalog, dir: &Path, found: &mut Vec<(&'c DataSourc
     zips.sort();
     for zip in zips {
         let relative = zip.strip_prefix(dir).unwrap_or(&zip).display().to_string();
-        match catalog.find_by_path(&relative) {
-            Some(source) => found.push((source, ItemInput::Zip(zip))),
-            None => tracing::warn!(path = %zip.display(), "not a catalog data source; left out"),
+        if let Some(source) = catalog.find_by_path(&relative) {
+            found.push((source, ItemInput::Zip(zip)));
+        } else {
+            tracing::warn!(path = %zip.display(), "not a catalog data source; left out");
         }
     }
     Ok(())
@@ -177,15 +179,7 @@ pub fn tree(items: &[Item<'_>]) -> String {
     out
 }
 
-fn draw(
-    items: &[Item<'_>],
-    children: &[Vec<usize>],
-    i: usize,
-    prefix: &str,
-    last: bool,
-    root: bool,
-    out: &mut String,
-) {
+fn draw(items: &[Item<'_>], children: &[Vec<usize>], i: usize, prefix: &str, last: bool, root: bool, out: &mut String) {
     let item = &items[i];
     let branch = if root {
         ""
@@ -199,12 +193,8 @@ fn draw(
         item.after.iter().filter(|a| Some(*a) != parent).map(|&a| items[a].source.name.as_str()).collect()
     };
     let also = if others.is_empty() { String::new() } else { format!("  (also after {})", others.join(", ")) };
-    out.push_str(&format!("{prefix}{branch}{}  {}{also}\n", item.source.name, item.input.display()));
-    let next_prefix = if root {
-        String::new()
-    } else {
-        format!("{prefix}{}", if last { "    " } else { "│   " })
-    };
+    let _ = writeln!(out, "{prefix}{branch}{}  {}{also}", item.source.name, item.input.display());
+    let next_prefix = if root { String::new() } else { format!("{prefix}{}", if last { "    " } else { "│   " }) };
     for (n, &child) in children[i].iter().enumerate() {
         draw(items, children, child, &next_prefix, n + 1 == children[i].len(), false, out);
     }

@@ -179,9 +179,11 @@ async fn schedule(ctx: Arc<Ctx>, items: Arc<Vec<OwnedItem>>, jobs: usize) -> Opt
             if !matches!(states[i], State::Pending) {
                 continue;
             }
-            let blocked = items[i].after.iter().find(|&&d| matches!(states[d], State::Failed { .. } | State::Skipped { .. }));
+            let blocked =
+                items[i].after.iter().find(|&&d| matches!(states[d], State::Failed { .. } | State::Skipped { .. }));
             if let Some(&d) = blocked {
-                let reason = format!("dependency {} ({}) was not acknowledged", items[d].source, items[d].input.display());
+                let reason =
+                    format!("dependency {} ({}) was not acknowledged", items[d].source, items[d].input.display());
                 ctx.out.event(&json!({"event": "file_skipped", "source": items[i].source, "input": items[i].input.display(), "reason": reason}));
                 ctx.out.note(&format!("skipped {}: {reason}", items[i].source));
                 states[i] = State::Skipped { reason };
@@ -262,28 +264,31 @@ async fn emit_file(ctx: &Ctx, item: &OwnedItem) -> anyhow::Result<(Acknowledgeme
         }
         None => None,
     };
-    let stored = if reuse.is_some() { previous.parts.clone() } else { Default::default() };
-    let (upload_id, key) = match reuse {
-        Some(r) => r,
-        None => {
-            let expected = match &item.input {
-                ItemInput::Zip(p) if !ctx.settings.normalize => std::fs::metadata(p).ok().map(|m| m.len()),
-                _ => None,
-            };
-            let request =
-                CreateUploadRequest { source: item.source.clone(), filename: item.filename.clone(), expected_size_bytes: expected };
-            let created = api.create(&request).await.map_err(|e| remote_failure(e, &format!("emitting {}", item.source)))?;
-            journal_append(
-                ctx,
-                &JournalEntry::Upload {
-                    item: item.id.clone(),
-                    identity,
-                    upload_id: created.upload_id.clone(),
-                    key: created.key.clone(),
-                },
-            )?;
-            (created.upload_id, created.key)
-        }
+    let stored = if reuse.is_some() { previous.parts.clone() } else { std::collections::BTreeMap::default() };
+    let (upload_id, key) = if let Some(r) = reuse {
+        r
+    } else {
+        let expected = match &item.input {
+            ItemInput::Zip(p) if !ctx.settings.normalize => std::fs::metadata(p).ok().map(|m| m.len()),
+            _ => None,
+        };
+        let request = CreateUploadRequest {
+            source: item.source.clone(),
+            filename: item.filename.clone(),
+            expected_size_bytes: expected,
+        };
+        let created =
+            api.create(&request).await.map_err(|e| remote_failure(e, &format!("emitting {}", item.source)))?;
+        journal_append(
+            ctx,
+            &JournalEntry::Upload {
+                item: item.id.clone(),
+                identity,
+                upload_id: created.upload_id.clone(),
+                key: created.key.clone(),
+            },
+        )?;
+        (created.upload_id, created.key)
     };
     let result = send(ctx, item, &upload_id, &key, &stored).await;
     match result {
@@ -326,7 +331,11 @@ async fn send(
         if !event.skipped {
             journal_append(
                 ctx,
-                &JournalEntry::Part { item: item.id.clone(), upload_id: upload_id.to_owned(), part: event.part.clone() },
+                &JournalEntry::Part {
+                    item: item.id.clone(),
+                    upload_id: upload_id.to_owned(),
+                    part: event.part.clone(),
+                },
             )?;
         }
         if let Some(bar) = &ctx.out.bar {
@@ -394,9 +403,7 @@ fn produce(
             let opened = match other {
                 ItemInput::Zip(path) => crate::emit_zip::open_entry(path, source)
                     .and_then(|r| Ok(Input::from_reader(&path.display().to_string(), None, r)?)),
-                ItemInput::Raw(path) => {
-                    Input::open(path).with_context(|| format!("opening {}", path.display()))
-                }
+                ItemInput::Raw(path) => Input::open(path).with_context(|| format!("opening {}", path.display())),
                 ItemInput::Stdin => Input::open(std::path::Path::new("-")).context("reading stdin"),
             };
             let prepared = cqube_convert::prepare(catalog, Some(source), opened.map_err(input_error)?, convert)
@@ -425,10 +432,9 @@ fn summarize(job: &str, items: &[OwnedItem], states: &[State], ctx: &Ctx, second
     });
     let status = match (failed.first(), skipped, acked) {
         (None, 0, _) if rejected == 0 => ExitStatus::Success,
-        (None, _, _) => ExitStatus::Partial,
         // Nothing got through: the first failure says what kind of problem it is.
         (Some(first), _, 0) => *first,
-        (Some(_), _, _) => ExitStatus::Partial,
+        _ => ExitStatus::Partial,
     };
     if status == ExitStatus::Success {
         // Everything is acknowledged: nothing is left to resume.
@@ -442,7 +448,9 @@ fn summarize(job: &str, items: &[OwnedItem], states: &[State], ctx: &Ctx, second
         writeln!(err, "\n{:<40} {:<13} {:>10} {:>12}", "source", "result", "rows", "bytes")?;
         for (item, state) in items.iter().zip(states) {
             let (result, rows, bytes, why) = match state {
-                State::Acked { ack, .. } => ("acknowledged", ack.rows.to_string(), ack.bytes.to_string(), String::new()),
+                State::Acked { ack, .. } => {
+                    ("acknowledged", ack.rows.to_string(), ack.bytes.to_string(), String::new())
+                }
                 State::Failed { error, .. } => ("failed", "-".into(), "-".into(), format!("  {error}")),
                 State::Skipped { reason } => ("skipped", "-".into(), "-".into(), format!("  {reason}")),
                 State::Pending | State::Running => ("not run", "-".into(), "-".into(), String::new()),

@@ -30,11 +30,11 @@ const TAIL_LIMIT: usize = 1 << 20;
 
 /// Reads a whole zip from `zip`, copying every byte to `tee` as it goes, and checks it against `source`.
 pub fn check_zip(zip: impl Read, tee: &mut dyn Write, source: &DataSource) -> anyhow::Result<ZipFacts> {
-    let mut reader = BufReader::with_capacity(256 * 1024, Tee { inner: zip, tee, count: 0 });
+    let mut reader = BufReader::with_capacity(256 * 1024, Tee { inner: zip, copy: tee, count: 0 });
     let entry = read_local_header(&mut reader, source)?;
-    let mut csv_reader = Crc { inner: entry_reader(&mut reader, &entry)?, crc: crc32fast::Hasher::new(), bytes: 0 };
+    let mut csv_reader = Crc { inner: entry_reader(&mut reader, &entry), hasher: crc32fast::Hasher::new(), bytes: 0 };
     let rows = check_csv(&mut csv_reader, source)?;
-    let (crc32, csv_bytes) = (csv_reader.crc.clone().finalize(), csv_reader.bytes);
+    let (crc32, csv_bytes) = (csv_reader.hasher.clone().finalize(), csv_reader.bytes);
     drop(csv_reader);
     let offset_after_data = reader.get_ref().count - reader.buffer().len() as u64;
     let mut tail = Vec::new();
@@ -84,11 +84,11 @@ fn read_local_header(r: &mut impl Read, source: &DataSource) -> anyhow::Result<E
     Ok(Entry { name, method, stored_size })
 }
 
-fn entry_reader<'a, R: BufRead + 'a>(r: &'a mut R, entry: &Entry) -> anyhow::Result<Box<dyn Read + 'a>> {
-    Ok(match entry.method {
+fn entry_reader<'a, R: BufRead + 'a>(r: &'a mut R, entry: &Entry) -> Box<dyn Read + 'a> {
+    match entry.method {
         8 => Box::new(DeflateDecoder::new(r)),
         _ => Box::new(r.take(entry.stored_size)),
-    })
+    }
 }
 
 fn check_csv(r: &mut impl Read, source: &DataSource) -> anyhow::Result<u64> {
@@ -104,11 +104,7 @@ fn check_csv(r: &mut impl Read, source: &DataSource) -> anyhow::Result<u64> {
     let header: Vec<&[u8]> = record.iter().collect();
     let expected: Vec<&[u8]> = source.columns.iter().map(|c| c.name.as_bytes()).collect();
     if header != expected {
-        bail!(
-            "header is {:?}; cQube expects {:?}",
-            String::from_utf8_lossy(&record.as_slice().to_vec()),
-            source.header_line()
-        );
+        bail!("header is {:?}; cQube expects {:?}", String::from_utf8_lossy(record.as_slice()), source.header_line());
     }
     let mut rows = 0u64;
     while csv.read_byte_record(&mut record).with_context(|| format!("reading row {}", rows + 1))? {
@@ -143,12 +139,17 @@ fn central_directory(tail: &[u8], tail_offset: u64, name: &str) -> anyhow::Resul
     Ok(u32_at(tail, at + 16))
 }
 
+// Bytes past the end read as zero, so a truncated archive fails a signature or count check instead of panicking.
+fn byte(b: &[u8], i: usize) -> u8 {
+    b.get(i).copied().unwrap_or(0)
+}
+
 fn u16_at(b: &[u8], i: usize) -> u16 {
-    u16::from_le_bytes([b[i], b[i + 1]])
+    u16::from_le_bytes([byte(b, i), byte(b, i + 1)])
 }
 
 fn u32_at(b: &[u8], i: usize) -> u32 {
-    u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]])
+    u32::from_le_bytes([byte(b, i), byte(b, i + 1), byte(b, i + 2), byte(b, i + 3)])
 }
 
 fn u64_at(b: &[u8], i: usize) -> u64 {
@@ -158,14 +159,14 @@ fn u64_at(b: &[u8], i: usize) -> u64 {
 /// Copies what it reads to `tee`: the bytes uploaded are exactly the bytes checked.
 struct Tee<'w, R> {
     inner: R,
-    tee: &'w mut dyn Write,
+    copy: &'w mut dyn Write,
     count: u64,
 }
 
 impl<R: Read> Read for Tee<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.tee.write_all(&buf[..n])?;
+        self.copy.write_all(&buf[..n])?;
         self.count += n as u64;
         Ok(n)
     }
@@ -173,14 +174,14 @@ impl<R: Read> Read for Tee<'_, R> {
 
 struct Crc<R> {
     inner: R,
-    crc: crc32fast::Hasher,
+    hasher: crc32fast::Hasher,
     bytes: u64,
 }
 
 impl<R: Read> Read for Crc<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.crc.update(&buf[..n]);
+        self.hasher.update(&buf[..n]);
         self.bytes += n as u64;
         Ok(n)
     }
@@ -203,8 +204,8 @@ mod tests {
     fn a_good_zip_is_counted_and_copied_byte_for_byte() {
         let catalog = Catalog::builtin();
         let source = catalog.get("district_master").unwrap();
-        let csv = format!("{}\n1|\"a|b\"\n2|x\n", source.header_line());
-        let zip = zip_of("district_master.csv", csv.as_bytes());
+        let csv = format!("{}\n1|\"a|b\"|c|d\n2|x|\"C:\\\\new\"|z\n", source.header_line());
+        let zip = zip_of("district_mst.csv", csv.as_bytes());
         let mut copy = Vec::new();
         let facts = check_zip(&zip[..], &mut copy, source).unwrap();
         assert_eq!(copy, zip);
@@ -216,12 +217,12 @@ mod tests {
     fn wrong_name_header_fields_and_truncation_are_refused() {
         let catalog = Catalog::builtin();
         let source = catalog.get("district_master").unwrap();
-        let good = format!("{}\n1|a\n", source.header_line());
+        let good = format!("{}\n1|a|b|c\n", source.header_line());
         let err = |zip: &[u8]| check_zip(zip, &mut io::sink(), source).unwrap_err().to_string();
-        assert!(err(&zip_of("other.csv", good.as_bytes())).contains("cQube expects \"district_master.csv\""));
-        assert!(err(&zip_of("district_master.csv", b"a|b\n1|2\n")).contains("header is"));
-        assert!(err(&zip_of("district_master.csv", format!("{good}1|2|3\n").as_bytes())).contains("3 fields"));
-        let zip = zip_of("district_master.csv", good.as_bytes());
+        assert!(err(&zip_of("other.csv", good.as_bytes())).contains("cQube expects \"district_mst.csv\""));
+        assert!(err(&zip_of("district_mst.csv", b"a|b\n1|2\n")).contains("header is"));
+        assert!(err(&zip_of("district_mst.csv", format!("{good}1|2|3\n").as_bytes())).contains("3 fields"));
+        let zip = zip_of("district_mst.csv", good.as_bytes());
         assert!(err(&zip[..zip.len() - 10]).contains("truncated"));
         let mut bad_crc = zip.clone();
         let central = (0..zip.len()).rev().find(|&i| u32_at(&zip, i) == CENTRAL_HEADER).unwrap();

@@ -1,0 +1,663 @@
+//! End-to-end tests of `cqube-emit emit`, `plan`, `resume` and `verify` through `cqube-emit serve`, on the embedded
+//! store and on moto_server.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use serde_json::Value;
+
+const MIB: usize = 1 << 20;
+
+fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cqube-emit"));
+    for var in ["CQUBE_EMIT_CONFIG", "CQUBE_EMIT_SERVER_DATA_DIR", "RUST_LOG", "CQUBE_EMIT_API", "CQUBE_EMIT_TOKEN"] {
+        cmd.env_remove(var);
+    }
+    cmd.env_remove("HTTP_PROXY").env_remove("http_proxy").env("NO_COLOR", "1");
+    cmd
+}
+
+fn run_ok(mut cmd: impl std::borrow::BorrowMut<Command>) -> String {
+    let cmd = cmd.borrow_mut();
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A child process killed when the test ends, pass or fail.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `cqube-emit serve` on a free port with an admin token; optionally on moto instead of the embedded store.
+struct Server {
+    _child: Killed,
+    _moto: Option<Killed>,
+    moto_endpoint: Option<String>,
+    base: String,
+    token: String,
+    dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start(moto: bool) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("server");
+        let mut serve = bin();
+        serve.args(["serve", "--listen", "127.0.0.1:0", "--data-dir", d.to_str().unwrap()]);
+        let (moto_child, moto_endpoint) = if moto {
+            let port = free_port();
+            let child = Killed(
+                Command::new("moto_server")
+                    .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("moto_server is installed"),
+            );
+            let endpoint = format!("http://127.0.0.1:{port}");
+            for _ in 0..300 {
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let config = dir.path().join("server.toml");
+            std::fs::write(
+                &config,
+                format!(
+                    "[server.store]\ntype = \"s3\"\nendpoint_url = \"{endpoint}\"\nregion = \"us-east-1\"\n\
+                     force_path_style = true\naccess_key_id = \"testing\"\nsecret_access_key = \"testing\"\n"
+                ),
+            )
+            .unwrap();
+            serve.arg("--config").arg(&config);
+            (Some(child), Some(endpoint))
+        } else {
+            (None, None)
+        };
+        let mut child = Killed(serve.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap());
+        let mut line = String::new();
+        BufReader::new(child.0.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let base = line.trim_end().to_owned();
+        assert!(base.starts_with("http://127.0.0.1:"), "serve printed {line:?}");
+        let token =
+            run_ok(bin().args(["token", "create", "--name", "t", "--admin", "--data-dir", d.to_str().unwrap()]))
+                .trim()
+                .to_owned();
+        Server { _child: child, _moto: moto_child, moto_endpoint, base, token, dir }
+    }
+
+    fn emit(&self, args: &[&str]) -> Command {
+        let mut cmd = bin();
+        cmd.arg("emit").args(args).env("CQUBE_EMIT_API", &self.base).env("CQUBE_EMIT_TOKEN", &self.token);
+        cmd.env("CQUBE_EMIT_JOURNAL_DIR", self.dir.path().join("journal"));
+        cmd
+    }
+
+    /// An object's bytes, through `download_uri` like any client.
+    fn download(&self, key: &str) -> Vec<u8> {
+        let body = serde_json::json!({"filename": key, "bucket": "emission"}).to_string();
+        let out = run_ok(Command::new("curl").args([
+            "-sf",
+            "-H",
+            &format!("Authorization: Bearer {}", self.token),
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            &body,
+            &format!("{}/download_uri", self.base),
+        ]));
+        let urls: BTreeMap<String, String> = serde_json::from_str(&out).unwrap();
+        Command::new("curl").args(["-sf", &urls[key]]).output().unwrap().stdout
+    }
+
+    fn keys(&self) -> Vec<String> {
+        let body = serde_json::json!({"bucket": "emission"}).to_string();
+        let out = run_ok(Command::new("curl").args([
+            "-sf",
+            "-H",
+            &format!("Authorization: Bearer {}", self.token),
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            &body,
+            &format!("{}/list_s3_files", self.base),
+        ]));
+        let page: Value = serde_json::from_str(&out).unwrap();
+        page["Contents"]
+            .as_array()
+            .map_or_else(Vec::new, |c| c.iter().map(|o| o["Key"].as_str().unwrap().to_owned()).collect())
+    }
+}
+
+fn events(stdout: &str) -> Vec<Value> {
+    stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
+}
+
+fn of<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["event"] == kind).collect()
+}
+
+fn gen_all(dir: &Path, rows: &str) -> BTreeMap<String, PathBuf> {
+    let out = run_ok(bin().args(["gen", "--all", dir.to_str().unwrap(), "--rows", rows, "--json"]));
+    events(&out)
+        .iter()
+        .map(|e| (e["source"].as_str().unwrap().to_owned(), PathBuf::from(e["path"].as_str().unwrap())))
+        .collect()
+}
+
+/// Zips compared byte for byte except their entry timestamp (a job fixes its own; `convert` uses the clock).
+fn without_zip_times(mut zip: Vec<u8>) -> Vec<u8> {
+    zip[10..14].fill(0);
+    let central = (0..zip.len() - 4).rev().find(|&i| zip[i..i + 4] == [0x50, 0x4b, 0x01, 0x02]).unwrap();
+    zip[central + 12..central + 16].fill(0);
+    zip
+}
+
+fn depends_on() -> BTreeMap<String, Vec<String>> {
+    let out = run_ok(bin().args(["catalog", "--json"]));
+    events(&out)
+        .iter()
+        .map(|s| {
+            let deps = s["depends_on"].as_array().unwrap().iter().map(|d| d.as_str().unwrap().to_owned()).collect();
+            (s["name"].as_str().unwrap().to_owned(), deps)
+        })
+        .collect()
+}
+
+#[test]
+fn every_generated_source_is_emitted_in_dependency_order_and_verifies() {
+    let server = Server::start(false);
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("cqube_emission");
+    let generated = gen_all(&dir, "300");
+
+    let dry = run_ok(server.emit(&["--dry-run", dir.to_str().unwrap()]));
+    assert_eq!(dry.lines().count(), generated.len());
+    assert!(dry.lines().all(|l| l.starts_with("(dry-run) ")), "{dry}");
+    assert!(server.keys().is_empty(), "a dry run sends nothing");
+    let tree = run_ok(bin().args(["plan", dir.to_str().unwrap()]));
+    assert!(tree.contains("└── cluster_master"), "{tree}");
+
+    let out = run_ok(server.emit(&["--json", "--jobs", "3", dir.to_str().unwrap()]));
+    let events = events(&out);
+    let acks: BTreeMap<String, &Value> = of(&events, "file_acknowledged")
+        .iter()
+        .map(|e| (e["source"].as_str().unwrap().to_owned(), &e["ack"]))
+        .collect();
+    assert_eq!(acks.len(), generated.len(), "every generated file is acknowledged");
+    let deps = depends_on();
+    let mut checked = 0;
+    for (source, ack) in &acks {
+        for dep in &deps[source] {
+            if let Some(dep_ack) = acks.get(dep) {
+                // RFC 3339 in UTC with milliseconds: text order is time order.
+                let (done, started) = (dep_ack["completed_at"].as_str().unwrap(), ack["started_at"].as_str().unwrap());
+                assert!(done <= started, "{dep} completed at {done}, after {source} started at {started}");
+                checked += 1;
+            }
+        }
+        let zip = std::fs::read(&generated[source]).unwrap();
+        assert_eq!(ack["bytes"], zip.len(), "{source}");
+    }
+    assert!(checked > 50, "the plan has many dependency edges ({checked})");
+    let summary = of(&events, "summary")[0];
+    assert_eq!((summary["acknowledged"].as_u64(), summary["exit_status"].as_u64()), (Some(acks.len() as u64), Some(0)));
+
+    // What was sent is what was generated, byte for byte, and verify agrees.
+    let key = acks["school_master"]["key"].as_str().unwrap();
+    assert_eq!(server.download(key), std::fs::read(&generated["school_master"]).unwrap());
+    let verified = run_ok(bin().args(["verify", key, "--json", "--api", &server.base, "--token", &server.token]));
+    assert_eq!(events_of(verified.as_bytes())[0]["rows"], acks["school_master"]["rows"]);
+    assert!(!server.dir.path().join("journal").read_dir().unwrap().any(|_| true), "a finished job leaves no journal");
+}
+
+#[test]
+fn on_moto_a_bad_file_fails_with_its_dependents_only_and_leaves_no_upload_behind() {
+    let server = Server::start(true);
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("cqube_emission");
+    let generated = gen_all(&dir, "200");
+    // A big student_attendance zip corrupted at 80%: parts are stored before the damage is read.
+    let att = &generated["student_attendance"];
+    run_ok(
+        bin()
+            .args([
+                "gen",
+                "--source",
+                "student_attendance",
+                "--rows",
+                "600000",
+                "--format",
+                "zip",
+                "--level",
+                "1",
+                "-o",
+            ])
+            .arg(att),
+    );
+    let mut zip = std::fs::read(att).unwrap();
+    assert!(zip.len() > 3 * 5 * MIB, "{} bytes", zip.len());
+    let at = zip.len() * 4 / 5;
+    zip[at..at + 64].iter_mut().for_each(|b| *b ^= 0x5a);
+    std::fs::write(att, &zip).unwrap();
+    // And a master with dependents whose zip is another source's.
+    let block = &generated["periodic_exam_mst"];
+    run_ok(
+        bin()
+            .args(["gen", "--source", "cluster_master", "--rows", "5", "--format", "zip", "-o"])
+            .arg(work.path().join("c.zip")),
+    );
+    let wrong = std::fs::read(work.path().join("c.zip")).unwrap();
+    std::fs::write(block, wrong).unwrap();
+
+    let out = server
+        .emit(&["--json", "--part-size-bytes", &(5 * MIB).to_string(), "--parts-in-flight", "2", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "partial: {}", String::from_utf8_lossy(&out.stderr));
+    let events = events(&String::from_utf8(out.stdout).unwrap());
+    let failed: BTreeSet<&str> = of(&events, "file_failed").iter().map(|e| e["source"].as_str().unwrap()).collect();
+    assert_eq!(failed, BTreeSet::from(["periodic_exam_mst", "student_attendance"]));
+    let att_parts = of(&events, "part_done").iter().filter(|e| e["source"] == "student_attendance").count();
+    assert!(att_parts >= 2, "student_attendance failed after {att_parts} parts were stored");
+    let skipped: Vec<&Value> = of(&events, "file_skipped");
+    let skipped_names: BTreeSet<&str> = skipped.iter().map(|e| e["source"].as_str().unwrap()).collect();
+    // Exactly the sources that depend, directly or not, on a failed one.
+    let deps = depends_on();
+    let mut blocked: BTreeSet<&str> = failed.clone();
+    while let Some(next) = deps.iter().find(|(s, d)| {
+        !blocked.contains(s.as_str()) && generated.contains_key(*s) && d.iter().any(|d| blocked.contains(d.as_str()))
+    }) {
+        blocked.insert(next.0);
+    }
+    let expected: BTreeSet<&str> = blocked.difference(&failed).copied().collect();
+    assert!(expected.contains("periodic_exam_result_trans"));
+    assert_eq!(skipped_names, expected);
+    assert!(skipped[0]["reason"].as_str().unwrap().contains("periodic_exam_mst"), "{}", skipped[0]);
+    let acked: BTreeSet<&str> =
+        of(&events, "file_acknowledged").iter().map(|e| e["source"].as_str().unwrap()).collect();
+    assert!(acked.contains("district_master"));
+    assert_eq!(acked.len() + failed.len() + skipped.len(), generated.len());
+
+    let keys = server.keys();
+    // The bucket holds the acknowledged objects and nothing else: no partial object of a failed file.
+    let acked_keys: BTreeSet<&str> =
+        of(&events, "file_acknowledged").iter().map(|e| e["ack"]["key"].as_str().unwrap()).collect();
+    assert_eq!(keys.iter().map(String::as_str).collect::<BTreeSet<_>>(), acked_keys);
+    let endpoint = server.moto_endpoint.as_deref().unwrap();
+    let uploads = run_ok(Command::new("python3").args([
+        "-c",
+        "import sys,boto3; s3=boto3.client('s3',endpoint_url=sys.argv[1],region_name='us-east-1',\
+         aws_access_key_id='testing',aws_secret_access_key='testing'); \
+         print(len(s3.list_multipart_uploads(Bucket='cqube-emission').get('Uploads',[])))",
+        endpoint,
+    ]));
+    assert_eq!(uploads.trim(), "0", "aborted uploads leave nothing behind");
+}
+
+/// Peak RSS and bytes written to disk of a running child, read until it prints its summary.
+fn watch(child: &mut Child, mut on_line: impl FnMut(&Value) -> bool) -> (Vec<Value>, u64, u64) {
+    let pid = child.id();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = Vec::new();
+    let (mut hwm, mut written) = (0, 0);
+    for line in stdout.lines() {
+        let event: Value = serde_json::from_str(&line.unwrap()).unwrap();
+        if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+            hwm = field(&status, "VmHWM:") * 1024;
+        }
+        if let Ok(io) = std::fs::read_to_string(format!("/proc/{pid}/io")) {
+            written = field(&io, "write_bytes:");
+        }
+        let stop = on_line(&event);
+        seen.push(event);
+        if stop {
+            break;
+        }
+    }
+    (seen, hwm, written)
+}
+
+fn field(text: &str, name: &str) -> u64 {
+    text.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap_or(0)
+}
+
+#[test]
+#[allow(clippy::print_stderr)] // the measured figures, for the record (`-- --nocapture`)
+fn a_300_mb_export_streams_through_many_parts_in_bounded_memory_without_touching_disk() {
+    let server = Server::start(false);
+    let work = tempfile::tempdir().unwrap();
+    let csv = work.path().join("att.csv");
+    run_ok(bin().args(["gen", "--source", "student_attendance", "--rows", "2500000", "-o"]).arg(&csv));
+    assert!(std::fs::metadata(&csv).unwrap().len() > 280_000_000);
+
+    // The engine's own footprint (`convert` to a pipe) is the formula's constant.
+    let mut convert = bin()
+        .args(["convert", "--source", "student_attendance", "-o", "-"])
+        .arg(&csv)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = convert.id();
+    let mut reference = Vec::new();
+    let mut out = convert.stdout.take().unwrap();
+    let mut buf = vec![0; MIB];
+    let mut convert_hwm = 0;
+    loop {
+        let n = out.read(&mut buf).unwrap();
+        if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+            convert_hwm = convert_hwm.max(field(&status, "VmHWM:") * 1024);
+        }
+        if n == 0 {
+            break;
+        }
+        reference.extend_from_slice(&buf[..n]);
+    }
+    assert!(convert.wait().unwrap().success());
+
+    let (part_size, in_flight) = (5 * MIB, 4);
+    let mut child = Killed(
+        server
+            .emit(&["--json", "--source", "student_attendance", "--jobs", "1"])
+            .args(["--part-size-bytes", &part_size.to_string(), "--parts-in-flight", &in_flight.to_string()])
+            .arg(&csv)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let (events, hwm, written) = watch(&mut child.0, |e| e["event"] == "summary");
+    assert!(child.0.wait().unwrap().success());
+    let parts = of(&events, "part_done").len();
+    assert!(parts >= 10, "{parts} parts");
+    let ack = &of(&events, "file_acknowledged")[0]["ack"];
+    let object = server.download(ack["key"].as_str().unwrap());
+    assert_eq!(object.len(), reference.len());
+    assert!(without_zip_times(object) == without_zip_times(reference), "the object is convert's zip, byte for byte");
+
+    let bound = (in_flight + 2) * part_size;
+    let slack = 24 * MIB;
+    eprintln!(
+        "peak RSS: emit {} MiB, convert {} MiB, parts bound {} MiB; written {written} bytes",
+        hwm >> 20,
+        convert_hwm >> 20,
+        bound >> 20
+    );
+    assert!(
+        hwm as usize <= convert_hwm as usize + bound + slack,
+        "emit peak {hwm} vs convert {convert_hwm} + {bound} + {slack}"
+    );
+    assert!(written < MIB as u64, "only the journal is written: {written} bytes");
+}
+
+#[test]
+fn a_killed_emission_resumes_without_resending_stored_parts_and_ends_byte_identical() {
+    let server = Server::start(false);
+    let work = tempfile::tempdir().unwrap();
+    let csv = work.path().join("student_attendance.csv");
+    run_ok(bin().args(["gen", "--source", "student_attendance", "--rows", "700000", "-o"]).arg(&csv));
+    let args = [
+        "--json",
+        "--source",
+        "student_attendance",
+        "--part-size-bytes",
+        "5242880",
+        "--parts-in-flight",
+        "2",
+        "--level",
+        "1",
+    ];
+
+    // Uninterrupted, with its own journal directory (so it is a separate job).
+    let mut whole = server.emit(&args);
+    whole.arg(&csv).arg("--journal-dir").arg(work.path().join("other-journal"));
+    let whole_events = events(&run_ok(&mut whole));
+    let whole_key = of(&whole_events, "file_acknowledged")[0]["ack"]["key"].as_str().unwrap().to_owned();
+    let total_parts = of(&whole_events, "part_done").len();
+    assert!(total_parts >= 5, "{total_parts} parts");
+
+    let mut uploaded_before: BTreeSet<u64> = BTreeSet::new();
+    for (kill_after, resume) in [(1, false), (2, true)] {
+        let mut cmd = server.emit(&args);
+        if resume {
+            cmd.arg("--resume");
+        }
+        let mut child = Killed(cmd.arg(&csv).stdout(Stdio::piped()).spawn().unwrap());
+        let mut fresh = 0;
+        let (events, _, _) = watch(&mut child.0, |e| {
+            fresh += usize::from(e["event"] == "part_done" && e["skipped"] == false);
+            fresh >= kill_after
+        });
+        child.0.kill().unwrap(); // SIGKILL
+        child.0.wait().unwrap();
+        for e in of(&events, "part_done") {
+            let n = e["part_number"].as_u64().unwrap();
+            if e["skipped"] == true {
+                assert!(uploaded_before.contains(&n), "part {n} skipped but never stored");
+            } else {
+                assert!(!uploaded_before.contains(&n), "part {n} was uploaded twice");
+                uploaded_before.insert(n);
+            }
+        }
+    }
+    assert!(uploaded_before.len() >= 3);
+
+    let out = run_ok(server.emit(&args).arg("--resume").arg(&csv));
+    let events = events(&out);
+    for e in of(&events, "part_done") {
+        let n = e["part_number"].as_u64().unwrap();
+        assert_eq!(e["skipped"] == true, uploaded_before.contains(&n), "part {n}");
+    }
+    assert_eq!(of(&events, "part_done").len(), total_parts);
+    let key = of(&events, "file_acknowledged")[0]["ack"]["key"].as_str().unwrap().to_owned();
+    assert!(without_zip_times(server.download(&key)) == without_zip_times(server.download(&whole_key)));
+}
+
+/// A forward HTTP proxy (HTTP_PROXY) that, on part PUTs, resets connections, answers 503 SlowDown or 500, and
+/// delays; everything else it forwards.
+fn faulty_proxy() -> (u16, Arc<AtomicU32>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let faults = Arc::new(AtomicU32::new(0));
+    let count = Arc::new(AtomicU32::new(0));
+    let f = Arc::clone(&faults);
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { continue };
+            let (f, count) = (Arc::clone(&f), Arc::clone(&count));
+            std::thread::spawn(move || {
+                let _ = proxy_one(conn, &f, &count);
+            });
+        }
+    });
+    (port, faults)
+}
+
+fn proxy_one(mut client: TcpStream, faults: &AtomicU32, count: &AtomicU32) -> std::io::Result<()> {
+    let mut reader = BufReader::new(client.try_clone()?);
+    let mut head = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        if line == "\r\n" {
+            break;
+        }
+        head.push(line);
+    }
+    let mut request_line = head[0].split_whitespace();
+    let (method, uri) = (request_line.next().unwrap().to_owned(), request_line.next().unwrap().to_owned());
+    let length: usize = head
+        .iter()
+        .find_map(|h| h.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    if method == "PUT" && uri.contains("partNumber=") {
+        match count.fetch_add(1, Ordering::SeqCst) % 6 {
+            0 => {
+                faults.fetch_add(1, Ordering::SeqCst);
+                return client.shutdown(std::net::Shutdown::Both); // reset: no answer at all
+            }
+            2 => {
+                faults.fetch_add(1, Ordering::SeqCst);
+                let xml = "<Error><Code>SlowDown</Code><Message>Reduce your request rate</Message></Error>";
+                return write!(
+                    client,
+                    "HTTP/1.1 503 Slow Down\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{xml}",
+                    xml.len()
+                );
+            }
+            4 => {
+                faults.fetch_add(1, Ordering::SeqCst);
+                return write!(
+                    client,
+                    "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+            }
+            3 => std::thread::sleep(Duration::from_millis(700)),
+            _ => {}
+        }
+    }
+    let rest = uri.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut upstream = TcpStream::connect(host)?;
+    write!(upstream, "{method} {path} HTTP/1.1\r\n")?;
+    for h in &head[1..] {
+        let lower = h.to_ascii_lowercase();
+        if !lower.starts_with("connection:") && !lower.starts_with("proxy-") {
+            upstream.write_all(h.as_bytes())?;
+        }
+    }
+    upstream.write_all(b"Connection: close\r\n\r\n")?;
+    upstream.write_all(&body)?;
+    let mut answer = Vec::new();
+    upstream.read_to_end(&mut answer)?;
+    client.write_all(&answer)
+}
+
+#[test]
+fn part_uploads_survive_resets_slowdowns_errors_and_delays() {
+    let server = Server::start(false);
+    let work = tempfile::tempdir().unwrap();
+    let zip = work.path().join("student_attendance.zip");
+    run_ok(
+        bin()
+            .args([
+                "gen",
+                "--source",
+                "student_attendance",
+                "--rows",
+                "400000",
+                "--format",
+                "zip",
+                "--level",
+                "1",
+                "-o",
+            ])
+            .arg(&zip),
+    );
+    let (port, faults) = faulty_proxy();
+    let out = run_ok(
+        server
+            .emit(&["--json", "--part-size-bytes", "5242880", "--parts-in-flight", "3"])
+            .arg(&zip)
+            .env("HTTP_PROXY", format!("http://127.0.0.1:{port}"))
+            .env("NO_PROXY", ""),
+    );
+    let events = events(&out);
+    assert!(faults.load(Ordering::SeqCst) >= 3, "faults injected: {}", faults.load(Ordering::SeqCst));
+    let ack = &of(&events, "file_acknowledged")[0]["ack"];
+    assert_eq!(server.download(ack["key"].as_str().unwrap()), std::fs::read(&zip).unwrap());
+}
+
+#[test]
+fn stdin_and_config_globs_are_converted_and_errors_have_their_exit_codes() {
+    let server = Server::start(false);
+    let work = tempfile::tempdir().unwrap();
+    let exports = work.path().join("exports");
+    std::fs::create_dir_all(&exports).unwrap();
+    for month in ["07", "08"] {
+        run_ok(
+            bin()
+                .args(["gen", "--source", "student_attendance", "--rows", "500", "--seed", month, "-o"])
+                .arg(exports.join(format!("att_{month}.csv"))),
+        );
+    }
+    let config = work.path().join("cqube-emit.toml");
+    std::fs::write(&config, "[[source]]\nname = \"student_attendance\"\npath = \"exports/att_*.csv\"\n").unwrap();
+    let out = run_ok(server.emit(&["--json"]).arg("--config").arg(&config));
+    let events = events(&out);
+    let acks = of(&events, "file_acknowledged");
+    assert_eq!(acks.len(), 2);
+    assert!(acks.iter().all(|a| a["ack"]["rows"] == 500));
+
+    let csv = std::fs::read(exports.join("att_07.csv")).unwrap();
+    let mut child = server
+        .emit(&["--json", "--source", "student_attendance", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&csv).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(of(&events_of(&out.stdout), "file_acknowledged")[0]["ack"]["rows"], 500);
+
+    let code = |cmd: &mut Command| cmd.output().unwrap().status.code();
+    assert_eq!(
+        code(bin().args(["emit", "--api", &server.base, "--token", "cqe_bad"]).arg(&exports)),
+        Some(2),
+        "nothing to emit in a dir of raw files"
+    );
+    let mut wrong_token = bin();
+    wrong_token.args([
+        "emit",
+        "--api",
+        &server.base,
+        "--token",
+        "cqe_000000000000_00",
+        "--source",
+        "student_attendance",
+    ]);
+    wrong_token.arg(exports.join("att_07.csv")).arg("--journal-dir").arg(work.path().join("j"));
+    assert_eq!(code(&mut wrong_token), Some(5), "a refused token is permanent");
+    let mut no_server = bin();
+    no_server.args([
+        "emit",
+        "--api",
+        &format!("http://127.0.0.1:{}/data", free_port()),
+        "--token",
+        "x",
+        "--max-retries",
+        "1",
+    ]);
+    no_server
+        .args(["--source", "student_attendance"])
+        .arg(exports.join("att_07.csv"))
+        .arg("--journal-dir")
+        .arg(work.path().join("j"));
+    assert_eq!(code(&mut no_server), Some(4), "an unreachable API is transient");
+}
+
+fn events_of(stdout: &[u8]) -> Vec<Value> {
+    events(std::str::from_utf8(stdout).unwrap())
+}
