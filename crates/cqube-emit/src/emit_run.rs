@@ -158,6 +158,8 @@ pub fn run(
     let items = Arc::new(items);
     let states = runtime.block_on(schedule(Arc::clone(&ctx), Arc::clone(&items), jobs));
     let Some(states) = states else {
+        // Producers blocked on a part channel fail once their uploader is gone; nobody waits for them.
+        runtime.shutdown_background();
         ctx.out.note(&format!("interrupted; the journal is kept: cqube-emit resume {job}"));
         return Ok(ExitStatus::Interrupted);
     };
