@@ -148,6 +148,14 @@ pub struct JobSpec {
     pub normalize: bool,
     /// Zip entry time for converted files, fixed per job so a resumed conversion is byte-identical.
     pub zip_modified_unix: u64,
+    /// What else decides the bytes and their cut into parts; a resumed job keeps the first run's values so its
+    /// parts match the stored ones.
+    #[serde(default)]
+    pub level: Option<u32>,
+    #[serde(default)]
+    pub part_size_bytes: Option<usize>,
+    #[serde(default)]
+    pub on_error: Option<String>,
 }
 
 impl JobSpec {
@@ -305,10 +313,12 @@ hint: `cqube-emit plan DIR` shows what is found"
         source: args.source.clone(),
         normalize: args.normalize,
         zip_modified_unix: now,
+        level: args.level,
+        part_size_bytes: args.tuning.part_size_bytes.or(config.emit.part_size_bytes),
+        on_error: args.on_error.map(|e| format!("{e:?}").to_lowercase()),
     };
     let dir = journal_dir(&args.tuning, config)?;
-    let convert = convert_options(args.on_error, config)?;
-    run_job(spec, args.resume, &args.tuning, args.level, convert, &dir, api, catalog, config, config_path, global)
+    run_job(spec, args.resume, &args.tuning, &dir, api, catalog, config, config_path, global)
 }
 
 /// `cqube-emit resume JOB`: runs the job its journal describes, reusing what was stored.
@@ -330,11 +340,10 @@ pub fn run_resume(
         .and_then(|v| serde_json::from_value(v).context("reading the job line"))
         .map_err(|e| fail(ExitStatus::Usage, e))?;
     let api = api_client(&args.api, Some(&args.tuning), config, config_path, Some(&spec.api))?;
-    let convert = convert_options(None, config)?;
-    run_job(spec, true, &args.tuning, None, convert, &dir, api, catalog, config, config_path, global)
+    run_job(spec, true, &args.tuning, &dir, api, catalog, config, config_path, global)
 }
 
-fn convert_options(on_error: Option<OnErrorArg>, config: &FileConfig) -> anyhow::Result<cqube_convert::ConvertOptions> {
+fn convert_options(on_error: Option<&str>, config: &FileConfig) -> anyhow::Result<cqube_convert::ConvertOptions> {
     /// `convert`'s input flags, parsed from nothing so their env vars and defaults apply as they do for `convert`.
     #[derive(clap::Parser)]
     struct Defaults {
@@ -344,7 +353,11 @@ fn convert_options(on_error: Option<OnErrorArg>, config: &FileConfig) -> anyhow:
     let mut args = <Defaults as clap::Parser>::try_parse_from(["emit", "-"])
         .map_err(|e| fail(ExitStatus::Usage, anyhow::anyhow!("conversion settings: {e}")))?
         .input;
-    args.on_error = on_error.or(args.on_error);
+    match on_error {
+        Some("skip") => args.on_error = Some(OnErrorArg::Skip),
+        Some(_) => args.on_error = Some(OnErrorArg::Fail),
+        None => {}
+    }
     crate::convert_cmd::options(&args, config)
 }
 
@@ -353,8 +366,6 @@ fn run_job(
     mut spec: JobSpec,
     resume: bool,
     tuning: &TuningArgs,
-    level: Option<u32>,
-    convert: cqube_convert::ConvertOptions,
     dir: &Path,
     api: ApiClient,
     catalog: Arc<Catalog>,
@@ -368,6 +379,9 @@ fn run_job(
         Some(state) if resume => {
             if let Some(old) = state.spec.clone().and_then(|v| serde_json::from_value::<JobSpec>(v).ok()) {
                 spec.zip_modified_unix = old.zip_modified_unix;
+                spec.level = old.level;
+                spec.part_size_bytes = old.part_size_bytes;
+                spec.on_error = old.on_error;
             }
             crate::cli::note(&format!("resuming job {job}"));
             (Journal::reopen(dir, &job)?, state)
@@ -392,12 +406,13 @@ fn run_job(
             )
         }
     };
-    let mut zip = crate::convert_cmd::zip_options(level, config)?;
+    let convert = convert_options(spec.on_error.as_deref(), config)?;
+    let mut zip = crate::convert_cmd::zip_options(spec.level, config)?;
     zip.modified = SystemTime::UNIX_EPOCH + Duration::from_secs(spec.zip_modified_unix);
     let settings = Settings {
         jobs: tuning.jobs.or(config.emit.jobs).unwrap_or(2).max(1),
         parts_in_flight: tuning.parts_in_flight.or(config.emit.parts_in_flight).unwrap_or(4).max(1),
-        part_size_bytes: tuning.part_size_bytes.or(config.emit.part_size_bytes).unwrap_or(8 << 20),
+        part_size_bytes: spec.part_size_bytes.unwrap_or(8 << 20),
         zip,
         convert,
         normalize: spec.normalize,

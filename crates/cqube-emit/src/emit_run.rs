@@ -153,6 +153,7 @@ pub fn run(
     let out = Output { json: settings.json, quiet: settings.quiet, bar };
     let ctx = Arc::new(Ctx { catalog, settings, uploader, journal: Mutex::new(journal), state, fresh, out });
     ctx.out.note(&format!("job {job}: {} files", items.len()));
+    ctx.out.event(&json!({"event": "job_started", "job": job, "files": items.len()}));
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let started = Instant::now();
     let items = Arc::new(items);

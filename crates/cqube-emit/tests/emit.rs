@@ -459,8 +459,12 @@ fn a_killed_emission_resumes_without_resending_stored_parts_and_ends_byte_identi
     }
     assert!(uploaded_before.len() >= 3);
 
-    let out = run_ok(server.emit(&args).arg("--resume").arg(&csv));
-    let events = events(&out);
+    // The last run by job id, as an operator would after a crash: `resume` reads what to do from the journal.
+    let job = of(&whole_events, "job_started")[0]["job"].as_str().unwrap().to_owned();
+    let mut resume = bin();
+    resume.args(["resume", &job, "--json"]).env("CQUBE_EMIT_TOKEN", &server.token);
+    resume.env("CQUBE_EMIT_JOURNAL_DIR", server.dir.path().join("journal"));
+    let events = events(&run_ok(resume));
     for e in of(&events, "part_done") {
         let n = e["part_number"].as_u64().unwrap();
         assert_eq!(e["skipped"] == true, uploaded_before.contains(&n), "part {n}");
@@ -609,6 +613,12 @@ fn stdin_and_config_globs_are_converted_and_errors_have_their_exit_codes() {
     let acks = of(&events, "file_acknowledged");
     assert_eq!(acks.len(), 2);
     assert!(acks.iter().all(|a| a["ack"]["rows"] == 500));
+
+    // --normalize: a zip re-encoded through the engine carries the same rows.
+    let zip = work.path().join("student_attendance.zip");
+    run_ok(bin().args(["convert", "--source", "student_attendance", "-o"]).arg(&zip).arg(exports.join("att_08.csv")));
+    let out = run_ok(server.emit(&["--json", "--normalize"]).arg(&zip));
+    assert_eq!(of(&events_of(out.as_bytes()), "file_acknowledged")[0]["ack"]["rows"], 500);
 
     let csv = std::fs::read(exports.join("att_07.csv")).unwrap();
     let mut child = server
