@@ -42,6 +42,7 @@ trap cleanup EXIT
 need pigz "apt-get install pigz"
 mkdir -p "$DIR"
 : >"$RESULTS"
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 echo "building cqube-emit (release)" >&2
 (cd "$ROOT" && cargo build --release -q -p cqube-emit)
@@ -62,16 +63,16 @@ run() {
     local label=$1 name=$2 input=$3 output=$4 cmd=$5
     local stats=$DIR/time.out
     echo "  $label: $name" >&2
-    if ! "$TIME" -f '%e %M %P' -o "$stats" bash -c "$cmd"; then
+    if ! "$TIME" -f '%e %U %S %M %P' -o "$stats" bash -c "$cmd"; then
         echo "bench.sh: failed: $name on $label" >&2
         cat "$stats" >&2
         exit 1
     fi
-    local secs rss cpu size=-
-    read -r secs rss cpu < <(tail -n 1 "$stats")
+    local secs user sys rss cpu size=-
+    read -r secs user sys rss cpu < <(tail -n 1 "$stats")
     [[ $output != - && -f $output ]] && size=$(stat -c %s "$output")
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$name" "$(stat -c %s "$input")" "$secs" "$rss" "$cpu" "$size" \
-        >>"$RESULTS"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$name" "$(stat -c %s "$input")" "$secs" "$rss" "$cpu" "$size" \
+        "$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')" >>"$RESULTS"
     if [[ $output != - ]]; then rm -f "$output"; fi
 }
 
@@ -155,22 +156,27 @@ echo
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)," \
     "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "commit:  $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD || echo ' (modified)')"
+echo "load:    $LOAD_START at the start"
 echo
 awk -F'\t' '
+    function rate(bytes, secs) { return secs >= 0.01 ? sprintf("%.1f", bytes / secs / 1e6) : "-" }
     $2 == "pigz -p 2 -6" { ref_mbps[$1] = $3 / $4 / 1e6; ref_size[$1] = $7 }
     { rows[NR] = $0 }
     END {
-        printf "| %-22s | %-45s | %8s | %8s | %9s | %5s | %12s | %9s | %9s |\n", "input", "pipeline", "seconds", "MB/s",
-            "RSS MiB", "CPU", "output MB", "x pigz -6", "size/pigz"
-        printf "|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", "------------------------", "-----------------------------------------------",
-            "---------:", "---------:", "----------:", "------:", "-------------:", "----------:", "----------:"
+        printf "| %-22s | %-45s | %7s | %7s | %7s | %9s | %7s | %5s | %9s | %9s | %9s |\n", "input", "pipeline", "seconds",
+            "MB/s", "CPU s", "MB/CPU-s", "RSS MiB", "CPU", "output MB", "x pigz -6", "size/pigz"
+        printf "|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", "------------------------", "-----------------------------------------------",
+            "--------:", "--------:", "--------:", "----------:", "--------:", "------:", "----------:", "----------:", "----------:"
         for (i = 1; i <= NR; i++) {
             split(rows[i], f, "\t")
             mbps = f[4] > 0 ? f[3] / f[4] / 1e6 : 0
-            speed = (f[1] in ref_mbps && ref_mbps[f[1]] > 0) ? sprintf("%.2f", mbps / ref_mbps[f[1]]) : "-"
+            speed = (f[4] >= 0.01 && f[1] in ref_mbps && ref_mbps[f[1]] > 0) ? sprintf("%.2f", mbps / ref_mbps[f[1]]) : "-"
             size = (f[7] != "-" && f[1] in ref_size) ? sprintf("%.1f%%", 100 * f[7] / ref_size[f[1]]) : "-"
             out = f[7] == "-" ? "-" : sprintf("%.1f", f[7] / 1e6)
-            printf "| %-22s | %-45s | %8.2f | %8.1f | %9.1f | %5s | %12s | %9s | %9s |\n", f[1], f[2], f[4], mbps,
-                f[5] / 1024, f[6], out, speed, size
+            printf "| %-22s | %-45s | %7.2f | %7s | %7.2f | %9s | %7.1f | %5s | %9s | %9s | %9s |\n", f[1], f[2], f[4],
+                rate(f[3], f[4]), f[8], rate(f[3], f[8]), f[5] / 1024, f[6], out, speed, size
         }
     }' "$RESULTS"
+echo
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (wall-clock columns are only comparable on an idle machine;"
+echo "MB/CPU-s is the load-independent one; CPU = (user + sys) / wall)"
