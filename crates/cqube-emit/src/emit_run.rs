@@ -12,7 +12,7 @@ use cqube_protocol::{Acknowledgement, CompleteUploadRequest, CreateUploadRequest
 use cqube_upload::{
     ApiClient, ItemState, Journal, JournalEntry, JournalState, PartEvent, PartSizer, PartWriter, Uploader,
 };
-use indicatif::ProgressBar;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde_json::json;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -71,11 +71,13 @@ struct Ctx {
     out: Output,
 }
 
-/// Events on stdout (JSON lines or human lines) and the progress bar on stderr.
+/// Events on stdout (JSON lines or human lines) and the progress bars on stderr: one overall, one per running file,
+/// all counting bytes the store acknowledged.
 struct Output {
     json: bool,
     quiet: bool,
     bar: Option<ProgressBar>,
+    bars: Option<MultiProgress>,
 }
 
 impl Output {
@@ -90,16 +92,16 @@ impl Output {
         let write = || {
             let _ = writeln!(std::io::stdout().lock(), "{line}");
         };
-        match &self.bar {
-            Some(bar) => bar.suspend(write),
+        match &self.bars {
+            Some(bars) => bars.suspend(write),
             None => write(),
         }
     }
 
     fn note(&self, line: &str) {
         if !self.json && !self.quiet {
-            match &self.bar {
-                Some(bar) => bar.suspend(|| crate::cli::note(line)),
+            match &self.bars {
+                Some(bars) => bars.suspend(|| crate::cli::note(line)),
                 None => crate::cli::note(line),
             }
         }
@@ -150,7 +152,12 @@ pub fn run(
     }
     let uploader = Uploader::new(api, settings.parts_in_flight);
     let jobs = settings.jobs;
-    let out = Output { json: settings.json, quiet: settings.quiet, bar };
+    let bars = bar.as_ref().map(|bar| {
+        let bars = MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stderr());
+        bars.add(bar.clone());
+        bars
+    });
+    let out = Output { json: settings.json, quiet: settings.quiet, bar, bars };
     let ctx = Arc::new(Ctx { catalog, settings, uploader, journal: Mutex::new(journal), state, fresh, out });
     ctx.out.note(&format!("job {job}: {} files", items.len()));
     ctx.out.event(&json!({"event": "job_started", "job": job, "files": items.len()}));
@@ -330,6 +337,24 @@ async fn send(
     let normalize = ctx.settings.normalize;
     let producer =
         tokio::task::spawn_blocking(move || produce(&catalog, &source, &input, normalize, &convert, zip, writer));
+    let file_bar = ctx.out.bars.as_ref().map(|bars| {
+        let size = match &item.input {
+            ItemInput::Zip(p) if !ctx.settings.normalize => std::fs::metadata(p).ok().map(|m| m.len()),
+            _ => None,
+        };
+        let template = if size.is_some() {
+            "  {prefix:32} {bar:24} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
+        } else {
+            "  {prefix:32} {spinner} {bytes} {bytes_per_sec}"
+        };
+        let bar = bars.add(ProgressBar::hidden());
+        bar.set_style(ProgressStyle::with_template(template).expect("the template is valid"));
+        if let Some(size) = size {
+            bar.set_length(size);
+        }
+        bar.set_prefix(item.source.clone());
+        bar
+    });
     let mut on_part = |event: PartEvent<'_>| -> Result<(), cqube_upload::Error> {
         if !event.skipped {
             journal_append(
@@ -341,7 +366,7 @@ async fn send(
                 },
             )?;
         }
-        if let Some(bar) = &ctx.out.bar {
+        for bar in [&ctx.out.bar, &file_bar].into_iter().flatten() {
             bar.inc(event.part.size);
         }
         ctx.out.event(&json!({"event": "part_done", "source": item.source, "upload_id": upload_id,
@@ -349,6 +374,9 @@ async fn send(
         Ok(())
     };
     let sent = ctx.uploader.send_parts(upload_id, rx, stored, &mut on_part).await;
+    if let Some(bar) = file_bar {
+        bar.finish_and_clear();
+    }
     let produced = producer.await.context("the conversion thread panicked")?;
     // An upload failure makes the producer fail with a broken pipe: report the upload's error, not that.
     let parts = sent.map_err(|e| remote_failure(e, &format!("uploading {}", item.source)))?;
