@@ -56,9 +56,14 @@ struct Server {
 
 impl Server {
     fn start(moto: bool) -> Server {
+        Server::start_with(moto, &[])
+    }
+
+    fn start_with(moto: bool, env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().join("server");
         let mut serve = bin();
+        serve.envs(env.iter().copied());
         serve.args(["serve", "--listen", "127.0.0.1:0", "--data-dir", d.to_str().unwrap()]);
         let (moto_child, moto_endpoint) = if moto {
             let port = free_port();
@@ -474,27 +479,35 @@ fn a_killed_emission_resumes_without_resending_stored_parts_and_ends_byte_identi
     assert!(without_zip_times(server.download(&key)) == without_zip_times(server.download(&whole_key)));
 }
 
+/// What the proxy did: faults injected, and answers the store gave saying a presigned URL had expired.
+#[derive(Default)]
+struct ProxyStats {
+    faults: AtomicU32,
+    expired: AtomicU32,
+    part_puts: AtomicU32,
+}
+
 /// A forward HTTP proxy (HTTP_PROXY) that, on part PUTs, resets connections, answers 503 SlowDown or 500, and
-/// delays; everything else it forwards.
-fn faulty_proxy() -> (u16, Arc<AtomicU32>) {
+/// holds requests back for longer than a presigned URL lives; everything else it forwards.
+fn faulty_proxy() -> (u16, Arc<ProxyStats>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let faults = Arc::new(AtomicU32::new(0));
-    let count = Arc::new(AtomicU32::new(0));
-    let f = Arc::clone(&faults);
+    let stats = Arc::new(ProxyStats::default());
+    let shared = Arc::clone(&stats);
     std::thread::spawn(move || {
         for conn in listener.incoming() {
             let Ok(conn) = conn else { continue };
-            let (f, count) = (Arc::clone(&f), Arc::clone(&count));
+            let stats = Arc::clone(&shared);
             std::thread::spawn(move || {
-                let _ = proxy_one(conn, &f, &count);
+                let _ = proxy_one(conn, &stats);
             });
         }
     });
-    (port, faults)
+    (port, stats)
 }
 
-fn proxy_one(mut client: TcpStream, faults: &AtomicU32, count: &AtomicU32) -> std::io::Result<()> {
+fn proxy_one(mut client: TcpStream, stats: &ProxyStats) -> std::io::Result<()> {
+    let (faults, count) = (&stats.faults, &stats.part_puts);
     let mut reader = BufReader::new(client.try_clone()?);
     let mut head = Vec::new();
     loop {
@@ -537,7 +550,8 @@ fn proxy_one(mut client: TcpStream, faults: &AtomicU32, count: &AtomicU32) -> st
                     "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
                 );
             }
-            3 => std::thread::sleep(Duration::from_millis(700)),
+            // Longer than the server's 1-second URLs: the store refuses it as expired, and the emitter presigns again.
+            3 => std::thread::sleep(Duration::from_millis(2200)),
             _ => {}
         }
     }
@@ -552,15 +566,25 @@ fn proxy_one(mut client: TcpStream, faults: &AtomicU32, count: &AtomicU32) -> st
         }
     }
     upstream.write_all(b"Connection: close\r\n\r\n")?;
-    upstream.write_all(&body)?;
+    // A store that refuses early (an expired URL) answers and closes before reading the body: keep its answer.
+    let _ = upstream.write_all(&body);
     let mut answer = Vec::new();
-    upstream.read_to_end(&mut answer)?;
+    let mut chunk = [0; 64 * 1024];
+    while let Ok(n) = upstream.read(&mut chunk) {
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&chunk[..n]);
+    }
+    if answer.starts_with(b"HTTP/1.1 403") && String::from_utf8_lossy(&answer).contains("expired") {
+        stats.expired.fetch_add(1, Ordering::SeqCst);
+    }
     client.write_all(&answer)
 }
 
 #[test]
-fn part_uploads_survive_resets_slowdowns_errors_and_delays() {
-    let server = Server::start(false);
+fn part_uploads_survive_resets_slowdowns_errors_delays_and_expired_urls() {
+    let server = Server::start_with(false, &[("CQUBE_EMIT_SERVER_PRESIGN_EXPIRY_SECONDS", "1")]);
     let work = tempfile::tempdir().unwrap();
     let zip = work.path().join("student_attendance.zip");
     run_ok(
@@ -579,7 +603,7 @@ fn part_uploads_survive_resets_slowdowns_errors_and_delays() {
             ])
             .arg(&zip),
     );
-    let (port, faults) = faulty_proxy();
+    let (port, stats) = faulty_proxy();
     let out = run_ok(
         server
             .emit(&["--json", "--part-size-bytes", "5242880", "--parts-in-flight", "3"])
@@ -588,7 +612,8 @@ fn part_uploads_survive_resets_slowdowns_errors_and_delays() {
             .env("NO_PROXY", ""),
     );
     let events = events(&out);
-    assert!(faults.load(Ordering::SeqCst) >= 3, "faults injected: {}", faults.load(Ordering::SeqCst));
+    assert!(stats.faults.load(Ordering::SeqCst) >= 3, "faults injected: {}", stats.faults.load(Ordering::SeqCst));
+    assert!(stats.expired.load(Ordering::SeqCst) >= 1, "a held-back PUT met an expired URL and was presigned again");
     let ack = &of(&events, "file_acknowledged")[0]["ack"];
     assert_eq!(server.download(ack["key"].as_str().unwrap()), std::fs::read(&zip).unwrap());
 }
