@@ -569,7 +569,7 @@ fn proxy_one(mut client: TcpStream, stats: &ProxyStats) -> std::io::Result<()> {
     // A store that refuses early (an expired URL) answers and closes before reading the body: keep its answer.
     let _ = upstream.write_all(&body);
     let mut answer = Vec::new();
-    let mut chunk = [0; 64 * 1024];
+    let mut chunk = vec![0; 64 * 1024];
     while let Ok(n) = upstream.read(&mut chunk) {
         if n == 0 {
             break;
