@@ -57,8 +57,8 @@ impl Default for ConvertOptions {
             values: ValueOptions::default(),
             on_error: OnError::Fail,
             max_errors: None,
-            key_memory_bytes: 64 << 20,
-            chunk_bytes: 2 << 20,
+            key_memory_bytes: 32 << 20,
+            chunk_bytes: 1 << 20,
             chunks_in_flight: threads + 2,
             max_record_bytes: 64 << 20,
         }
@@ -507,7 +507,6 @@ fn convert_chunk(w: &Work, chunk: &Chunk) -> ChunkOutput {
         .has_headers(false)
         .flexible(true)
         .from_reader(chunk.data.as_slice());
-    let mut record = csv::ByteRecord::new();
     let mut c = ChunkOutput {
         index: chunk.index,
         rows_in: 0,
@@ -519,13 +518,32 @@ fn convert_chunk(w: &Work, chunk: &Chunk) -> ChunkOutput {
     };
     let keyed = w.is_key.contains(&true);
     let mut key = Vec::new();
-    // Reading from a slice cannot fail, and with `flexible` ragged rows are not errors either.
-    while rdr.read_byte_record(&mut record).unwrap_or(false) {
+    // One record buffer moves between its byte and text forms: UTF-8 is checked once per record, not per field.
+    let mut spare = Some(csv::ByteRecord::new());
+    loop {
+        let mut record = spare.take().expect("the record buffer is returned every iteration");
+        // Reading from a slice cannot fail, and with `flexible` ragged rows are not errors either.
+        if !rdr.read_byte_record(&mut record).unwrap_or(false) {
+            break;
+        }
         c.rows_in += 1;
         let line = chunk.first_line + record.position().map_or(1, csv::Position::line) - 1;
         let start = c.encoded.len();
         key.clear();
-        match encode_row(w, &record, line, &mut c.encoded, &mut key) {
+        let outcome = match csv::StringRecord::from_byte_record(record) {
+            Ok(text) => {
+                let outcome = encode_row(w, &text, line, &mut c.encoded, &mut key);
+                spare = Some(text.into_byte_record());
+                outcome
+            }
+            Err(bad) => {
+                let record = bad.into_byte_record();
+                let outcome = Err(utf8_reject(w, &record, line));
+                spare = Some(record);
+                outcome
+            }
+        };
+        match outcome {
             Ok(()) => {
                 c.encoded.push(b'\n');
                 c.row_ends.push(c.encoded.len() as u32);
@@ -546,18 +564,27 @@ fn convert_chunk(w: &Work, chunk: &Chunk) -> ChunkOutput {
     c
 }
 
+/// Names the first output column whose source field is not UTF-8 (or the row, if that field is dropped).
+fn utf8_reject(w: &Work, record: &csv::ByteRecord, line: u64) -> Reject {
+    let rule = "not valid UTF-8 (pass --encoding if the file is in another encoding)".to_owned();
+    let bad = record.iter().position(|f| std::str::from_utf8(f).is_err()).unwrap_or(0);
+    let column =
+        w.columns.iter().zip(&w.slots).find(|(_, slot)| **slot == Slot::Field(bad)).map(|(c, _)| c.name.as_str());
+    let value = String::from_utf8_lossy(record.get(bad).unwrap_or_default());
+    Reject::new(line, column, &value, rule, "invalid_utf8")
+}
+
 /// Appends one record's output fields (no line end) and its key bytes, or says why the row is rejected.
 fn encode_row(
     w: &Work,
-    record: &csv::ByteRecord,
+    record: &csv::StringRecord,
     line: u64,
     out: &mut Vec<u8>,
     key: &mut Vec<u8>,
 ) -> Result<(), Reject> {
     if record.len() != w.header_len {
-        let fields: Vec<_> = record.iter().take(50).map(String::from_utf8_lossy).collect();
         let rule = format!("row has {} fields, the header has {}", record.len(), w.header_len);
-        let row = fields.join(&char::from(w.in_delimiter).to_string());
+        let row = record.iter().take(50).collect::<Vec<_>>().join(&char::from(w.in_delimiter).to_string());
         return Err(Reject::new(line, None, &row, rule, "field_count"));
     }
     for (i, (column, slot)) in w.columns.iter().zip(&w.slots).enumerate() {
@@ -565,16 +592,7 @@ fn encode_row(
             out.push(w.out_delimiter);
         }
         let raw = match slot {
-            Slot::Field(f) => std::str::from_utf8(&record[*f]).map_err(|_| {
-                let rule = "not valid UTF-8 (pass --encoding if the file is in another encoding)";
-                Reject::new(
-                    line,
-                    Some(&column.name),
-                    &String::from_utf8_lossy(&record[*f]),
-                    rule.into(),
-                    "invalid_utf8",
-                )
-            })?,
+            Slot::Field(f) => &record[*f],
             Slot::Constant(value) => value.as_str(),
             Slot::Absent => "",
         };

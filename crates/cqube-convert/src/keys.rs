@@ -1,13 +1,13 @@
 //! Duplicate-key detection in bounded memory.
 //!
-//! Each row's key is hashed to 64 bits (xxh3) and kept in an open-addressing table of `u64`s sized by a
-//! memory budget: 8 bytes a key, at most 7/8 full, so the default 64 MiB budget tracks about 7.3 million
-//! keys. Hashing first keeps memory independent of key length; two different keys share a hash with
-//! probability about n²/2⁶⁵ (≈ 1.5·10⁻⁶ at 7 million keys), a risk we accept and document. When the budget
-//! is full, new keys are no longer tracked (rows are still checked against the tracked ones) and the
-//! summary says the check was partial. A disk-free exact check of an unbounded stream would need
-//! unbounded memory; hashbrown would hash the hash again and grows past any budget in one step, hence
-//! this small table.
+//! Each row's key is hashed to 64 bits (xxh3) and kept in an open-addressing table of `u64`s: 8 bytes a key, at
+//! most 7/8 full. The table doubles as it fills, and the budget covers the moment of growth, when the old and the
+//! new table are both alive; the default 32 MiB budget therefore holds a 21 MiB table, about 2.4 million keys.
+//! Hashing first keeps memory independent of key length; two different keys share a hash with probability
+//! about n²/2⁶⁵ (≈ 1.6·10⁻⁷ at 2.4 million keys), a risk we accept and document. When the table can grow no
+//! more, new keys are not tracked (rows are still checked against the tracked ones) and the summary says the
+//! check was partial. An exact check of an unbounded stream without disk would need unbounded memory; hashbrown
+//! would hash the hash again and grows past any budget in one step, hence this small table.
 
 /// A set of 64-bit key hashes whose memory never exceeds its budget.
 #[derive(Debug)]
@@ -28,13 +28,13 @@ pub(crate) enum Seen {
 }
 
 const EMPTY: u64 = 0;
+const FIRST_SLOTS: usize = 1024;
 
 impl KeySet {
     pub fn with_budget(budget_bytes: usize) -> KeySet {
-        let max_slots = (budget_bytes / 8).max(16).next_power_of_two();
-        // next_power_of_two may round up past the budget; stay within it.
-        let max_slots = if max_slots * 8 > budget_bytes.max(128) { max_slots / 2 } else { max_slots };
-        KeySet { slots: vec![EMPTY; 1024.min(max_slots)], len: 0, max_slots, full: false }
+        // Growing from n to m slots holds n + m at once; with m = 2n that is 1.5 m.
+        let max_slots = (budget_bytes / 8 * 2 / 3).max(FIRST_SLOTS);
+        KeySet { slots: vec![EMPTY; FIRST_SLOTS], len: 0, max_slots, full: false }
     }
 
     pub fn insert(&mut self, hash: u64) -> Seen {
@@ -42,48 +42,40 @@ impl KeySet {
         let hash = if hash == EMPTY { 1 } else { hash };
         if (self.len + 1) * 8 > self.slots.len() * 7 && !self.grow() {
             self.full = true;
-            return if self.contains(hash) { Seen::Duplicate } else { Seen::Untracked };
+            return if self.find(hash).is_err() { Seen::Duplicate } else { Seen::Untracked };
         }
-        let mask = self.slots.len() - 1;
-        let mut i = (hash as usize) & mask;
-        loop {
-            match self.slots[i] {
-                EMPTY => {
-                    self.slots[i] = hash;
-                    self.len += 1;
-                    return Seen::New;
-                }
-                h if h == hash => return Seen::Duplicate,
-                _ => i = (i + 1) & mask,
+        match self.find(hash) {
+            Ok(empty) => {
+                self.slots[empty] = hash;
+                self.len += 1;
+                Seen::New
             }
+            Err(()) => Seen::Duplicate,
         }
     }
 
-    fn contains(&self, hash: u64) -> bool {
-        let mask = self.slots.len() - 1;
-        let mut i = (hash as usize) & mask;
+    /// The empty slot where `hash` would go, or `Err` when it is already there.
+    fn find(&self, hash: u64) -> Result<usize, ()> {
+        let mut i = home(hash, self.slots.len());
         loop {
             match self.slots[i] {
-                EMPTY => return false,
-                h if h == hash => return true,
-                _ => i = (i + 1) & mask,
+                EMPTY => return Ok(i),
+                h if h == hash => return Err(()),
+                _ => i = if i + 1 == self.slots.len() { 0 } else { i + 1 },
             }
         }
     }
 
     fn grow(&mut self) -> bool {
-        let size = self.slots.len() * 2;
-        if size > self.max_slots {
+        let size = (self.slots.len() * 2).min(self.max_slots);
+        if size <= self.slots.len() {
             return false;
         }
         let old = std::mem::replace(&mut self.slots, vec![EMPTY; size]);
-        let mask = size - 1;
         for h in old.into_iter().filter(|&h| h != EMPTY) {
-            let mut i = (h as usize) & mask;
-            while self.slots[i] != EMPTY {
-                i = (i + 1) & mask;
+            if let Ok(i) = self.find(h) {
+                self.slots[i] = h;
             }
-            self.slots[i] = h;
         }
         true
     }
@@ -97,6 +89,11 @@ impl KeySet {
     pub fn complete(&self) -> bool {
         !self.full
     }
+}
+
+/// Maps a hash onto `0..len` without a division (Lemire's multiply-shift), so the table need not be a power of two.
+fn home(hash: u64, len: usize) -> usize {
+    ((u128::from(hash) * len as u128) >> 64) as usize
 }
 
 #[cfg(test)]
@@ -126,7 +123,7 @@ mod tests {
                 untracked += 1;
             }
         }
-        assert!(set.slots.len() * 8 <= budget);
+        assert!(set.slots.len() * 8 * 3 / 2 <= budget, "growth included");
         assert!(!set.complete());
         assert_eq!(set.tracked() + untracked, 20_000);
         // tracked keys are still recognised once the budget is spent
