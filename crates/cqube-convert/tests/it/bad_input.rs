@@ -60,7 +60,7 @@ fn missing_required_column_is_an_error_before_any_row() {
 #[test]
 fn wrong_header_cannot_be_inferred() {
     let bytes = b"foo,bar\n1,2\n".to_vec();
-    let err = convert(None, "-", bytes, &skip()).err().expect("unknown source");
+    let err = convert(None, "-", bytes, &skip()).expect_err("unknown source");
     assert_eq!(
         err.to_string(),
         "-: cannot tell which data source this is (header: foo, bar)\n\nhint: pass --source NAME"
@@ -125,7 +125,11 @@ fn a_nul_byte_is_rejected() {
 
 #[test]
 fn invalid_utf8_after_the_sniffed_prefix_is_rejected_with_its_place() {
-    let clean: String = (0..5000).map(|i| format!("D1B{i},{},7501,75\n", 750_000 + i)).collect();
+    let clean = (0..5000).fold(String::new(), |mut rows, i| {
+        use std::fmt::Write as _;
+        let _ = writeln!(rows, "D1B{i},{},7501,75", 750_000 + i);
+        rows
+    });
     let mut bytes = block(&clean); // ~100 kB of clean UTF-8 first
     bytes.extend_from_slice(b"D1\xffB2,750102,7501,75\n");
     let (line, column, value, rule, code) = only_reject(bytes);

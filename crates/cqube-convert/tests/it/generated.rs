@@ -74,7 +74,7 @@ fn max_errors_stops_a_skipping_run() {
     let (bytes, report) = generate("student_attendance", 3000, true);
     assert!(report.invalid_rows > 3);
     let options = ConvertOptions { max_errors: Some(3), ..skip() };
-    let err = convert(Some("student_attendance"), "dirty.csv", bytes, &options).err().expect("stops");
+    let err = convert(Some("student_attendance"), "dirty.csv", bytes, &options).expect_err("stops");
     assert_eq!(
         err.to_string(),
         "dirty.csv: more than 3 rows rejected; stopping\n\nhint: fix the export or raise --max-errors"

@@ -13,7 +13,7 @@ use cqube_core::Catalog;
 use cqube_zip::ZipOptions;
 
 /// Collects rejects in memory.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Collected(pub Vec<Reject>);
 
 impl RejectSink for Collected {
@@ -24,6 +24,7 @@ impl RejectSink for Collected {
 }
 
 /// The outcome of one conversion: the CSV inside the zip, the summary and the rejects.
+#[derive(Debug)]
 pub struct Converted {
     pub csv: String,
     pub entry: String,

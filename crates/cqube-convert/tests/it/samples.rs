@@ -9,8 +9,8 @@ fn records(bytes: &[u8], delimiter: u8) -> usize {
     csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).from_reader(bytes).byte_records().count()
 }
 
-fn check_file(name: &str, bytes: Vec<u8>) -> Converted {
-    let out = convert(None, name, bytes.clone(), &crate::skip()).unwrap_or_else(|e| panic!("{name}: {e}"));
+fn check_file(name: &str, bytes: &[u8]) -> Converted {
+    let out = convert(None, name, bytes.to_vec(), &crate::skip()).unwrap_or_else(|e| panic!("{name}: {e}"));
     let source = catalog().get(&out.summary.source).unwrap();
     assert_eq!(out.summary.source_inferred_by, Some("file name"), "{name}");
     assert_eq!(out.entry, format!("{}.csv", source.file_stem), "{name}");
@@ -19,7 +19,7 @@ fn check_file(name: &str, bytes: Vec<u8>) -> Converted {
     assert!(!out.csv.contains('\r'), "{name}: LF line ends only");
     assert!(!out.csv.starts_with('\u{feff}'), "{name}: no BOM");
     assert!(out.rejects.is_empty(), "{name}: {:?}", &out.rejects[..out.rejects.len().min(3)]);
-    let input_rows = records(&bytes, out.summary.delimiter.as_bytes()[0]);
+    let input_rows = records(bytes, out.summary.delimiter.as_bytes()[0]);
     assert_eq!(out.summary.rows_in as usize, input_rows, "{name}");
     assert_eq!(out.summary.rows_out as usize, input_rows, "{name}");
     let rows = read_back(&out.csv, source.delimiter);
@@ -35,7 +35,7 @@ fn every_sample_converts() {
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "csv") {
-            check_file(&path.display().to_string(), std::fs::read(&path).unwrap());
+            check_file(&path.display().to_string(), &std::fs::read(&path).unwrap());
             seen += 1;
         }
     }
@@ -66,13 +66,13 @@ fn every_mock_emission_file_converts() {
     let files = mock_emission();
     assert_eq!(files.len(), 18);
     for (name, bytes) in files {
-        check_file(&name, bytes);
+        check_file(&name, &bytes);
     }
 }
 
 fn mock(name: &str) -> Converted {
     let (path, bytes) = mock_emission().into_iter().find(|(p, _)| p.ends_with(name)).unwrap();
-    check_file(&path, bytes)
+    check_file(&path, &bytes)
 }
 
 #[test]
