@@ -29,10 +29,13 @@ BIN=$ROOT/target/release/cqube-emit
 TIME=/usr/bin/time
 RESULTS=$DIR/results.tsv
 MOTO_PID=
+SERVER_PID=
 
 need() { command -v "$1" >/dev/null || { echo "bench.sh: $1 not found${2:+ ($2)}" >&2; exit 2; }; }
 cleanup() {
     if [[ -n $MOTO_PID ]]; then kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true; fi
+    if [[ -n $SERVER_PID ]]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+    rm -rf "$DIR/server" "$DIR/journal"
     if [[ ${BENCH_KEEP:-0} != 1 ]]; then rm -f "$DIR"/*.csv "$DIR"/*.psv; fi
     rm -f "$DIR"/*.zip "$DIR"/*.gz
 }
@@ -109,11 +112,26 @@ start_moto() {
     exit 1
 }
 
+# start_server: `cqube-emit serve` on its embedded store in $DIR/server, with an admin token; exports the API and token.
+start_server() {
+    rm -rf "$DIR/server"
+    "$BIN" serve --data-dir "$DIR/server" --listen 127.0.0.1:0 >"$DIR/server.url" 2>"$DIR/server.log" &
+    SERVER_PID=$!
+    for _ in $(seq 100); do [[ -s $DIR/server.url ]] && break; sleep 0.1; done
+    [[ -s $DIR/server.url ]] || { echo "bench.sh: serve did not start (see $DIR/server.log)" >&2; exit 1; }
+    export CQUBE_EMIT_API CQUBE_EMIT_TOKEN CQUBE_EMIT_JOURNAL_DIR=$DIR/journal
+    CQUBE_EMIT_API=$(head -n1 "$DIR/server.url")
+    CQUBE_EMIT_TOKEN=$("$BIN" token create --name bench --admin --data-dir "$DIR/server")
+}
+
 ATT=$DIR/attendance.csv
 gen student_attendance "$ROWS" "$ATT"
 LABEL="attendance $(($(stat -c %s "$ATT") / 1000000)) MB"
 baseline "$LABEL" "$ATT"
 convert "$LABEL" student_attendance "$ATT"
+start_server
+run "$LABEL" "cqube-emit emit (embedded store, loopback)" "$ATT" - \
+    "'$BIN' -q --no-progress emit --source student_attendance '$ATT'"
 
 SCH=$DIR/school_master.csv
 gen school_master "$SCHOOLS" "$SCH" --schools "$SCHOOLS"
