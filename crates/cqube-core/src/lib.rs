@@ -3,6 +3,7 @@
 //! No I/O and no async: the catalog is compiled in (`catalog/datasources.json`, copied verbatim from
 //! cQube's sources, plus `catalog/checks.json`, our value checks) and user overrides arrive as text.
 
+pub mod calendar;
 mod catalog;
 mod check;
 mod names;

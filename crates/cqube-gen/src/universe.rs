@@ -1,5 +1,6 @@
 //! The shared id space every generated source draws from.
 
+use cqube_core::calendar;
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 
@@ -333,38 +334,23 @@ pub(crate) fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm, integers only).
+/// Days since 1970-01-01 (generated dates are all after it).
+#[allow(clippy::cast_possible_wrap)] // generated dates lie between 1970 and 2100
 pub(crate) fn days_from_civil(y: u64, m: u64, d: u64) -> u64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y / 400;
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    calendar::days_from_civil(y as i64, m as u32, d as u32) as u64
 }
 
 /// The (year, month, day) of a day number from [`days_from_civil`].
+#[allow(clippy::cast_possible_wrap)] // generated dates lie between 1970 and 2100
 pub(crate) fn civil_from_days(z: u64) -> (u64, u64, u64) {
-    let z = z + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+    let (y, m, d) = calendar::civil_from_days(z as i64);
+    (y as u64, u64::from(m), u64::from(d))
 }
 
 /// Days in a month of a year.
+#[allow(clippy::cast_possible_wrap)] // generated dates lie between 1970 and 2100
 pub(crate) fn month_len(year: u64, month: u64) -> u64 {
-    match month {
-        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
+    u64::from(calendar::days_in_month(year as i64, month as u32))
 }
 
 #[cfg(test)]

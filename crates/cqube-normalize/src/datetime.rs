@@ -5,6 +5,8 @@
 //! while this reads the bytes once, accepts every layout in that one pass and formats into a stack buffer (no
 //! allocation when the input is already in cQube's form).
 
+use cqube_core::calendar;
+
 /// A real calendar date (year 1..=9999).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Date {
@@ -96,21 +98,8 @@ impl Date {
     fn checked(self) -> Result<Date, DateError> {
         let valid = self.year >= 1
             && (1..=12).contains(&self.month)
-            && (1..=days_in_month(self.year, self.month)).contains(&self.day);
+            && (1..=calendar::days_in_month(i64::from(self.year), self.month)).contains(&self.day);
         if valid { Ok(self) } else { Err(DateError::Calendar) }
-    }
-}
-
-fn is_leap(year: u32) -> bool {
-    year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400))
-}
-
-fn days_in_month(year: u32, month: u32) -> u32 {
-    match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
     }
 }
 
@@ -193,28 +182,14 @@ pub(crate) fn shift(date: Date, time: Time, from_minutes: i32, to_minutes: i32) 
     Ok((date, Time { hour: minute_of_day / 60, minute: minute_of_day % 60, ..time }))
 }
 
-/// Days since 1970-01-01 (Howard Hinnant's `days_from_civil`).
 fn days_from_civil(date: Date) -> i64 {
-    let year = i64::from(date.year) - i64::from(date.month <= 2);
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let day_of_year = (153 * i64::from((date.month + 9) % 12) + 2) / 5 + i64::from(date.day) - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
+    calendar::days_from_civil(i64::from(date.year), date.month, date.day)
 }
 
-/// The inverse of [`days_from_civil`]; `None` outside years 1..=9999.
+/// The date of a day number; `None` outside years 1..=9999.
 fn civil_from_days(days: i64) -> Option<Date> {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z - era * 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (1..=9999).contains(&year).then_some(Date { year: year as u32, month: month as u32, day: day as u32 })
+    let (year, month, day) = calendar::civil_from_days(days);
+    (1..=9999).contains(&year).then_some(Date { year: year as u32, month, day })
 }
 
 fn put(buf: &mut [u8], mut value: u32) {
