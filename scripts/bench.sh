@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end comparison: `cqube-emit convert` against pigz, the peers in /work/shared/bench/ and lower bounds, on
+# End-to-end comparison: `cqube-emit convert` against pigz, the peers in ../shared/bench/ and lower bounds, on
 # generated exports. Prints one table: MB/s of input, peak RSS, CPU, output size, and ratios against `pigz -p 2 -6`
 # on the same input (throughput: ours / pigz; size: ours / pigz). `make bench` runs it after the criterion benches.
 #
@@ -7,7 +7,7 @@
 #   BENCH_ROWS        student_attendance rows of the main input (default 8800000, about 1 GiB)
 #   BENCH_SCHOOLS     school_master rows (default 200000, about 40 MB)
 #   BENCH_PEER_ROWS   rows of the smaller attendance input the Python peers get (default 1640000, about 200 MB,
-#                     as in /work/shared/bench/README.md: pandas needs ~8x its input in memory)
+#                     as in ../shared/bench/README.md: pandas needs ~8x its input in memory)
 #   BENCH_BIG=1       also run convert and pigz on a 4x input (takes minutes, needs ~5 GB of disk)
 #   BENCH_PEERS=0     skip the peers (no moto, pandas, awscli, xsv needed)
 #   BENCH_DIR         where inputs and outputs go (default bench-out/ in the repo, gitignored)
@@ -24,7 +24,7 @@ ROWS=${BENCH_ROWS:-8800000}
 SCHOOLS=${BENCH_SCHOOLS:-200000}
 PEER_ROWS=${BENCH_PEER_ROWS:-1640000}
 PEERS=${BENCH_PEERS:-1}
-PEER_DIR=${BENCH_PEER_DIR:-/work/shared/bench}
+PEER_DIR=${BENCH_PEER_DIR:-$ROOT/../shared/bench}
 BIN=$ROOT/target/release/cqube-emit
 TIME=/usr/bin/time
 RESULTS=$DIR/results.tsv
