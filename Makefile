@@ -25,7 +25,9 @@ build:
 setup:
 	scripts/setup.sh
 
-## bench: criterion benches for the hot path, then the end-to-end comparison with the peers in ../shared/bench
+## bench: criterion benches for the hot path, the end-to-end comparison with the peers in ../shared/bench,
+## and PostgreSQL -> zip beside psql | convert and the file path
 bench: setup
 	$(CARGO) bench -p cqube-benches
 	scripts/bench.sh
+	scripts/bench-db.sh
