@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use clap::{Args, Parser, Subcommand};
 
 use crate::catalog_cmd::CatalogArgs;
+use crate::config_cmd::ConfigCommand;
 use crate::convert_cmd::{ConvertArgs, InputArgs};
 use crate::emit_cmd::{EmitArgs, PlanArgs, ResumeArgs, VerifyArgs};
 use crate::exit::EXIT_CODES_HELP;
@@ -137,6 +138,9 @@ pub enum Command {
     ///   cqube-emit verify student_attendance/student_attendance_20240728101500.zip
     #[command(verbatim_doc_comment)]
     Verify(VerifyArgs),
+    /// Show the resolved configuration and where each value came from (secrets masked).
+    #[command(subcommand)]
+    Config(ConfigCommand),
     #[command(flatten)]
     Server(ServerCommand),
 }

@@ -3,6 +3,7 @@
 mod catalog_cmd;
 mod cli;
 mod config;
+mod config_cmd;
 mod convert_cmd;
 mod emit_cmd;
 mod emit_plan;
@@ -53,6 +54,7 @@ fn run_data_command(command: Command, global: &cli::GlobalArgs) -> anyhow::Resul
         Command::Plan(args) => emit_cmd::run_plan(&args, &catalog, &config, config_path.as_deref(), global),
         Command::Resume(args) => emit_cmd::run_resume(&args, catalog.into(), &config, config_path.as_deref(), global),
         Command::Verify(args) => emit_cmd::run_verify(&args, &catalog, &config, config_path.as_deref(), global),
+        Command::Config(cmd) => config_cmd::run(&cmd, &config, config_path.as_deref(), global),
         Command::Server(_) => unreachable!("dispatched in main"),
     }
 }

@@ -267,3 +267,59 @@ fn help_teaches_with_examples_and_exit_codes() {
     assert!(convert.contains("cqube-emit convert --source student_attendance"), "{convert}");
     assert!(convert.contains("--on-error"), "{convert}");
 }
+
+#[test]
+fn config_show_names_each_origin_and_never_prints_a_password() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pg.url"), "postgresql://emit:FileSecret9@db.example:5432/state\n").unwrap();
+    let config = dir.path().join("cqube-emit.toml");
+    std::fs::write(
+        &config,
+        "[convert]\non_error = \"fail\"\nlevel = 3\n\n[emit]\njobs = 5\n\n\
+         [[source]]\nname = \"student_attendance\"\ntype = \"postgres\"\ntable = \"att\"\nurl_file = \"pg.url\"\n\n\
+         [[source]]\nname = \"school_master\"\ntype = \"mysql\"\nquery = \"select * from schools\"\nurl_env = \"TEST_MY_URL\"\n",
+    )
+    .unwrap();
+    let show = |json: bool| {
+        let mut cmd = bin();
+        cmd.arg("--config")
+            .arg(&config)
+            .env("CQUBE_EMIT_ON_ERROR", "skip")
+            .env("CQUBE_EMIT_TOKEN", "TokenSecret7")
+            .env("TEST_MY_URL", "mysql://root:EnvSecret8@127.0.0.1:3306/x")
+            .args(["config", "show"]);
+        if json {
+            cmd.arg("--json");
+        }
+        let out = run(&mut cmd);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        (text(&out.stdout), text(&out.stderr))
+    };
+    let file = format!("file {}", config.display());
+    let (json_out, json_err) = show(true);
+    let v: serde_json::Value = serde_json::from_str(&json_out).unwrap();
+    assert_eq!(v["config_file"]["origin"], "flag --config");
+    // the environment beats the file, the file beats the default
+    assert_eq!(v["convert"]["on_error"]["value"], "skip");
+    assert_eq!(v["convert"]["on_error"]["origin"], "env CQUBE_EMIT_ON_ERROR");
+    assert_eq!(v["convert"]["level"]["value"], 3);
+    assert_eq!(v["convert"]["level"]["origin"], file.as_str());
+    assert_eq!(v["convert"]["chunk_bytes"]["origin"], "default");
+    assert_eq!(v["emit"]["jobs"]["value"], 5);
+    assert_eq!(v["emit"]["token"]["value"], "***");
+    let sources = v["sources"].as_array().unwrap();
+    assert_eq!(sources[0]["table"], "att");
+    assert_eq!(sources[0]["url"], "postgresql://emit:***@db.example:5432/state");
+    assert_eq!(sources[0]["url_origin"], format!("file {}", dir.path().join("pg.url").display()));
+    assert_eq!(sources[1]["url"], "mysql://root:***@127.0.0.1:3306/x");
+    assert_eq!(sources[1]["url_origin"], "env TEST_MY_URL");
+
+    let (table, table_err) = show(false);
+    assert!(table.contains("env CQUBE_EMIT_ON_ERROR") && table.contains(&file), "{table}");
+    assert!(table.contains("url = mysql://root:***@127.0.0.1:3306/x"), "{table}");
+    for output in [json_out, json_err, table, table_err] {
+        for secret in ["FileSecret9", "EnvSecret8", "TokenSecret7"] {
+            assert!(!output.contains(secret), "{secret} leaked: {output}");
+        }
+    }
+}
