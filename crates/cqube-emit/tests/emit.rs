@@ -115,9 +115,8 @@ impl Server {
         cmd
     }
 
-    /// An object's bytes, through `download_uri` like any client.
-    fn download(&self, key: &str) -> Vec<u8> {
-        let body = serde_json::json!({"filename": key, "bucket": "emission"}).to_string();
+    /// The successful JSON answer to `body` posted to `path` with the admin token, through curl like any client.
+    fn post_json<T: serde::de::DeserializeOwned>(&self, path: &str, body: &Value) -> T {
         let out = run_ok(Command::new("curl").args([
             "-sf",
             "-H",
@@ -125,26 +124,21 @@ impl Server {
             "-H",
             "Content-Type: application/json",
             "-d",
-            &body,
-            &format!("{}/download_uri", self.base),
+            &body.to_string(),
+            &format!("{}{path}", self.base),
         ]));
-        let urls: BTreeMap<String, String> = serde_json::from_str(&out).unwrap();
+        serde_json::from_str(&out).unwrap()
+    }
+
+    /// An object's bytes, through `download_uri` like any client.
+    fn download(&self, key: &str) -> Vec<u8> {
+        let urls: BTreeMap<String, String> =
+            self.post_json("/download_uri", &serde_json::json!({"filename": key, "bucket": "emission"}));
         Command::new("curl").args(["-sf", &urls[key]]).output().unwrap().stdout
     }
 
     fn keys(&self) -> Vec<String> {
-        let body = serde_json::json!({"bucket": "emission"}).to_string();
-        let out = run_ok(Command::new("curl").args([
-            "-sf",
-            "-H",
-            &format!("Authorization: Bearer {}", self.token),
-            "-H",
-            "Content-Type: application/json",
-            "-d",
-            &body,
-            &format!("{}/list_s3_files", self.base),
-        ]));
-        let page: Value = serde_json::from_str(&out).unwrap();
+        let page: Value = self.post_json("/list_s3_files", &serde_json::json!({"bucket": "emission"}));
         page["Contents"]
             .as_array()
             .map_or_else(Vec::new, |c| c.iter().map(|o| o["Key"].as_str().unwrap().to_owned()).collect())
@@ -165,6 +159,12 @@ fn gen_all(dir: &Path, rows: &str) -> BTreeMap<String, PathBuf> {
         .iter()
         .map(|e| (e["source"].as_str().unwrap().to_owned(), PathBuf::from(e["path"].as_str().unwrap())))
         .collect()
+}
+
+/// A `student_attendance` zip of `rows` rows at deflate level 1 (fast to make, big enough for many parts).
+fn gen_attendance_zip(rows: &str, out: &Path) {
+    let args = ["gen", "--source", "student_attendance", "--rows", rows, "--format", "zip", "--level", "1", "-o"];
+    run_ok(bin().args(args).arg(out));
 }
 
 /// Zips compared byte for byte except their entry timestamp (a job fixes its own; `convert` uses the clock).
@@ -241,22 +241,7 @@ fn on_moto_a_bad_file_fails_with_its_dependents_only_and_leaves_no_upload_behind
     let generated = gen_all(&dir, "200");
     // A big student_attendance zip corrupted at 80%: parts are stored before the damage is read.
     let att = &generated["student_attendance"];
-    run_ok(
-        bin()
-            .args([
-                "gen",
-                "--source",
-                "student_attendance",
-                "--rows",
-                "600000",
-                "--format",
-                "zip",
-                "--level",
-                "1",
-                "-o",
-            ])
-            .arg(att),
-    );
+    gen_attendance_zip("600000", att);
     let mut zip = std::fs::read(att).unwrap();
     assert!(zip.len() > 3 * 5 * MIB, "{} bytes", zip.len());
     let at = zip.len() * 4 / 5;
@@ -587,22 +572,7 @@ fn part_uploads_survive_resets_slowdowns_errors_delays_and_expired_urls() {
     let server = Server::start_with(false, &[("CQUBE_EMIT_SERVER_PRESIGN_EXPIRY_SECONDS", "1")]);
     let work = tempfile::tempdir().unwrap();
     let zip = work.path().join("student_attendance.zip");
-    run_ok(
-        bin()
-            .args([
-                "gen",
-                "--source",
-                "student_attendance",
-                "--rows",
-                "400000",
-                "--format",
-                "zip",
-                "--level",
-                "1",
-                "-o",
-            ])
-            .arg(&zip),
-    );
+    gen_attendance_zip("400000", &zip);
     let (port, stats) = faulty_proxy();
     let out = run_ok(
         server

@@ -4,15 +4,14 @@ use cqube_server::auth::{NewToken, create_token, now_ms};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::harness::{TestServer, config, http};
+use crate::harness::{http, ok_json, start_default};
 
 /// Method, path, JSON body, token, expected status.
 type Case<'a> = (Method, &'a str, Option<serde_json::Value>, Option<&'a str>, StatusCode);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auth_matrix() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(config(dir.path())).await;
+    let (_dir, server) = start_default().await;
     let scoped = server.token("scoped", Some(&["student_attendance"]), false);
     let all = server.token("all", None, false);
     let admin = server.token("admin", None, true);
@@ -107,18 +106,10 @@ async fn auth_matrix() {
         }
     }
     // another token's upload id looks unknown
-    let created: serde_json::Value = c
-        .post(format!("{}/uploads", server.base))
-        .bearer_auth(&all)
-        .json(&upload("student_attendance", "student_attendance/student_attendance.zip"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created =
+        server.create_upload(&all, &upload("student_attendance", "student_attendance/student_attendance.zip")).await;
     let res = c
-        .get(format!("{}/uploads/{}/parts", server.base, created["upload_id"].as_str().unwrap()))
+        .get(format!("{}/uploads/{}/parts", server.base, created.upload_id))
         .bearer_auth(&scoped)
         .send()
         .await
@@ -133,8 +124,7 @@ async fn auth_matrix() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn user_login_gives_a_short_lived_scoped_token() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(config(dir.path())).await;
+    let (_dir, server) = start_default().await;
     cqube_server::auth::create_user(
         server.state.db(),
         "emitter",
@@ -150,34 +140,24 @@ async fn user_login_gives_a_short_lived_scoped_token() {
         .await
         .unwrap();
     assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
-    let ok: serde_json::Value = c
-        .post(format!("{}/auth", server.base))
-        .form(&[("username", "emitter"), ("password", "a long passphrase")])
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ok: serde_json::Value = ok_json(
+        c.post(format!("{}/auth", server.base)).form(&[("username", "emitter"), ("password", "a long passphrase")]),
+    )
+    .await;
     assert_eq!(ok["expires_in"], 3600);
     let token = ok["access_token"].as_str().unwrap();
-    let allowed = c
-        .post(format!("{}/upload-url", server.base))
-        .bearer_auth(token)
-        .form(&[("filename", "student_attendance/student_attendance.zip")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(allowed.status(), StatusCode::OK);
-    let refused = c
-        .post(format!("{}/upload-url", server.base))
-        .bearer_auth(token)
-        .form(&[("filename", "school_master/school_mst.zip")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    for (filename, expected) in [
+        ("student_attendance/student_attendance.zip", StatusCode::OK),
+        ("school_master/school_mst.zip", StatusCode::FORBIDDEN),
+    ] {
+        let res = c
+            .post(format!("{}/upload-url", server.base))
+            .bearer_auth(token)
+            .form(&[("filename", filename)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), expected, "{filename}");
+    }
     server.stop().await;
 }

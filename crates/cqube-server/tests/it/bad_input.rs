@@ -3,27 +3,14 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::harness::{TestServer, config, http};
+use crate::harness::{attendance_upload, http, ok_json, start_with};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_stable_codes_and_changes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut cfg = config(dir.path());
-    cfg.max_request_body_bytes = 4096;
-    let server = TestServer::start(cfg).await;
+    let (_dir, server) = start_with(|cfg| cfg.max_request_body_bytes = 4096).await;
     let token = server.token("state", None, false);
     let c = http();
-    let created: serde_json::Value = c
-        .post(format!("{}/uploads", server.base))
-        .bearer_auth(&token)
-        .json(&json!({"source": "student_attendance", "filename": "student_attendance/student_attendance.zip"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = created["upload_id"].as_str().unwrap().to_owned();
+    let id = server.create_upload(&token, &attendance_upload()).await.upload_id;
     let raw = |path: &str, body: &str| {
         c.post(format!("{}{path}", server.base))
             .bearer_auth(&token)
@@ -63,16 +50,12 @@ async fn bad_input_gets_stable_codes_and_changes_nothing() {
     assert!(server.state.db().emissions(None, None, None).unwrap().is_empty());
     assert_eq!(server.state.db().upload(&id).unwrap().unwrap().state, "open");
     // a presigned POST for one key cannot store another
-    let post: serde_json::Value = c
-        .post(format!("{}/upload-url", server.base))
-        .bearer_auth(&token)
-        .json(&json!({"filename": "student_attendance/student_attendance.zip"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let post: serde_json::Value = ok_json(
+        c.post(format!("{}/upload-url", server.base))
+            .bearer_auth(&token)
+            .json(&json!({"filename": "student_attendance/student_attendance.zip"})),
+    )
+    .await;
     let mut form = reqwest::multipart::Form::new();
     for (k, v) in post["fields"].as_object().unwrap() {
         let v = if k == "key" { "student_attendance/other.zip".to_owned() } else { v.as_str().unwrap().to_owned() };

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::harness::{Moto, TestServer, config, payload};
+use crate::harness::{Moto, TestServer, payload, start_default, start_with};
 
 /// cQube's client (python/client/client.py), reduced to its two requests and unchanged in how it calls them.
 const CQUBE_CLIENT: &str = r#"
@@ -38,8 +38,7 @@ async fn check_stored(server: &TestServer, key: &str, len: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cqube_python_client_against_embedded_store_large_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(config(dir.path())).await;
+    let (dir, server) = start_default().await;
     let token = server.token("python", None, false);
     // s3s-fs's own form parser fails at this size (STYLE.md); the server's POST handler must not
     let len = 64 * 1024 * 1024;
@@ -54,10 +53,7 @@ async fn cqube_python_client_against_embedded_store_large_file() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cqube_python_client_against_moto() {
     let moto = Moto::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut cfg = config(dir.path());
-    cfg.store = moto.store();
-    let server = TestServer::start(cfg).await;
+    let (dir, server) = start_with(|cfg| cfg.store = moto.store()).await;
     let token = server.token("python", None, false);
     let file = dir.path().join("student_attendance.zip");
     std::fs::write(&file, payload(4096, 4)).unwrap();
@@ -69,8 +65,7 @@ async fn cqube_python_client_against_moto() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn boto3_reads_the_embedded_store_with_printed_credentials() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(config(dir.path())).await;
+    let (dir, server) = start_default().await;
     let token = server.token("python", None, false);
     let file = dir.path().join("student_attendance.zip");
     std::fs::write(&file, b"PK-not-really-a-zip").unwrap();

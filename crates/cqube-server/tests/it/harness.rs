@@ -4,6 +4,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use cqube_protocol::{CreateUploadResponse, PresignPartsResponse};
 use cqube_server::auth::{NewToken, create_token};
 use cqube_server::config::{S3Config, StoreConfig};
 use cqube_server::{AppState, ServerConfig};
@@ -22,6 +23,26 @@ pub fn config(dir: &std::path::Path) -> ServerConfig {
         data_dir: dir.to_path_buf(),
         ..ServerConfig::default()
     }
+}
+
+/// A server on a fresh data directory with the default config changed by `adjust`; the directory lives as long as
+/// the returned handle.
+pub async fn start_with(adjust: impl FnOnce(&mut ServerConfig)) -> (tempfile::TempDir, TestServer) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    adjust(&mut cfg);
+    let server = TestServer::start(cfg).await;
+    (dir, server)
+}
+
+/// A server with the default config on a fresh data directory.
+pub async fn start_default() -> (tempfile::TempDir, TestServer) {
+    start_with(|_| ()).await
+}
+
+/// The `POST /uploads` body most tests use.
+pub fn attendance_upload() -> serde_json::Value {
+    serde_json::json!({"source": "student_attendance", "filename": "student_attendance/student_attendance.zip"})
 }
 
 impl TestServer {
@@ -55,6 +76,17 @@ impl TestServer {
         .0
     }
 
+    /// `POST /uploads` with `body`, which must succeed.
+    pub async fn create_upload(&self, token: &str, body: &serde_json::Value) -> CreateUploadResponse {
+        ok_json(http().post(format!("{}/uploads", self.base)).bearer_auth(token).json(body)).await
+    }
+
+    /// Presigned `PUT` URLs for `part_numbers` of an open upload, which must succeed.
+    pub async fn presign_parts(&self, token: &str, upload_id: &str, part_numbers: &[u32]) -> PresignPartsResponse {
+        let url = format!("{}/uploads/{upload_id}/parts", self.base);
+        ok_json(http().post(url).bearer_auth(token).json(&serde_json::json!({"part_numbers": part_numbers}))).await
+    }
+
     /// Stops accepting, waits for in-flight requests, and releases the state (and the embedded store).
     pub async fn stop(mut self) {
         if let Some(tx) = self.stop.take() {
@@ -76,6 +108,15 @@ impl Drop for TestServer {
 
 pub fn http() -> reqwest::Client {
     reqwest::Client::new()
+}
+
+/// Sends `req` and parses the body of its successful response; the error body otherwise, in the panic message.
+pub async fn ok_json<T: serde::de::DeserializeOwned>(req: reqwest::RequestBuilder) -> T {
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    assert!(status.is_success(), "{status}: {text}");
+    serde_json::from_str(&text).unwrap()
 }
 
 pub fn free_port() -> u16 {

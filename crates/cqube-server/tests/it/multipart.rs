@@ -1,52 +1,25 @@
 //! Presigned parts → complete → list → download_uri → byte compare, on the embedded store and on moto.
 
-use cqube_protocol::{Acknowledgement, CreateUploadResponse, EmissionList, ListPartsResponse, PresignPartsResponse};
+use cqube_protocol::{Acknowledgement, EmissionList, ListPartsResponse};
 use serde_json::json;
 
-use crate::harness::{Moto, TestServer, config, http, payload, sha256_hex};
+use crate::harness::{
+    Moto, TestServer, attendance_upload, http, ok_json, payload, sha256_hex, start_default, start_with,
+};
 
 const MIB: usize = 1024 * 1024;
-
-/// The body of a successful response; the error body otherwise, in the panic message.
-async fn ok_json<T: serde::de::DeserializeOwned>(res: reqwest::Response) -> T {
-    let status = res.status();
-    let text = res.text().await.unwrap();
-    assert!(status.is_success(), "{status}: {text}");
-    serde_json::from_str(&text).unwrap()
-}
 
 /// The whole emitter flow; returns the acknowledgement.
 /// `list_parts`: whether the store's ListParts answer is readable (moto 5.2's is not).
 async fn emit_in_parts(server: &TestServer, token: &str, data: &[u8], list_parts: bool) -> Acknowledgement {
     let c = http();
-    let created: CreateUploadResponse = c
-        .post(format!("{}/uploads", server.base))
-        .bearer_auth(token)
-        .json(&json!({"source": "student_attendance", "filename": "student_attendance/student_attendance.zip",
-                      "expected_size_bytes": data.len()}))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mut body = attendance_upload();
+    body["expected_size_bytes"] = json!(data.len());
+    let created = server.create_upload(token, &body).await;
     assert!(created.key.starts_with("student_attendance/student_attendance_") && created.key.ends_with(".zip"));
     let chunks: Vec<&[u8]> = data.chunks(5 * MIB).collect();
     let numbers: Vec<u32> = (1..=chunks.len() as u32).collect();
-    let presigned: PresignPartsResponse = c
-        .post(format!("{}/uploads/{}/parts", server.base, created.upload_id))
-        .bearer_auth(token)
-        .json(&json!({"part_numbers": numbers}))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let presigned = server.presign_parts(token, &created.upload_id, &numbers).await;
     let mut parts = Vec::new();
     for (part, chunk) in presigned.parts.iter().zip(&chunks) {
         let res = c.put(&part.url).body(chunk.to_vec()).send().await.unwrap();
@@ -55,14 +28,8 @@ async fn emit_in_parts(server: &TestServer, token: &str, data: &[u8], list_parts
         parts.push(json!({"part_number": part.part_number, "etag": etag}));
     }
     if list_parts {
-        let listed: ListPartsResponse = ok_json(
-            c.get(format!("{}/uploads/{}/parts", server.base, created.upload_id))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let listed: ListPartsResponse =
+            ok_json(c.get(format!("{}/uploads/{}/parts", server.base, created.upload_id)).bearer_auth(token)).await;
         assert_eq!(listed.parts.len(), chunks.len());
         assert_eq!(listed.parts.iter().map(|p| p.size_bytes).sum::<u64>(), data.len() as u64);
     }
@@ -82,54 +49,28 @@ async fn emit_in_parts(server: &TestServer, token: &str, data: &[u8], list_parts
     }
     let complete = json!({"parts": parts, "rows": 1234, "bytes": data.len(), "sha256": sha256_hex(data)});
     let url = format!("{}/uploads/{}/complete", server.base, created.upload_id);
-    let ack: Acknowledgement = ok_json(c.post(&url).bearer_auth(token).json(&complete).send().await.unwrap()).await;
+    let ack: Acknowledgement = ok_json(c.post(&url).bearer_auth(token).json(&complete)).await;
     assert_eq!((ack.bytes, ack.rows, ack.source.as_str()), (data.len() as u64, 1234, "student_attendance"));
     assert_eq!(ack.key, created.key);
     // completing again returns the same acknowledgement and changes nothing
-    let again: Acknowledgement = c
-        .post(&url)
-        .bearer_auth(token)
-        .json(&complete)
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let again: Acknowledgement = ok_json(c.post(&url).bearer_auth(token).json(&complete)).await;
     assert_eq!(again, ack);
     ack
 }
 
 async fn listed_and_downloaded(server: &TestServer, token: &str, key: &str, data: &[u8]) {
     let c = http();
-    let page: serde_json::Value = c
-        .post(format!("{}/list_s3_files", server.base))
-        .bearer_auth(token)
-        .form(&[("bucket", "emission")])
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: serde_json::Value =
+        ok_json(c.post(format!("{}/list_s3_files", server.base)).bearer_auth(token).form(&[("bucket", "emission")]))
+            .await;
     let found = page["Contents"].as_array().unwrap().iter().find(|o| o["Key"] == key).expect("listed");
     assert_eq!(found["Size"], data.len());
-    let urls: serde_json::Value = c
-        .post(format!("{}/download_uri", server.base))
-        .bearer_auth(token)
-        .json(&json!({"filename": [key], "bucket": "emission"}))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let urls: serde_json::Value = ok_json(
+        c.post(format!("{}/download_uri", server.base))
+            .bearer_auth(token)
+            .json(&json!({"filename": [key], "bucket": "emission"})),
+    )
+    .await;
     let body =
         c.get(urls[key].as_str().unwrap()).send().await.unwrap().error_for_status().unwrap().bytes().await.unwrap();
     assert!(body.as_ref() == data, "downloaded bytes differ");
@@ -137,21 +78,13 @@ async fn listed_and_downloaded(server: &TestServer, token: &str, key: &str, data
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_store_parts_complete_list_download() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(config(dir.path())).await;
+    let (_dir, server) = start_default().await;
     let token = server.token("state", Some(&["student_attendance"]), false);
     let data = payload(11 * MIB + 123, 1);
     let ack = emit_in_parts(&server, &token, &data, true).await;
     listed_and_downloaded(&server, &token, &ack.key, &data).await;
-    let list: EmissionList = http()
-        .get(format!("{}/emissions?source=student_attendance", server.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: EmissionList =
+        ok_json(http().get(format!("{}/emissions?source=student_attendance", server.base)).bearer_auth(&token)).await;
     assert_eq!(list.emissions, vec![ack]);
     server.stop().await;
 }
@@ -159,11 +92,11 @@ async fn embedded_store_parts_complete_list_download() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moto_parts_complete_list_download_and_archive() {
     let moto = Moto::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut cfg = config(dir.path());
-    cfg.store = moto.store();
-    cfg.archive = true;
-    let server = TestServer::start(cfg).await;
+    let (_dir, server) = start_with(|cfg| {
+        cfg.store = moto.store();
+        cfg.archive = true;
+    })
+    .await;
     let token = server.token("state", None, false);
     let admin = server.token("admin", None, true);
     let data = payload(6 * MIB + 7, 2);
@@ -175,24 +108,17 @@ async fn moto_parts_complete_list_download_and_archive() {
     let size = server.state.storage().size("cqube-input", &archived).await.unwrap();
     assert_eq!(size, data.len() as u64);
     assert!(server.state.storage().size("cqube-emission", &ack.key).await.is_err());
-    let page: serde_json::Value = http()
-        .post(format!("{}/list_s3_files", server.base))
-        .bearer_auth(&admin)
-        .json(&json!({"bucket": "input"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: serde_json::Value = ok_json(
+        http().post(format!("{}/list_s3_files", server.base)).bearer_auth(&admin).json(&json!({"bucket": "input"})),
+    )
+    .await;
     assert_eq!(page["Contents"][0]["Key"], archived.as_str());
     server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_creates_get_distinct_keys() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(config(dir.path())).await;
+    let (_dir, server) = start_default().await;
     let token = server.token("state", None, false);
     let mut tasks = Vec::new();
     for i in 0..16 {
@@ -200,26 +126,18 @@ async fn concurrent_creates_get_distinct_keys() {
         tasks.push(tokio::spawn(async move {
             let c = http();
             let res = if i % 2 == 0 {
-                c.post(format!("{base}/uploads"))
-                    .bearer_auth(&token)
-                    .json(&json!({"source": "student_attendance", "filename": "student_attendance/student_attendance.zip"}))
-                    .send()
-                    .await
-                    .unwrap()
-                    .json::<serde_json::Value>()
-                    .await
-                    .unwrap()["key"]
+                ok_json::<serde_json::Value>(
+                    c.post(format!("{base}/uploads")).bearer_auth(&token).json(&attendance_upload()),
+                )
+                .await["key"]
                     .clone()
             } else {
-                c.post(format!("{base}/upload-url"))
-                    .bearer_auth(&token)
-                    .form(&[("filename", "student_attendance/student_attendance.zip")])
-                    .send()
-                    .await
-                    .unwrap()
-                    .json::<serde_json::Value>()
-                    .await
-                    .unwrap()["fields"]["key"]
+                ok_json::<serde_json::Value>(
+                    c.post(format!("{base}/upload-url"))
+                        .bearer_auth(&token)
+                        .form(&[("filename", "student_attendance/student_attendance.zip")]),
+                )
+                .await["fields"]["key"]
                     .clone()
             };
             res.as_str().unwrap().to_owned()
@@ -235,32 +153,11 @@ async fn concurrent_creates_get_distinct_keys() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn presigned_urls_are_bound_to_part_and_expire() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut cfg = config(dir.path());
-    cfg.presign_expiry_seconds = 1;
-    let server = TestServer::start(cfg).await;
+    let (_dir, server) = start_with(|cfg| cfg.presign_expiry_seconds = 1).await;
     let token = server.token("state", None, false);
     let c = http();
-    let created: CreateUploadResponse = c
-        .post(format!("{}/uploads", server.base))
-        .bearer_auth(&token)
-        .json(&json!({"source": "student_attendance", "filename": "student_attendance/student_attendance.zip"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let presigned: PresignPartsResponse = c
-        .post(format!("{}/uploads/{}/parts", server.base, created.upload_id))
-        .bearer_auth(&token)
-        .json(&json!({"part_numbers": [1]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = server.create_upload(&token, &attendance_upload()).await;
+    let presigned = server.presign_parts(&token, &created.upload_id, &[1]).await;
     let url = &presigned.parts[0].url;
     // the signature covers the part number: the same URL for part 2 is refused
     let other_part = url.replace("partNumber=1", "partNumber=2");
@@ -276,20 +173,10 @@ async fn presigned_urls_are_bound_to_part_and_expire() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn abort_then_complete_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(config(dir.path())).await;
+    let (_dir, server) = start_default().await;
     let token = server.token("state", None, false);
     let c = http();
-    let created: CreateUploadResponse = c
-        .post(format!("{}/uploads", server.base))
-        .bearer_auth(&token)
-        .json(&json!({"source": "student_attendance", "filename": "student_attendance/student_attendance.zip"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = server.create_upload(&token, &attendance_upload()).await;
     let url = format!("{}/uploads/{}", server.base, created.upload_id);
     assert_eq!(c.delete(&url).bearer_auth(&token).send().await.unwrap().status(), 204);
     let res = c

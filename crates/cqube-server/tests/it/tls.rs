@@ -7,7 +7,7 @@ use cqube_protocol::EmissionList;
 use cqube_server::config::TlsConfig;
 use cqube_server::{Error, Server};
 
-use crate::harness::{TestServer, config};
+use crate::harness::{TestServer, config, ok_json};
 
 /// A self-signed certificate for 127.0.0.1 written as PEM files; returns the TLS config and the certificate.
 fn self_signed(dir: &Path) -> (TlsConfig, String) {
@@ -42,17 +42,7 @@ async fn https_serves_health_and_authenticated_endpoints() {
     assert_eq!(health.status(), 200);
 
     let token = server.token("state", None, false);
-    let list: EmissionList = client
-        .get(format!("{}/emissions", server.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: EmissionList = ok_json(client.get(format!("{}/emissions", server.base)).bearer_auth(&token)).await;
     assert!(list.emissions.is_empty());
     let anonymous = client.get(format!("{}/emissions", server.base)).send().await.unwrap();
     assert_eq!(anonymous.status(), 401, "auth is still enforced over TLS");
