@@ -85,7 +85,8 @@ pub enum Command {
     ///   cqube-emit convert --source student_attendance exports/att_2024_07.csv -o student_attendance.zip
     ///   cqube-emit convert exports/school_master.csv.gz            # source inferred from the name
     ///   cqube-emit convert --on-error skip --rejects bad.csv att.csv -o att.zip
-    ///   psql -c "\copy (select * from att) to stdout csv header" | cqube-emit convert -s student_attendance - -o -
+    ///   psql -c "\copy (select * from att) to stdout csv header" \
+    ///     | cqube-emit convert -s student_attendance - -o - > att.zip
     #[command(verbatim_doc_comment)]
     Convert(ConvertArgs),
     /// Check an export against the catalog without writing anything (except --rejects).
@@ -105,17 +106,21 @@ pub enum Command {
     Gen(GenArgs),
     /// Emit exports to cQube through the emission API: converted, zipped and uploaded in parts, all streamed.
     ///
-    /// Inputs: a cqube_emission directory (<dir>/<stem>.zip files: each checked, then sent as it is, or
-    /// re-encoded with --normalize), raw exports (converted on the fly), `-` for stdin, or nothing to use the
-    /// config's `[[source]] path` globs. Files go in dependency order (masters first); independent files run
-    /// --jobs at a time, and a file whose dependency failed is skipped. Nothing but the small resume journal is
-    /// written to disk; memory stays under (parts_in_flight + 2 × jobs) × part_size_bytes + the engine's buffers.
+    /// Inputs: a cqube_emission directory (<dir>/<stem>.zip files: each checked, then sent
+    /// as it is, or re-encoded with --normalize), raw exports (converted on the fly), `-`
+    /// for stdin, or nothing to use the config's `[[source]] path` globs.
+    ///
+    /// Files go in dependency order (masters first); independent files run --jobs at a
+    /// time, and a file whose dependency failed is skipped. Nothing but the small resume
+    /// journal is written to disk; memory stays under
+    /// (parts_in_flight + 2 × jobs) × part_size_bytes + the engine's buffers.
     ///
     /// Examples:
     ///   cqube-emit emit --api http://127.0.0.1:8470/data --token $T cqube_emission/
     ///   CQUBE_EMIT_TOKEN_FILE=~/.cqube-token cqube-emit emit --dry-run cqube_emission/
     ///   cqube-emit emit --source student_attendance exports/att_2024_07.csv
-    ///   psql -c "\copy (select * from att) to stdout csv header" | cqube-emit emit --source student_attendance -
+    ///   psql -c "\copy (select * from att) to stdout csv header" \
+    ///     | cqube-emit emit --source student_attendance -
     ///   cqube-emit emit --resume cqube_emission/        # after a crash: stored parts are not sent again
     ///   cqube-emit emit --json cqube_emission/ | jq .   # one event per line for schedulers
     #[command(verbatim_doc_comment)]
@@ -157,7 +162,8 @@ impl GlobalArgs {
             _ => "trace",
         };
         let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+            // The embedded store and the S3 client log request URLs at debug; presigned ones carry signatures.
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},s3s=info,s3s_fs=info,aws=info")));
         let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
         match self.log_format {
             LogFormat::Json => builder.json().init(),
