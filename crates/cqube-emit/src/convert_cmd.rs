@@ -136,6 +136,10 @@ pub fn zip_options(level: Option<u32>, config: &FileConfig) -> anyhow::Result<Zi
         }
         zip.level = level;
     }
+    // The reproducible-builds convention: the same input then gives the same zip, byte for byte.
+    if let Some(epoch) = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|v| v.trim().parse::<u64>().ok()) {
+        zip.modified = std::time::UNIX_EPOCH + std::time::Duration::from_secs(epoch);
+    }
     Ok(zip)
 }
 

@@ -133,6 +133,22 @@ fn stdin_to_stdout_and_gzip_by_content() {
 }
 
 #[test]
+fn source_date_epoch_makes_zips_byte_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = generate(dir.path(), "block_master", 40, false);
+    let zip = |name: &str, epoch: &str| {
+        let out = dir.path().join(name);
+        let status =
+            bin().env("SOURCE_DATE_EPOCH", epoch).arg("convert").arg(&input).arg("-o").arg(&out).status().unwrap();
+        assert!(status.success());
+        std::fs::read(out).unwrap()
+    };
+    let (a, b, c) = (zip("a.zip", "1700000000"), zip("b.zip", "1700000000"), zip("c.zip", "1800000000"));
+    assert_eq!(a, b);
+    assert_ne!(a, c, "the timestamp is in the zip");
+}
+
+#[test]
 fn a_failed_conversion_names_the_place_and_leaves_no_file() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("bad.csv");
