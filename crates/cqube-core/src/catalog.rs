@@ -279,6 +279,19 @@ impl DataSource {
 }
 
 impl Column {
+    /// An optional column of this type with no checks, aliases or notes (for overrides built in code, and tests).
+    pub fn new(name: &str, ty: ColumnType) -> Column {
+        Column {
+            name: name.to_owned(),
+            ty,
+            declared_type: String::new(),
+            required: false,
+            checks: Vec::new(),
+            aliases: Vec::new(),
+            notes: String::new(),
+        }
+    }
+
     /// Canonical forms of every header name that means this column.
     pub fn match_names(&self) -> impl Iterator<Item = String> + '_ {
         std::iter::once(&self.name).chain(&self.aliases).map(|n| canonical_name(n))

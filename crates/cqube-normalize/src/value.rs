@@ -376,15 +376,7 @@ mod tests {
     use super::*;
 
     fn column(ty: ColumnType) -> Column {
-        Column {
-            name: "c".into(),
-            ty,
-            declared_type: String::new(),
-            required: false,
-            checks: Vec::new(),
-            aliases: Vec::new(),
-            notes: String::new(),
-        }
+        Column::new("c", ty)
     }
 
     const SMALL: ColumnType = ColumnType::Int { width: IntWidth::Small };

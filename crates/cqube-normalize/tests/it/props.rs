@@ -18,15 +18,7 @@ const TYPES: [ColumnType; 10] = [
 ];
 
 fn column(ty: ColumnType) -> Column {
-    Column {
-        name: "c".into(),
-        ty,
-        declared_type: String::new(),
-        required: false,
-        checks: Vec::new(),
-        aliases: Vec::new(),
-        notes: String::new(),
-    }
+    Column::new("c", ty)
 }
 
 /// Arbitrary text, plus strings shaped like the values the parsers look for, so deep paths get exercised.
