@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-databases.sh >/dev/null
 cargo build --release -q -p cqube-emit
-BIN=$PWD/target/release/cqube-emit
+BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/cqube-emit
 ROWS=("$@")
 [ $# -eq 0 ] && ROWS=(1000000 10000000)
 export PGOPTIONS=--client-min-messages=warning

@@ -4,8 +4,9 @@
 # acknowledgements and the bucket listing, and stop the server.
 set -euo pipefail
 
-BIN=${CQUBE_EMIT_BIN:-target/release/cqube-emit}
-[[ -x $BIN ]] || BIN=target/debug/cqube-emit
+TARGET=${CARGO_TARGET_DIR:-target}
+BIN=${CQUBE_EMIT_BIN:-$TARGET/release/cqube-emit}
+[[ -x $BIN ]] || BIN=$TARGET/debug/cqube-emit
 [[ -x $BIN ]] || { echo "build first: cargo build --release -p cqube-emit" >&2; exit 2; }
 
 WORK=$(mktemp -d -t cqube-demo.XXXXXX)
