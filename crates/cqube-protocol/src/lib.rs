@@ -239,6 +239,20 @@ pub struct CompleteUploadRequest {
     pub bytes: u64,
     /// SHA-256 of the whole zip, 64 lowercase hex digits.
     pub sha256: String,
+    /// For an incremental database source: how far its rows reach. Stored with the acknowledgement, so the
+    /// watermark advances exactly when the emission is acknowledged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watermark: Option<Watermark>,
+}
+
+/// How far an incremental source's emitted rows reach: the greatest value of its watermark column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Watermark {
+    /// The column that grows with every change (e.g. `updated_at`, or an increasing id).
+    pub column: String,
+    /// Its greatest value among the rows emitted so far, as the database writes it as text.
+    pub value: String,
 }
 
 /// One part of a completion request.
@@ -280,6 +294,9 @@ pub struct Acknowledgement {
     pub started_at: String,
     /// RFC 3339 time it was completed.
     pub completed_at: String,
+    /// The watermark the emitter reported, for incremental database sources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watermark: Option<Watermark>,
 }
 
 /// `GET /data/emissions`.

@@ -383,6 +383,7 @@ fn acknowledgement(e: EmissionRecord) -> Acknowledgement {
         sha256: e.sha256,
         started_at: rfc3339(e.started_at),
         completed_at: rfc3339(e.completed_at),
+        watermark: e.watermark,
     }
 }
 
@@ -419,6 +420,14 @@ pub(crate) async fn complete_upload(
     }
     if req.parts.is_empty() {
         return Err(Error::bad_request("invalid_parts", "parts must not be empty"));
+    }
+    if let Some(w) = &req.watermark
+        && (w.column.is_empty() || w.column.len() > 256 || w.value.len() > 1024)
+    {
+        return Err(Error::bad_request(
+            "invalid_watermark",
+            "a watermark needs a column name (at most 256 bytes) and a value of at most 1024 bytes",
+        ));
     }
     for (i, p) in req.parts.iter().enumerate() {
         check_part_number(p.part_number)?;
@@ -472,6 +481,7 @@ pub(crate) async fn complete_upload(
         sha256: req.sha256.clone(),
         started_at: upload.created_at,
         completed_at: now_ms(),
+        watermark: req.watermark.clone(),
     };
     state.inner.db.insert_emission(&record)?;
     tracing::info!(upload_id = %upload.id, source = %upload.source, key = %upload.key, bytes = total, rows = req.rows, "emission acknowledged");
@@ -535,6 +545,8 @@ pub fn parse_since(text: &str) -> Option<i64> {
 pub(crate) struct EmissionsQuery {
     source: Option<String>,
     since: Option<String>,
+    /// Only emissions that carry a watermark on this column (the emitter's next starting point is the newest).
+    watermark_column: Option<String>,
 }
 
 pub(crate) async fn emissions(
@@ -558,7 +570,7 @@ pub(crate) async fn emissions(
     }
     // Admins see every emission; other tokens see their own.
     let token = (!who.admin).then_some(who.token_name.as_str());
-    let list = state.inner.db.emissions(token, query.source.as_deref(), since)?;
+    let list = state.inner.db.emissions(token, query.source.as_deref(), since, query.watermark_column.as_deref())?;
     Ok(Json(EmissionList { emissions: list.into_iter().map(acknowledgement).collect() }))
 }
 

@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS uploads (
 CREATE TABLE IF NOT EXISTS emissions (
     id TEXT PRIMARY KEY, upload_id TEXT UNIQUE, token_name TEXT NOT NULL, source TEXT NOT NULL, bucket TEXT NOT NULL,
     key TEXT NOT NULL, archived_key TEXT, bytes INTEGER NOT NULL, rows INTEGER NOT NULL, sha256 TEXT NOT NULL,
-    started_at INTEGER NOT NULL, completed_at INTEGER NOT NULL);
+    started_at INTEGER NOT NULL, completed_at INTEGER NOT NULL, watermark_column TEXT, watermark TEXT);
 CREATE INDEX IF NOT EXISTS emissions_completed ON emissions(completed_at);
 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 ";
@@ -114,6 +114,8 @@ pub struct EmissionRecord {
     pub started_at: i64,
     /// Unix milliseconds.
     pub completed_at: i64,
+    /// How far an incremental source's rows reach.
+    pub watermark: Option<cqube_protocol::Watermark>,
 }
 
 fn sources_to_sql(sources: Option<&[String]>) -> Option<String> {
@@ -122,6 +124,20 @@ fn sources_to_sql(sources: Option<&[String]>) -> Option<String> {
 
 fn sources_from_sql(text: Option<String>) -> Option<Vec<String>> {
     text.map(|t| t.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect())
+}
+
+/// Brings a database made by an older version up to the current schema.
+fn migrate(conn: &Connection) -> Result<(), Error> {
+    let has_watermark: bool = conn
+        .query_row("SELECT count(*) FROM pragma_table_info('emissions') WHERE name = 'watermark'", [], |r| r.get(0))
+        .map_err(Error::db("reading the schema"))?;
+    if !has_watermark {
+        conn.execute_batch(
+            "ALTER TABLE emissions ADD COLUMN watermark_column TEXT; ALTER TABLE emissions ADD COLUMN watermark TEXT;",
+        )
+        .map_err(Error::db("adding the watermark columns"))?;
+    }
+    Ok(())
 }
 
 impl Database {
@@ -134,6 +150,7 @@ impl Database {
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(Error::db("setting synchronous"))?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(Error::db("setting busy timeout"))?;
         conn.execute_batch(SCHEMA).map_err(Error::db("creating schema"))?;
+        migrate(&conn)?;
         Ok(Database { conn: Mutex::new(conn) })
     }
 
@@ -312,7 +329,7 @@ impl Database {
         let tx = conn.transaction().map_err(Error::db("starting a transaction"))?;
         tx.execute(
             "INSERT INTO emissions (id, upload_id, token_name, source, bucket, key, archived_key, bytes, rows, sha256,
-             started_at, completed_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
+             started_at, completed_at, watermark_column, watermark) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
             params![
                 e.id,
                 e.upload_id,
@@ -325,7 +342,9 @@ impl Database {
                 i64::try_from(e.rows).unwrap_or(i64::MAX),
                 e.sha256,
                 e.started_at,
-                e.completed_at
+                e.completed_at,
+                e.watermark.as_ref().map(|w| &w.column),
+                e.watermark.as_ref().map(|w| &w.value)
             ],
         )
         .map_err(Error::db("recording an emission"))?;
@@ -345,7 +364,7 @@ impl Database {
     }
 
     const EMISSION_COLUMNS: &str = "id, upload_id, token_name, source, bucket, key, archived_key, bytes, rows, sha256, \
-                                    started_at, completed_at";
+                                    started_at, completed_at, watermark_column, watermark";
 
     fn emission_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EmissionRecord> {
         Ok(EmissionRecord {
@@ -361,6 +380,10 @@ impl Database {
             sha256: r.get(9)?,
             started_at: r.get(10)?,
             completed_at: r.get(11)?,
+            watermark: match (r.get::<_, Option<String>>(12)?, r.get::<_, Option<String>>(13)?) {
+                (Some(column), Some(value)) => Some(cqube_protocol::Watermark { column, value }),
+                _ => None,
+            },
         })
     }
 
@@ -376,22 +399,25 @@ impl Database {
             .map_err(Error::db("reading an emission"))
     }
 
-    /// Emissions, newest first, optionally only one token's, one source's, or completed at or after `since`.
+    /// Emissions, newest first, optionally only one token's, one source's, completed at or after `since`, or
+    /// carrying a watermark on `watermark_column`.
     pub fn emissions(
         &self,
         token_name: Option<&str>,
         source: Option<&str>,
         since: Option<i64>,
+        watermark_column: Option<&str>,
     ) -> Result<Vec<EmissionRecord>, Error> {
         let conn = self.conn();
         let mut stmt = conn
             .prepare(&format!(
                 "SELECT {} FROM emissions WHERE (?1 IS NULL OR token_name = ?1) AND (?2 IS NULL OR source = ?2)
-                 AND (?3 IS NULL OR completed_at >= ?3) ORDER BY completed_at DESC, id",
+                 AND (?3 IS NULL OR completed_at >= ?3) AND (?4 IS NULL OR watermark_column = ?4)
+                 ORDER BY completed_at DESC, rowid DESC",
                 Self::EMISSION_COLUMNS
             ))
             .map_err(Error::db("listing emissions"))?;
-        stmt.query_map(params![token_name, source, since], Self::emission_row)
+        stmt.query_map(params![token_name, source, since, watermark_column], Self::emission_row)
             .and_then(Iterator::collect)
             .map_err(Error::db("listing emissions"))
     }

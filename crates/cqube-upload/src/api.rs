@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use cqube_protocol::{
-    Acknowledgement, CompleteUploadRequest, CreateUploadRequest, CreateUploadResponse, DownloadUriRequest, ErrorBody,
-    PresignPartsRequest, PresignPartsResponse, PresignedPart,
+    Acknowledgement, CompleteUploadRequest, CreateUploadRequest, CreateUploadResponse, DownloadUriRequest,
+    EmissionList, ErrorBody, PresignPartsRequest, PresignPartsResponse, PresignedPart, Watermark,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -99,6 +99,18 @@ impl ApiClient {
         let mut answer: std::collections::BTreeMap<String, String> =
             self.retry.run(&what, || self.call(&what, reqwest::Method::POST, "/download_uri", Some(&body))).await?;
         answer.remove(key).ok_or_else(|| Error::Protocol { what, detail: "no URL for the key".into() })
+    }
+
+    /// The watermark of `source`'s newest acknowledged emission on `column` (`GET /emissions`): where an
+    /// incremental run starts. `None` before the first one.
+    pub async fn last_watermark(&self, source: &str, column: &str) -> Result<Option<Watermark>, Error> {
+        let what = format!("reading the last watermark of {source}");
+        let query = serde_urlencoded::to_string([("source", source), ("watermark_column", column)])
+            .map_err(|e| Error::Protocol { what: what.clone(), detail: e.to_string() })?;
+        let path = format!("/emissions?{query}");
+        let list: EmissionList =
+            self.retry.run(&what, || self.call::<(), _>(&what, reqwest::Method::GET, &path, None)).await?;
+        Ok(list.emissions.into_iter().find_map(|ack| ack.watermark))
     }
 
     async fn call<B: Serialize, T: DeserializeOwned>(

@@ -59,7 +59,7 @@ pub enum JournalEntry {
         /// The item.
         item: String,
         /// The server's acknowledgement.
-        ack: Acknowledgement,
+        ack: Box<Acknowledgement>,
     },
 }
 
@@ -122,7 +122,7 @@ impl JournalState {
                 let state = self.items.entry(item).or_default();
                 state.upload = None;
                 state.parts.clear();
-                state.done = Some(ack);
+                state.done = Some(*ack);
             }
         }
     }
