@@ -85,8 +85,9 @@ pub enum Error {
         "data source {0}: the catalog does not know its columns\n\nhint: describe them in a catalog override (--catalog FILE)"
     )]
     ColumnsUnknown(String),
-    #[error("{input}: {source}")]
-    Header { input: String, source: HeaderError },
+    // Not `source`: the message already includes it, and a source would print twice in an error chain.
+    #[error("{input}: {problem}")]
+    Header { input: String, problem: HeaderError },
     #[error("constant for column {column}: value {value:?}: {rule}")]
     BadConstant { column: String, value: String, rule: String },
     #[error("{input}:{line}: {what}", line = reject.line, what = describe(reject))]
@@ -240,7 +241,7 @@ pub fn prepare<'c>(
     let mapping = options.mappings.get(&source.name).cloned().unwrap_or_default();
     let header_refs: Vec<&str> = header.iter().map(String::as_str).collect();
     let header_map = cqube_normalize::map_header(source, &header_refs, &mapping)
-        .map_err(|source| Error::Header { input: name.clone(), source })?;
+        .map_err(|problem| Error::Header { input: name.clone(), problem })?;
     for (column, slot) in source.columns.iter().zip(&header_map.slots) {
         if let Slot::Constant(value) = slot {
             cqube_normalize::normalize_value(column, value, &options.values).map_err(|v| Error::BadConstant {
