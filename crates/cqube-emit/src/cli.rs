@@ -9,7 +9,8 @@ use clap::{Args, Parser, Subcommand};
 use crate::catalog_cmd::CatalogArgs;
 use crate::config_cmd::ConfigCommand;
 use crate::convert_cmd::{ConvertArgs, InputArgs};
-use crate::emit_cmd::{EmitArgs, PlanArgs, ResumeArgs, VerifyArgs};
+use crate::daemon::DaemonArgs;
+use crate::emit_cmd::{EmitArgs, PlanArgs, ResumeArgs, RunArgs, VerifyArgs};
 use crate::exit::EXIT_CODES_HELP;
 use crate::gen_cmd::GenArgs;
 use crate::server_cli::ServerCommand;
@@ -108,7 +109,9 @@ pub enum Command {
     ///
     /// Inputs: a cqube_emission directory (<dir>/<stem>.zip files: each checked, then sent
     /// as it is, or re-encoded with --normalize), raw exports (converted on the fly), `-`
-    /// for stdin, or nothing to use the config's `[[source]] path` globs.
+    /// for stdin, or nothing to use the config's `[[source]]`s: `path` globs and database
+    /// queries (`--source NAME` picks one). A database source with a `watermark` column
+    /// sends only rows past the watermark of its last acknowledged emission (`--full`: all).
     ///
     /// Files go in dependency order (masters first); independent files run --jobs at a
     /// time, and a file whose dependency failed is skipped. Nothing but the small resume
@@ -123,8 +126,35 @@ pub enum Command {
     ///     | cqube-emit emit --source student_attendance -
     ///   cqube-emit emit --resume cqube_emission/        # after a crash: stored parts are not sent again
     ///   cqube-emit emit --json cqube_emission/ | jq .   # one event per line for schedulers
+    ///   cqube-emit emit --config cqube-emit.toml --source student_attendance --full
     #[command(verbatim_doc_comment)]
     Emit(EmitArgs),
+    /// Emit every source of the config file once, in dependency order (for cron and systemd timers).
+    ///
+    /// The same pipeline as `emit` with no inputs: `[[source]]` path globs and database
+    /// queries, incremental where a source names a watermark.
+    ///
+    /// Examples:
+    ///   cqube-emit run --config /etc/cqube-emit/cqube-emit.toml
+    ///   cqube-emit run --config cqube-emit.toml --source school_master --source student_attendance
+    ///   cqube-emit run --config cqube-emit.toml --full --json
+    #[command(verbatim_doc_comment)]
+    Run(RunArgs),
+    /// Run the config's sources on their cron schedules until stopped (SIGTERM).
+    ///
+    /// Each `[[source]]` with a `schedule` ("0 30 1 * * *": sec min hour day month weekday,
+    /// seconds optional) runs in the `[daemon] timezone` (default Asia/Kolkata); sources
+    /// sharing a schedule run together, in dependency order. A source whose previous run is
+    /// still going is not started again. Every run's events are JSON lines on stdout; the
+    /// last run of each source is in the status file and at GET /status on `[daemon] listen`.
+    /// SIGTERM stops scheduling, interrupts running emissions (their journals are kept; the
+    /// next run starts them over) and exits 0.
+    ///
+    /// Examples:
+    ///   cqube-emit daemon --config /etc/cqube-emit/cqube-emit.toml
+    ///   curl -s http://127.0.0.1:8471/status | jq .
+    #[command(verbatim_doc_comment)]
+    Daemon(DaemonArgs),
     /// Show the order `emit` would send files in, as a tree of dependencies.
     ///
     /// Examples:
@@ -164,7 +194,9 @@ impl GlobalArgs {
         let filter = tracing_subscriber::EnvFilter::try_from_default_env()
             // The embedded store and the S3 client log request URLs at debug; presigned ones carry signatures.
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},s3s=info,s3s_fs=info,aws=info")));
-        let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+        // Colours only for a person at a terminal: not in files, journald or a daemon's captured stderr.
+        let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
+        let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
         match self.log_format {
             LogFormat::Json => builder.json().init(),
             LogFormat::Text => builder.with_target(false).init(),

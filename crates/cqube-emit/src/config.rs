@@ -26,6 +26,9 @@ pub struct FileConfig {
     /// `[emit]`: where and how `emit` sends files.
     #[serde(default)]
     pub emit: crate::emit_cmd::EmitSection,
+    /// `[daemon]`: time zone, status file and status address of `cqube-emit daemon`.
+    #[serde(default)]
+    pub daemon: crate::daemon::DaemonSection,
     /// Read by `serve` (cqube-server's `ServerConfig`), not here.
     #[serde(default, rename = "server")]
     _server: Option<toml::Value>,
@@ -78,6 +81,9 @@ pub struct SourceSection {
     pub url_file: Option<PathBuf>,
     /// With `type`: a column that grows with every change; only newer rows are read (`--full` reads all).
     pub watermark: Option<String>,
+    /// When `cqube-emit daemon` runs this source: a cron expression (`sec min hour day month weekday`, seconds
+    /// optional), in `[daemon] timezone`.
+    pub schedule: Option<String>,
 }
 
 /// Where a database source's connection URL came from, for messages and `config show`.

@@ -48,6 +48,8 @@ struct SourceView {
     path: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     watermark: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    schedule: Option<String>,
     /// The connection URL with its password masked.
     #[serde(skip_serializing_if = "Option::is_none")]
     url: Option<String>,
@@ -206,6 +208,7 @@ fn source_view(s: &crate::config::SourceSection, config_path: Option<&Path>, fil
         table: s.table.clone(),
         path: s.path.clone(),
         watermark: s.watermark.clone(),
+        schedule: s.schedule.clone(),
         url: None,
         url_origin: None,
         error: None,
@@ -255,6 +258,7 @@ fn write_text(out: &mut impl Write, r: &Resolved) -> std::io::Result<()> {
             ("table", &s.table),
             ("path", &s.path),
             ("watermark", &s.watermark),
+            ("schedule", &s.schedule),
             ("url", &s.url),
             ("url from", &s.url_origin),
             ("error", &s.error),

@@ -177,20 +177,35 @@ fn open_input(args: &InputArgs, config: &FileConfig, options: &mut ConvertOption
         .expect("the section was chosen for having a type")
         .map_err(|e| fail(ExitStatus::Usage, e))?;
     request.utc_offset_minutes = options.values.utc_offset_minutes;
-    tracing::info!(source = %name, backend = %request.backend, url = %request.url, url_from = %origin, stage = "read", "opening database source");
-    let opened = cqube_source::open(&request).map_err(|e| {
-        let status = if e.is_retryable() { ExitStatus::Transient } else { ExitStatus::Input };
-        fail(status, e)
-    })?;
+    tracing::info!(source = %name, url_from = %origin, "database source");
+    *options = database_options(options.clone(), args, config);
+    let (input, reached) = open_database(&request)?;
+    let watermark = request.watermark.map(|w| w.column).zip(reached);
+    Ok((input, Opened { size: None, watermark }))
+}
+
+/// How a database source's bytes are read: comma-separated UTF-8 whose only null is the empty field (so a text
+/// value `NA` stays text), unless null tokens were given by flag, env or config.
+pub fn database_options(mut options: ConvertOptions, args: &InputArgs, config: &FileConfig) -> ConvertOptions {
     options.delimiter = Some(b',');
     options.encoding = Some(TextEncoding::Utf8);
     if args.null_tokens.is_empty() && config.convert.null_tokens.is_none() {
         options.values.null_tokens = vec![String::new()];
     }
-    let label = format!("{}:{name}", request.backend);
+    options
+}
+
+/// Runs a database source's query (connection and SQL errors come back here, before any row); the rows stream
+/// in the background. Also returns the greatest watermark among them, when the request has a watermark.
+pub fn open_database(request: &cqube_source::Request) -> anyhow::Result<(Input, Option<String>)> {
+    tracing::info!(source = %request.name, backend = %request.backend, url = %request.url, stage = "read", "opening database source");
+    let opened = cqube_source::open(request).map_err(|e| {
+        let status = if e.is_retryable() { ExitStatus::Transient } else { ExitStatus::Input };
+        fail(status, e)
+    })?;
+    let label = format!("{}:{}", request.backend, request.name);
     let input = Input::from_reader(&label, None, opened.reader).map_err(|e| fail(ExitStatus::Input, e))?;
-    let watermark = request.watermark.map(|w| w.column).zip(opened.watermark);
-    Ok((input, Opened { size: None, watermark }))
+    Ok((input, opened.watermark))
 }
 
 fn open<'c>(

@@ -16,7 +16,7 @@ use sha2::Digest;
 use crate::cli::GlobalArgs;
 use crate::config::FileConfig;
 use crate::convert_cmd::OnErrorArg;
-use crate::emit_plan::{self, Item};
+use crate::emit_plan::{self, Configured, Item, ItemInput};
 use crate::exit::{ExitStatus, fail};
 
 /// `[emit]` in the config file. Secrets are not plain keys: the token comes from `token_file`, the environment
@@ -81,6 +81,7 @@ pub struct TuningArgs {
 
 /// `emit` flags.
 #[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools, reason = "independent command-line switches")]
 pub struct EmitArgs {
     /// A cqube_emission directory, cQube-ready zips, raw exports, or - for stdin. Default: the config's
     /// `[[source]] path` globs.
@@ -103,10 +104,57 @@ pub struct EmitArgs {
     /// Continue this job's journal: parts already stored are not sent again.
     #[arg(long)]
     pub resume: bool,
+    /// Database sources with a watermark: read every row, not only those past the last acknowledged watermark
+    /// (for backfills). The new watermark is still recorded with the acknowledgement.
+    #[arg(long)]
+    pub full: bool,
     #[command(flatten)]
     pub api: ApiArgs,
     #[command(flatten)]
     pub tuning: TuningArgs,
+}
+
+/// `run` flags: `emit` of the config's sources, for cron and systemd.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Only these configured sources (repeatable); default all. Their dependencies are not added.
+    #[arg(short, long = "source", value_name = "NAME")]
+    pub sources: Vec<String>,
+    /// As for `emit`: read every row of watermarked database sources.
+    #[arg(long)]
+    pub full: bool,
+    /// As for `emit`.
+    #[arg(long, value_enum, env = "CQUBE_EMIT_ON_ERROR")]
+    pub on_error: Option<OnErrorArg>,
+    /// As for `emit`.
+    #[arg(long, env = "CQUBE_EMIT_LEVEL", value_parser = clap::value_parser!(u32).range(0..=9))]
+    pub level: Option<u32>,
+    /// As for `emit`.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub api: ApiArgs,
+    #[command(flatten)]
+    pub tuning: TuningArgs,
+}
+
+impl RunArgs {
+    /// The `emit` this run is, and the sources it is narrowed to.
+    pub fn into_emit(self) -> (EmitArgs, Vec<String>) {
+        let emit = EmitArgs {
+            inputs: Vec::new(),
+            source: None,
+            normalize: false,
+            on_error: self.on_error,
+            level: self.level,
+            dry_run: self.dry_run,
+            resume: false,
+            full: self.full,
+            api: self.api,
+            tuning: self.tuning,
+        };
+        (emit, self.sources)
+    }
 }
 
 /// `plan` flags.
@@ -146,6 +194,9 @@ pub struct JobSpec {
     pub inputs: Vec<PathBuf>,
     pub source: Option<String>,
     pub normalize: bool,
+    /// The configured sources a `run` was narrowed to (empty: all).
+    #[serde(default)]
+    pub only: Vec<String>,
     /// Zip entry time for converted files, fixed per job so a resumed conversion is byte-identical.
     pub zip_modified_unix: u64,
     /// What else decides the bytes and their cut into parts; a resumed job keeps the first run's values so its
@@ -156,15 +207,27 @@ pub struct JobSpec {
     pub part_size_bytes: Option<usize>,
     #[serde(default)]
     pub on_error: Option<String>,
+    /// `--full`: watermarks are ignored.
+    #[serde(default)]
+    pub full: bool,
 }
 
 impl JobSpec {
     fn id(&self) -> String {
         let mut h = sha2::Sha256::new();
-        let identity = serde_json::json!([self.api, self.inputs, self.source, self.normalize]);
+        let identity = serde_json::json!([self.api, self.inputs, self.source, self.normalize, self.only]);
         h.update(identity.to_string().as_bytes());
         hex::encode(&h.finalize()[..8])
     }
+}
+
+/// Whether database sources start after their last acknowledged watermark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Watermarks {
+    /// Only rows past the watermark of the source's last acknowledged emission.
+    Incremental,
+    /// Every row (`--full`).
+    Ignored,
 }
 
 /// Everything the runner needs, resolved once.
@@ -175,6 +238,10 @@ pub struct Settings {
     pub zip: cqube_zip::ZipOptions,
     pub convert: cqube_convert::ConvertOptions,
     pub normalize: bool,
+    /// Database sources of the plan by name, and how their bytes are read.
+    pub databases: std::collections::BTreeMap<String, cqube_source::Request>,
+    pub database_convert: cqube_convert::ConvertOptions,
+    pub watermarks: Watermarks,
     pub json: bool,
     pub quiet: bool,
 }
@@ -183,12 +250,17 @@ fn journal_dir(tuning: &TuningArgs, config: &FileConfig) -> anyhow::Result<PathB
     if let Some(dir) = tuning.journal_dir.clone().or_else(|| config.emit.journal_dir.clone()) {
         return Ok(dir);
     }
+    Ok(state_dir()?.join("jobs"))
+}
+
+/// Where cqube-emit keeps state by default: $XDG_STATE_HOME/cqube-emit (~/.local/state/cqube-emit).
+pub fn state_dir() -> anyhow::Result<PathBuf> {
     let state = std::env::var_os("XDG_STATE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
-        .context("no HOME or XDG_STATE_HOME for the journal\n\nhint: pass --journal-dir")
+        .context("no HOME or XDG_STATE_HOME for cqube-emit's state\n\nhint: pass --journal-dir or --status-file")
         .map_err(|e| fail(ExitStatus::Usage, e))?;
-    Ok(state.join("cqube-emit/jobs"))
+    Ok(state.join("cqube-emit"))
 }
 
 fn api_client(
@@ -231,15 +303,19 @@ fn api_client(
     ApiClient::new(&api, &token, retry, Duration::from_secs(timeout)).map_err(|e| fail(ExitStatus::Usage, e))
 }
 
-fn config_globs(config: &FileConfig, config_path: Option<&Path>) -> Vec<(String, PathBuf)> {
+/// The config's `[[source]]`s that `emit` can send without inputs: `path` globs and database queries.
+fn configured(config: &FileConfig, config_path: Option<&Path>) -> Vec<Configured> {
     let base = config_path.and_then(Path::parent);
     config
         .sources
         .iter()
         .filter_map(|s| {
+            if let Some(kind) = &s.kind {
+                return Some(Configured::Database { source: s.name.clone(), backend: kind.clone() });
+            }
             let p = PathBuf::from(s.path.as_ref()?);
-            let p = if p.is_relative() { base.map_or_else(|| p.clone(), |b| b.join(&p)) } else { p };
-            Some((s.name.clone(), p))
+            let pattern = if p.is_relative() { base.map_or_else(|| p.clone(), |b| b.join(&p)) } else { p };
+            Some(Configured::Files { source: s.name.clone(), pattern })
         })
         .collect()
 }
@@ -260,7 +336,9 @@ pub fn run_plan(
     config_path: Option<&Path>,
     global: &GlobalArgs,
 ) -> anyhow::Result<ExitStatus> {
-    let items = emit_plan::build(catalog, &args.inputs, args.source.as_deref(), &config_globs(config, config_path))?;
+    let only = narrowed(&args.inputs, args.source.as_ref());
+    let items =
+        emit_plan::build(catalog, &args.inputs, args.source.as_deref(), &configured(config, config_path), &only)?;
     let mut out = std::io::stdout().lock();
     if global.json {
         for (i, item) in items.iter().enumerate() {
@@ -275,22 +353,33 @@ pub fn run_plan(
     Ok(ExitStatus::Success)
 }
 
-/// `cqube-emit emit`.
+/// Without inputs, `--source NAME` picks one of the config's sources.
+fn narrowed(inputs: &[PathBuf], source: Option<&String>) -> Vec<String> {
+    if inputs.is_empty() { source.cloned().into_iter().collect() } else { Vec::new() }
+}
+
+/// `cqube-emit emit` (and `run`, which is `emit` of the config's sources, possibly narrowed to `only`).
 pub fn run_emit(
     args: &EmitArgs,
+    mut only: Vec<String>,
     catalog: Arc<Catalog>,
     config: &FileConfig,
     config_path: Option<&Path>,
     global: &GlobalArgs,
 ) -> anyhow::Result<ExitStatus> {
     let inputs = absolute(&args.inputs);
-    if inputs.is_empty() && config_globs(config, config_path).is_empty() {
+    let configured = configured(config, config_path);
+    if inputs.is_empty() && configured.is_empty() {
         return Err(fail(
             ExitStatus::Usage,
-            anyhow::anyhow!("nothing to emit\n\nhint: cqube-emit emit DIR, or [[source]] path = \"exports/*.csv\""),
+            anyhow::anyhow!(
+                "nothing to emit\n\nhint: cqube-emit emit DIR, or [[source]]s with path = \"exports/*.csv\" or a \
+                 database query in the config"
+            ),
         ));
     }
-    let items = emit_plan::build(&catalog, &inputs, args.source.as_deref(), &config_globs(config, config_path))?;
+    only.extend(narrowed(&inputs, args.source.as_ref()));
+    let items = emit_plan::build(&catalog, &inputs, args.source.as_deref(), &configured, &only)?;
     if items.is_empty() {
         return Err(fail(
             ExitStatus::Usage,
@@ -312,10 +401,12 @@ hint: `cqube-emit plan DIR` shows what is found"
         inputs,
         source: args.source.clone(),
         normalize: args.normalize,
+        only,
         zip_modified_unix: now,
         level: args.level,
         part_size_bytes: args.tuning.part_size_bytes.or(config.emit.part_size_bytes),
         on_error: args.on_error.map(|e| format!("{e:?}").to_lowercase()),
+        full: args.full,
     };
     let dir = journal_dir(&args.tuning, config)?;
     run_job(spec, args.resume, &args.tuning, &dir, api, catalog, config, config_path, global)
@@ -343,7 +434,11 @@ pub fn run_resume(
     run_job(spec, true, &args.tuning, &dir, api, catalog, config, config_path, global)
 }
 
-fn convert_options(on_error: Option<&str>, config: &FileConfig) -> anyhow::Result<cqube_convert::ConvertOptions> {
+/// How exports are converted, and how database rows are: as `convert` would, its env vars and defaults included.
+fn convert_options(
+    on_error: Option<&str>,
+    config: &FileConfig,
+) -> anyhow::Result<(cqube_convert::ConvertOptions, cqube_convert::ConvertOptions)> {
     /// `convert`'s input flags, parsed from nothing so their env vars and defaults apply as they do for `convert`.
     #[derive(clap::Parser)]
     struct Defaults {
@@ -358,7 +453,34 @@ fn convert_options(on_error: Option<&str>, config: &FileConfig) -> anyhow::Resul
         Some(_) => args.on_error = Some(OnErrorArg::Fail),
         None => {}
     }
-    crate::convert_cmd::options(&args, config)
+    let files = crate::convert_cmd::options(&args, config)?;
+    let databases = crate::convert_cmd::database_options(files.clone(), &args, config);
+    Ok((files, databases))
+}
+
+/// The database requests of the plan's database items; every misconfigured section is a usage error up front.
+fn database_requests(
+    items: &[Item<'_>],
+    config: &FileConfig,
+    convert: &cqube_convert::ConvertOptions,
+) -> anyhow::Result<std::collections::BTreeMap<String, cqube_source::Request>> {
+    let mut requests = std::collections::BTreeMap::new();
+    for item in items.iter().filter(|i| matches!(i.input, ItemInput::Database(_))) {
+        let name = &item.source.name;
+        let section = config
+            .sources
+            .iter()
+            .find(|s| &s.name == name && s.kind.is_some())
+            .context("the plan names a database source the config lacks")?;
+        let (mut request, origin) = section
+            .database(config.path.as_deref())
+            .expect("the section was chosen for having a type")
+            .map_err(|e| fail(ExitStatus::Usage, e))?;
+        request.utc_offset_minutes = convert.values.utc_offset_minutes;
+        tracing::info!(source = %name, backend = %request.backend, url = %request.url, url_from = %origin, "database source");
+        requests.insert(name.clone(), request);
+    }
+    Ok(requests)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -406,7 +528,7 @@ fn run_job(
             )
         }
     };
-    let convert = convert_options(spec.on_error.as_deref(), config)?;
+    let (convert, database_convert) = convert_options(spec.on_error.as_deref(), config)?;
     let mut zip = crate::convert_cmd::zip_options(spec.level, config)?;
     zip.modified = SystemTime::UNIX_EPOCH + Duration::from_secs(spec.zip_modified_unix);
     let settings = Settings {
@@ -414,12 +536,17 @@ fn run_job(
         parts_in_flight: tuning.parts_in_flight.or(config.emit.parts_in_flight).unwrap_or(4).max(1),
         part_size_bytes: spec.part_size_bytes.unwrap_or(8 << 20),
         zip,
+        databases: std::collections::BTreeMap::new(),
         convert,
+        database_convert,
         normalize: spec.normalize,
+        watermarks: if spec.full { Watermarks::Ignored } else { Watermarks::Incremental },
         json: global.json,
         quiet: global.quiet,
     };
-    let items = emit_plan::build(&catalog, &spec.inputs, spec.source.as_deref(), &config_globs(config, config_path))?;
+    let items =
+        emit_plan::build(&catalog, &spec.inputs, spec.source.as_deref(), &configured(config, config_path), &spec.only)?;
+    let settings = Settings { databases: database_requests(&items, config, &settings.database_convert)?, ..settings };
     let owned: Vec<crate::emit_run::OwnedItem> = items.iter().map(crate::emit_run::OwnedItem::from).collect();
     let fresh = !resume;
     crate::emit_run::run(&job, owned, catalog, settings, api, journal, state, fresh, global)

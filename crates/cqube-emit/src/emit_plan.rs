@@ -1,5 +1,6 @@
 //! What `emit` will send and in which order: files found in a `cqube_emission` directory, raw exports named on the
-//! command line or matched by `[[source]] path` globs, or stdin; ordered by the catalog's `depends_on`.
+//! command line, stdin, or — with no inputs — the config's `[[source]]`s (`path` globs and database queries);
+//! ordered by the catalog's `depends_on`.
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,25 @@ pub enum ItemInput {
     Raw(PathBuf),
     /// Standard input, converted on the fly.
     Stdin,
+    /// The config's database query for the source (`postgres` or `mysql`), converted on the fly.
+    Database(String),
+}
+
+/// A `[[source]]` of the config file, as the plan sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Configured {
+    /// Raw exports matching a glob.
+    Files { source: String, pattern: PathBuf },
+    /// A database query (the backend's name).
+    Database { source: String, backend: String },
+}
+
+impl Configured {
+    fn source(&self) -> &str {
+        match self {
+            Configured::Files { source, .. } | Configured::Database { source, .. } => source,
+        }
+    }
 }
 
 impl ItemInput {
@@ -28,6 +48,7 @@ impl ItemInput {
         match self {
             ItemInput::Zip(p) | ItemInput::Raw(p) => p.display().to_string(),
             ItemInput::Stdin => "-".into(),
+            ItemInput::Database(backend) => format!("{backend} query"),
         }
     }
 
@@ -46,8 +67,9 @@ impl ItemInput {
                     format!("size={} mtime_ns={mtime}", m.len())
                 },
             ),
-            // Stdin cannot be looked at in advance; regenerated part checksums decide what is reused.
+            // Streams cannot be looked at in advance; regenerated part checksums decide what is reused.
             ItemInput::Stdin => "stdin".into(),
+            ItemInput::Database(_) => "database".into(),
         }
     }
 }
@@ -64,11 +86,13 @@ pub struct Item<'c> {
 }
 
 /// Builds the ordered plan: dependencies before dependents, catalog order among equals, input order within a source.
+/// With no `inputs`, the `configured` sources are planned (only those named in `only`, when it is not empty).
 pub fn build<'c>(
     catalog: &'c Catalog,
     inputs: &[PathBuf],
     source_flag: Option<&str>,
-    globs: &[(String, PathBuf)],
+    configured: &[Configured],
+    only: &[String],
 ) -> anyhow::Result<Vec<Item<'c>>> {
     let usage = |e: anyhow::Error| fail(ExitStatus::Usage, e);
     let flag_source = source_flag
@@ -101,17 +125,32 @@ pub fn build<'c>(
             return Err(fail(ExitStatus::Input, anyhow::anyhow!("no such file or directory: {}", input.display())));
         }
     }
-    for (name, pattern) in globs {
-        let source =
-            catalog.get(name).ok_or_else(|| usage(anyhow::anyhow!("[[source]] {name}: unknown data source")))?;
-        let text = pattern.display().to_string();
-        let paths = glob::glob(&text).map_err(|e| usage(anyhow::anyhow!("[[source]] {name}: path {text:?}: {e}")))?;
-        let mut matched: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
-        matched.sort();
-        if matched.is_empty() {
-            tracing::warn!(source = %name, pattern = %text, "no file matches");
+    if inputs.is_empty() {
+        if let Some(missing) = only.iter().find(|name| !configured.iter().any(|c| c.source() == name.as_str())) {
+            return Err(usage(anyhow::anyhow!(
+                "the config has no [[source]] {missing} with a path or a database\n\nhint: `cqube-emit config show` \
+                 lists them"
+            )));
         }
-        found.extend(matched.into_iter().map(|p| (source, ItemInput::Raw(p))));
+        for entry in configured.iter().filter(|c| only.is_empty() || only.iter().any(|o| o == c.source())) {
+            let name = entry.source();
+            let source =
+                catalog.get(name).ok_or_else(|| usage(anyhow::anyhow!("[[source]] {name}: unknown data source")))?;
+            match entry {
+                Configured::Database { backend, .. } => found.push((source, ItemInput::Database(backend.clone()))),
+                Configured::Files { pattern, .. } => {
+                    let text = pattern.display().to_string();
+                    let paths = glob::glob(&text)
+                        .map_err(|e| usage(anyhow::anyhow!("[[source]] {name}: path {text:?}: {e}")))?;
+                    let mut matched: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+                    matched.sort();
+                    if matched.is_empty() {
+                        tracing::warn!(source = %name, pattern = %text, "no file matches");
+                    }
+                    found.extend(matched.into_iter().map(|p| (source, ItemInput::Raw(p))));
+                }
+            }
+        }
     }
     let names: Vec<&str> = found.iter().map(|(s, _)| s.name.as_str()).collect();
     let order = cqube_core::emission_order(catalog, names.iter().copied()).map_err(|e| usage(e.into()))?;
@@ -127,6 +166,7 @@ pub fn build<'c>(
             .collect();
         let id = match &input {
             ItemInput::Stdin => format!("{}:stdin", source.name),
+            ItemInput::Database(_) => format!("{}:database", source.name),
             other => format!("{}:{}", source.name, other.display()),
         };
         items.push(Item { id, source, input, after });
@@ -215,7 +255,7 @@ mod tests {
             std::fs::write(path, b"").unwrap();
         }
         std::fs::write(dir.path().join("notes.zip"), b"").unwrap();
-        let items = build(&catalog, &[dir.path().to_path_buf()], None, &[]).unwrap();
+        let items = build(&catalog, &[dir.path().to_path_buf()], None, &[], &[]).unwrap();
         let names: Vec<&str> = items.iter().map(|i| i.source.name.as_str()).collect();
         assert_eq!(names, ["district_master", "block_master", "cluster_master", "school_master", "student_attendance"]);
         for (i, item) in items.iter().enumerate() {
@@ -225,7 +265,29 @@ mod tests {
         assert!(tree.starts_with("district_master  "), "{tree}");
         assert!(tree.contains("└── block_master"), "{tree}");
         assert!(tree.lines().last().unwrap().contains("└── student_attendance"), "{tree}");
-        let err = build(&catalog, &[PathBuf::from("-")], None, &[]).unwrap_err();
+        let err = build(&catalog, &[PathBuf::from("-")], None, &[], &[]).unwrap_err();
         assert!(format!("{err:#}").contains("stdin needs a data source"));
+    }
+
+    #[test]
+    fn configured_sources_are_planned_only_without_inputs_and_can_be_narrowed() {
+        let catalog = Catalog::builtin();
+        let db = |source: &str| Configured::Database { source: source.into(), backend: "postgres".into() };
+        let configured = [db("student_attendance"), db("school_master")];
+        let names = |only: &[String]| -> Vec<String> {
+            build(&catalog, &[], None, &configured, only).unwrap().iter().map(|i| i.source.name.clone()).collect()
+        };
+        assert_eq!(names(&[]), ["school_master", "student_attendance"], "dependency order, not config order");
+        assert_eq!(names(&["student_attendance".into()]), ["student_attendance"]);
+        let items = build(&catalog, &[], None, &configured, &[]).unwrap();
+        assert_eq!(items[1].after, [0]);
+        assert_eq!(
+            (items[1].id.as_str(), items[1].input.display()),
+            ("student_attendance:database", "postgres query".into())
+        );
+        let err = build(&catalog, &[], None, &configured, &["block_master".into()]).unwrap_err();
+        assert!(format!("{err:#}").contains("no [[source]] block_master"), "{err:#}");
+        let stdin = build(&catalog, &[PathBuf::from("-")], Some("block_master"), &configured, &[]).unwrap();
+        assert_eq!(stdin.len(), 1, "inputs given: the config's sources stay out");
     }
 }

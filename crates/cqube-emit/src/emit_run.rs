@@ -48,9 +48,21 @@ impl From<&Item<'_>> for OwnedItem {
 enum State {
     Pending,
     Running,
-    Acked { ack: Box<Acknowledgement>, rows_rejected: u64 },
-    Failed { status: ExitStatus, error: String },
-    Skipped { reason: String },
+    Acked {
+        ack: Box<Acknowledgement>,
+        rows_rejected: u64,
+    },
+    /// An incremental database source with no row past its watermark: nothing to send.
+    UpToDate {
+        watermark: cqube_protocol::Watermark,
+    },
+    Failed {
+        status: ExitStatus,
+        error: String,
+    },
+    Skipped {
+        reason: String,
+    },
 }
 
 /// What one file's pipeline produced.
@@ -58,6 +70,18 @@ struct Produced {
     totals: cqube_upload::StreamTotals,
     rows: u64,
     rows_rejected: u64,
+}
+
+/// What the producer thread needs, owned: it runs on a blocking thread.
+struct Production {
+    catalog: Arc<Catalog>,
+    source: String,
+    input: ItemInput,
+    normalize: bool,
+    convert: cqube_convert::ConvertOptions,
+    zip: cqube_zip::ZipOptions,
+    /// For a database item: its rows, already streaming.
+    database: Option<Input>,
 }
 
 /// Shared by every file's task.
@@ -110,8 +134,9 @@ impl Output {
     fn acknowledged(&self, ack: &Acknowledgement, resumed: bool) {
         self.event(&json!({"event": "file_acknowledged", "source": ack.source, "already": resumed, "ack": ack}));
         if !self.json {
+            let watermark = ack.watermark.as_ref().map(|w| format!(", watermark {} = {}", w.column, w.value));
             let line = format!(
-                "acknowledged {} -> {}/{}: {} rows, {} bytes, sha256 {}, emission {}{}",
+                "acknowledged {} -> {}/{}: {} rows, {} bytes, sha256 {}, emission {}{}{}",
                 ack.source,
                 ack.bucket,
                 ack.key,
@@ -119,6 +144,7 @@ impl Output {
                 ack.bytes,
                 ack.sha256,
                 ack.emission_id,
+                watermark.unwrap_or_default(),
                 if resumed { " (earlier run)" } else { "" }
             );
             self.line(&line);
@@ -182,7 +208,19 @@ pub fn run(
 async fn schedule(ctx: Arc<Ctx>, items: Arc<Vec<OwnedItem>>, jobs: usize) -> Option<Vec<State>> {
     let mut states = vec![State::Pending; items.len()];
     let mut running: JoinSet<(usize, State)> = JoinSet::new();
-    let interrupt = tokio::signal::ctrl_c();
+    // SIGINT (Ctrl-C) or SIGTERM (systemd, the daemon): stop, keeping the journal for `resume`.
+    let interrupt = async {
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut term) => drop(term.recv().await),
+                Err(_) => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = terminate => {}
+        }
+    };
     tokio::pin!(interrupt);
     loop {
         for i in 0..items.len() {
@@ -199,7 +237,8 @@ async fn schedule(ctx: Arc<Ctx>, items: Arc<Vec<OwnedItem>>, jobs: usize) -> Opt
                 states[i] = State::Skipped { reason };
                 continue;
             }
-            let ready = items[i].after.iter().all(|&d| matches!(states[d], State::Acked { .. }));
+            let ready =
+                items[i].after.iter().all(|&d| matches!(states[d], State::Acked { .. } | State::UpToDate { .. }));
             if ready && running.len() < jobs {
                 states[i] = State::Running;
                 let (ctx, items) = (Arc::clone(&ctx), Arc::clone(&items));
@@ -220,7 +259,7 @@ async fn schedule(ctx: Arc<Ctx>, items: Arc<Vec<OwnedItem>>, jobs: usize) -> Opt
                     states[i] = state;
                 }
             }
-            _ = &mut interrupt => return None,
+            () = &mut interrupt => return None,
         }
     }
 }
@@ -228,9 +267,19 @@ async fn schedule(ctx: Arc<Ctx>, items: Arc<Vec<OwnedItem>>, jobs: usize) -> Opt
 async fn emit_one(ctx: &Ctx, item: &OwnedItem) -> State {
     ctx.out.event(&json!({"event": "file_started", "source": item.source, "input": item.input.display(), "filename": item.filename}));
     match emit_file(ctx, item).await {
-        Ok((ack, rows_rejected, resumed)) => {
+        Ok(Outcome::Acked { ack, rows_rejected, resumed }) => {
             ctx.out.acknowledged(&ack, resumed);
-            State::Acked { ack: Box::new(ack), rows_rejected }
+            State::Acked { ack, rows_rejected }
+        }
+        Ok(Outcome::UpToDate(watermark)) => {
+            ctx.out.event(&json!({"event": "file_up_to_date", "source": item.source, "watermark": watermark}));
+            if !ctx.out.json {
+                ctx.out.line(&format!(
+                    "up to date {}: no row past {} = {}; nothing sent",
+                    item.source, watermark.column, watermark.value
+                ));
+            }
+            State::UpToDate { watermark }
         }
         Err(e) => {
             let status = e.downcast_ref::<Failure>().map_or(ExitStatus::Input, |f| f.status);
@@ -256,12 +305,30 @@ fn journal_poisoned() -> cqube_upload::Error {
     cqube_upload::Error::Journal { path: "journal".into(), source: std::io::Error::other("lock poisoned by a panic") }
 }
 
-async fn emit_file(ctx: &Ctx, item: &OwnedItem) -> anyhow::Result<(Acknowledgement, u64, bool)> {
+/// How one item ended well.
+enum Outcome {
+    Acked { ack: Box<Acknowledgement>, rows_rejected: u64, resumed: bool },
+    UpToDate(cqube_protocol::Watermark),
+}
+
+async fn emit_file(ctx: &Ctx, item: &OwnedItem) -> anyhow::Result<Outcome> {
     let api = ctx.uploader.api();
     let previous = ctx.state.items.get(&item.id).cloned().unwrap_or_default();
     if let Some(ack) = previous.done.as_ref().filter(|_| !ctx.fresh) {
-        return Ok((ack.clone(), 0, true));
+        return Ok(Outcome::Acked { ack: Box::new(ack.clone()), rows_rejected: 0, resumed: true });
     }
+    // A database is queried before the upload is created: a refused connection or bad SQL leaves nothing open, and
+    // a source with nothing new sends nothing.
+    let database = match &item.input {
+        ItemInput::Database(_) => {
+            let opened = open_database(ctx, item).await?;
+            if let (Some(after), None) = (&opened.after, &opened.reached) {
+                return Ok(Outcome::UpToDate(after.clone()));
+            }
+            Some(opened)
+        }
+        _ => None,
+    };
     let identity = item.input.identity();
     let reuse = match previous.upload.clone() {
         Some((upload_id, key, _)) if !starts_over(&previous, ctx.fresh, &identity) => Some((upload_id, key)),
@@ -300,9 +367,9 @@ async fn emit_file(ctx: &Ctx, item: &OwnedItem) -> anyhow::Result<(Acknowledgeme
         )?;
         (created.upload_id, created.key)
     };
-    let result = send(ctx, item, &upload_id, &key, &stored).await;
+    let result = send(ctx, item, database, &upload_id, &key, &stored).await;
     match result {
-        Ok(done) => Ok((done.0, done.1, false)),
+        Ok((ack, rows_rejected)) => Ok(Outcome::Acked { ack: Box::new(ack), rows_rejected, resumed: false }),
         Err(e) => {
             let transient = e.downcast_ref::<Failure>().is_some_and(|f| f.status == ExitStatus::Transient);
             if transient {
@@ -319,9 +386,53 @@ async fn emit_file(ctx: &Ctx, item: &OwnedItem) -> anyhow::Result<(Acknowledgeme
     }
 }
 
+/// A database item's rows, streaming.
+struct OpenedDatabase {
+    input: Input,
+    /// The watermark column, and the value this run started after (`None`: from the first row).
+    column: Option<String>,
+    after: Option<cqube_protocol::Watermark>,
+    /// The greatest watermark among the rows being read (`None`: no rows).
+    reached: Option<String>,
+}
+
+impl OpenedDatabase {
+    /// What the acknowledgement records: how far the rows reach, else where this run started.
+    fn watermark(&self) -> Option<cqube_protocol::Watermark> {
+        let column = self.column.clone()?;
+        let value = self.reached.clone().or_else(|| self.after.as_ref().map(|a| a.value.clone()))?;
+        Some(cqube_protocol::Watermark { column, value })
+    }
+}
+
+/// Runs a database item's query, starting after the watermark of the source's last acknowledged emission (the
+/// server keeps it with the acknowledgement, so it advances exactly when an emission is acknowledged) unless
+/// `--full`.
+async fn open_database(ctx: &Ctx, item: &OwnedItem) -> anyhow::Result<OpenedDatabase> {
+    let mut request = ctx.settings.databases.get(&item.source).cloned().context("no query for the database source")?;
+    let incremental = ctx.settings.watermarks == crate::emit_cmd::Watermarks::Incremental;
+    let mut after = None;
+    if let Some(watermark) = request.watermark.as_mut().filter(|_| incremental) {
+        after = ctx
+            .uploader
+            .api()
+            .last_watermark(&item.source, &watermark.column)
+            .await
+            .map_err(|e| remote_failure(e, &format!("reading the watermark of {}", item.source)))?;
+        tracing::info!(source = %item.source, column = %watermark.column, after = ?after.as_ref().map(|w| &w.value), "incremental run");
+        watermark.after = after.as_ref().map(|w| w.value.clone());
+    }
+    let column = request.watermark.as_ref().map(|w| w.column.clone());
+    let (input, reached) = tokio::task::spawn_blocking(move || crate::convert_cmd::open_database(&request))
+        .await
+        .context("the database thread panicked")??;
+    Ok(OpenedDatabase { input, column, after, reached })
+}
+
 async fn send(
     ctx: &Ctx,
     item: &OwnedItem,
+    database: Option<OpenedDatabase>,
     upload_id: &str,
     key: &str,
     stored: &std::collections::BTreeMap<u32, cqube_upload::StoredPartRecord>,
@@ -330,13 +441,17 @@ async fn send(
     // those in flight — the `+ 2` of the memory formula.
     let (tx, rx) = mpsc::channel(1);
     let writer = PartWriter::new(tx, PartSizer::new(ctx.settings.part_size_bytes));
-    let catalog = Arc::clone(&ctx.catalog);
-    let (input, source) = (item.input.clone(), item.source.clone());
-    let zip = ctx.settings.zip;
-    let convert = ctx.settings.convert.clone();
-    let normalize = ctx.settings.normalize;
-    let producer =
-        tokio::task::spawn_blocking(move || produce(&catalog, &source, &input, normalize, &convert, zip, writer));
+    let watermark = database.as_ref().and_then(OpenedDatabase::watermark);
+    let production = Production {
+        catalog: Arc::clone(&ctx.catalog),
+        source: item.source.clone(),
+        input: item.input.clone(),
+        normalize: ctx.settings.normalize,
+        convert: if database.is_some() { &ctx.settings.database_convert } else { &ctx.settings.convert }.clone(),
+        zip: ctx.settings.zip,
+        database: database.map(|d| d.input),
+    };
+    let producer = tokio::task::spawn_blocking(move || produce(production, writer));
     let file_bar = ctx.out.bars.as_ref().map(|bars| {
         let size = match &item.input {
             ItemInput::Zip(p) if !ctx.settings.normalize => std::fs::metadata(p).ok().map(|m| m.len()),
@@ -386,6 +501,7 @@ async fn send(
         rows: produced.rows,
         bytes: produced.totals.bytes,
         sha256: produced.totals.sha256.clone(),
+        watermark,
     };
     let ack = ctx
         .uploader
@@ -404,24 +520,17 @@ async fn send(
         let e = cqube_upload::Error::AckMismatch { key: ack.key.clone(), detail: mismatch.join(", ") };
         return Err(fail(ExitStatus::Permanent, e));
     }
-    journal_append(ctx, &JournalEntry::Done { item: item.id.clone(), ack: ack.clone() })?;
+    journal_append(ctx, &JournalEntry::Done { item: item.id.clone(), ack: Box::new(ack.clone()) })?;
     Ok((ack, produced.rows_rejected))
 }
 
 /// The producer thread: the file's zip bytes into the part writer.
-fn produce(
-    catalog: &Catalog,
-    source_name: &str,
-    input: &ItemInput,
-    normalize: bool,
-    convert: &cqube_convert::ConvertOptions,
-    zip: cqube_zip::ZipOptions,
-    mut writer: PartWriter,
-) -> anyhow::Result<Produced> {
-    let source = catalog.get(source_name).context("source left the catalog")?;
+fn produce(job: Production, mut writer: PartWriter) -> anyhow::Result<Produced> {
+    let catalog = &job.catalog;
+    let source = catalog.get(&job.source).context("source left the catalog")?;
     let input_error = |e: anyhow::Error| fail(ExitStatus::Input, e);
-    let (rows, rows_rejected, writer) = match input {
-        ItemInput::Zip(path) if !normalize => {
+    let (rows, rows_rejected, writer) = match &job.input {
+        ItemInput::Zip(path) if !job.normalize => {
             let file = std::fs::File::open(path)
                 .with_context(|| format!("opening {}", path.display()))
                 .map_err(input_error)?;
@@ -436,11 +545,12 @@ fn produce(
                     .and_then(|r| Ok(Input::from_reader(&path.display().to_string(), None, r)?)),
                 ItemInput::Raw(path) => Input::open(path).with_context(|| format!("opening {}", path.display())),
                 ItemInput::Stdin => Input::open(std::path::Path::new("-")).context("reading stdin"),
+                ItemInput::Database(_) => job.database.context("no rows for the database source"),
             };
-            let prepared = cqube_convert::prepare(catalog, Some(source), opened.map_err(input_error)?, convert)
+            let prepared = cqube_convert::prepare(catalog, Some(source), opened.map_err(input_error)?, &job.convert)
                 .map_err(crate::convert_cmd::engine_failure)?;
             let (writer, summary) = prepared
-                .convert(writer, zip, &mut NoRejects, &mut |_| {})
+                .convert(writer, job.zip, &mut NoRejects, &mut |_| {})
                 .map_err(crate::convert_cmd::engine_failure)?;
             (summary.rows_out, summary.rows_rejected, writer)
         }
@@ -452,6 +562,7 @@ fn produce(
 #[allow(clippy::print_stdout, clippy::print_stderr)]
 fn summarize(job: &str, items: &[OwnedItem], states: &[State], ctx: &Ctx, seconds: f64) -> anyhow::Result<ExitStatus> {
     let acked = states.iter().filter(|s| matches!(s, State::Acked { .. })).count();
+    let up_to_date = states.iter().filter(|s| matches!(s, State::UpToDate { .. })).count();
     let failed: Vec<ExitStatus> =
         states.iter().filter_map(|s| if let State::Failed { status, .. } = s { Some(*status) } else { None }).collect();
     let skipped = states.iter().filter(|s| matches!(s, State::Skipped { .. })).count();
@@ -461,7 +572,7 @@ fn summarize(job: &str, items: &[OwnedItem], states: &[State], ctx: &Ctx, second
         State::Acked { ack, .. } => (b + ack.bytes, r + ack.rows),
         _ => (b, r),
     });
-    let status = match (failed.first(), skipped, acked) {
+    let status = match (failed.first(), skipped, acked + up_to_date) {
         (None, 0, _) if rejected == 0 => ExitStatus::Success,
         // Nothing got through: the first failure says what kind of problem it is.
         (Some(first), _, 0) => *first,
@@ -472,7 +583,7 @@ fn summarize(job: &str, items: &[OwnedItem], states: &[State], ctx: &Ctx, second
         ctx.journal.lock().map_err(|_| journal_poisoned())?.remove()?;
     }
     ctx.out.event(&json!({"event": "summary", "job": job, "files": items.len(), "acknowledged": acked,
-        "failed": failed.len(), "skipped": skipped, "rows": rows, "bytes": bytes, "rows_rejected": rejected,
+        "up_to_date": up_to_date, "failed": failed.len(), "skipped": skipped, "rows": rows, "bytes": bytes, "rows_rejected": rejected,
         "seconds": seconds, "exit_status": status as u8}));
     if !ctx.out.json && !ctx.out.quiet {
         let mut err = std::io::stderr().lock();
@@ -482,6 +593,12 @@ fn summarize(job: &str, items: &[OwnedItem], states: &[State], ctx: &Ctx, second
                 State::Acked { ack, .. } => {
                     ("acknowledged", ack.rows.to_string(), ack.bytes.to_string(), String::new())
                 }
+                State::UpToDate { watermark } => (
+                    "up to date",
+                    "0".into(),
+                    "-".into(),
+                    format!("  nothing past {} = {}", watermark.column, watermark.value),
+                ),
                 State::Failed { error, .. } => ("failed", "-".into(), "-".into(), format!("  {error}")),
                 State::Skipped { reason } => ("skipped", "-".into(), "-".into(), format!("  {reason}")),
                 State::Pending | State::Running => ("not run", "-".into(), "-".into(), String::new()),
@@ -490,7 +607,7 @@ fn summarize(job: &str, items: &[OwnedItem], states: &[State], ctx: &Ctx, second
         }
         writeln!(
             err,
-            "{acked} of {} files acknowledged, {} failed, {skipped} skipped; {rows} rows, {bytes} bytes in {seconds:.1} s",
+            "{acked} of {} files acknowledged, {up_to_date} up to date, {} failed, {skipped} skipped; {rows} rows, {bytes} bytes in {seconds:.1} s",
             items.len(),
             failed.len()
         )?;

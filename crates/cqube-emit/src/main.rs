@@ -5,6 +5,7 @@ mod cli;
 mod config;
 mod config_cmd;
 mod convert_cmd;
+mod daemon;
 mod emit_cmd;
 mod emit_plan;
 mod emit_run;
@@ -50,7 +51,14 @@ fn run_data_command(command: Command, global: &cli::GlobalArgs) -> anyhow::Resul
         Command::Convert(args) => convert_cmd::run_convert(&args, &catalog, &config, global),
         Command::Validate(args) => convert_cmd::run_validate(&args, &catalog, &config, global),
         Command::Gen(args) => gen_cmd::run(&args, &catalog, global),
-        Command::Emit(args) => emit_cmd::run_emit(&args, catalog.into(), &config, config_path.as_deref(), global),
+        Command::Emit(args) => {
+            emit_cmd::run_emit(&args, Vec::new(), catalog.into(), &config, config_path.as_deref(), global)
+        }
+        Command::Run(args) => {
+            let (emit, only) = args.into_emit();
+            emit_cmd::run_emit(&emit, only, catalog.into(), &config, config_path.as_deref(), global)
+        }
+        Command::Daemon(args) => daemon::run(&args, &config, config_path.as_deref(), global),
         Command::Plan(args) => emit_cmd::run_plan(&args, &catalog, &config, config_path.as_deref(), global),
         Command::Resume(args) => emit_cmd::run_resume(&args, catalog.into(), &config, config_path.as_deref(), global),
         Command::Verify(args) => emit_cmd::run_verify(&args, &catalog, &config, config_path.as_deref(), global),

@@ -200,7 +200,7 @@ fn emissions(global: &GlobalArgs, args: &EmissionsArgs) -> anyhow::Result<ExitSt
         })?),
     };
     let mut out = std::io::stdout().lock();
-    let list = db.emissions(None, args.source.as_deref(), since)?;
+    let list = db.emissions(None, args.source.as_deref(), since, None)?;
     if !global.json {
         writeln!(out, "{:<24} {:<28} {:>12} {:>10} {:<20} key", "completed", "source", "bytes", "rows", "token")?;
     }

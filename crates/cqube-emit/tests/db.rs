@@ -1,10 +1,17 @@
-//! `cqube-emit convert`/`validate` reading database sources (no INPUT, a `[[source]]` with `type`), against the
-//! local PostgreSQL (127.0.0.1:5432, trust) and MariaDB (127.0.0.1:3306, root without password). Each test creates
-//! and drops its own database; `scripts/ensure-databases.sh` starts the servers.
+//! Database sources (a `[[source]]` with `type`) through `convert`, `validate`, `emit`, `run` and `daemon`, against
+//! the local PostgreSQL (127.0.0.1:5432, trust) and MariaDB (127.0.0.1:3306, root without password) and
+//! `cqube-emit serve` on its embedded store. Each test creates and drops its own database;
+//! `scripts/ensure-databases.sh` starts the servers.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+mod common;
+use common::{Killed, Server, events, of};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Db {
@@ -143,23 +150,49 @@ fn day_columns() -> String {
     format!("[source.columns]\n{}", pairs.join("\n"))
 }
 
+/// `cqube-emit` with the config in `dir`, the database URL and the server's API and token.
+fn with_server(server: &Server, dir: &Path, url: &str) -> Command {
+    let mut cmd = common::bin();
+    cmd.current_dir(dir)
+        .env("TEST_DB_URL", url)
+        .env("CQUBE_EMIT_API", &server.base)
+        .env("CQUBE_EMIT_TOKEN", &server.token)
+        .env("CQUBE_EMIT_JOURNAL_DIR", dir.join("journal"))
+        .env("CQUBE_EMIT_NO_PROGRESS", "true");
+    cmd
+}
+
+/// The CSV inside a zip, via `unzip` (not our reader).
+fn unzip_bytes(zip: &[u8]) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("object.zip");
+    std::fs::write(&path, zip).unwrap();
+    unzip(&path)
+}
+
 fn million_rows_end_to_end(db: Db) {
     let rows = 1_000_000;
     let temp = TempDb::new(db);
     temp.sql(&attendance_sql(db, rows));
+    let server = Server::start(false);
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), db, "student_attendance", "select * from student_attendance", &day_columns());
-    let out = cqube_emit(
-        dir.path(),
-        &temp.url(),
-        &["convert", "--config", cfg.to_str().unwrap(), "--source", "student_attendance", "-o", "out.zip", "--json"],
-    );
-    check(&out, "convert");
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!((summary["rows_in"].as_u64(), summary["rows_out"].as_u64()), (Some(rows), Some(rows)));
+    let out = with_server(&server, dir.path(), &temp.url())
+        .args(["--json", "emit", "--config", cfg.to_str().unwrap(), "--source", "student_attendance"])
+        .output()
+        .unwrap();
+    check(&out, "emit");
+    let events = events(std::str::from_utf8(&out.stdout).unwrap());
+    let acks = of(&events, "file_acknowledged");
+    assert_eq!(acks.len(), 1);
+    assert_eq!(acks[0]["ack"]["rows"].as_u64(), Some(rows));
 
-    let zip = unzip(&dir.path().join("out.zip"));
-    let header = zip.split(|&b| b == b'\n').next().unwrap();
+    // The object in the bucket, downloaded like any client would, read by unzip.
+    let key = acks[0]["ack"]["key"].as_str().unwrap();
+    assert!(key.starts_with("student_attendance/student_attendance_"), "{key}");
+    assert!(Path::new(key).extension().is_some_and(|e| e == "zip"), "{key}");
+    let csv = unzip_bytes(&server.download(key));
+    let header = csv.split(|&b| b == b'\n').next().unwrap();
     assert!(header.starts_with(b"StudentAttendanceId|StudentId|SchoolId|AadhaarUID|AcademicYear|Month|1|2|"));
     // The table as its own client prints it, NULL as an empty field, in cQube's pipe form.
     let table = match db {
@@ -169,19 +202,252 @@ fn million_rows_end_to_end(db: Db) {
             String::from_utf8(tsv).unwrap().replace('\t', "|").replace("NULL", "").into_bytes()
         }
     };
-    let (zip_rows, table_rows) = (sorted_lines(&zip[header.len() + 1..]), sorted_lines(&table));
-    assert_eq!(zip_rows.len(), rows as usize);
-    assert!(zip_rows == table_rows, "the zip's rows equal the table's");
+    let (object_rows, table_rows) = (sorted_lines(&csv[header.len() + 1..]), sorted_lines(&table));
+    assert_eq!(object_rows.len(), rows as usize);
+    assert!(object_rows == table_rows, "the object's rows equal the table's");
 }
 
 #[test]
-fn postgres_million_row_student_attendance_converts_end_to_end() {
+fn postgres_million_row_student_attendance_emits_end_to_end() {
     million_rows_end_to_end(Db::Postgres);
 }
 
 #[test]
-fn mysql_million_row_student_attendance_converts_end_to_end() {
+fn mysql_million_row_student_attendance_emits_end_to_end() {
     million_rows_end_to_end(Db::Mysql);
+}
+
+/// student_attendance rows `from..=to`, as `attendance_sql` makes them, inserted into the existing table.
+fn insert_attendance(temp: &TempDb, from: u64, to: u64) {
+    let select = attendance_sql(temp.db, to);
+    let select = &select[select.find(" SELECT ").unwrap()..];
+    let filter = match temp.db {
+        Db::Postgres => format!(" WHERE g >= {from}"),
+        Db::Mysql => format!(" WHERE s.seq >= {from}"),
+    };
+    temp.sql(&format!("INSERT INTO student_attendance{select}{filter}"));
+}
+
+/// One `run` of the config in `dir`: exit code, JSON events.
+fn run_once(server: &Server, dir: &Path, url: &str, extra: &[&str]) -> (i32, Vec<Value>) {
+    let out = with_server(server, dir, url)
+        .args(["--json", "run", "--config", "cqube-emit.toml"])
+        .args(extra)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    (out.status.code().unwrap(), events(&stdout))
+}
+
+/// The ids in an acknowledged object (first column), downloaded through the API.
+fn object_ids(server: &Server, ack: &Value) -> Vec<u64> {
+    let csv = unzip_bytes(&server.download(ack["ack"]["key"].as_str().unwrap()));
+    let mut ids: Vec<u64> = csv
+        .split(|&b| b == b'\n')
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(|l| std::str::from_utf8(l.split(|&b| b == b'|').next().unwrap()).unwrap().parse().unwrap())
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+/// The watermark the server holds for student_attendance (the newest acknowledgement's).
+fn server_watermark(server: &Server) -> Value {
+    let out = Command::new("curl")
+        .args(["-sf", "-H", &format!("Authorization: Bearer {}", server.token)])
+        .arg(format!("{}/emissions?source=student_attendance&watermark_column=student_attendance_id", server.base))
+        .output()
+        .unwrap();
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    list["emissions"][0]["watermark"].clone()
+}
+
+fn incremental(db: Db) {
+    let temp = TempDb::new(db);
+    temp.sql(&attendance_sql(db, 5_000));
+    let server = Server::start(false);
+    let dir = tempfile::tempdir().unwrap();
+    let extra = format!("watermark = \"student_attendance_id\"\n{}", day_columns());
+    config(dir.path(), db, "student_attendance", "select * from student_attendance", &extra);
+    let url = temp.url();
+
+    let (code, first) = run_once(&server, dir.path(), &url, &[]);
+    assert_eq!(code, 0, "{first:?}");
+    let ack = of(&first, "file_acknowledged")[0];
+    assert_eq!(ack["ack"]["rows"], 5_000);
+    assert_eq!(ack["ack"]["watermark"], serde_json::json!({"column": "student_attendance_id", "value": "5000"}));
+
+    insert_attendance(&temp, 5_001, 6_000);
+    let (code, second) = run_once(&server, dir.path(), &url, &[]);
+    assert_eq!(code, 0, "{second:?}");
+    let ack = of(&second, "file_acknowledged")[0];
+    assert_eq!(object_ids(&server, ack), (5_001..=6_000).collect::<Vec<_>>(), "exactly the 1,000 new rows");
+    assert_eq!(ack["ack"]["watermark"]["value"], "6000");
+
+    // Nothing new: nothing is sent.
+    let keys = server.keys().len();
+    let (code, idle) = run_once(&server, dir.path(), &url, &[]);
+    assert_eq!(code, 0, "{idle:?}");
+    assert_eq!(of(&idle, "file_up_to_date").len(), 1);
+    assert!(of(&idle, "file_acknowledged").is_empty());
+    assert_eq!(server.keys().len(), keys, "no object for a run with nothing new");
+
+    // A run that fails before its acknowledgement (a bad month in the new rows) does not move the watermark...
+    insert_attendance(&temp, 6_001, 7_000);
+    temp.sql("UPDATE student_attendance SET month = 13 WHERE student_attendance_id = 6500");
+    let (code, failed) = run_once(&server, dir.path(), &url, &[]);
+    assert_eq!(code, 3, "{failed:?}");
+    assert!(of(&failed, "file_failed")[0]["error"].as_str().unwrap().contains("column Month: value \"13\""));
+    assert_eq!(server.keys().len(), keys, "the failed run leaves no object");
+    assert_eq!(server_watermark(&server)["value"], "6000");
+
+    // ...so the next run sends those rows: nothing lost, nothing twice.
+    temp.sql("UPDATE student_attendance SET month = 12 WHERE student_attendance_id = 6500");
+    let (code, retried) = run_once(&server, dir.path(), &url, &[]);
+    assert_eq!(code, 0, "{retried:?}");
+    assert_eq!(object_ids(&server, of(&retried, "file_acknowledged")[0]), (6_001..=7_000).collect::<Vec<_>>());
+
+    // --full ignores the watermark.
+    let (code, full) = run_once(&server, dir.path(), &url, &["--full"]);
+    assert_eq!(code, 0, "{full:?}");
+    assert_eq!(of(&full, "file_acknowledged")[0]["ack"]["rows"], 7_000);
+    assert_eq!(server_watermark(&server)["value"], "7000");
+}
+
+#[test]
+fn postgres_incremental_runs_send_only_new_rows_and_a_failed_run_does_not_advance() {
+    incremental(Db::Postgres);
+}
+
+#[test]
+fn mysql_incremental_runs_send_only_new_rows_and_a_failed_run_does_not_advance() {
+    incremental(Db::Mysql);
+}
+
+/// `cqube-emit daemon` with the config in `dir`; its JSON events are collected on a thread.
+struct Daemon {
+    child: Killed,
+    events: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+    status_url: String,
+}
+
+impl Daemon {
+    fn start(server: &Server, dir: &Path, url: &str) -> Daemon {
+        let mut child = Killed(
+            with_server(server, dir, url)
+                .args(["daemon", "--config", "cqube-emit.toml", "--listen", "127.0.0.1:0"])
+                .args(["--status-file", "status.json", "--stop-grace-seconds", "20"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.0.stdout.take().unwrap()));
+        let started: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+        assert_eq!(started["event"], "daemon_started", "{started}");
+        assert_eq!(started["timezone"], "Asia/Kolkata");
+        let status_url = format!("http://{}/status", started["listen"].as_str().unwrap());
+        let events = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = std::sync::Arc::clone(&events);
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                sink.lock().unwrap().push(serde_json::from_str(&line).unwrap());
+            }
+        });
+        Daemon { child, events, status_url }
+    }
+
+    fn status(&self) -> Value {
+        let out = Command::new("curl").args(["-sf", &self.status_url]).output().unwrap();
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    }
+
+    /// Polls the status until `done` holds for student_attendance's last run (60 s at most).
+    fn wait_for(&self, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_mins(1);
+        loop {
+            let run = self.status()["sources"]["student_attendance"]["last_run"].clone();
+            if done(&run) {
+                return run;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}; last run {run}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// SIGTERM, then the exit code (the daemon must stop within 30 s).
+    fn terminate(&mut self) -> Option<i32> {
+        let pid = self.child.0.id().to_string();
+        check(&Command::new("kill").args(["-TERM", &pid]).output().unwrap(), "kill");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.0.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(Instant::now() < deadline, "the daemon did not stop after SIGTERM");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+#[test]
+fn daemon_runs_on_schedule_incrementally_reports_status_and_stops_on_sigterm() {
+    let temp = TempDb::new(Db::Postgres);
+    temp.sql(&attendance_sql(Db::Postgres, 2_000));
+    let server = Server::start(false);
+    let dir = tempfile::tempdir().unwrap();
+    let extra = format!("watermark = \"student_attendance_id\"\nschedule = \"*/2 * * * * *\"\n{}", day_columns());
+    config(dir.path(), Db::Postgres, "student_attendance", "select * from student_attendance", &extra);
+    let mut daemon = Daemon::start(&server, dir.path(), &temp.url());
+
+    let first = daemon.wait_for("the first run", |run| run["result"] == "success" && run["rows"] == 2_000);
+    assert_eq!(first["watermark"]["value"], "2000");
+    insert_attendance(&temp, 2_001, 3_000);
+    let later = daemon.wait_for("a run with the new rows", |run| run["rows"] == 1_000);
+    assert_eq!(later["result"], "success");
+    assert_eq!(later["watermark"]["value"], "3000");
+    daemon.wait_for("a run with nothing new", |run| run["result"] == "success" && run["files_acknowledged"] == 0);
+
+    assert_eq!(daemon.terminate(), Some(0));
+    let events = daemon.events.lock().unwrap().clone();
+    assert_eq!(events.last().unwrap()["event"], "daemon_stopped");
+    let acks = of(&events, "file_acknowledged");
+    assert!(acks.iter().all(|a| a["run_id"].is_string()), "child events carry their run");
+    let rows: Vec<u64> = acks.iter().map(|a| a["ack"]["rows"].as_u64().unwrap()).collect();
+    assert_eq!(rows, [2_000, 1_000], "every row once; idle runs send nothing");
+    assert!(!of(&events, "file_up_to_date").is_empty());
+    let file: Value = serde_json::from_slice(&std::fs::read(dir.path().join("status.json")).unwrap()).unwrap();
+    assert_eq!(file["sources"]["student_attendance"]["schedule"], "*/2 * * * * *");
+    assert_eq!(file["sources"]["student_attendance"]["running"], false);
+}
+
+#[test]
+fn daemon_never_overlaps_a_source_and_sigterm_interrupts_a_run_leaving_nothing() {
+    let temp = TempDb::new(Db::Postgres);
+    temp.sql(&attendance_sql(Db::Postgres, 1_000));
+    let server = Server::start(false);
+    let dir = tempfile::tempdir().unwrap();
+    // Every run takes seconds (pg_sleep in a CTE PostgreSQL must evaluate), while the schedule fires every second.
+    let slow = "with pause as (select pg_sleep(4)) select a.* from student_attendance a, pause";
+    let extra = format!("schedule = \"* * * * * *\"\n{}", day_columns());
+    config(dir.path(), Db::Postgres, "student_attendance", slow, &extra);
+    let mut daemon = Daemon::start(&server, dir.path(), &temp.url());
+
+    daemon.wait_for("a run to start", |run| run["result"] == "running");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while of(&daemon.events.lock().unwrap(), "run_skipped").is_empty() {
+        assert!(Instant::now() < deadline, "no firing was skipped while a run was going");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let events = daemon.events.lock().unwrap().clone();
+    assert_eq!(of(&events, "run_started").len(), 1, "one run at a time: {events:?}");
+
+    assert_eq!(daemon.terminate(), Some(0));
+    let file: Value = serde_json::from_slice(&std::fs::read(dir.path().join("status.json")).unwrap()).unwrap();
+    let run = &file["sources"]["student_attendance"]["last_run"];
+    assert_eq!(run["result"], "interrupted", "{run}");
+    assert!(server.keys().is_empty(), "an interrupted run leaves no object");
 }
 
 const TRICKY_CATALOG: &str = r#"[{"name": "db_tricky", "dir": "db_tricky", "file_stem": "db_tricky", "key": ["id"],

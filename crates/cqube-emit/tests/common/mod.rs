@@ -1,0 +1,150 @@
+//! What the end-to-end tests share: the binary, `cqube-emit serve` on a free port (embedded store or moto_server),
+//! and the JSON events `emit` prints.
+#![allow(dead_code, reason = "each test crate uses its own subset")]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+pub fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cqube-emit"));
+    for var in ["CQUBE_EMIT_CONFIG", "CQUBE_EMIT_SERVER_DATA_DIR", "RUST_LOG", "CQUBE_EMIT_API", "CQUBE_EMIT_TOKEN"] {
+        cmd.env_remove(var);
+    }
+    cmd.env_remove("HTTP_PROXY").env_remove("http_proxy").env("NO_COLOR", "1");
+    cmd
+}
+
+pub fn run_ok(mut cmd: impl std::borrow::BorrowMut<Command>) -> String {
+    let cmd = cmd.borrow_mut();
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A child process killed when the test ends, pass or fail.
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `cqube-emit serve` on a free port with an admin token; optionally on moto instead of the embedded store.
+pub struct Server {
+    _child: Killed,
+    _moto: Option<Killed>,
+    pub moto_endpoint: Option<String>,
+    pub base: String,
+    pub token: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl Server {
+    pub fn start(moto: bool) -> Server {
+        Server::start_with(moto, &[])
+    }
+
+    pub fn start_with(moto: bool, env: &[(&str, &str)]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("server");
+        let mut serve = bin();
+        serve.envs(env.iter().copied());
+        serve.args(["serve", "--listen", "127.0.0.1:0", "--data-dir", d.to_str().unwrap()]);
+        let (moto_child, moto_endpoint) = if moto {
+            let port = free_port();
+            let child = Killed(
+                Command::new("moto_server")
+                    .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("moto_server is installed"),
+            );
+            let endpoint = format!("http://127.0.0.1:{port}");
+            for _ in 0..300 {
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let config = dir.path().join("server.toml");
+            std::fs::write(
+                &config,
+                format!(
+                    "[server.store]\ntype = \"s3\"\nendpoint_url = \"{endpoint}\"\nregion = \"us-east-1\"\n\
+                     force_path_style = true\naccess_key_id = \"testing\"\nsecret_access_key = \"testing\"\n"
+                ),
+            )
+            .unwrap();
+            serve.arg("--config").arg(&config);
+            (Some(child), Some(endpoint))
+        } else {
+            (None, None)
+        };
+        let mut child = Killed(serve.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap());
+        let mut line = String::new();
+        BufReader::new(child.0.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let base = line.trim_end().to_owned();
+        assert!(base.starts_with("http://127.0.0.1:"), "serve printed {line:?}");
+        let token =
+            run_ok(bin().args(["token", "create", "--name", "t", "--admin", "--data-dir", d.to_str().unwrap()]))
+                .trim()
+                .to_owned();
+        Server { _child: child, _moto: moto_child, moto_endpoint, base, token, dir }
+    }
+
+    pub fn emit(&self, args: &[&str]) -> Command {
+        let mut cmd = bin();
+        cmd.arg("emit").args(args).env("CQUBE_EMIT_API", &self.base).env("CQUBE_EMIT_TOKEN", &self.token);
+        cmd.env("CQUBE_EMIT_JOURNAL_DIR", self.dir.path().join("journal"));
+        cmd
+    }
+
+    /// The successful JSON answer to `body` posted to `path` with the admin token, through curl like any client.
+    pub fn post_json<T: serde::de::DeserializeOwned>(&self, path: &str, body: &Value) -> T {
+        let out = run_ok(Command::new("curl").args([
+            "-sf",
+            "-H",
+            &format!("Authorization: Bearer {}", self.token),
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            &body.to_string(),
+            &format!("{}{path}", self.base),
+        ]));
+        serde_json::from_str(&out).unwrap()
+    }
+
+    /// An object's bytes, through `download_uri` like any client.
+    pub fn download(&self, key: &str) -> Vec<u8> {
+        let urls: BTreeMap<String, String> =
+            self.post_json("/download_uri", &serde_json::json!({"filename": key, "bucket": "emission"}));
+        Command::new("curl").args(["-sf", &urls[key]]).output().unwrap().stdout
+    }
+
+    pub fn keys(&self) -> Vec<String> {
+        let page: Value = self.post_json("/list_s3_files", &serde_json::json!({"bucket": "emission"}));
+        page["Contents"]
+            .as_array()
+            .map_or_else(Vec::new, |c| c.iter().map(|o| o["Key"].as_str().unwrap().to_owned()).collect())
+    }
+}
+
+pub fn events(stdout: &str) -> Vec<Value> {
+    stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
+}
+
+pub fn of<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["event"] == kind).collect()
+}
