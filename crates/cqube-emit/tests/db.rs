@@ -562,6 +562,49 @@ fn query_errors_are_clear_and_leave_nothing_behind() {
     }
 }
 
+/// Uploads the server has ever created, from its database (through Python's sqlite3, not our code).
+fn uploads_created(server: &Server) -> u64 {
+    let db = server.dir.path().join("server/server.sqlite3");
+    let script = "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from uploads').fetchone()[0])";
+    let out = Command::new("python3").args(["-c", script]).arg(db).output().unwrap();
+    check(&out, "counting uploads");
+    String::from_utf8(out.stdout).unwrap().trim().parse().unwrap()
+}
+
+#[test]
+fn emit_query_errors_name_the_source_and_leave_nothing_behind() {
+    let server = Server::start(false);
+    for db in [Db::Postgres, Db::Mysql] {
+        let temp = TempDb::new(db);
+        temp.sql(&attendance_sql(db, 1_000));
+        let good = temp.url();
+        // PostgreSQL here trusts every local login, so a wrong password can only be shown on MariaDB.
+        let wrong_password = (db == Db::Mysql).then(|| good.replace("root@", "root:not-the-password@"));
+        let dead = if db == Db::Postgres { "postgresql://u:pw@127.0.0.1:1/x" } else { "mysql://u:pw@127.0.0.1:1/x" };
+        let cases = [
+            ("bad SQL", good.as_str(), "selec * from student_attendance", 3, "query failed"),
+            ("missing table", good.as_str(), "select * from no_such_table", 3, "no_such_table"),
+            ("database down", dead, "select 1", 4, "cannot connect"),
+        ];
+        let wrong = wrong_password.as_deref().map(|url| ("wrong password", url, "select 1", 3, "Access denied"));
+        for (what, url, query, code, says) in cases.into_iter().chain(wrong) {
+            let dir = tempfile::tempdir().unwrap();
+            config(dir.path(), db, "student_attendance", query, &day_columns());
+            let out = with_server(&server, dir.path(), url)
+                .args(["--json", "emit", "--config", "cqube-emit.toml"])
+                .output()
+                .unwrap();
+            let events = events(std::str::from_utf8(&out.stdout).unwrap());
+            assert_eq!(out.status.code(), Some(code), "{db:?} {what}: {events:?}");
+            let error = of(&events, "file_failed")[0]["error"].as_str().unwrap().to_owned();
+            assert!(error.contains("source student_attendance") && error.contains(says), "{db:?} {what}: {error}");
+            assert!(!error.contains("not-the-password") && !error.contains(":pw@"), "{db:?} {what}: {error}");
+        }
+    }
+    assert!(server.keys().is_empty(), "no object in the bucket");
+    assert_eq!(uploads_created(&server), 0, "the query fails before any upload is created");
+}
+
 #[test]
 fn missing_url_is_a_configuration_error() {
     let dir = tempfile::tempdir().unwrap();
