@@ -68,6 +68,7 @@ struct Resolved {
     catalog: Setting,
     convert: Vec<(String, Setting)>,
     emit: Vec<(String, Setting)>,
+    daemon: Vec<(String, Setting)>,
     sources: Vec<SourceView>,
 }
 
@@ -146,11 +147,29 @@ fn resolve(config: &FileConfig, config_path: Option<&Path>, global: &GlobalArgs)
         ),
         ("journal_dir", pick(Some("CQUBE_EMIT_JOURNAL_DIR"), e.journal_dir.as_deref().map(path_json), builtin())),
     ];
+    let d = &config.daemon;
+    let daemon = vec![
+        ("timezone", pick(Some("CQUBE_EMIT_TIMEZONE"), d.timezone.as_ref().map(|v| json!(v)), json!("Asia/Kolkata"))),
+        (
+            "status_file",
+            pick(
+                Some("CQUBE_EMIT_STATUS_FILE"),
+                d.status_file.as_deref().map(path_json),
+                json!("$XDG_STATE_HOME/cqube-emit/daemon-status.json"),
+            ),
+        ),
+        ("listen", pick(Some("CQUBE_EMIT_STATUS_LISTEN"), d.listen.map(|v| json!(v.to_string())), Value::Null)),
+        (
+            "stop_grace_seconds",
+            pick(Some("CQUBE_EMIT_STOP_GRACE_SECONDS"), d.stop_grace_seconds.map(|v| json!(v)), json!(30)),
+        ),
+    ];
     Resolved {
         config_file: config_file_setting(config_path, global),
         catalog: catalog_setting(config, config_path, global, &file_origin),
         convert: convert.into_iter().map(|(k, s)| (k.to_owned(), s)).collect(),
         emit: emit.into_iter().map(|(k, s)| (k.to_owned(), s)).collect(),
+        daemon: daemon.into_iter().map(|(k, s)| (k.to_owned(), s)).collect(),
         sources: config.sources.iter().map(|s| source_view(s, config_path, &file_origin)).collect(),
     }
 }
@@ -233,6 +252,7 @@ fn to_json(r: &Resolved) -> Value {
         "catalog": r.catalog,
         "convert": table(&r.convert),
         "emit": table(&r.emit),
+        "daemon": table(&r.daemon),
         "sources": r.sources,
     })
 }
@@ -244,7 +264,7 @@ fn write_text(out: &mut impl Write, r: &Resolved) -> std::io::Result<()> {
     };
     writeln!(out, "config file = {}  ({})", show(&r.config_file.value), r.config_file.origin)?;
     writeln!(out, "catalog = {}  ({})", show(&r.catalog.value), r.catalog.origin)?;
-    for (title, entries) in [("convert", &r.convert), ("emit", &r.emit)] {
+    for (title, entries) in [("convert", &r.convert), ("emit", &r.emit), ("daemon", &r.daemon)] {
         writeln!(out, "\n[{title}]")?;
         for (key, s) in entries {
             writeln!(out, "{key:<24} = {:<40} {}", show(&s.value), s.origin)?;

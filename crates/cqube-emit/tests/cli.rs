@@ -291,8 +291,9 @@ fn config_show_names_each_origin_and_never_prints_a_password() {
     let config = dir.path().join("cqube-emit.toml");
     std::fs::write(
         &config,
-        "[convert]\non_error = \"fail\"\nlevel = 3\n\n[emit]\njobs = 5\n\n\
-         [[source]]\nname = \"student_attendance\"\ntype = \"postgres\"\ntable = \"att\"\nurl_file = \"pg.url\"\n\n\
+        "[convert]\non_error = \"fail\"\nlevel = 3\n\n[emit]\njobs = 5\n\n[daemon]\ntimezone = \"Asia/Kolkata\"\n\n\
+         [[source]]\nname = \"student_attendance\"\ntype = \"postgres\"\ntable = \"att\"\nurl_file = \"pg.url\"\n\
+         schedule = \"0 30 1 * * *\"\n\n\
          [[source]]\nname = \"school_master\"\ntype = \"mysql\"\nquery = \"select * from schools\"\nurl_env = \"TEST_MY_URL\"\n",
     )
     .unwrap();
@@ -323,8 +324,11 @@ fn config_show_names_each_origin_and_never_prints_a_password() {
     assert_eq!(v["convert"]["chunk_bytes"]["origin"], "default");
     assert_eq!(v["emit"]["jobs"]["value"], 5);
     assert_eq!(v["emit"]["token"]["value"], "***");
+    assert_eq!(v["daemon"]["timezone"]["origin"], file.as_str());
+    assert_eq!(v["daemon"]["stop_grace_seconds"]["origin"], "default");
     let sources = v["sources"].as_array().unwrap();
     assert_eq!(sources[0]["table"], "att");
+    assert_eq!(sources[0]["schedule"], "0 30 1 * * *");
     assert_eq!(sources[0]["url"], "postgresql://emit:***@db.example:5432/state");
     assert_eq!(sources[0]["url_origin"], format!("file {}", dir.path().join("pg.url").display()));
     assert_eq!(sources[1]["url"], "mysql://root:***@127.0.0.1:3306/x");
@@ -338,4 +342,32 @@ fn config_show_names_each_origin_and_never_prints_a_password() {
             assert!(!output.contains(secret), "{secret} leaked: {output}");
         }
     }
+}
+
+#[test]
+fn daemon_refuses_bad_schedules_zones_and_public_status_addresses_up_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("cqube-emit.toml");
+    let source = "[[source]]\nname = \"student_attendance\"\npath = \"att_*.csv\"\n";
+    let daemon = |toml: &str, flags: &[&str]| {
+        std::fs::write(&config, toml).unwrap();
+        let out = run(bin().arg("--config").arg(&config).arg("daemon").args(flags));
+        (out.status.code(), text(&out.stderr))
+    };
+    let (code, err) = daemon(source, &[]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("no [[source]] has a schedule"), "{err}");
+    let (code, err) = daemon(&format!("{source}schedule = \"0 61 * * *\"\n"), &[]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("[[source]] student_attendance: schedule \"0 61 * * *\""), "{err}");
+    let scheduled = format!("{source}schedule = \"0 30 1 * * *\"\n");
+    let (code, err) = daemon(&scheduled, &["--timezone", "Asia/Bangalore"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("timezone \"Asia/Bangalore\""), "{err}");
+    let (code, err) = daemon(&scheduled, &["--listen", "0.0.0.0:8471"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("loopback only"), "{err}");
+    let (code, err) = daemon("[[source]]\nname = \"student_attendance\"\nschedule = \"0 30 1 * * *\"\n", &[]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("needs a path glob or a database query"), "{err}");
 }
