@@ -28,13 +28,11 @@ PEER_DIR=${BENCH_PEER_DIR:-$ROOT/../shared/bench}
 BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/cqube-emit
 TIME=/usr/bin/time
 RESULTS=$DIR/results.tsv
-MOTO_PID=
-SERVER_PID=
+# shellcheck source=scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
 
-need() { command -v "$1" >/dev/null || { echo "bench.sh: $1 not found${2:+ ($2)}" >&2; exit 2; }; }
 cleanup() {
-    if [[ -n $MOTO_PID ]]; then kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true; fi
-    if [[ -n $SERVER_PID ]]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+    stop_servers
     rm -rf "$DIR/server" "$DIR/journal"
     if [[ ${BENCH_KEEP:-0} != 1 ]]; then rm -f "$DIR"/*.csv "$DIR"/*.psv; fi
     rm -f "$DIR"/*.zip "$DIR"/*.gz
@@ -95,41 +93,12 @@ convert() {
         "'$BIN' -q --no-progress convert --source $source '$csv' -o '$DIR/out.zip'"
 }
 
-start_moto() {
-    need moto_server "$PEER_DIR/setup.sh"
-    local port
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    moto_server -H 127.0.0.1 -p "$port" >"$DIR/moto.log" 2>&1 &
-    MOTO_PID=$!
-    export S3_ENDPOINT=http://127.0.0.1:$port S3_BUCKET=bench AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench \
-        AWS_DEFAULT_REGION=us-east-1
-    for _ in $(seq 100); do
-        if python3 -c "import boto3; boto3.client('s3', endpoint_url='$S3_ENDPOINT').create_bucket(Bucket='bench')" \
-            2>/dev/null; then return; fi
-        sleep 0.2
-    done
-    echo "bench.sh: moto_server did not start (see $DIR/moto.log)" >&2
-    exit 1
-}
-
-# start_server: `cqube-emit serve` on its embedded store in $DIR/server, with an admin token; exports the API and token.
-start_server() {
-    rm -rf "$DIR/server"
-    "$BIN" serve --data-dir "$DIR/server" --listen 127.0.0.1:0 >"$DIR/server.url" 2>"$DIR/server.log" &
-    SERVER_PID=$!
-    for _ in $(seq 100); do [[ -s $DIR/server.url ]] && break; sleep 0.1; done
-    [[ -s $DIR/server.url ]] || { echo "bench.sh: serve did not start (see $DIR/server.log)" >&2; exit 1; }
-    export CQUBE_EMIT_API CQUBE_EMIT_TOKEN CQUBE_EMIT_JOURNAL_DIR=$DIR/journal
-    CQUBE_EMIT_API=$(head -n1 "$DIR/server.url")
-    CQUBE_EMIT_TOKEN=$("$BIN" token create --name bench --admin --data-dir "$DIR/server")
-}
-
 ATT=$DIR/attendance.csv
 gen student_attendance "$ROWS" "$ATT"
 LABEL="attendance $(($(stat -c %s "$ATT") / 1000000)) MB"
 baseline "$LABEL" "$ATT"
 convert "$LABEL" student_attendance "$ATT"
-start_server
+start_server "$BIN" "$DIR"
 run "$LABEL" "cqube-emit emit (embedded store, loopback)" "$ATT" - \
     "'$BIN' -q --no-progress emit --source student_attendance '$ATT'"
 
@@ -148,7 +117,8 @@ if [[ $PEERS == 1 ]]; then
     need xsv "$PEER_DIR/setup.sh"
     need aws "$PEER_DIR/setup.sh"
     python3 -c 'import pandas, boto3, requests' || { echo "bench.sh: run $PEER_DIR/setup.sh" >&2; exit 2; }
-    start_moto
+    need moto_server "$PEER_DIR/setup.sh"
+    start_moto "$DIR"
     run "$LABEL" "shell peer (xsv | pigz -K -6 | aws s3 cp -)" "$ATT" - "'$PEER_DIR/peer_shell.sh' '$ATT' shell.zip"
     SMALL=$DIR/attendance_small.csv
     gen student_attendance "$PEER_ROWS" "$SMALL"
