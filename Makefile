@@ -26,7 +26,7 @@ setup:
 	scripts/setup.sh
 
 ## bench: criterion benches for the hot path, the end-to-end comparison with the peers in ../shared/bench,
-## and PostgreSQL -> zip beside psql | convert and the file path
+## and PostgreSQL -> emission beside psql | the shell peer and the file path
 bench: setup
 	$(CARGO) bench -p cqube-benches
 	scripts/bench.sh
