@@ -5,13 +5,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use cqube_core::{Catalog, Column, DataSource};
-use cqube_normalize::{Detected, HeaderError, HeaderMap, Mapping, Slot, TextEncoding, ValueOptions};
+use cqube_normalize::{Detected, HeaderError, HeaderMap, Mapping, Quick, QuickRule, Slot, TextEncoding, ValueOptions};
 use cqube_zip::{ZipOptions, ZipStream};
 use serde::Serialize;
 
 use crate::chunk::{Chunk, ChunkError, Chunker};
 use crate::input::Input;
-use crate::keys::{KeySet, Seen};
+use crate::keys::KeySet;
 use crate::reject::{Reject, RejectSink};
 
 /// What to do with a row that breaks a rule.
@@ -380,14 +380,7 @@ impl Tally<'_> {
         sink: &mut dyn RejectSink,
     ) -> Result<(), Error> {
         self.rows_in += c.rows_in;
-        let mut duplicates = Vec::new();
-        if let Some(keys) = &mut self.keys {
-            for (row, &hash) in c.key_hashes.iter().enumerate() {
-                if keys.insert(hash) == Seen::Duplicate {
-                    duplicates.push(row);
-                }
-            }
-        }
+        let duplicates = self.keys.as_mut().map(|keys| keys.insert_all(&c.key_hashes)).unwrap_or_default();
         for &row in &duplicates {
             c.rejects.push(self.duplicate_reject(&c, row));
         }
@@ -459,6 +452,7 @@ fn remove_rows(encoded: &[u8], ends: &[u32], drop: &[usize]) -> Vec<u8> {
 struct Work {
     columns: Vec<Column>,
     slots: Vec<Slot>,
+    quick: Vec<QuickRule>,
     is_key: Vec<bool>,
     header_len: usize,
     in_delimiter: u8,
@@ -479,6 +473,7 @@ impl Work {
             is_key: source.columns.iter().map(|c| source.key.contains(&c.name)).collect(),
             columns: source.columns.clone(),
             slots: map.slots.clone(),
+            quick: source.columns.iter().map(|c| QuickRule::new(c, &options.values, source.delimiter)).collect(),
             header_len,
             in_delimiter,
             out_delimiter: source.delimiter,
@@ -518,30 +513,19 @@ fn convert_chunk(w: &Work, chunk: &Chunk) -> ChunkOutput {
     };
     let keyed = w.is_key.contains(&true);
     let mut key = Vec::new();
-    // One record buffer moves between its byte and text forms: UTF-8 is checked once per record, not per field.
-    let mut spare = Some(csv::ByteRecord::new());
-    loop {
-        let mut record = spare.take().expect("the record buffer is returned every iteration");
-        // Reading from a slice cannot fail, and with `flexible` ragged rows are not errors either.
-        if !rdr.read_byte_record(&mut record).unwrap_or(false) {
-            break;
-        }
+    // Checked once for the whole chunk (nearly always valid): then no record or field needs checking.
+    let valid_utf8 = std::str::from_utf8(&chunk.data).is_ok();
+    let mut record = csv::ByteRecord::new();
+    // Reading from a slice cannot fail, and with `flexible` ragged rows are not errors either.
+    while rdr.read_byte_record(&mut record).unwrap_or(false) {
         c.rows_in += 1;
         let line = chunk.first_line + record.position().map_or(1, csv::Position::line) - 1;
         let start = c.encoded.len();
         key.clear();
-        let outcome = match csv::StringRecord::from_byte_record(record) {
-            Ok(text) => {
-                let outcome = encode_row(w, &text, line, &mut c.encoded, &mut key);
-                spare = Some(text.into_byte_record());
-                outcome
-            }
-            Err(bad) => {
-                let record = bad.into_byte_record();
-                let outcome = Err(utf8_reject(w, &record, line));
-                spare = Some(record);
-                outcome
-            }
+        let outcome = if valid_utf8 || std::str::from_utf8(record.as_slice()).is_ok() {
+            encode_row(w, &record, line, &mut c.encoded, &mut key)
+        } else {
+            Err(utf8_reject(w, &record, line))
         };
         match outcome {
             Ok(()) => {
@@ -575,39 +559,61 @@ fn utf8_reject(w: &Work, record: &csv::ByteRecord, line: u64) -> Reject {
 }
 
 /// Appends one record's output fields (no line end) and its key bytes, or says why the row is rejected.
+/// The record is valid UTF-8.
 fn encode_row(
     w: &Work,
-    record: &csv::StringRecord,
+    record: &csv::ByteRecord,
     line: u64,
     out: &mut Vec<u8>,
     key: &mut Vec<u8>,
 ) -> Result<(), Reject> {
     if record.len() != w.header_len {
         let rule = format!("row has {} fields, the header has {}", record.len(), w.header_len);
-        let row = record.iter().take(50).collect::<Vec<_>>().join(&char::from(w.in_delimiter).to_string());
+        let row = record
+            .iter()
+            .take(50)
+            .map(String::from_utf8_lossy)
+            .collect::<Vec<_>>()
+            .join(&char::from(w.in_delimiter).to_string());
         return Err(Reject::new(line, None, &row, rule, "field_count"));
     }
-    for (i, (column, slot)) in w.columns.iter().zip(&w.slots).enumerate() {
+    for (i, ((column, slot), quick)) in w.columns.iter().zip(&w.slots).zip(&w.quick).enumerate() {
         if i > 0 {
             out.push(w.out_delimiter);
         }
         let raw = match slot {
             Slot::Field(f) => &record[*f],
-            Slot::Constant(value) => value.as_str(),
-            Slot::Absent => "",
+            Slot::Constant(value) => value.as_bytes(),
+            Slot::Absent => b"",
         };
-        let value = cqube_normalize::normalize_value(column, raw, &w.values)
-            .map_err(|v| Reject::new(line, Some(&column.name), raw, v.to_string(), v.code()))?;
-        if let Some(v) = &value {
-            cqube_encode::write_field(out, v, w.out_delimiter);
-        }
+        let written = out.len();
+        let null = match quick.classify(raw) {
+            Quick::Verbatim => {
+                out.extend_from_slice(raw);
+                false
+            }
+            Quick::Null => true,
+            Quick::Slow => {
+                let raw = std::str::from_utf8(raw).unwrap_or_default();
+                let value = cqube_normalize::normalize_value(column, raw, &w.values)
+                    .map_err(|v| Reject::new(line, Some(&column.name), raw, v.to_string(), v.code()))?;
+                if let Some(v) = &value {
+                    cqube_encode::write_field(out, v, w.out_delimiter);
+                }
+                value.is_none()
+            }
+        };
         if w.is_key[i] {
-            key.extend_from_slice(value.as_deref().unwrap_or("\u{1e}").as_bytes());
+            // The value as written: quoting is one-to-one, so equal keys are equal written bytes.
+            key.extend_from_slice(if null { NULL_KEY } else { &out[written..] });
             key.push(0x1f);
         }
     }
     Ok(())
 }
+
+/// A null key part: unlike the empty string, which text columns can hold.
+const NULL_KEY: &[u8] = b"\x1e";
 
 enum PipelineError {
     Chunk(ChunkError),

@@ -54,6 +54,24 @@ impl KeySet {
         }
     }
 
+    /// Inserts each hash in turn and returns the positions (in `hashes`) of the duplicates.
+    pub fn insert_all(&mut self, hashes: &[u64]) -> Vec<usize> {
+        // Random slots of a table far bigger than the caches: each insert would wait for its own cache miss. Loading
+        // a batch's first slots up front, independently of each other, lets the misses overlap.
+        const BATCH: usize = 256;
+        let mut duplicates = Vec::new();
+        for (b, batch) in hashes.chunks(BATCH).enumerate() {
+            let slots = self.slots.len();
+            std::hint::black_box(batch.iter().fold(0, |acc, &h| acc ^ self.slots[home(h, slots)]));
+            for (i, &hash) in batch.iter().enumerate() {
+                if self.insert(hash) == Seen::Duplicate {
+                    duplicates.push(b * BATCH + i);
+                }
+            }
+        }
+        duplicates
+    }
+
     /// The empty slot where `hash` would go, or `Err` when it is already there.
     fn find(&self, hash: u64) -> Result<usize, ()> {
         let mut i = home(hash, self.slots.len());
@@ -128,6 +146,15 @@ mod tests {
         assert_eq!(set.tracked() + untracked, 20_000);
         // tracked keys are still recognised once the budget is spent
         assert_eq!(set.insert(0x9E37_79B9_7F4A_7C15), Seen::Duplicate);
+    }
+
+    #[test]
+    fn insert_all_reports_duplicates_by_position() {
+        let mut set = KeySet::with_budget(1 << 20);
+        let hashes: Vec<u64> = (0..1000u64).map(|h| (h % 600).wrapping_mul(0x9E37_79B9_7F4A_7C15)).collect();
+        assert_eq!(set.insert_all(&hashes), (600..1000).collect::<Vec<_>>());
+        assert_eq!(set.insert_all(&hashes[..3]), vec![0, 1, 2]);
+        assert_eq!(set.tracked(), 600);
     }
 
     #[test]
