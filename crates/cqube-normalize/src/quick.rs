@@ -5,6 +5,8 @@
 //! from the bytes alone, without a UTF-8 check of numbers, an allocation or a quoting scan of the output, and
 //! leaves every other cell to `normalize_value`, which stays the one definition of the rules.
 
+use std::ops::RangeInclusive;
+
 use cqube_core::{Check, Column, ColumnType};
 
 use crate::value::ValueOptions;
@@ -22,8 +24,9 @@ pub enum Quick {
 
 #[derive(Debug, Clone, Copy)]
 enum Shape {
-    /// Integer columns: unsigned digits up to this magnitude.
-    Digits { max: u64 },
+    /// Integer columns: unsigned digits up to `max`. Up to 15 digits, where an f64 is exact, the numeric checks
+    /// reduce to `lo..=hi` (empty when a check can never hold), unless other checks remain (`numeric_only` false).
+    Digits { max: u64, lo: u64, hi: u64, numeric_only: bool },
     /// Text columns: up to this many bytes (a byte count within the character limit keeps the character count within it).
     Text { max_bytes: usize },
     /// Types whose cells are rewritten more often than not (dates, decimals, booleans): only nulls are quick.
@@ -48,7 +51,7 @@ impl QuickRule {
         let shape = match column.ty {
             // Digits are never quoted, unless the delimiter is one.
             ColumnType::Int { width } if !delimiter.is_ascii_digit() => {
-                Shape::Digits { max: width.bounds().1.unsigned_abs() }
+                digits(width.bounds().1.unsigned_abs(), &column.checks)
             }
             ColumnType::Text { max_chars } => Shape::Text { max_bytes: max_chars.map_or(usize::MAX, |m| m as usize) },
             _ => Shape::Other,
@@ -79,7 +82,7 @@ impl QuickRule {
             return if self.required { Quick::Slow } else { Quick::Null };
         }
         let verbatim = match self.shape {
-            Shape::Digits { max } => self.digits(raw, max),
+            Shape::Digits { max, lo, hi, numeric_only } => self.digits(raw, max, lo..=hi, numeric_only),
             Shape::Text { max_bytes } => self.text(raw, max_bytes),
             Shape::Other => false,
         };
@@ -87,7 +90,7 @@ impl QuickRule {
     }
 
     /// Plain unsigned digits within range that pass the checks: written as given, leading zeros and all.
-    fn digits(&self, raw: &[u8], max: u64) -> bool {
+    fn digits(&self, raw: &[u8], max: u64, bounds: RangeInclusive<u64>, numeric_only: bool) -> bool {
         // 18 digits cannot overflow a u64; longer ones (zero-padded codes) take the slow path.
         if raw.is_empty() || raw.len() > 18 {
             return false;
@@ -99,6 +102,9 @@ impl QuickRule {
                 return false;
             }
             n = n * 10 + u64::from(digit);
+        }
+        if raw.len() <= 15 && numeric_only {
+            return bounds.contains(&n);
         }
         // `n as f64` rounds to nearest like parsing the digits as an f64 does, so numeric checks see the same number.
         n <= max
@@ -115,6 +121,28 @@ impl QuickRule {
             && !raw.iter().any(|&b| b < b' ' || b == self.delimiter || b == b'"' || b == b'\\')
             && std::str::from_utf8(raw).is_ok_and(|s| self.checks.iter().all(|check| check.holds(s)))
     }
+}
+
+/// The [`Shape::Digits`] of an integer column with unsigned bound `max` and these checks.
+fn digits(max: u64, checks: &[Check]) -> Shape {
+    let (mut lo, mut hi, mut numeric_only) = (0, max, true);
+    for check in checks {
+        match *check {
+            // For a whole number n: min <= n <= max exactly when ceil(min) <= n <= floor(max). Casts saturate.
+            Check::Range([min, max]) if !min.is_nan() && !max.is_nan() => {
+                lo = lo.max(min.ceil().max(0.0) as u64);
+                if max < 0.0 {
+                    // No unsigned number qualifies: an empty range (the bounds only ever narrow).
+                    (lo, hi) = (1, 0);
+                } else {
+                    hi = hi.min(max.floor() as u64);
+                }
+            }
+            Check::NonZero => lo = lo.max(1),
+            _ => numeric_only = false,
+        }
+    }
+    Shape::Digits { max, lo, hi, numeric_only }
 }
 
 /// `a == b` without a call to `memcmp`, which costs more than the comparison for a null token's few bytes.
@@ -244,6 +272,9 @@ mod tests {
             vec![Check::Range([-5.0, 999_999_999_999_999.0])],
             vec![Check::Range([0.5, 9_007_199_254_740_992.0])],
             vec![Check::NonZero],
+            vec![Check::Range([-3.0, -0.5])],
+            vec![Check::Range([2.5, 2.5])],
+            vec![Check::Range([7.0, 7.0]), Check::NonZero, Check::Range([-1.0, 1e300])],
             vec![Check::OneOf(vec!["1".into(), "07".into(), "abc".into()])],
             vec![Check::AcademicYear],
         ];
