@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use cqube_core::{Catalog, Column, DataSource};
@@ -323,7 +323,7 @@ impl Prepared<'_> {
             csv_bytes,
         };
         pipeline(chunker, &work, options.chunks_in_flight.max(1), |chunk| {
-            state.take(chunk, &mut out, rejects)?;
+            work.recycle(state.take(chunk, &mut out, rejects)?);
             progress(&Progress {
                 bytes_in: bytes_read.load(Ordering::Relaxed),
                 total_bytes: size,
@@ -378,7 +378,7 @@ impl Tally<'_> {
         mut c: ChunkOutput,
         out: &mut Option<&mut dyn Write>,
         sink: &mut dyn RejectSink,
-    ) -> Result<(), Error> {
+    ) -> Result<Vec<u8>, Error> {
         self.rows_in += c.rows_in;
         let duplicates = self.keys.as_mut().map(|keys| keys.insert_all(&c.key_hashes)).unwrap_or_default();
         for &row in &duplicates {
@@ -407,7 +407,7 @@ impl Tally<'_> {
         if let Some(out) = out {
             out.write_all(&c.encoded).map_err(Error::Output)?;
         }
-        Ok(())
+        Ok(c.encoded)
     }
 
     fn duplicate_reject(&self, c: &ChunkOutput, row: usize) -> Reject {
@@ -459,6 +459,9 @@ struct Work {
     out_delimiter: u8,
     values: ValueOptions,
     fail_fast: bool,
+    /// Output buffers already written, for the next chunks: fresh ones cost page faults, and glibc keeps
+    /// memory in per-thread arenas when a buffer is allocated on one thread and freed on another.
+    spare: Mutex<Vec<Vec<u8>>>,
 }
 
 impl Work {
@@ -479,7 +482,21 @@ impl Work {
             out_delimiter: source.delimiter,
             values: options.values.clone(),
             fail_fast: options.on_error == OnError::Fail,
+            spare: Mutex::new(Vec::new()),
         }
+    }
+
+    /// An empty output buffer with room for `len` bytes.
+    fn output_buffer(&self, len: usize) -> Vec<u8> {
+        let mut buf = self.spare.lock().unwrap_or_else(PoisonError::into_inner).pop().unwrap_or_default();
+        buf.reserve(len);
+        buf
+    }
+
+    /// Keeps a written buffer for [`Work::output_buffer`]. There are never more than the chunks in flight.
+    fn recycle(&self, mut buf: Vec<u8>) {
+        buf.clear();
+        self.spare.lock().unwrap_or_else(PoisonError::into_inner).push(buf);
     }
 }
 
@@ -504,7 +521,7 @@ fn convert_chunk(w: &Work, chunk: &Chunk) -> ChunkOutput {
         out: ChunkOutput {
             index: chunk.index,
             rows_in: 0,
-            encoded: Vec::with_capacity(chunk.data.len() + chunk.data.len() / 8),
+            encoded: w.output_buffer(chunk.data.len() + chunk.data.len() / 8),
             row_ends: Vec::new(),
             row_lines: Vec::new(),
             key_hashes: Vec::new(),
