@@ -27,7 +27,7 @@ enum Shape {
     /// Integer columns: unsigned digits up to `max`. Up to 15 digits, where an f64 is exact, the numeric checks
     /// reduce to `lo..=hi` (empty when a check can never hold), unless other checks remain (`numeric_only` false).
     Digits { max: u64, lo: u64, hi: u64, numeric_only: bool },
-    /// Text columns: up to this many bytes (a byte count within the character limit keeps the character count within it).
+    /// Text columns: up to this many bytes (bytes within the character limit keep the characters within it too).
     Text { max_bytes: usize },
     /// Types whose cells are rewritten more often than not (dates, decimals, booleans): only nulls are quick.
     Other,
