@@ -688,7 +688,7 @@ fn utf8_reject(w: &Work, record: &impl Fields, line: u64) -> Reject {
 }
 
 /// Appends one record's output fields (no line end) and its key bytes, or says why the row is rejected.
-/// The record is valid UTF-8.
+/// The record must be valid UTF-8.
 fn encode_row(w: &Work, record: &impl Fields, line: u64, out: &mut Vec<u8>, key: &mut Vec<u8>) -> Result<(), Reject> {
     if record.count() != w.header_len {
         let rule = format!("row has {} fields, the header has {}", record.count(), w.header_len);
@@ -720,7 +720,7 @@ fn encode_row(w: &Work, record: &impl Fields, line: u64, out: &mut Vec<u8>, key:
             }
             Quick::Null => true,
             Quick::Slow => {
-                let raw = std::str::from_utf8(raw).unwrap_or_default();
+                let raw = std::str::from_utf8(raw).expect("callers pass records already checked to be UTF-8");
                 let value = cqube_normalize::normalize_value(column, raw, &w.values)
                     .map_err(|v| Reject::new(line, Some(&column.name), raw, v.to_string(), v.code()))?;
                 if let Some(v) = &value {
