@@ -1,7 +1,7 @@
 //! The conversion hot path on generated exports (cqube-gen, fixed seeds, nothing committed), as input MB/s:
 //!
-//! - `encode_one_core`: parse (csv) + normalize every cell + encode pipe-CSV on the calling thread, no
-//!   threads, no zip: what one rayon worker does per chunk, the engine's bookkeeping aside.
+//! - `encode_one_core`: parse (csv) + normalize every cell (quick path first) + encode pipe-CSV on the calling
+//!   thread, no threads, no zip: what one rayon worker does per chunk, the engine's bookkeeping aside.
 //! - `convert_chain`: `prepare` + `Prepared::convert` into `io::sink()`: chunker, workers on the rayon pool,
 //!   ordered duplicate-key check, parallel deflate at the default level, on every core.
 //!
@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime};
 use cqube_convert::{ConvertOptions, Input, NoRejects};
 use cqube_core::{Catalog, DataSource};
 use cqube_gen::{GenOptions, Universe, write_csv};
-use cqube_normalize::ValueOptions;
+use cqube_normalize::{Quick, QuickRule, ValueOptions};
 use cqube_zip::ZipOptions;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
@@ -39,21 +39,31 @@ fn generate(source: &DataSource, rows: u64) -> Vec<u8> {
     out
 }
 
-/// One core's parse + normalize + encode over a whole export whose header is the catalog's, in order.
+/// One core's parse + normalize + encode over a whole export whose header is the catalog's, in order: the quick
+/// path for the cells it recognises, `normalize_value` for the rest, as the engine does (which splits quote-free
+/// chunks itself instead of using csv).
 fn encode_export(source: &DataSource, data: &[u8], opts: &ValueOptions, out: &mut Vec<u8>) -> u64 {
+    let rules: Vec<QuickRule> = source.columns.iter().map(|c| QuickRule::new(c, opts, source.delimiter)).collect();
     let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_reader(data);
     let mut record = csv::ByteRecord::new();
     let mut rows = 0;
     out.clear();
     while rdr.read_byte_record(&mut record).expect("generated CSV parses") {
-        for (i, (column, raw)) in source.columns.iter().zip(record.iter()).enumerate() {
+        for (i, ((column, rule), raw)) in source.columns.iter().zip(&rules).zip(record.iter()).enumerate() {
             if i > 0 {
                 out.push(source.delimiter);
             }
-            let raw = std::str::from_utf8(raw).expect("generated CSV is UTF-8");
-            let value = cqube_normalize::normalize_value(column, raw, opts).expect("generated values are valid");
-            if let Some(v) = value {
-                cqube_encode::write_field(out, &v, source.delimiter);
+            match rule.classify(raw) {
+                Quick::Verbatim => out.extend_from_slice(raw),
+                Quick::Null => {}
+                Quick::Slow => {
+                    let raw = std::str::from_utf8(raw).expect("generated CSV is UTF-8");
+                    let value =
+                        cqube_normalize::normalize_value(column, raw, opts).expect("generated values are valid");
+                    if let Some(v) = value {
+                        cqube_encode::write_field(out, &v, source.delimiter);
+                    }
+                }
             }
         }
         out.push(b'\n');

@@ -1,17 +1,17 @@
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use cqube_core::{Catalog, Column, DataSource};
-use cqube_normalize::{Detected, HeaderError, HeaderMap, Mapping, Slot, TextEncoding, ValueOptions};
+use cqube_normalize::{Detected, HeaderError, HeaderMap, Mapping, Quick, QuickRule, Slot, TextEncoding, ValueOptions};
 use cqube_zip::{ZipOptions, ZipStream};
 use serde::Serialize;
 
 use crate::chunk::{Chunk, ChunkError, Chunker};
 use crate::input::Input;
-use crate::keys::{KeySet, Seen};
+use crate::keys::KeySet;
 use crate::reject::{Reject, RejectSink};
 
 /// What to do with a row that breaks a rule.
@@ -324,7 +324,7 @@ impl Prepared<'_> {
             csv_bytes,
         };
         pipeline(chunker, &work, options.chunks_in_flight.max(1), |chunk| {
-            state.take(chunk, &mut out, rejects)?;
+            work.recycle(state.take(chunk, &mut out, rejects)?);
             progress(&Progress {
                 bytes_in: bytes_read.load(Ordering::Relaxed),
                 total_bytes: size,
@@ -379,16 +379,9 @@ impl Tally<'_> {
         mut c: ChunkOutput,
         out: &mut Option<&mut dyn Write>,
         sink: &mut dyn RejectSink,
-    ) -> Result<(), Error> {
+    ) -> Result<Vec<u8>, Error> {
         self.rows_in += c.rows_in;
-        let mut duplicates = Vec::new();
-        if let Some(keys) = &mut self.keys {
-            for (row, &hash) in c.key_hashes.iter().enumerate() {
-                if keys.insert(hash) == Seen::Duplicate {
-                    duplicates.push(row);
-                }
-            }
-        }
+        let duplicates = self.keys.as_mut().map(|keys| keys.insert_all(&c.key_hashes)).unwrap_or_default();
         for &row in &duplicates {
             c.rejects.push(self.duplicate_reject(&c, row));
         }
@@ -415,7 +408,7 @@ impl Tally<'_> {
         if let Some(out) = out {
             out.write_all(&c.encoded).map_err(Error::Output)?;
         }
-        Ok(())
+        Ok(c.encoded)
     }
 
     fn duplicate_reject(&self, c: &ChunkOutput, row: usize) -> Reject {
@@ -460,12 +453,16 @@ fn remove_rows(encoded: &[u8], ends: &[u32], drop: &[usize]) -> Vec<u8> {
 struct Work {
     columns: Vec<Column>,
     slots: Vec<Slot>,
+    quick: Vec<QuickRule>,
     is_key: Vec<bool>,
     header_len: usize,
     in_delimiter: u8,
     out_delimiter: u8,
     values: ValueOptions,
     fail_fast: bool,
+    /// Output buffers already written, for the next chunks: fresh ones cost page faults, and glibc keeps
+    /// memory in per-thread arenas when a buffer is allocated on one thread and freed on another.
+    spare: Mutex<Vec<Vec<u8>>>,
 }
 
 impl Work {
@@ -480,12 +477,27 @@ impl Work {
             is_key: source.columns.iter().map(|c| source.key.contains(&c.name)).collect(),
             columns: source.columns.clone(),
             slots: map.slots.clone(),
+            quick: source.columns.iter().map(|c| QuickRule::new(c, &options.values, source.delimiter)).collect(),
             header_len,
             in_delimiter,
             out_delimiter: source.delimiter,
             values: options.values.clone(),
             fail_fast: options.on_error == OnError::Fail,
+            spare: Mutex::new(Vec::new()),
         }
+    }
+
+    /// An empty output buffer with room for `len` bytes.
+    fn output_buffer(&self, len: usize) -> Vec<u8> {
+        let mut buf = self.spare.lock().unwrap_or_else(PoisonError::into_inner).pop().unwrap_or_default();
+        buf.reserve(len);
+        buf
+    }
+
+    /// Keeps a written buffer for [`Work::output_buffer`]. There are never more than the chunks in flight.
+    fn recycle(&self, mut buf: Vec<u8>) {
+        buf.clear();
+        self.spare.lock().unwrap_or_else(PoisonError::into_inner).push(buf);
     }
 }
 
@@ -503,112 +515,232 @@ struct ChunkOutput {
 
 /// Parses, maps, normalizes and encodes one chunk. Runs on the rayon pool.
 fn convert_chunk(w: &Work, chunk: &Chunk) -> ChunkOutput {
+    let mut rows = Rows {
+        w,
+        keyed: w.is_key.contains(&true),
+        key: Vec::new(),
+        out: ChunkOutput {
+            index: chunk.index,
+            rows_in: 0,
+            encoded: w.output_buffer(chunk.data.len() + chunk.data.len() / 8),
+            row_ends: Vec::new(),
+            row_lines: Vec::new(),
+            key_hashes: Vec::new(),
+            rejects: Vec::new(),
+        },
+    };
+    // Checked once for the whole chunk (nearly always valid): then no record or field needs checking.
+    let valid_utf8 = std::str::from_utf8(&chunk.data).is_ok();
+    if valid_utf8 && plain_lines(&chunk.data, w.in_delimiter) {
+        split_lines(chunk, w.in_delimiter, &mut rows);
+    } else {
+        read_records(chunk, w.in_delimiter, valid_utf8, &mut rows);
+    }
+    rows.out
+}
+
+/// Whether the csv reader would read each line of `data` as one record cut at every delimiter: no quotes,
+/// no line end but `\n` and `\r\n` (csv also ends a record at a lone `\r`), no byte-order mark.
+fn plain_lines(data: &[u8], delimiter: u8) -> bool {
+    !matches!(delimiter, b'"' | b'\r' | b'\n')
+        // csv drops a byte-order mark at the start of its input
+        && !data.starts_with("\u{feff}".as_bytes())
+        && memchr::memchr(b'"', data).is_none()
+        && memchr::memchr_iter(b'\r', data).all(|i| data.get(i + 1) == Some(&b'\n'))
+}
+
+/// Cuts a [`plain_lines`] chunk into records as the csv reader would (skipping empty lines), in one pass,
+/// without copying fields.
+fn split_lines(chunk: &Chunk, delimiter: u8, rows: &mut Rows) {
+    let data = chunk.data.as_slice();
+    let mut ends = Vec::new();
+    let mut start = 0;
+    let mut line = chunk.first_line;
+    let mut record = |from: usize, to: usize, ends: &mut Vec<usize>, line: u64| {
+        let text = &data[from..to];
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        ends.push(text.len());
+        text.is_empty() || rows.push(&Split { line: text, ends }, line, true)
+    };
+    for (i, &b) in data.iter().enumerate() {
+        if b == delimiter {
+            ends.push(i - start);
+        } else if b == b'\n' {
+            if !record(start, i, &mut ends, line) {
+                return;
+            }
+            ends.clear();
+            start = i + 1;
+            line += 1;
+        }
+    }
+    if start < data.len() {
+        record(start, data.len(), &mut ends, line);
+    }
+}
+
+/// Reads a chunk with the csv reader: quoted fields, lone `\r` line ends, invalid UTF-8.
+fn read_records(chunk: &Chunk, delimiter: u8, valid_utf8: bool, rows: &mut Rows) {
     let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(w.in_delimiter)
+        .delimiter(delimiter)
         .has_headers(false)
         .flexible(true)
         .from_reader(chunk.data.as_slice());
-    let mut c = ChunkOutput {
-        index: chunk.index,
-        rows_in: 0,
-        encoded: Vec::with_capacity(chunk.data.len() + chunk.data.len() / 8),
-        row_ends: Vec::new(),
-        row_lines: Vec::new(),
-        key_hashes: Vec::new(),
-        rejects: Vec::new(),
-    };
-    let keyed = w.is_key.contains(&true);
-    let mut key = Vec::new();
-    // One record buffer moves between its byte and text forms: UTF-8 is checked once per record, not per field.
-    let mut spare = Some(csv::ByteRecord::new());
-    loop {
-        let mut record = spare.take().expect("the record buffer is returned every iteration");
-        // Reading from a slice cannot fail, and with `flexible` ragged rows are not errors either.
-        if !rdr.read_byte_record(&mut record).unwrap_or(false) {
+    let mut record = csv::ByteRecord::new();
+    // Reading from a slice cannot fail, and with `flexible` ragged rows are not errors either.
+    while rdr.read_byte_record(&mut record).unwrap_or(false) {
+        let line = chunk.first_line + record_line(&chunk.data, record.position()) - 1;
+        let utf8 = valid_utf8 || std::str::from_utf8(record.as_slice()).is_ok();
+        if !rows.push(&record, line, utf8) {
             break;
         }
+    }
+}
+
+/// The 1-based line where a record read by csv starts. csv gives the position where it began reading, which is
+/// before the line ends it skips first: the `\n` of a `\r\n` (it stops at the `\r`) and empty lines.
+fn record_line(data: &[u8], position: Option<&csv::Position>) -> u64 {
+    let Some(position) = position else { return 1 };
+    let skipped = data.get(position.byte() as usize..).unwrap_or_default();
+    let line_ends = skipped.iter().take_while(|&&b| b == b'\r' || b == b'\n').filter(|&&b| b == b'\n').count();
+    position.line() + line_ends as u64
+}
+
+/// A record's fields, from the csv reader or from [`split_lines`].
+trait Fields {
+    fn count(&self) -> usize;
+    fn field(&self, i: usize) -> &[u8];
+}
+
+impl Fields for csv::ByteRecord {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn field(&self, i: usize) -> &[u8] {
+        &self[i]
+    }
+}
+
+/// One line of a [`plain_lines`] chunk and where each of its fields ends.
+struct Split<'a> {
+    line: &'a [u8],
+    ends: &'a [usize],
+}
+
+impl Fields for Split<'_> {
+    fn count(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn field(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] + 1 };
+        &self.line[start..self.ends[i]]
+    }
+}
+
+/// A chunk's output as its records are converted.
+struct Rows<'w> {
+    w: &'w Work,
+    keyed: bool,
+    key: Vec<u8>,
+    out: ChunkOutput,
+}
+
+impl Rows<'_> {
+    /// Converts one record found at `line`; `false` when the chunk stops here (a rejected row, failing fast).
+    fn push(&mut self, record: &impl Fields, line: u64, utf8: bool) -> bool {
+        let c = &mut self.out;
         c.rows_in += 1;
-        let line = chunk.first_line + record.position().map_or(1, csv::Position::line) - 1;
         let start = c.encoded.len();
-        key.clear();
-        let outcome = match csv::StringRecord::from_byte_record(record) {
-            Ok(text) => {
-                let outcome = encode_row(w, &text, line, &mut c.encoded, &mut key);
-                spare = Some(text.into_byte_record());
-                outcome
-            }
-            Err(bad) => {
-                let record = bad.into_byte_record();
-                let outcome = Err(utf8_reject(w, &record, line));
-                spare = Some(record);
-                outcome
-            }
+        self.key.clear();
+        let outcome = if utf8 {
+            encode_row(self.w, record, line, &mut c.encoded, &mut self.key)
+        } else {
+            Err(utf8_reject(self.w, record, line))
         };
         match outcome {
             Ok(()) => {
                 c.encoded.push(b'\n');
                 c.row_ends.push(c.encoded.len() as u32);
                 c.row_lines.push(line);
-                if keyed {
-                    c.key_hashes.push(xxhash_rust::xxh3::xxh3_64(&key));
+                if self.keyed {
+                    c.key_hashes.push(xxhash_rust::xxh3::xxh3_64(&self.key));
                 }
+                true
             }
             Err(reject) => {
                 c.encoded.truncate(start);
                 c.rejects.push(reject);
-                if w.fail_fast {
-                    break;
-                }
+                !self.w.fail_fast
             }
         }
     }
-    c
 }
 
 /// Names the first output column whose source field is not UTF-8 (or the row, if that field is dropped).
-fn utf8_reject(w: &Work, record: &csv::ByteRecord, line: u64) -> Reject {
+fn utf8_reject(w: &Work, record: &impl Fields, line: u64) -> Reject {
     let rule = "not valid UTF-8 (pass --encoding if the file is in another encoding)".to_owned();
-    let bad = record.iter().position(|f| std::str::from_utf8(f).is_err()).unwrap_or(0);
+    let bad = (0..record.count()).position(|i| std::str::from_utf8(record.field(i)).is_err()).unwrap_or(0);
     let column =
         w.columns.iter().zip(&w.slots).find(|(_, slot)| **slot == Slot::Field(bad)).map(|(c, _)| c.name.as_str());
-    let value = String::from_utf8_lossy(record.get(bad).unwrap_or_default());
+    let value = String::from_utf8_lossy(if bad < record.count() { record.field(bad) } else { b"" });
     Reject::new(line, column, &value, rule, "invalid_utf8")
 }
 
 /// Appends one record's output fields (no line end) and its key bytes, or says why the row is rejected.
-fn encode_row(
-    w: &Work,
-    record: &csv::StringRecord,
-    line: u64,
-    out: &mut Vec<u8>,
-    key: &mut Vec<u8>,
-) -> Result<(), Reject> {
-    if record.len() != w.header_len {
-        let rule = format!("row has {} fields, the header has {}", record.len(), w.header_len);
-        let row = record.iter().take(50).collect::<Vec<_>>().join(&char::from(w.in_delimiter).to_string());
+/// The record must be valid UTF-8.
+fn encode_row(w: &Work, record: &impl Fields, line: u64, out: &mut Vec<u8>, key: &mut Vec<u8>) -> Result<(), Reject> {
+    if record.count() != w.header_len {
+        let rule = format!("row has {} fields, the header has {}", record.count(), w.header_len);
+        let row = (0..record.count().min(50))
+            .map(|i| String::from_utf8_lossy(record.field(i)))
+            .collect::<Vec<_>>()
+            .join(&char::from(w.in_delimiter).to_string());
         return Err(Reject::new(line, None, &row, rule, "field_count"));
     }
-    for (i, (column, slot)) in w.columns.iter().zip(&w.slots).enumerate() {
+    for (i, ((column, slot), quick)) in w.columns.iter().zip(&w.slots).zip(&w.quick).enumerate() {
         if i > 0 {
             out.push(w.out_delimiter);
         }
         let raw = match slot {
-            Slot::Field(f) => &record[*f],
-            Slot::Constant(value) => value.as_str(),
-            Slot::Absent => "",
+            Slot::Field(f) => record.field(*f),
+            Slot::Constant(value) => value.as_bytes(),
+            Slot::Absent => b"",
         };
-        let value = cqube_normalize::normalize_value(column, raw, &w.values)
-            .map_err(|v| Reject::new(line, Some(&column.name), raw, v.to_string(), v.code()))?;
-        if let Some(v) = &value {
-            cqube_encode::write_field(out, v, w.out_delimiter);
-        }
+        let written = out.len();
+        let null = match quick.classify(raw) {
+            Quick::Verbatim => {
+                // One-byte cells (attendance codes) are most cells; a `memcpy` call costs more than they do.
+                if let [byte] = raw {
+                    out.push(*byte);
+                } else {
+                    out.extend_from_slice(raw);
+                }
+                false
+            }
+            Quick::Null => true,
+            Quick::Slow => {
+                let raw = std::str::from_utf8(raw).expect("callers pass records already checked to be UTF-8");
+                let value = cqube_normalize::normalize_value(column, raw, &w.values)
+                    .map_err(|v| Reject::new(line, Some(&column.name), raw, v.to_string(), v.code()))?;
+                if let Some(v) = &value {
+                    cqube_encode::write_field(out, v, w.out_delimiter);
+                }
+                value.is_none()
+            }
+        };
         if w.is_key[i] {
-            key.extend_from_slice(value.as_deref().unwrap_or("\u{1e}").as_bytes());
+            // The value as written: quoting is one-to-one, so equal keys are equal written bytes.
+            key.extend_from_slice(if null { NULL_KEY } else { &out[written..] });
             key.push(0x1f);
         }
     }
     Ok(())
 }
+
+/// A null key part: unlike the empty string, which text columns can hold.
+const NULL_KEY: &[u8] = b"\x1e";
 
 enum PipelineError {
     Chunk(ChunkError),
@@ -714,4 +846,94 @@ fn parse_header(record: &[u8], delimiter: u8) -> Option<Vec<String>> {
     let mut rec = csv::ByteRecord::new();
     rdr.read_byte_record(&mut rec).ok()?;
     rec.iter().map(|f| std::str::from_utf8(f).ok().map(|s| s.trim().to_owned())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use cqube_core::Catalog;
+
+    use super::*;
+
+    /// student_attendance, its header in catalog order but for one dropped source column at the end.
+    fn work(on_error: OnError) -> Work {
+        let catalog = Catalog::builtin();
+        let source = catalog.get("student_attendance").expect("a built-in source");
+        let mut header: Vec<&str> = source.columns.iter().map(|c| c.name.as_str()).collect();
+        header.push("remarks");
+        let map = cqube_normalize::map_header(source, &header, &Mapping::default()).expect("the catalog's own header");
+        let options = ConvertOptions { on_error, ..ConvertOptions::default() };
+        Work::new(source, &map, header.len(), b',', &options)
+    }
+
+    fn row(id: u32, days: &str, month: &str) -> String {
+        format!("{id},2004010200{id},20040102009,,2022-23,{month},{days},x\n")
+    }
+
+    fn convert(w: &Work, data: &[u8], split: bool) -> ChunkOutput {
+        let chunk = Chunk { index: 0, first_line: 7, data: data.to_vec() };
+        let mut rows = Rows {
+            w,
+            keyed: true,
+            key: Vec::new(),
+            out: ChunkOutput {
+                index: 0,
+                rows_in: 0,
+                encoded: Vec::new(),
+                row_ends: Vec::new(),
+                row_lines: Vec::new(),
+                key_hashes: Vec::new(),
+                rejects: Vec::new(),
+            },
+        };
+        if split {
+            split_lines(&chunk, w.in_delimiter, &mut rows);
+        } else {
+            read_records(&chunk, w.in_delimiter, true, &mut rows);
+        }
+        rows.out
+    }
+
+    #[test]
+    fn splitting_lines_agrees_with_the_csv_reader() {
+        let days = ["1,"; 30].concat() + "1";
+        let nulls = ["NULL,"; 30].concat();
+        let mut data = String::new();
+        data += &row(1, &days, "4");
+        data += &row(2, &days, "4").replace('\n', "\r\n");
+        data += "\n\r\n";
+        data += &row(3, &(nulls.clone() + " 2 "), "12");
+        data += &row(4, &days.replace("1,1,1", "1,8,1"), "4"); // fails the day range check
+        data += &row(5, &days, "x");
+        data += "6,1,2\n"; // too few fields
+        data += &row(7, &days, "NULL"); // required
+        data += &row(8, &(nulls + ""), "+01");
+        data += &row(9, &days, "4").replace('\n', "");
+        let data = data.as_bytes();
+        assert!(plain_lines(data, b','));
+        for on_error in [OnError::Skip, OnError::Fail] {
+            let w = work(on_error);
+            let (split, csv) = (convert(&w, data, true), convert(&w, data, false));
+            assert_eq!(split.rows_in, csv.rows_in);
+            assert_eq!(String::from_utf8_lossy(&split.encoded), String::from_utf8_lossy(&csv.encoded));
+            assert_eq!(
+                (&split.row_ends, &split.row_lines, &split.key_hashes),
+                (&csv.row_ends, &csv.row_lines, &csv.key_hashes)
+            );
+            assert_eq!(split.rejects, csv.rejects);
+        }
+        let skip = convert(&work(OnError::Skip), data, true);
+        assert_eq!((skip.rows_in, skip.row_lines.as_slice()), (9, [7, 8, 11, 16, 17].as_slice()));
+        let lines: Vec<u64> = skip.rejects.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [12, 13, 14, 15]);
+    }
+
+    #[test]
+    fn only_plain_lines_are_split() {
+        assert!(plain_lines(b"1,2\r\n3,4", b','));
+        assert!(!plain_lines(b"1,\"2\"\n", b','), "quotes");
+        assert!(!plain_lines(b"1,2\r3,4\n", b','), "a lone CR ends a record");
+        assert!(!plain_lines(b"1,2\r", b','), "a lone CR ends a record");
+        assert!(!plain_lines("\u{feff}1,2\n".as_bytes(), b','), "byte-order mark");
+        assert!(!plain_lines(b"1\r2\n", b'\r'));
+    }
 }

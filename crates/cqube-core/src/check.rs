@@ -23,10 +23,19 @@ impl Check {
     /// Whether a normalized, non-null value satisfies the rule.
     pub fn holds(&self, value: &str) -> bool {
         match self {
-            Check::Range([min, max]) => number(value).is_some_and(|v| (*min..=*max).contains(&v)),
-            Check::NonZero => number(value).is_some_and(|v| v != 0.0),
+            Check::Range(_) | Check::NonZero => number(value).and_then(|v| self.holds_for_number(v)) == Some(true),
             Check::OneOf(allowed) => allowed.iter().any(|a| a == value),
             Check::AcademicYear => is_academic_year(value),
+        }
+    }
+
+    /// Whether a value already read as a number satisfies the rule: for a number's text `t`, the same as
+    /// `holds(t)`. `None` for the rules that compare text (`one_of`, `academic_year`).
+    pub fn holds_for_number(&self, value: f64) -> Option<bool> {
+        match self {
+            Check::Range([min, max]) => Some((*min..=*max).contains(&value)),
+            Check::NonZero => Some(value != 0.0),
+            Check::OneOf(_) | Check::AcademicYear => None,
         }
     }
 }

@@ -4,9 +4,11 @@
 //! - [`decode`]: detect a file's encoding and delimiter, and read it as UTF-8 without a BOM.
 //! - [`header`]: map the file's header onto a catalog data source's columns.
 //! - [`value`]: normalize one cell to the form cQube's reader accepts, or say which rule it breaks.
+//! - [`quick`]: recognise the cells that `value` would leave unchanged or null, from their bytes, in one pass.
 
 pub mod decode;
 pub mod header;
+pub mod quick;
 pub mod value;
 
 mod datetime;
@@ -16,4 +18,5 @@ pub use decode::{Detected, TextEncoding, Utf8Reader, detect_delimiter, detect_en
 /// [`Violation`], reported per row, and decoding replaces malformed sequences instead of failing).
 pub use header::HeaderError as Error;
 pub use header::{HeaderError, HeaderMap, Mapping, Slot, map_header};
+pub use quick::{Quick, QuickRule};
 pub use value::{ValueOptions, Violation, normalize_value};
