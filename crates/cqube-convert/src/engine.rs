@@ -45,6 +45,9 @@ pub struct ConvertOptions {
     pub chunks_in_flight: usize,
     /// The longest record accepted; past it a stray quote is the likely cause.
     pub max_record_bytes: usize,
+    /// Source columns the caller knows the catalog lacks (a database source's watermark column): left out without
+    /// a warning.
+    pub known_extra_columns: Vec<String>,
 }
 
 impl Default for ConvertOptions {
@@ -61,6 +64,7 @@ impl Default for ConvertOptions {
             chunk_bytes: 1 << 20,
             chunks_in_flight: threads + 2,
             max_record_bytes: 64 << 20,
+            known_extra_columns: Vec::new(),
         }
     }
 }
@@ -251,8 +255,13 @@ pub fn prepare<'c>(
             })?;
         }
     }
-    if !header_map.dropped.is_empty() {
-        tracing::warn!(input = %name, source = %source.name, dropped = ?header_map.dropped, "columns not in the catalog are left out");
+    let (known, unexpected): (Vec<&String>, Vec<&String>) =
+        header_map.dropped.iter().partition(|c| options.known_extra_columns.iter().any(|k| k.eq_ignore_ascii_case(c)));
+    if !unexpected.is_empty() {
+        tracing::warn!(input = %name, source = %source.name, dropped = ?unexpected, "columns not in the catalog are left out");
+    }
+    if !known.is_empty() {
+        tracing::debug!(input = %name, source = %source.name, dropped = ?known, "columns used only by the emitter are left out");
     }
     Ok(Prepared {
         input: name,

@@ -179,6 +179,7 @@ fn open_input(args: &InputArgs, config: &FileConfig, options: &mut ConvertOption
     request.utc_offset_minutes = options.values.utc_offset_minutes;
     tracing::info!(source = %name, url_from = %origin, "database source");
     *options = database_options(options.clone(), args, config);
+    options.known_extra_columns.extend(request.watermark.as_ref().map(|w| w.column.clone()));
     let (input, reached) = open_database(&request)?;
     let watermark = request.watermark.map(|w| w.column).zip(reached);
     Ok((input, Opened { size: None, watermark }))

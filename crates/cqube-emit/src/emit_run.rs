@@ -447,7 +447,14 @@ async fn send(
         source: item.source.clone(),
         input: item.input.clone(),
         normalize: ctx.settings.normalize,
-        convert: if database.is_some() { &ctx.settings.database_convert } else { &ctx.settings.convert }.clone(),
+        convert: match &database {
+            Some(db) => {
+                let mut options = ctx.settings.database_convert.clone();
+                options.known_extra_columns.extend(db.column.clone());
+                options
+            }
+            None => ctx.settings.convert.clone(),
+        },
         zip: ctx.settings.zip,
         database: database.map(|d| d.input),
     };
