@@ -2,8 +2,12 @@
 
 use std::fmt::Write as _;
 
+use std::sync::Arc;
+
 use futures_util::StreamExt;
-use tokio_postgres::NoTls;
+use tokio_postgres::config::SslMode;
+use tokio_postgres::tls::MakeTlsConnect;
+use tokio_postgres::{Client, NoTls, Socket};
 
 use crate::bridge::{Ready, Sink};
 use crate::query::{max_query, pg_literal, rows_query, subquery};
@@ -18,25 +22,13 @@ const SESSION: &str = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET cli
                        BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
 pub(crate) async fn run(request: &Request, ready: Ready, mut sink: Sink) {
-    let (client, connection) = match tokio_postgres::connect(request.url.expose(), NoTls).await {
-        Ok(pair) => pair,
+    let client = match connect(request).await {
+        Ok(client) => client,
         Err(e) => {
-            let _ = ready.send(Err(Error::Connect {
-                name: request.name.clone(),
-                backend: Backend::Postgres,
-                url: request.url.masked(),
-                message: describe(request, &e),
-                retryable: e.as_db_error().is_none(),
-            }));
+            let _ = ready.send(Err(e));
             return;
         }
     };
-    let name = request.name.clone();
-    tokio::spawn(async move {
-        if let Err(e) = connection.await {
-            tracing::debug!(source = %name, error = %e, "postgres connection ended");
-        }
-    });
     let query_error = |e: &tokio_postgres::Error, query: &str| Error::Query {
         name: request.name.clone(),
         backend: Backend::Postgres,
@@ -103,6 +95,94 @@ pub(crate) async fn run(request: &Request, ready: Ready, mut sink: Sink) {
         }
     }
     sink.finish().await;
+}
+
+/// Connects as the URL says: TLS when it asks for `sslmode=require`, plain otherwise (also for the default
+/// `prefer`, so a server's self-signed certificate never breaks a connection that did not ask for TLS).
+async fn connect(request: &Request) -> Result<Client, Error> {
+    let connect_error = |e: &tokio_postgres::Error| Error::Connect {
+        name: request.name.clone(),
+        backend: Backend::Postgres,
+        url: request.url.masked(),
+        message: describe(request, e),
+        retryable: e.as_db_error().is_none(),
+    };
+    let config: tokio_postgres::Config = request.url.expose().parse().map_err(|e| connect_error(&e))?;
+    if config.get_ssl_mode() == SslMode::Require {
+        spawn_connection(request, &config, tokio_postgres_rustls::MakeRustlsConnect::new(encrypt_only())).await
+    } else {
+        spawn_connection(request, &config, NoTls).await
+    }
+    .map_err(|e| connect_error(&e))
+}
+
+async fn spawn_connection<T>(
+    request: &Request,
+    config: &tokio_postgres::Config,
+    tls: T,
+) -> Result<Client, tokio_postgres::Error>
+where
+    T: MakeTlsConnect<Socket>,
+    T::Stream: Send + 'static,
+{
+    let (client, connection) = config.connect(tls).await?;
+    let name = request.name.clone();
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(source = %name, error = %e, "postgres connection ended");
+        }
+    });
+    Ok(client)
+}
+
+/// TLS as libpq's `sslmode=require` does it: the connection is encrypted, the server's certificate is not checked
+/// against a CA (databases commonly run on self-signed certificates). The handshake's signatures are still verified.
+fn encrypt_only() -> rustls::ClientConfig {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default protocol versions")
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(EncryptOnly(provider)))
+        .with_no_client_auth()
+}
+
+#[derive(Debug)]
+struct EncryptOnly(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for EncryptOnly {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
 }
 
 /// The server's own message (with its detail and hint) for database errors, else the error and its causes, with

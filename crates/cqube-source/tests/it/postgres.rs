@@ -139,3 +139,16 @@ fn dropping_the_reader_early_ends_the_query() {
     }
     assert_eq!(left, "0", "the query's backend ended with the reader");
 }
+
+#[test]
+fn sslmode_require_encrypts_the_session_and_plain_urls_stay_plain() {
+    let db = TempDb::new(Backend::Postgres);
+    let query = "select ssl from pg_stat_ssl where pid = pg_backend_pid()";
+    let mut request = db.request(query);
+    request.url =
+        cqube_source::ConnectionUrl::new(&format!("postgresql://postgres@127.0.0.1:5432/{}?sslmode=require", db.name));
+    let (csv, _) = read_all(&request).unwrap();
+    assert_eq!(csv, "ssl\nt\n", "encrypted (the local PostgreSQL has ssl = on with its self-signed certificate)");
+    let (csv, _) = read_all(&db.request(query)).unwrap();
+    assert_eq!(csv, "ssl\nf\n", "no sslmode: plain, as before");
+}
