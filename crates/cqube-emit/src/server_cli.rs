@@ -200,7 +200,11 @@ fn emissions(global: &GlobalArgs, args: &EmissionsArgs) -> anyhow::Result<ExitSt
         })?),
     };
     let mut out = std::io::stdout().lock();
-    let list = db.emissions(None, args.source.as_deref(), since, None)?;
+    let list = db.emissions(&cqube_server::db::EmissionFilter {
+        source: args.source.as_deref(),
+        since,
+        ..cqube_server::db::EmissionFilter::default()
+    })?;
     if !global.json {
         writeln!(out, "{:<24} {:<28} {:>12} {:>10} {:<20} key", "completed", "source", "bytes", "rows", "token")?;
     }

@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 use tokio::io::AsyncWriteExt;
 
 use crate::auth::{Principal, now_ms};
-use crate::db::{EmissionRecord, UploadRecord};
+use crate::db::{EmissionFilter, EmissionRecord, UploadRecord};
 use crate::{AppState, Error, keys};
 
 /// S3's part-number range.
@@ -547,6 +547,8 @@ pub(crate) struct EmissionsQuery {
     since: Option<String>,
     /// Only emissions that carry a watermark on this column (the emitter's next starting point is the newest).
     watermark_column: Option<String>,
+    /// At most this many, the newest.
+    limit: Option<u32>,
 }
 
 pub(crate) async fn emissions(
@@ -570,7 +572,13 @@ pub(crate) async fn emissions(
     }
     // Admins see every emission; other tokens see their own.
     let token = (!who.admin).then_some(who.token_name.as_str());
-    let list = state.inner.db.emissions(token, query.source.as_deref(), since, query.watermark_column.as_deref())?;
+    let list = state.inner.db.emissions(&EmissionFilter {
+        token_name: token,
+        source: query.source.as_deref(),
+        since,
+        watermark_column: query.watermark_column.as_deref(),
+        limit: query.limit,
+    })?;
     Ok(Json(EmissionList { emissions: list.into_iter().map(acknowledgement).collect() }))
 }
 

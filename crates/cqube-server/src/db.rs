@@ -399,26 +399,37 @@ impl Database {
             .map_err(Error::db("reading an emission"))
     }
 
-    /// Emissions, newest first, optionally only one token's, one source's, completed at or after `since`, or
-    /// carrying a watermark on `watermark_column`.
-    pub fn emissions(
-        &self,
-        token_name: Option<&str>,
-        source: Option<&str>,
-        since: Option<i64>,
-        watermark_column: Option<&str>,
-    ) -> Result<Vec<EmissionRecord>, Error> {
+    /// Emissions matching `filter`, newest first.
+    pub fn emissions(&self, filter: &EmissionFilter<'_>) -> Result<Vec<EmissionRecord>, Error> {
         let conn = self.conn();
         let mut stmt = conn
             .prepare(&format!(
                 "SELECT {} FROM emissions WHERE (?1 IS NULL OR token_name = ?1) AND (?2 IS NULL OR source = ?2)
                  AND (?3 IS NULL OR completed_at >= ?3) AND (?4 IS NULL OR watermark_column = ?4)
-                 ORDER BY completed_at DESC, rowid DESC",
+                 ORDER BY completed_at DESC, rowid DESC LIMIT ?5",
                 Self::EMISSION_COLUMNS
             ))
             .map_err(Error::db("listing emissions"))?;
-        stmt.query_map(params![token_name, source, since, watermark_column], Self::emission_row)
+        // SQLite reads a negative LIMIT as none.
+        let limit = filter.limit.map_or(-1, i64::from);
+        let EmissionFilter { token_name, source, since, watermark_column, .. } = filter;
+        stmt.query_map(params![token_name, source, since, watermark_column, limit], Self::emission_row)
             .and_then(Iterator::collect)
             .map_err(Error::db("listing emissions"))
     }
+}
+
+/// Which emissions [`Database::emissions`] lists; every `None` matches all.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct EmissionFilter<'a> {
+    /// Only this token's.
+    pub token_name: Option<&'a str>,
+    /// Only this data source's.
+    pub source: Option<&'a str>,
+    /// Only those completed at or after this time (Unix milliseconds).
+    pub since: Option<i64>,
+    /// Only those carrying a watermark on this column.
+    pub watermark_column: Option<&'a str>,
+    /// At most this many (the newest).
+    pub limit: Option<u32>,
 }

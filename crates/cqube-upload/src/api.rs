@@ -105,7 +105,7 @@ impl ApiClient {
     /// incremental run starts. `None` before the first one.
     pub async fn last_watermark(&self, source: &str, column: &str) -> Result<Option<Watermark>, Error> {
         let what = format!("reading the last watermark of {source}");
-        let query = serde_urlencoded::to_string([("source", source), ("watermark_column", column)])
+        let query = serde_urlencoded::to_string([("source", source), ("watermark_column", column), ("limit", "1")])
             .map_err(|e| Error::Protocol { what: what.clone(), detail: e.to_string() })?;
         let path = format!("/emissions?{query}");
         let list: EmissionList =

@@ -47,7 +47,7 @@ async fn bad_input_gets_stable_codes_and_changes_nothing() {
         assert_eq!(body.code, code, "case {i}: {}", body.message);
     }
     // nothing was completed or recorded, and the upload is still open
-    assert!(server.state.db().emissions(None, None, None, None).unwrap().is_empty());
+    assert!(server.state.db().emissions(&cqube_server::db::EmissionFilter::default()).unwrap().is_empty());
     assert_eq!(server.state.db().upload(&id).unwrap().unwrap().state, "open");
     // a presigned POST for one key cannot store another
     let post: serde_json::Value = ok_json(

@@ -190,3 +190,70 @@ async fn abort_then_complete_is_refused() {
     assert_eq!(res.json::<serde_json::Value>().await.unwrap()["code"], "upload_not_open");
     server.stop().await;
 }
+
+/// One small emission whose completion carries `watermark` (if any); its acknowledgement.
+async fn emit_with_watermark(
+    server: &TestServer,
+    token: &str,
+    watermark: Option<serde_json::Value>,
+) -> Acknowledgement {
+    let c = http();
+    let data = payload(1000, 3);
+    let created = server.create_upload(token, &attendance_upload()).await;
+    let presigned = server.presign_parts(token, &created.upload_id, &[1]).await;
+    let res = c.put(&presigned.parts[0].url).body(data.clone()).send().await.unwrap();
+    let etag = res.headers()["etag"].to_str().unwrap().to_owned();
+    let mut complete = json!({"parts": [{"part_number": 1, "etag": etag}], "rows": 1, "bytes": data.len(),
+        "sha256": sha256_hex(&data)});
+    if let Some(w) = watermark {
+        complete["watermark"] = w;
+    }
+    ok_json(
+        c.post(format!("{}/uploads/{}/complete", server.base, created.upload_id)).bearer_auth(token).json(&complete),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watermarks_are_kept_with_acknowledgements_and_the_newest_is_found_by_column() {
+    let (_dir, server) = start_default().await;
+    let token = server.token("state", None, false);
+    let first =
+        emit_with_watermark(&server, &token, Some(json!({"column": "updated_at", "value": "2024-07-01"}))).await;
+    assert_eq!(first.watermark.as_ref().map(|w| w.value.as_str()), Some("2024-07-01"));
+    emit_with_watermark(&server, &token, Some(json!({"column": "updated_at", "value": "2024-07-02"}))).await;
+    emit_with_watermark(&server, &token, Some(json!({"column": "id", "value": "99"}))).await;
+    let plain = emit_with_watermark(&server, &token, None).await;
+    assert_eq!(plain.watermark, None);
+
+    let list = |query: &'static str| {
+        let url = format!("{}/emissions?source=student_attendance{query}", server.base);
+        let token = token.clone();
+        async move { ok_json::<EmissionList>(http().get(url).bearer_auth(token)).await.emissions }
+    };
+    assert_eq!(list("").await.len(), 4);
+    let newest = list("&watermark_column=updated_at&limit=1").await;
+    assert_eq!(newest.len(), 1);
+    assert_eq!(
+        newest[0].watermark.as_ref().map(|w| (w.column.as_str(), w.value.as_str())),
+        Some(("updated_at", "2024-07-02"))
+    );
+    assert_eq!(list("&watermark_column=updated_at").await.len(), 2);
+    assert_eq!(list("&watermark_column=id").await[0].watermark.as_ref().unwrap().value, "99");
+
+    // An empty column or an oversized value is refused before anything is completed.
+    let c = http();
+    let created = server.create_upload(&token, &attendance_upload()).await;
+    let bad = json!({"parts": [{"part_number": 1, "etag": "x"}], "rows": 1, "bytes": 1, "sha256": "0".repeat(64),
+        "watermark": {"column": "", "value": "1"}});
+    let res = c
+        .post(format!("{}/uploads/{}/complete", server.base, created.upload_id))
+        .bearer_auth(&token)
+        .json(&bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["code"], "invalid_watermark");
+    server.stop().await;
+}
