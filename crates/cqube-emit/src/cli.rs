@@ -147,8 +147,8 @@ pub enum Command {
     /// sharing a schedule run together, in dependency order. A source whose previous run is
     /// still going is not started again. Every run's events are JSON lines on stdout; the
     /// last run of each source is in the status file and at GET /status on `[daemon] listen`.
-    /// SIGTERM stops scheduling, interrupts running emissions (their journals are kept; the
-    /// next run starts them over) and exits 0.
+    /// SIGTERM stops scheduling, passes SIGTERM to running emissions (they abort their
+    /// uploads, so nothing is left open) and exits 0.
     ///
     /// Examples:
     ///   cqube-emit daemon --config /etc/cqube-emit/cqube-emit.toml

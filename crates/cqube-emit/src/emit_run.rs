@@ -93,6 +93,17 @@ struct Ctx {
     state: JournalState,
     fresh: bool,
     out: Output,
+    /// Uploads being sent, by item: what a SIGTERM aborts.
+    open_uploads: Mutex<std::collections::BTreeMap<String, String>>,
+}
+
+/// Which signal stopped a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Interrupt {
+    /// Ctrl-C: a person, who may `resume`.
+    Sigint,
+    /// A service manager or the daemon stopping us: nobody will resume, the next run starts over.
+    Sigterm,
 }
 
 /// Events on stdout (JSON lines or human lines) and the progress bars on stderr: one overall, one per running file,
@@ -184,18 +195,36 @@ pub fn run(
         bars
     });
     let out = Output { json: settings.json, quiet: settings.quiet, bar, bars };
-    let ctx = Arc::new(Ctx { catalog, settings, uploader, journal: Mutex::new(journal), state, fresh, out });
+    let ctx = Arc::new(Ctx {
+        catalog,
+        settings,
+        uploader,
+        journal: Mutex::new(journal),
+        state,
+        fresh,
+        out,
+        open_uploads: Mutex::default(),
+    });
     ctx.out.note(&format!("job {job}: {} files", items.len()));
     ctx.out.event(&json!({"event": "job_started", "job": job, "files": items.len()}));
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let started = Instant::now();
     let items = Arc::new(items);
-    let states = runtime.block_on(schedule(Arc::clone(&ctx), Arc::clone(&items), jobs));
-    let Some(states) = states else {
-        // Producers blocked on a part channel fail once their uploader is gone; nobody waits for them.
-        runtime.shutdown_background();
-        ctx.out.note(&format!("interrupted; the journal is kept: cqube-emit resume {job}"));
-        return Ok(ExitStatus::Interrupted);
+    let states = match runtime.block_on(schedule(Arc::clone(&ctx), Arc::clone(&items), jobs)) {
+        Ok(states) => states,
+        Err(signal) => {
+            if signal == Interrupt::Sigterm {
+                runtime.block_on(abort_open_uploads(&ctx));
+            }
+            // Producers blocked on a part channel fail once their uploader is gone; nobody waits for them.
+            runtime.shutdown_background();
+            ctx.out.event(&json!({"event": "interrupted", "job": job, "signal": format!("{signal:?}").to_uppercase()}));
+            ctx.out.note(&match signal {
+                Interrupt::Sigint => format!("interrupted; the journal is kept: cqube-emit resume {job}"),
+                Interrupt::Sigterm => "stopped by SIGTERM; the uploads in progress were aborted".to_owned(),
+            });
+            return Ok(ExitStatus::Interrupted);
+        }
     };
     // The runtime goes before the journal: no task may append after it is removed.
     runtime.shutdown_timeout(std::time::Duration::from_secs(5));
@@ -205,10 +234,28 @@ pub fn run(
     summarize(job, &items, &states, &ctx, started.elapsed().as_secs_f64())
 }
 
-async fn schedule(ctx: Arc<Ctx>, items: Arc<Vec<OwnedItem>>, jobs: usize) -> Option<Vec<State>> {
+/// SIGTERM means nobody will `resume` (a service manager, or the daemon, whose next run starts over), so the
+/// uploads in progress are aborted rather than left open for the bucket's lifecycle rule.
+async fn abort_open_uploads(ctx: &Ctx) {
+    let open = std::mem::take(&mut *ctx.open_uploads.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    for (item, upload_id) in open {
+        let aborted =
+            tokio::time::timeout(std::time::Duration::from_secs(10), ctx.uploader.api().abort(&upload_id)).await;
+        match aborted {
+            Ok(Ok(())) => {
+                if let Err(e) = journal_append(ctx, &JournalEntry::Aborted { item, upload_id }) {
+                    tracing::warn!(error = %e, "recording an aborted upload failed");
+                }
+            }
+            Ok(Err(e)) => tracing::warn!(%upload_id, error = %e, "aborting an upload on SIGTERM failed"),
+            Err(_) => tracing::warn!(%upload_id, "aborting an upload on SIGTERM timed out"),
+        }
+    }
+}
+
+async fn schedule(ctx: Arc<Ctx>, items: Arc<Vec<OwnedItem>>, jobs: usize) -> Result<Vec<State>, Interrupt> {
     let mut states = vec![State::Pending; items.len()];
     let mut running: JoinSet<(usize, State)> = JoinSet::new();
-    // SIGINT (Ctrl-C) or SIGTERM (systemd, the daemon): stop, keeping the journal for `resume`.
     let interrupt = async {
         let terminate = async {
             match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
@@ -217,8 +264,8 @@ async fn schedule(ctx: Arc<Ctx>, items: Arc<Vec<OwnedItem>>, jobs: usize) -> Opt
             }
         };
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            () = terminate => {}
+            _ = tokio::signal::ctrl_c() => Interrupt::Sigint,
+            () = terminate => Interrupt::Sigterm,
         }
     };
     tokio::pin!(interrupt);
@@ -248,7 +295,7 @@ async fn schedule(ctx: Arc<Ctx>, items: Arc<Vec<OwnedItem>>, jobs: usize) -> Opt
         if running.is_empty() {
             // Skips may have unblocked nothing new: everything is decided.
             if states.iter().all(|s| !matches!(s, State::Pending)) {
-                return Some(states);
+                return Ok(states);
             }
             continue;
         }
@@ -259,7 +306,7 @@ async fn schedule(ctx: Arc<Ctx>, items: Arc<Vec<OwnedItem>>, jobs: usize) -> Opt
                     states[i] = state;
                 }
             }
-            () = &mut interrupt => return None,
+            signal = &mut interrupt => return Err(signal),
         }
     }
 }
@@ -367,7 +414,10 @@ async fn emit_file(ctx: &Ctx, item: &OwnedItem) -> anyhow::Result<Outcome> {
         )?;
         (created.upload_id, created.key)
     };
+    let open = || ctx.open_uploads.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    open().insert(item.id.clone(), upload_id.clone());
     let result = send(ctx, item, database, &upload_id, &key, &stored).await;
+    open().remove(&item.id);
     match result {
         Ok((ack, rows_rejected)) => Ok(Outcome::Acked { ack: Box::new(ack), rows_rejected, resumed: false }),
         Err(e) => {

@@ -17,7 +17,7 @@ pub enum ExitStatus {
     Transient = 4,
     /// Permanent remote failure: authentication, token expired, request refused.
     Permanent = 5,
-    /// Interrupted (SIGINT or SIGTERM); work in progress was kept where it can be resumed.
+    /// Interrupted: by SIGINT, with work kept for `resume`; by SIGTERM, with the uploads in progress aborted.
     Interrupted = 130,
 }
 
@@ -30,7 +30,7 @@ Exit codes:
   3    input error: source missing or unreadable, or data invalid under --on-error fail
   4    transient failure after retries ran out: running again can help
   5    permanent remote failure (authentication, token expired, request refused)
-  130  interrupted (SIGINT or SIGTERM); emit keeps its journal for resume";
+  130  interrupted: Ctrl-C keeps the journal for resume; SIGTERM aborts the uploads in progress";
 
 /// An error that knows which exit status it deserves; anything else is an input error.
 #[derive(Debug)]

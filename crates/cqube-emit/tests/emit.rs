@@ -530,3 +530,33 @@ fn stdin_and_config_globs_are_converted_and_errors_have_their_exit_codes() {
 fn events_of(stdout: &[u8]) -> Vec<Value> {
     events(std::str::from_utf8(stdout).unwrap())
 }
+
+#[test]
+fn sigterm_aborts_the_uploads_in_progress_and_exits_130() {
+    let server = Server::start(false);
+    let work = tempfile::tempdir().unwrap();
+    let csv = work.path().join("student_attendance.csv");
+    run_ok(bin().args(["gen", "--source", "student_attendance", "--rows", "100000", "-o"]).arg(&csv));
+    let data = std::fs::read(&csv).unwrap();
+    // Stored entries (level 0) so the 12 MB written make a first 5 MiB part; stdin stays open, so the emission
+    // is still going when SIGTERM comes.
+    let args = ["--json", "--source", "student_attendance", "--part-size-bytes", "5242880", "--level", "0", "-"];
+    let mut child = Killed(server.emit(&args).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap());
+    let mut stdin = child.0.stdin.take().unwrap();
+    stdin.write_all(&data).unwrap();
+    let (seen, _, _) = watch(&mut child.0, |e| e["event"] == "part_done");
+    assert!(!of(&seen, "part_done").is_empty(), "a part was stored before the signal");
+    let term = Command::new("kill").args(["-TERM", &child.0.id().to_string()]).status().unwrap();
+    assert!(term.success());
+    let status = child.0.wait().unwrap();
+    drop(stdin);
+    assert_eq!(status.code(), Some(130));
+
+    // The server's own record (its database, read with Python's sqlite3): the upload was aborted, not left open.
+    let db = server.dir.path().join("server/server.sqlite3");
+    let script =
+        "import sqlite3, sys; print([r[0] for r in sqlite3.connect(sys.argv[1]).execute('select state from uploads')])";
+    let states = run_ok(Command::new("python3").args(["-c", script]).arg(db));
+    assert_eq!(states.trim(), "['aborted']");
+    assert!(server.keys().is_empty(), "no object");
+}
