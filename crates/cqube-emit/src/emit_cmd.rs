@@ -81,17 +81,36 @@ pub struct TuningArgs {
 
 /// `emit` flags.
 #[derive(Debug, Args)]
-#[allow(clippy::struct_excessive_bools, reason = "independent command-line switches")]
 pub struct EmitArgs {
     /// A cqube_emission directory, cQube-ready zips, raw exports, or - for stdin. Default: the config's
-    /// `[[source]] path` globs.
+    /// `[[source]]`s (path globs and database queries).
     pub inputs: Vec<PathBuf>,
-    /// Data source of stdin or of a raw file whose name does not say.
+    /// Data source of stdin or of a raw file whose name does not say; with no inputs, the configured source to send.
     #[arg(short, long)]
     pub source: Option<String>,
     /// Re-encode zips through the conversion engine instead of sending them as they are.
     #[arg(long)]
     pub normalize: bool,
+    /// Continue this job's journal: parts already stored are not sent again.
+    #[arg(long)]
+    pub resume: bool,
+    #[command(flatten)]
+    pub send: SendArgs,
+}
+
+/// `run` flags: `emit` of the config's sources, for cron and systemd.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Only these configured sources (repeatable); default all. Their dependencies are not added.
+    #[arg(short, long = "source", value_name = "NAME")]
+    pub sources: Vec<String>,
+    #[command(flatten)]
+    pub send: SendArgs,
+}
+
+/// What `emit` and `run` share: how files are converted and sent.
+#[derive(Debug, Args)]
+pub struct SendArgs {
     /// What a bad row in a converted export does (fail the file, or skip the row). Config `[convert] on_error`.
     #[arg(long, value_enum, env = "CQUBE_EMIT_ON_ERROR")]
     pub on_error: Option<OnErrorArg>,
@@ -101,9 +120,6 @@ pub struct EmitArgs {
     /// Print the plan, labelled (dry-run), and send nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Continue this job's journal: parts already stored are not sent again.
-    #[arg(long)]
-    pub resume: bool,
     /// Database sources with a watermark: read every row, not only those past the last acknowledged watermark
     /// (for backfills). The new watermark is still recorded with the acknowledgement.
     #[arg(long)]
@@ -114,45 +130,10 @@ pub struct EmitArgs {
     pub tuning: TuningArgs,
 }
 
-/// `run` flags: `emit` of the config's sources, for cron and systemd.
-#[derive(Debug, Args)]
-pub struct RunArgs {
-    /// Only these configured sources (repeatable); default all. Their dependencies are not added.
-    #[arg(short, long = "source", value_name = "NAME")]
-    pub sources: Vec<String>,
-    /// As for `emit`: read every row of watermarked database sources.
-    #[arg(long)]
-    pub full: bool,
-    /// As for `emit`.
-    #[arg(long, value_enum, env = "CQUBE_EMIT_ON_ERROR")]
-    pub on_error: Option<OnErrorArg>,
-    /// As for `emit`.
-    #[arg(long, env = "CQUBE_EMIT_LEVEL", value_parser = clap::value_parser!(u32).range(0..=9))]
-    pub level: Option<u32>,
-    /// As for `emit`.
-    #[arg(long)]
-    pub dry_run: bool,
-    #[command(flatten)]
-    pub api: ApiArgs,
-    #[command(flatten)]
-    pub tuning: TuningArgs,
-}
-
 impl RunArgs {
     /// The `emit` this run is, and the sources it is narrowed to.
     pub fn into_emit(self) -> (EmitArgs, Vec<String>) {
-        let emit = EmitArgs {
-            inputs: Vec::new(),
-            source: None,
-            normalize: false,
-            on_error: self.on_error,
-            level: self.level,
-            dry_run: self.dry_run,
-            resume: false,
-            full: self.full,
-            api: self.api,
-            tuning: self.tuning,
-        };
+        let emit = EmitArgs { inputs: Vec::new(), source: None, normalize: false, resume: false, send: self.send };
         (emit, self.sources)
     }
 }
@@ -390,26 +371,26 @@ hint: `cqube-emit plan DIR` shows what is found"
             ),
         ));
     }
-    if args.dry_run {
+    if args.send.dry_run {
         print_dry_run(&items, global.json)?;
         return Ok(ExitStatus::Success);
     }
-    let api = api_client(&args.api, Some(&args.tuning), config, config_path, None)?;
+    let api = api_client(&args.send.api, Some(&args.send.tuning), config, config_path, None)?;
     let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let spec = JobSpec {
-        api: args.api.api.clone().or_else(|| config.emit.api.clone()).unwrap_or_default(),
+        api: args.send.api.api.clone().or_else(|| config.emit.api.clone()).unwrap_or_default(),
         inputs,
         source: args.source.clone(),
         normalize: args.normalize,
         only,
         zip_modified_unix: now,
-        level: args.level,
-        part_size_bytes: args.tuning.part_size_bytes.or(config.emit.part_size_bytes),
-        on_error: args.on_error.map(|e| format!("{e:?}").to_lowercase()),
-        full: args.full,
+        level: args.send.level,
+        part_size_bytes: args.send.tuning.part_size_bytes.or(config.emit.part_size_bytes),
+        on_error: args.send.on_error.map(|e| format!("{e:?}").to_lowercase()),
+        full: args.send.full,
     };
-    let dir = journal_dir(&args.tuning, config)?;
-    run_job(spec, args.resume, &args.tuning, &dir, api, catalog, config, config_path, global)
+    let dir = journal_dir(&args.send.tuning, config)?;
+    run_job(spec, args.resume, &args.send.tuning, &dir, api, catalog, config, config_path, global)
 }
 
 /// `cqube-emit resume JOB`: runs the job its journal describes, reusing what was stored.
