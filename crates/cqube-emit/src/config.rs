@@ -193,6 +193,21 @@ impl FileConfig {
         Ok((config, Some(path)))
     }
 
+    /// The query of the `[[source]]` named `name`, when it reads a database (`None` otherwise), with MySQL
+    /// `TIMESTAMP`s written at `utc_offset_minutes`. Logs where its URL came from.
+    pub fn database_request(
+        &self,
+        name: &str,
+        utc_offset_minutes: i32,
+    ) -> Option<anyhow::Result<cqube_source::Request>> {
+        let section = self.sources.iter().find(|s| s.name == name && s.kind.is_some())?;
+        Some(section.database(self.path.as_deref())?.map(|(mut request, origin)| {
+            request.utc_offset_minutes = utc_offset_minutes;
+            tracing::info!(source = %name, backend = %request.backend, url = %request.url, url_from = %origin, "database source");
+            request
+        }))
+    }
+
     /// Column mappings by data source name.
     pub fn mappings(&self) -> BTreeMap<String, Mapping> {
         self.sources

@@ -166,18 +166,15 @@ fn open_input(args: &InputArgs, config: &FileConfig, options: &mut ConvertOption
             "no INPUT given\n\nhint: pass a file, - for stdin, or --source NAME of a database source".into(),
         ));
     };
-    let section = config.sources.iter().find(|s| &s.name == name && s.kind.is_some()).ok_or_else(|| {
-        usage(format!(
-            "no INPUT given, and the config has no database source {name}\n\nhint: add a [[source]] with type, query \
-             and url_env (docs/databases.md), or pass a file"
-        ))
-    })?;
-    let (mut request, origin) = section
-        .database(config.path.as_deref())
-        .expect("the section was chosen for having a type")
+    let request = config
+        .database_request(name, options.values.utc_offset_minutes)
+        .ok_or_else(|| {
+            usage(format!(
+                "no INPUT given, and the config has no database source {name}\n\nhint: add a [[source]] with type, \
+                 query and url_env (docs/databases.md), or pass a file"
+            ))
+        })?
         .map_err(|e| fail(ExitStatus::Usage, e))?;
-    request.utc_offset_minutes = options.values.utc_offset_minutes;
-    tracing::info!(source = %name, url_from = %origin, "database source");
     *options = database_options(options.clone(), args, config);
     options.known_extra_columns.extend(request.watermark.as_ref().map(|w| w.column.clone()));
     let (input, reached) = open_database(&request)?;

@@ -448,17 +448,10 @@ fn database_requests(
     let mut requests = std::collections::BTreeMap::new();
     for item in items.iter().filter(|i| matches!(i.input, ItemInput::Database(_))) {
         let name = &item.source.name;
-        let section = config
-            .sources
-            .iter()
-            .find(|s| &s.name == name && s.kind.is_some())
-            .context("the plan names a database source the config lacks")?;
-        let (mut request, origin) = section
-            .database(config.path.as_deref())
-            .expect("the section was chosen for having a type")
+        let request = config
+            .database_request(name, convert.values.utc_offset_minutes)
+            .context("the plan names a database source the config lacks")?
             .map_err(|e| fail(ExitStatus::Usage, e))?;
-        request.utc_offset_minutes = convert.values.utc_offset_minutes;
-        tracing::info!(source = %name, backend = %request.backend, url = %request.url, url_from = %origin, "database source");
         requests.insert(name.clone(), request);
     }
     Ok(requests)
