@@ -553,10 +553,6 @@ fn sigterm_aborts_the_uploads_in_progress_and_exits_130() {
     assert_eq!(status.code(), Some(130));
 
     // The server's own record (its database, read with Python's sqlite3): the upload was aborted, not left open.
-    let db = server.dir.path().join("server/server.sqlite3");
-    let script =
-        "import sqlite3, sys; print([r[0] for r in sqlite3.connect(sys.argv[1]).execute('select state from uploads')])";
-    let states = run_ok(Command::new("python3").args(["-c", script]).arg(db));
-    assert_eq!(states.trim(), "['aborted']");
+    assert_eq!(server.upload_states(), ["aborted"]);
     assert!(server.keys().is_empty(), "no object");
 }

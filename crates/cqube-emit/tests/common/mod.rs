@@ -133,6 +133,15 @@ impl Server {
         Command::new("curl").args(["-sf", &urls[key]]).output().unwrap().stdout
     }
 
+    /// The state of every upload the server ever created, from its own database (read with Python's sqlite3,
+    /// not our code): `open`, `completed` or `aborted`.
+    pub fn upload_states(&self) -> Vec<String> {
+        let db = self.dir.path().join("server/server.sqlite3");
+        let script = "import json, sqlite3, sys; \
+                      print(json.dumps([r[0] for r in sqlite3.connect(sys.argv[1]).execute('select state from uploads')]))";
+        serde_json::from_str(&run_ok(Command::new("python3").args(["-c", script]).arg(db))).unwrap()
+    }
+
     pub fn keys(&self) -> Vec<String> {
         let page: Value = self.post_json("/list_s3_files", &serde_json::json!({"bucket": "emission"}));
         page["Contents"]
