@@ -11,7 +11,14 @@ const MIB: usize = 1024 * 1024;
 
 /// The whole emitter flow; returns the acknowledgement.
 /// `list_parts`: whether the store's ListParts answer is readable (moto 5.2's is not).
-async fn emit_in_parts(server: &TestServer, token: &str, data: &[u8], list_parts: bool) -> Acknowledgement {
+/// `watermark`: what the completion reports for an incremental source.
+async fn emit_in_parts(
+    server: &TestServer,
+    token: &str,
+    data: &[u8],
+    list_parts: bool,
+    watermark: Option<serde_json::Value>,
+) -> Acknowledgement {
     let c = http();
     let mut body = attendance_upload();
     body["expected_size_bytes"] = json!(data.len());
@@ -47,7 +54,10 @@ async fn emit_in_parts(server: &TestServer, token: &str, data: &[u8], list_parts
         assert_eq!(res.status(), 400);
         assert_eq!(res.json::<serde_json::Value>().await.unwrap()["code"], "size_mismatch");
     }
-    let complete = json!({"parts": parts, "rows": 1234, "bytes": data.len(), "sha256": sha256_hex(data)});
+    let mut complete = json!({"parts": parts, "rows": 1234, "bytes": data.len(), "sha256": sha256_hex(data)});
+    if let Some(w) = watermark {
+        complete["watermark"] = w;
+    }
     let url = format!("{}/uploads/{}/complete", server.base, created.upload_id);
     let ack: Acknowledgement = ok_json(c.post(&url).bearer_auth(token).json(&complete)).await;
     assert_eq!((ack.bytes, ack.rows, ack.source.as_str()), (data.len() as u64, 1234, "student_attendance"));
@@ -81,7 +91,7 @@ async fn embedded_store_parts_complete_list_download() {
     let (_dir, server) = start_default().await;
     let token = server.token("state", Some(&["student_attendance"]), false);
     let data = payload(11 * MIB + 123, 1);
-    let ack = emit_in_parts(&server, &token, &data, true).await;
+    let ack = emit_in_parts(&server, &token, &data, true, None).await;
     listed_and_downloaded(&server, &token, &ack.key, &data).await;
     let list: EmissionList =
         ok_json(http().get(format!("{}/emissions?source=student_attendance", server.base)).bearer_auth(&token)).await;
@@ -100,7 +110,7 @@ async fn moto_parts_complete_list_download_and_archive() {
     let token = server.token("state", None, false);
     let admin = server.token("admin", None, true);
     let data = payload(6 * MIB + 7, 2);
-    let ack = emit_in_parts(&server, &token, &data, false).await;
+    let ack = emit_in_parts(&server, &token, &data, false, None).await;
     // archive: moved to the input bucket under cQube's key, gone from the emission bucket
     let archived = ack.archived_key.clone().expect("archived");
     assert!(archived.starts_with("student_attendance/20"), "{archived}");
@@ -191,39 +201,18 @@ async fn abort_then_complete_is_refused() {
     server.stop().await;
 }
 
-/// One small emission whose completion carries `watermark` (if any); its acknowledgement.
-async fn emit_with_watermark(
-    server: &TestServer,
-    token: &str,
-    watermark: Option<serde_json::Value>,
-) -> Acknowledgement {
-    let c = http();
-    let data = payload(1000, 3);
-    let created = server.create_upload(token, &attendance_upload()).await;
-    let presigned = server.presign_parts(token, &created.upload_id, &[1]).await;
-    let res = c.put(&presigned.parts[0].url).body(data.clone()).send().await.unwrap();
-    let etag = res.headers()["etag"].to_str().unwrap().to_owned();
-    let mut complete = json!({"parts": [{"part_number": 1, "etag": etag}], "rows": 1, "bytes": data.len(),
-        "sha256": sha256_hex(&data)});
-    if let Some(w) = watermark {
-        complete["watermark"] = w;
-    }
-    ok_json(
-        c.post(format!("{}/uploads/{}/complete", server.base, created.upload_id)).bearer_auth(token).json(&complete),
-    )
-    .await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watermarks_are_kept_with_acknowledgements_and_the_newest_is_found_by_column() {
     let (_dir, server) = start_default().await;
     let token = server.token("state", None, false);
+    let small = payload(1000, 3);
     let first =
-        emit_with_watermark(&server, &token, Some(json!({"column": "updated_at", "value": "2024-07-01"}))).await;
+        emit_in_parts(&server, &token, &small, false, Some(json!({"column": "updated_at", "value": "2024-07-01"})))
+            .await;
     assert_eq!(first.watermark.as_ref().map(|w| w.value.as_str()), Some("2024-07-01"));
-    emit_with_watermark(&server, &token, Some(json!({"column": "updated_at", "value": "2024-07-02"}))).await;
-    emit_with_watermark(&server, &token, Some(json!({"column": "id", "value": "99"}))).await;
-    let plain = emit_with_watermark(&server, &token, None).await;
+    emit_in_parts(&server, &token, &small, false, Some(json!({"column": "updated_at", "value": "2024-07-02"}))).await;
+    emit_in_parts(&server, &token, &small, false, Some(json!({"column": "id", "value": "99"}))).await;
+    let plain = emit_in_parts(&server, &token, &small, false, None).await;
     assert_eq!(plain.watermark, None);
 
     let list = |query: &'static str| {
