@@ -36,6 +36,8 @@ async fn bad_input_gets_stable_codes_and_changes_nothing() {
         (raw(&format!("/uploads/{id}/complete"), &json!({"parts": [{"part_number": 1, "etag": "\"x\""}], "rows": 1, "bytes": 1, "sha256": "XYZ"}).to_string()), StatusCode::BAD_REQUEST, "invalid_sha256"),
         (raw(&format!("/uploads/{id}/complete"), &json!({"parts": [{"part_number": 2, "etag": "a"}, {"part_number": 1, "etag": "b"}], "rows": 1, "bytes": 1, "sha256": "0".repeat(64)}).to_string()), StatusCode::BAD_REQUEST, "invalid_parts"),
         (raw(&format!("/uploads/{id}/complete"), &json!({"parts": [{"part_number": 1, "etag": "\"nope\""}], "rows": 1, "bytes": 1, "sha256": "0".repeat(64)}).to_string()), StatusCode::BAD_REQUEST, "invalid_parts"),
+        (raw(&format!("/uploads/{id}/complete"), &json!({"parts": [{"part_number": 1, "etag": "\"x\""}], "rows": 1, "bytes": 1, "sha256": "0".repeat(64), "watermark": {"column": "", "value": "1"}}).to_string()), StatusCode::BAD_REQUEST, "invalid_watermark"),
+        (raw(&format!("/uploads/{id}/complete"), &json!({"parts": [{"part_number": 1, "etag": "\"x\""}], "rows": 1, "bytes": 1, "sha256": "0".repeat(64), "watermark": {"column": "id", "value": "9".repeat(1025)}}).to_string()), StatusCode::BAD_REQUEST, "invalid_watermark"),
         (c.get(format!("{}/emissions?since=yesterday", server.base)).bearer_auth(&token), StatusCode::BAD_REQUEST, "invalid_since"),
         (c.post(format!("{}/uploads", server.base)).bearer_auth(&token).header("content-type", "text/plain").body("x"), StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
         (c.get(format!("{}/nothing-here", server.base)).bearer_auth(&token), StatusCode::NOT_FOUND, "not_found"),
