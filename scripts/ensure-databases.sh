@@ -15,7 +15,7 @@ wait_for() { # name, command...
 
 pg_up() { pg_isready -q -h 127.0.0.1 -p 5432; }
 if ! pg_up; then
-  version=$(ls /etc/postgresql | sort -V | tail -1)
+  version=$(find /etc/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -1)
   echo "postgresql: starting cluster $version/main"
   pg_ctlcluster --skip-systemctl-redirect "$version" main start
 fi
