@@ -15,6 +15,7 @@ use crate::cli::GlobalArgs;
 use crate::config::FileConfig;
 use crate::exit::{ExitStatus, fail};
 use crate::progress;
+use cqube_emission::status::engine_failure;
 
 /// Flags shared by `convert` and `validate`: what to read and how to check it.
 #[derive(Debug, Args)]
@@ -177,7 +178,7 @@ fn open_input(args: &InputArgs, config: &FileConfig, options: &mut ConvertOption
         .map_err(|e| fail(ExitStatus::Usage, e))?;
     *options = database_options(options.clone(), args, config);
     options.known_extra_columns.extend(request.watermark.as_ref().map(|w| w.column.clone()));
-    let (input, reached) = open_database(&request)?;
+    let (input, reached) = cqube_emission::produce::open_database(&request)?;
     let watermark = request.watermark.map(|w| w.column).zip(reached);
     Ok((input, Opened { size: None, watermark }))
 }
@@ -191,19 +192,6 @@ pub fn database_options(mut options: ConvertOptions, args: &InputArgs, config: &
         options.values.null_tokens = vec![String::new()];
     }
     options
-}
-
-/// Runs a database source's query (connection and SQL errors come back here, before any row); the rows stream
-/// in the background. Also returns the greatest watermark among them, when the request has a watermark.
-pub fn open_database(request: &cqube_source::Request) -> anyhow::Result<(Input, Option<String>)> {
-    tracing::info!(source = %request.name, backend = %request.backend, url = %request.url, stage = "read", "opening database source");
-    let opened = cqube_source::open(request).map_err(|e| {
-        let status = if e.is_retryable() { ExitStatus::Transient } else { ExitStatus::Input };
-        fail(status, e)
-    })?;
-    let label = format!("{}:{}", request.backend, request.name);
-    let input = Input::from_reader(&label, None, opened.reader).map_err(|e| fail(ExitStatus::Input, e))?;
-    Ok((input, opened.watermark))
 }
 
 fn open<'c>(
@@ -236,17 +224,6 @@ fn report_watermark(opened: &Opened) {
         tracing::info!(column = %column, watermark = %value, "watermark reached");
         crate::cli::note(&format!("watermark: {column} reaches {value}"));
     }
-}
-
-/// Maps engine errors to exit statuses: bad data is an input error; a missing --source is a usage error.
-pub fn engine_failure(e: cqube_convert::Error) -> anyhow::Error {
-    let status = match &e {
-        cqube_convert::Error::UnknownSource { .. }
-        | cqube_convert::Error::ColumnsUnknown(_)
-        | cqube_convert::Error::BadConstant { .. } => ExitStatus::Usage,
-        _ => ExitStatus::Input,
-    };
-    fail(status, e)
 }
 
 pub fn run_convert(

@@ -18,11 +18,11 @@ use anyhow::Context;
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use clap::Args;
+use cqube_emission::Event;
 use croner::Cron;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::task::JoinSet;
 
 use crate::cli::{GlobalArgs, LogFormat};
@@ -100,7 +100,7 @@ struct RunStatus {
     files_acknowledged: u64,
     rows: u64,
     bytes: u64,
-    watermark: Option<Value>,
+    watermark: Option<cqube_protocol::Watermark>,
     errors: Vec<String>,
 }
 
@@ -267,7 +267,8 @@ async fn serve(mut settings: Settings, global: &GlobalArgs) -> anyhow::Result<Ex
     event(&json!({"event": "daemon_started", "pid": std::process::id(), "timezone": settings.timezone.name(),
         "schedules": schedules, "status_file": settings.status_file, "listen": listening.map(|a| a.to_string())}));
 
-    let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    let interrupted = crate::signal::interrupted();
+    tokio::pin!(interrupted);
     let mut runs: JoinSet<(usize, String, Option<i32>)> = JoinSet::new();
     let mut counter = 0u64;
     let stop = loop {
@@ -325,8 +326,7 @@ async fn serve(mut settings: Settings, global: &GlobalArgs) -> anyhow::Result<Ex
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
             Some(done) = runs.join_next() => finished(done, &mut settings.groups, &shared),
-            _ = terminate.recv() => break "SIGTERM",
-            _ = tokio::signal::ctrl_c() => break "SIGINT",
+            signal = &mut interrupted => break signal,
         }
     };
     event(&json!({"event": "daemon_stopping", "signal": stop, "running": runs.len()}));
@@ -434,46 +434,54 @@ fn start_run(
     command.spawn().context("starting cqube-emit run")
 }
 
-/// Re-emits the child's JSON events tagged with the run, keeping its sources' status up to date.
+/// A child's event, re-emitted tagged with its run.
+#[derive(Serialize)]
+struct RunEvent<'a> {
+    #[serde(flatten)]
+    event: &'a Event,
+    run_id: &'a str,
+}
+
+/// Re-emits the child's events tagged with the run, keeping its sources' status up to date. A line that is not an
+/// event (a child writing something else on stdout) is passed on as `run_output`.
 async fn relay(stdout: Option<tokio::process::ChildStdout>, run_id: &str, shared: &Shared) {
     let Some(stdout) = stdout else { return };
     let mut lines = BufReader::new(stdout).lines();
     while let Ok(Some(line)) = lines.next_line().await {
-        let Ok(mut value) = serde_json::from_str::<Value>(&line) else {
+        let Ok(child_event) = serde_json::from_str::<Event>(&line) else {
             event(&json!({"event": "run_output", "run_id": run_id, "line": line}));
             continue;
         };
-        apply(&value, run_id, shared);
-        if let Some(object) = value.as_object_mut() {
-            object.insert("run_id".into(), json!(run_id));
-        }
-        event(&value);
+        apply(&child_event, run_id, shared);
+        event(&json!(RunEvent { event: &child_event, run_id }));
     }
 }
 
 /// What one of the child's events changes in the status.
-fn apply(value: &Value, run_id: &str, shared: &Shared) {
-    let kind = value["event"].as_str().unwrap_or_default();
-    if !matches!(kind, "file_acknowledged" | "file_failed" | "file_skipped") {
+fn apply(child_event: &Event, run_id: &str, shared: &Shared) {
+    let (Event::FileAcknowledged { source, .. } | Event::FileFailed { source, .. } | Event::FileSkipped { source, .. }) =
+        child_event
+    else {
         return;
-    }
-    let Some(source) = value["source"].as_str() else { return };
+    };
     shared.update(|s| {
         let Some(run) = s.sources.get_mut(source).and_then(|src| src.last_run.as_mut()).filter(|r| r.run_id == run_id)
         else {
             return;
         };
-        if kind == "file_acknowledged" {
-            let ack = &value["ack"];
-            run.files_acknowledged += 1;
-            run.rows += ack["rows"].as_u64().unwrap_or(0);
-            run.bytes += ack["bytes"].as_u64().unwrap_or(0);
-            if !ack["watermark"].is_null() {
-                run.watermark = Some(ack["watermark"].clone());
+        match child_event {
+            Event::FileAcknowledged { ack, .. } => {
+                run.files_acknowledged += 1;
+                run.rows += ack.rows;
+                run.bytes += ack.bytes;
+                if let Some(watermark) = &ack.watermark {
+                    run.watermark = Some(watermark.clone());
+                }
             }
-        } else {
-            let why = value["error"].as_str().or(value["reason"].as_str()).unwrap_or(kind);
-            run.errors.push(why.to_owned());
+            Event::FileFailed { error: why, .. } | Event::FileSkipped { reason: why, .. } => {
+                run.errors.push(why.clone());
+            }
+            _ => {}
         }
     });
 }

@@ -1,5 +1,5 @@
-//! `cqube-emit emit`, `plan`, `resume` and `verify`: flags, configuration, the job and its journal, output.
-//! The pipeline itself is in `emit_run`.
+//! `cqube-emit emit`, `plan`, `resume` and `verify`: flags, configuration and output around the emission engine
+//! (`cqube-emission`), which plans, schedules, delivers and keeps the journal.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -9,14 +9,14 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context;
 use clap::Args;
 use cqube_core::Catalog;
-use cqube_upload::{ApiClient, Journal, JournalState, RetryPolicy};
-use serde::{Deserialize, Serialize};
-use sha2::Digest;
+use cqube_emission::plan;
+use cqube_emission::{Configured, Ended, FileResult, Item, ItemInput, Job, JobSpec, Report, Watermarks};
+use cqube_upload::{ApiClient, Journal, RetryPolicy};
+use serde::Deserialize;
 
 use crate::cli::GlobalArgs;
 use crate::config::FileConfig;
 use crate::convert_cmd::OnErrorArg;
-use crate::emit_plan::{self, Configured, Item, ItemInput};
 use crate::exit::{ExitStatus, fail};
 
 /// `[emit]` in the config file. Secrets are not plain keys: the token comes from `token_file`, the environment
@@ -168,65 +168,6 @@ pub struct VerifyArgs {
     pub api: ApiArgs,
 }
 
-/// What a job is; its hash is the job id, so the same command finds the same journal.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct JobSpec {
-    pub api: String,
-    pub inputs: Vec<PathBuf>,
-    pub source: Option<String>,
-    pub normalize: bool,
-    /// The configured sources a `run` was narrowed to (empty: all).
-    #[serde(default)]
-    pub only: Vec<String>,
-    /// Zip entry time for converted files, fixed per job so a resumed conversion is byte-identical.
-    pub zip_modified_unix: u64,
-    /// What else decides the bytes and their cut into parts; a resumed job keeps the first run's values so its
-    /// parts match the stored ones.
-    #[serde(default)]
-    pub level: Option<u32>,
-    #[serde(default)]
-    pub part_size_bytes: Option<usize>,
-    #[serde(default)]
-    pub on_error: Option<String>,
-    /// `--full`: watermarks are ignored.
-    #[serde(default)]
-    pub full: bool,
-}
-
-impl JobSpec {
-    fn id(&self) -> String {
-        let mut h = sha2::Sha256::new();
-        let identity = serde_json::json!([self.api, self.inputs, self.source, self.normalize, self.only]);
-        h.update(identity.to_string().as_bytes());
-        hex::encode(&h.finalize()[..8])
-    }
-}
-
-/// Whether database sources start after their last acknowledged watermark.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Watermarks {
-    /// Only rows past the watermark of the source's last acknowledged emission.
-    Incremental,
-    /// Every row (`--full`).
-    Ignored,
-}
-
-/// Everything the runner needs, resolved once.
-pub struct Settings {
-    pub jobs: usize,
-    pub parts_in_flight: usize,
-    pub part_size_bytes: usize,
-    pub zip: cqube_zip::ZipOptions,
-    pub convert: cqube_convert::ConvertOptions,
-    pub normalize: bool,
-    /// Database sources of the plan by name, and how their bytes are read.
-    pub databases: std::collections::BTreeMap<String, cqube_source::Request>,
-    pub database_convert: cqube_convert::ConvertOptions,
-    pub watermarks: Watermarks,
-    pub json: bool,
-    pub quiet: bool,
-}
-
 fn journal_dir(tuning: &TuningArgs, config: &FileConfig) -> anyhow::Result<PathBuf> {
     if let Some(dir) = tuning.journal_dir.clone().or_else(|| config.emit.journal_dir.clone()) {
         return Ok(dir);
@@ -242,6 +183,13 @@ pub fn state_dir() -> anyhow::Result<PathBuf> {
         .context("no HOME or XDG_STATE_HOME for cqube-emit's state\n\nhint: pass --journal-dir or --status-file")
         .map_err(|e| fail(ExitStatus::Usage, e))?;
     Ok(state.join("cqube-emit"))
+}
+
+fn retry_policy(tuning: Option<&TuningArgs>, config: &FileConfig) -> RetryPolicy {
+    RetryPolicy {
+        max_retries: tuning.and_then(|t| t.max_retries).or(config.emit.max_retries).unwrap_or(8),
+        ..RetryPolicy::default()
+    }
 }
 
 fn api_client(
@@ -276,10 +224,7 @@ fn api_client(
             ));
         }
     };
-    let retry = RetryPolicy {
-        max_retries: tuning.and_then(|t| t.max_retries).or(config.emit.max_retries).unwrap_or(8),
-        ..RetryPolicy::default()
-    };
+    let retry = retry_policy(tuning, config);
     let timeout = tuning.and_then(|t| t.request_timeout_seconds).or(config.emit.request_timeout_seconds).unwrap_or(300);
     ApiClient::new(&api, &token, retry, Duration::from_secs(timeout)).map_err(|e| fail(ExitStatus::Usage, e))
 }
@@ -318,18 +263,16 @@ pub fn run_plan(
     global: &GlobalArgs,
 ) -> anyhow::Result<ExitStatus> {
     let only = narrowed(&args.inputs, args.source.as_ref());
-    let items =
-        emit_plan::build(catalog, &args.inputs, args.source.as_deref(), &configured(config, config_path), &only)?;
+    let items = plan::build(catalog, &args.inputs, args.source.as_deref(), &configured(config, config_path), &only)?;
     let mut out = std::io::stdout().lock();
     if global.json {
         for (i, item) in items.iter().enumerate() {
-            let after: Vec<&str> = item.after.iter().map(|&a| items[a].source.name.as_str()).collect();
-            let line =
-                serde_json::json!({"step": i + 1, "source": item.source.name, "input": item.input, "after": after});
+            let after: Vec<&str> = item.after.iter().map(|&a| items[a].source.as_str()).collect();
+            let line = serde_json::json!({"step": i + 1, "source": item.source, "input": item.input, "after": after});
             writeln!(out, "{line}")?;
         }
     } else {
-        write!(out, "{}", emit_plan::tree(&items))?;
+        write!(out, "{}", plan::tree(&items))?;
     }
     Ok(ExitStatus::Success)
 }
@@ -360,7 +303,7 @@ pub fn run_emit(
         ));
     }
     only.extend(narrowed(&inputs, args.source.as_ref()));
-    let items = emit_plan::build(&catalog, &inputs, args.source.as_deref(), &configured, &only)?;
+    let items = plan::build(&catalog, &inputs, args.source.as_deref(), &configured, &only)?;
     if items.is_empty() {
         return Err(fail(
             ExitStatus::Usage,
@@ -406,11 +349,7 @@ pub fn run_resume(
     let state = Journal::read(&path)?.ok_or_else(|| {
         fail(ExitStatus::Usage, anyhow::anyhow!("no journal for job {}: {}", args.job, path.display()))
     })?;
-    let spec: JobSpec = state
-        .spec
-        .context("the journal has no job line")
-        .and_then(|v| serde_json::from_value(v).context("reading the job line"))
-        .map_err(|e| fail(ExitStatus::Usage, e))?;
+    let spec = JobSpec::from_journal(&state).map_err(|e| fail(ExitStatus::Usage, e))?;
     let api = api_client(&args.api, Some(&args.tuning), config, config_path, Some(&spec.api))?;
     run_job(spec, true, &args.tuning, &dir, api, catalog, config, config_path, global)
 }
@@ -441,13 +380,13 @@ fn convert_options(
 
 /// The database requests of the plan's database items; every misconfigured section is a usage error up front.
 fn database_requests(
-    items: &[Item<'_>],
+    items: &[Item],
     config: &FileConfig,
     convert: &cqube_convert::ConvertOptions,
 ) -> anyhow::Result<std::collections::BTreeMap<String, cqube_source::Request>> {
     let mut requests = std::collections::BTreeMap::new();
     for item in items.iter().filter(|i| matches!(i.input, ItemInput::Database(_))) {
-        let name = &item.source.name;
+        let name = &item.source;
         let request = config
             .database_request(name, convert.values.utc_offset_minutes)
             .context("the plan names a database source the config lacks")?
@@ -459,7 +398,7 @@ fn database_requests(
 
 #[allow(clippy::too_many_arguments)]
 fn run_job(
-    mut spec: JobSpec,
+    spec: JobSpec,
     resume: bool,
     tuning: &TuningArgs,
     dir: &Path,
@@ -469,80 +408,121 @@ fn run_job(
     config_path: Option<&Path>,
     global: &GlobalArgs,
 ) -> anyhow::Result<ExitStatus> {
-    let job = spec.id();
-    let previous = Journal::read(&Journal::path(dir, &job))?;
-    let (journal, state) = match previous {
-        Some(state) if resume => {
-            if let Some(old) = state.spec.clone().and_then(|v| serde_json::from_value::<JobSpec>(v).ok()) {
-                spec.zip_modified_unix = old.zip_modified_unix;
-                spec.level = old.level;
-                spec.part_size_bytes = old.part_size_bytes;
-                spec.on_error = old.on_error;
-            }
-            crate::cli::note(&format!("resuming job {job}"));
-            (Journal::reopen(dir, &job)?, state)
-        }
-        previous => {
-            let journal = Journal::create(dir, &job, serde_json::to_value(&spec)?)?;
-            let stale = previous.map(|s| s.items).unwrap_or_default();
-            (
-                journal,
-                JournalState {
-                    spec: None,
-                    items: stale
-                        .into_iter()
-                        .map(|(k, mut v)| {
-                            // Without --resume an old job's open uploads are aborted, not continued.
-                            v.done = None;
-                            v.parts.clear();
-                            (k, v)
-                        })
-                        .collect(),
-                },
-            )
-        }
-    };
+    let job = Job::open(spec, resume, dir)?;
+    if job.resumed() {
+        crate::cli::note(&format!("resuming job {}", job.id()));
+    }
+    let spec = job.spec();
     let (convert, database_convert) = convert_options(spec.on_error.as_deref(), config)?;
     let mut zip = crate::convert_cmd::zip_options(spec.level, config)?;
     zip.modified = SystemTime::UNIX_EPOCH + Duration::from_secs(spec.zip_modified_unix);
-    let settings = Settings {
+    let items =
+        plan::build(&catalog, &spec.inputs, spec.source.as_deref(), &configured(config, config_path), &spec.only)?;
+    let settings = cqube_emission::Settings {
         jobs: tuning.jobs.or(config.emit.jobs).unwrap_or(2).max(1),
         parts_in_flight: tuning.parts_in_flight.or(config.emit.parts_in_flight).unwrap_or(4).max(1),
         part_size_bytes: spec.part_size_bytes.unwrap_or(8 << 20),
+        retry: retry_policy(Some(tuning), config),
         zip,
-        databases: std::collections::BTreeMap::new(),
+        databases: database_requests(&items, config, &database_convert)?,
         convert,
         database_convert,
         normalize: spec.normalize,
         watermarks: if spec.full { Watermarks::Ignored } else { Watermarks::Incremental },
-        json: global.json,
-        quiet: global.quiet,
     };
-    let items =
-        emit_plan::build(&catalog, &spec.inputs, spec.source.as_deref(), &configured(config, config_path), &spec.only)?;
-    let settings = Settings { databases: database_requests(&items, config, &settings.database_convert)?, ..settings };
-    let owned: Vec<crate::emit_run::OwnedItem> = items.iter().map(crate::emit_run::OwnedItem::from).collect();
-    let fresh = !resume;
-    crate::emit_run::run(&job, owned, catalog, settings, api, journal, state, fresh, global)
+    let total: Option<u64> = items
+        .iter()
+        .map(|i| match &i.input {
+            ItemInput::Zip(p) if !settings.normalize => std::fs::metadata(p).ok().map(|m| m.len()),
+            _ => None,
+        })
+        .sum();
+    let output = Arc::new(crate::sink::Output::new(global, total));
+    let id = job.id().to_owned();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let sink: Arc<dyn cqube_emission::EventSink> = output.clone();
+    let ended = runtime.block_on(job.run(items, catalog, settings, Arc::new(api), sink, crate::signal::interrupted()));
+    // Producers blocked on a part channel fail once their uploader is gone; nobody waits for them.
+    runtime.shutdown_background();
+    output.finish();
+    match ended? {
+        Ended::Finished(report) => {
+            print_summary(&report, global)?;
+            Ok(report.status)
+        }
+        Ended::Interrupted(signal) => {
+            output.note(&match signal {
+                cqube_emission::Interrupt::Sigint => {
+                    format!("interrupted; the journal is kept: cqube-emit resume {id}")
+                }
+                cqube_emission::Interrupt::Sigterm => {
+                    "stopped by SIGTERM; the uploads in progress were aborted".to_owned()
+                }
+            });
+            Ok(ExitStatus::Interrupted)
+        }
+    }
 }
 
-fn print_dry_run(items: &[Item<'_>], json: bool) -> std::io::Result<()> {
+/// The table of every file's result, on stderr for a person.
+fn print_summary(report: &Report, global: &GlobalArgs) -> std::io::Result<()> {
+    if global.json || global.quiet {
+        return Ok(());
+    }
+    let mut err = std::io::stderr().lock();
+    writeln!(err, "\n{:<40} {:<13} {:>10} {:>12}", "source", "result", "rows", "bytes")?;
+    let (mut acked, mut up_to_date, mut failed, mut skipped, mut rows, mut bytes) = (0, 0, 0, 0, 0, 0);
+    for (item, result) in report.items.iter().zip(&report.results) {
+        let (result, row_count, byte_count, why) = match result {
+            FileResult::Acknowledged { ack, .. } => {
+                acked += 1;
+                (rows, bytes) = (rows + ack.rows, bytes + ack.bytes);
+                ("acknowledged", ack.rows.to_string(), ack.bytes.to_string(), String::new())
+            }
+            FileResult::UpToDate { watermark } => {
+                up_to_date += 1;
+                (
+                    "up to date",
+                    "0".into(),
+                    "-".into(),
+                    format!("  nothing past {} = {}", watermark.column, watermark.value),
+                )
+            }
+            FileResult::Failed { error, .. } => {
+                failed += 1;
+                ("failed", "-".into(), "-".into(), format!("  {error}"))
+            }
+            FileResult::Skipped { reason } => {
+                skipped += 1;
+                ("skipped", "-".into(), "-".into(), format!("  {reason}"))
+            }
+            FileResult::NotRun => ("not run", "-".into(), "-".into(), String::new()),
+        };
+        writeln!(err, "{:<40} {result:<13} {row_count:>10} {byte_count:>12}{why}", item.source)?;
+    }
+    writeln!(
+        err,
+        "{acked} of {} files acknowledged, {up_to_date} up to date, {failed} failed, {skipped} skipped; {rows} rows, {bytes} bytes in {:.1} s",
+        report.items.len(),
+        report.seconds
+    )?;
+    if failed > 0 {
+        writeln!(err, "the journal is kept: cqube-emit resume {}", report.job)?;
+    }
+    Ok(())
+}
+
+fn print_dry_run(items: &[Item], json: bool) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     for (i, item) in items.iter().enumerate() {
-        let after: Vec<&str> = item.after.iter().map(|&a| items[a].source.name.as_str()).collect();
+        let after: Vec<&str> = item.after.iter().map(|&a| items[a].source.as_str()).collect();
         if json {
-            let line = serde_json::json!({"event": "plan", "dry_run": true, "step": i + 1, "source": item.source.name,
-                "input": item.input, "key_prefix": item.source.emission_path(), "after": after});
+            let line = serde_json::json!({"event": "plan", "dry_run": true, "step": i + 1, "source": item.source,
+                "input": item.input, "key_prefix": item.filename, "after": after});
             writeln!(out, "{line}")?;
         } else {
             let after = if after.is_empty() { String::new() } else { format!(" (after {})", after.join(", ")) };
-            writeln!(
-                out,
-                "(dry-run) {}. emit {} <- {}{after}",
-                i + 1,
-                item.source.emission_path(),
-                item.input.display()
-            )?;
+            writeln!(out, "(dry-run) {}. emit {} <- {}{after}", i + 1, item.filename, item.input.display())?;
         }
     }
     Ok(())
@@ -590,10 +570,13 @@ pub fn run_verify(
         }
         Ok(())
     });
-    let checked =
-        crate::emit_zip::check_zip(ChannelReader { rx, current: bytes::Bytes::new() }, &mut std::io::sink(), source);
+    let checked = cqube_emission::zip_check::check_zip(
+        ChannelReader { rx, current: bytes::Bytes::new() },
+        &mut std::io::sink(),
+        source,
+    );
     let fetched = runtime.block_on(fetch).context("download task")?;
-    fetched.map_err(|e| crate::emit_run::remote_failure(e, &args.key))?;
+    fetched.map_err(|e| cqube_emission::status::remote_failure(e, &args.key))?;
     let facts = checked.with_context(|| format!("object {}", args.key)).map_err(|e| fail(ExitStatus::Input, e))?;
     if global.json {
         let line = serde_json::json!({"event": "verified", "key": args.key, "source": source.name, "rows": facts.rows,

@@ -161,10 +161,10 @@ fn generate<W: Write>(
                 let producer = scope.spawn(move || cqube_gen::write_csv(source, opts, writer));
                 let input = Input::from_reader(&format!("generated {}", source.name), None, reader)?;
                 let prepared = cqube_convert::prepare(catalog, Some(source), input, &ConvertOptions::default())
-                    .map_err(crate::convert_cmd::engine_failure)?;
+                    .map_err(cqube_emission::status::engine_failure)?;
                 prepared
                     .convert(&mut out, zip, &mut NoRejects, &mut |_| {})
-                    .map_err(crate::convert_cmd::engine_failure)?;
+                    .map_err(cqube_emission::status::engine_failure)?;
                 producer.join().expect("the generator does not panic").context("generating rows")
             })?
         }

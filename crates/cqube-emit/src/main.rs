@@ -7,13 +7,12 @@ mod config_cmd;
 mod convert_cmd;
 mod daemon;
 mod emit_cmd;
-mod emit_plan;
-mod emit_run;
-mod emit_zip;
 mod exit;
 mod gen_cmd;
 mod progress;
 mod server_cli;
+mod signal;
+mod sink;
 
 use std::process::ExitCode;
 
@@ -29,7 +28,7 @@ fn main() -> ExitCode {
         Command::Server(cmd) => server_cli::run(cmd, &cli.global),
         command => run_data_command(command, &cli.global),
     };
-    exit::report(result).into()
+    exit::code(exit::report(result))
 }
 
 /// The commands that read the catalog and config: catalog, convert, validate, gen.

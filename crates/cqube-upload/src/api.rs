@@ -1,15 +1,22 @@
-//! The emission API's multipart endpoints, as a client.
+//! The emission API's multipart endpoints, as a client: the first [`DeliveryTarget`].
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use cqube_protocol::{
     Acknowledgement, CompleteUploadRequest, CreateUploadRequest, CreateUploadResponse, DownloadUriRequest,
-    EmissionList, ErrorBody, PresignPartsRequest, PresignPartsResponse, PresignedPart, Watermark,
+    EmissionList, ErrorBody, ListPartsResponse, PresignPartsRequest, PresignPartsResponse, PresignedPart, StoredPart,
+    Watermark,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::{Error, RetryPolicy};
+use crate::target::{BoxFuture, DeliveryTarget};
+use crate::{Error, Part, RetryPolicy};
+
+/// A URL is renewed when it has less than this left: a slow PUT must not outlive it.
+const URL_MARGIN: Duration = Duration::from_mins(2);
 
 /// A client for one API base URL (`http://HOST:PORT/data`) and token. Cheap to clone.
 ///
@@ -21,6 +28,8 @@ pub struct ApiClient {
     base: String,
     token: String,
     retry: RetryPolicy,
+    /// Presigned part URLs by (upload, part), kept across a part's attempts until they succeed or expire.
+    urls: Arc<Mutex<HashMap<(String, u32), PresignedPart>>>,
 }
 
 impl std::fmt::Debug for ApiClient {
@@ -37,7 +46,13 @@ impl ApiClient {
             .timeout(request_timeout)
             .build()
             .map_err(|source| Error::Transport { what: "building the HTTP client".into(), source })?;
-        Ok(ApiClient { http, base: base.trim_end_matches('/').to_owned(), token: token.to_owned(), retry })
+        Ok(ApiClient {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            token: token.to_owned(),
+            retry,
+            urls: Arc::default(),
+        })
     }
 
     /// The HTTP client, for part `PUT`s to presigned URLs (which carry their own authorization).
@@ -86,6 +101,7 @@ impl ApiClient {
         let what = format!("aborting upload {upload_id}");
         let path = format!("/uploads/{upload_id}");
         let result = self.retry.run(&what, || self.call::<(), ()>(&what, reqwest::Method::DELETE, &path, None)).await;
+        self.urls.lock().unwrap_or_else(std::sync::PoisonError::into_inner).retain(|(id, _), _| id != upload_id);
         match result {
             Err(Error::Api { status: 404 | 409, .. }) | Ok(()) => Ok(()),
             Err(e) => Err(e),
@@ -99,6 +115,64 @@ impl ApiClient {
         let mut answer: std::collections::BTreeMap<String, String> =
             self.retry.run(&what, || self.call(&what, reqwest::Method::POST, "/download_uri", Some(&body))).await?;
         answer.remove(key).ok_or_else(|| Error::Protocol { what, detail: "no URL for the key".into() })
+    }
+
+    /// `GET /uploads/{id}/parts`: the parts the store holds.
+    pub async fn list_parts(&self, upload_id: &str) -> Result<Vec<StoredPart>, Error> {
+        let what = format!("listing the parts of upload {upload_id}");
+        let path = format!("/uploads/{upload_id}/parts");
+        let answer: ListPartsResponse =
+            self.retry.run(&what, || self.call::<(), _>(&what, reqwest::Method::GET, &path, None)).await?;
+        Ok(answer.parts)
+    }
+
+    /// One attempt at storing a part: a presigned URL (cached, renewed when it is about to expire), then the `PUT`.
+    /// An expired URL (a long backoff, a paused laptop) is dropped and the attempt reported as retryable.
+    pub async fn put_part(&self, upload_id: &str, part: &Part) -> Result<String, Error> {
+        let what = format!("part {} of upload {upload_id}", part.number);
+        let slot = (upload_id.to_owned(), part.number);
+        let urls = || self.urls.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let cached = urls().get(&slot).filter(|u| !expiring(&u.expires_at)).cloned();
+        let presigned = if let Some(u) = cached {
+            u
+        } else {
+            let fresh = self.presign(upload_id, part.number).await?;
+            urls().insert(slot.clone(), fresh.clone());
+            fresh
+        };
+        let response = self
+            .http
+            .put(&presigned.url)
+            .header(reqwest::header::CONTENT_LENGTH, part.data.len())
+            .body(part.data.clone())
+            .send()
+            .await
+            .map_err(|e| Error::Transport { what: what.clone(), source: without_url(e) })?;
+        let status = response.status();
+        if status.is_success() {
+            urls().remove(&slot);
+            let etag = response.headers().get(reqwest::header::ETAG).and_then(|v| v.to_str().ok());
+            return etag
+                .map(str::to_owned)
+                .ok_or_else(|| Error::Protocol { what, detail: "the store's answer has no ETag".into() });
+        }
+        let body = response.text().await.unwrap_or_default();
+        let detail = s3_code(&body).unwrap_or_else(|| body.chars().take(120).collect());
+        let expired = status == reqwest::StatusCode::FORBIDDEN && body.to_ascii_lowercase().contains("expired");
+        if expired {
+            urls().remove(&slot);
+        }
+        let retryable = status.is_server_error()
+            || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+            || detail == "SlowDown"
+            || expired;
+        Err(Error::PartRejected {
+            part: part.number,
+            upload_id: upload_id.to_owned(),
+            status: status.as_u16(),
+            detail,
+            retryable,
+        })
     }
 
     /// The watermark of `source`'s newest acknowledged emission on `column` (`GET /emissions`): where an
@@ -141,7 +215,107 @@ impl ApiClient {
     }
 }
 
+impl DeliveryTarget for ApiClient {
+    fn create<'a>(&'a self, request: &'a CreateUploadRequest) -> BoxFuture<'a, Result<CreateUploadResponse, Error>> {
+        Box::pin(ApiClient::create(self, request))
+    }
+
+    fn put_part<'a>(&'a self, upload_id: &'a str, part: &'a Part) -> BoxFuture<'a, Result<String, Error>> {
+        Box::pin(ApiClient::put_part(self, upload_id, part))
+    }
+
+    fn complete<'a>(
+        &'a self,
+        upload_id: &'a str,
+        request: &'a CompleteUploadRequest,
+    ) -> BoxFuture<'a, Result<Acknowledgement, Error>> {
+        Box::pin(ApiClient::complete(self, upload_id, request))
+    }
+
+    fn abort<'a>(&'a self, upload_id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(ApiClient::abort(self, upload_id))
+    }
+
+    fn list_parts<'a>(&'a self, upload_id: &'a str) -> BoxFuture<'a, Result<Vec<StoredPart>, Error>> {
+        Box::pin(ApiClient::list_parts(self, upload_id))
+    }
+
+    fn last_watermark<'a>(
+        &'a self,
+        source: &'a str,
+        column: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Watermark>, Error>> {
+        Box::pin(ApiClient::last_watermark(self, source, column))
+    }
+}
+
 /// Drops the URL from a client error: a presigned URL's query is a credential and must not reach a log line.
-pub(crate) fn without_url(e: reqwest::Error) -> reqwest::Error {
+fn without_url(e: reqwest::Error) -> reqwest::Error {
     e.without_url()
+}
+
+/// Whether an RFC 3339 expiry is within [`URL_MARGIN`]; an unreadable one counts as expiring.
+fn expiring(expires_at: &str) -> bool {
+    let Some(at) = parse_rfc3339(expires_at) else { return true };
+    !at.duration_since(SystemTime::now()).is_ok_and(|left| left >= URL_MARGIN)
+}
+
+/// Parses `YYYY-MM-DDTHH:MM:SS[.fff](Z|+00:00)` (what the API writes) without a date library.
+#[allow(clippy::many_single_char_names)] // the calendar formula's own names
+fn parse_rfc3339(s: &str) -> Option<SystemTime> {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    if b.len() < 20 || b[4] != b'-' || b[10] != b'T' {
+        return None;
+    }
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let rest = &s[19..];
+    let rest = rest.strip_prefix('.').map_or(rest, |r| r.trim_start_matches(|c: char| c.is_ascii_digit()));
+    let offset = match rest {
+        "Z" | "+00:00" => 0,
+        o if o.len() == 6 => {
+            let sign = if o.starts_with('-') { -1 } else { 1 };
+            sign * (o[1..3].parse::<i64>().ok()? * 3600 + o[4..6].parse::<i64>().ok()? * 60)
+        }
+        _ => return None,
+    };
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + hh * 3600 + mm * 60 + ss - offset;
+    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).ok()?))
+}
+
+/// The `<Code>` of an S3 error document.
+fn s3_code(body: &str) -> Option<String> {
+    let start = body.find("<Code>")? + "<Code>".len();
+    let end = body[start..].find("</Code>")? + start;
+    Some(body[start..end].to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_expiry_parsing() {
+        let t = parse_rfc3339("2024-07-28T10:15:00.123Z").unwrap();
+        assert_eq!(t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs(), 1_722_161_700);
+        assert_eq!(parse_rfc3339("2024-07-28T15:45:00+05:30"), parse_rfc3339("2024-07-28T10:15:00Z"));
+        assert!(parse_rfc3339("yesterday").is_none());
+        assert!(expiring("2000-01-01T00:00:00Z"));
+        assert!(expiring("garbage"));
+        assert!(!expiring("2999-01-01T00:00:00Z"));
+    }
+
+    #[test]
+    fn s3_error_code_is_read_from_the_xml() {
+        assert_eq!(s3_code("<Error><Code>SlowDown</Code><Message>x</Message></Error>").as_deref(), Some("SlowDown"));
+        assert_eq!(s3_code("oops"), None);
+    }
 }

@@ -3,6 +3,7 @@
 //! ```text
 //! producer thread: ... -> ZipStream -> PartWriter --bounded channel--> Uploader::send_parts (async)
 //!                                                                      at most parts_in_flight PUTs at once
+//!                                                                      -> DeliveryTarget::put_part (ApiClient, ...)
 //! ```
 //!
 //! Memory is fixed by configuration: a producer holds one part being filled and one blocked on the full channel,
@@ -11,15 +12,19 @@
 
 mod api;
 mod journal;
+#[cfg(any(test, feature = "memory"))]
+pub mod memory;
 mod part;
 mod retry;
+pub mod target;
 mod upload;
 
 pub use api::ApiClient;
 pub use journal::{ItemState, Journal, JournalEntry, JournalState, StoredPartRecord};
 pub use part::{MAX_PART_BYTES, MAX_PARTS, MIN_PART_BYTES, Part, PartSizer, PartWriter, StreamTotals};
 pub use retry::RetryPolicy;
-pub use upload::{PartEvent, Uploader};
+pub use target::DeliveryTarget;
+pub use upload::{OnRetry, PartEvent, PartRetry, Uploader};
 
 /// Why an API call, a part upload or the journal failed.
 #[derive(Debug, thiserror::Error)]

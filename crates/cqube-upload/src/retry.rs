@@ -29,7 +29,22 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// Runs `attempt` until it succeeds, fails with an error that is not retryable, or retries run out.
-    pub async fn run<T, F, Fut>(&self, what: &str, mut attempt: F) -> Result<T, Error>
+    pub async fn run<T, F, Fut>(&self, what: &str, attempt: F) -> Result<T, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        self.run_notifying(what, attempt, |_, _, _| {}).await
+    }
+
+    /// As [`RetryPolicy::run`], telling `notify` of each failed attempt that will be retried (its error, its
+    /// number from 1, and the delay before the next).
+    pub async fn run_notifying<T, F, Fut>(
+        &self,
+        what: &str,
+        mut attempt: F,
+        mut notify: impl FnMut(&Error, u32, Duration),
+    ) -> Result<T, Error>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, Error>>,
@@ -50,6 +65,7 @@ impl RetryPolicy {
                         return Err(e);
                     };
                     tracing::debug!(what, attempt = tries, error = %e, ?delay, "retrying");
+                    notify(&e, tries, delay);
                     tokio::time::sleep(delay).await;
                     tries += 1;
                 }

@@ -1,16 +1,16 @@
 //! Sending parts: at most `parts_in_flight` PUTs at once across every stream, each retried on its own.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::sync::Arc;
+use std::time::Duration;
 
-use cqube_protocol::{CompletedPart, PresignedPart};
+use cqube_protocol::CompletedPart;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use crate::api::without_url;
-use crate::{ApiClient, Error, Part, StoredPartRecord};
+use crate::target::DeliveryTarget;
+use crate::{Error, Part, RetryPolicy, StoredPartRecord};
 
 /// A part the uploader finished with: stored by this run, or found stored by an earlier one.
 #[derive(Debug, Clone, Copy)]
@@ -21,25 +21,40 @@ pub struct PartEvent<'a> {
     pub skipped: bool,
 }
 
-/// Sends parts to presigned URLs; one per process, shared by every file being emitted.
+/// A part attempt that failed and will be tried again.
+#[derive(Debug, Clone, Copy)]
+pub struct PartRetry<'a> {
+    /// Part number.
+    pub part_number: u32,
+    /// The attempt that failed (1 for the first).
+    pub attempt: u32,
+    /// Why it failed.
+    pub error: &'a Error,
+    /// How long until the next attempt.
+    pub delay: Duration,
+}
+
+/// Called for every part retry; shared by the part tasks of one stream.
+pub type OnRetry = Arc<dyn Fn(PartRetry<'_>) + Send + Sync>;
+
+/// Sends parts to a [`DeliveryTarget`]; one per process, shared by every file being emitted.
 #[derive(Debug, Clone)]
 pub struct Uploader {
-    api: ApiClient,
+    target: Arc<dyn DeliveryTarget>,
+    retry: RetryPolicy,
     permits: Arc<Semaphore>,
 }
 
-/// A URL is renewed when it has less than this left: a slow PUT must not outlive it.
-const URL_MARGIN: Duration = Duration::from_mins(2);
-
 impl Uploader {
-    /// An uploader keeping at most `parts_in_flight` part PUTs running at once (over all streams).
-    pub fn new(api: ApiClient, parts_in_flight: usize) -> Uploader {
-        Uploader { api, permits: Arc::new(Semaphore::new(parts_in_flight.max(1))) }
+    /// An uploader keeping at most `parts_in_flight` part PUTs running at once (over all streams), each part
+    /// retried under `retry`.
+    pub fn new(target: Arc<dyn DeliveryTarget>, parts_in_flight: usize, retry: RetryPolicy) -> Uploader {
+        Uploader { target, retry, permits: Arc::new(Semaphore::new(parts_in_flight.max(1))) }
     }
 
-    /// The API client.
-    pub fn api(&self) -> &ApiClient {
-        &self.api
+    /// The target parts go to.
+    pub fn target(&self) -> &dyn DeliveryTarget {
+        self.target.as_ref()
     }
 
     /// Sends every part arriving on `parts` to upload `upload_id` and returns the list `complete` needs.
@@ -53,6 +68,7 @@ impl Uploader {
         mut parts: mpsc::Receiver<Part>,
         stored: &BTreeMap<u32, StoredPartRecord>,
         on_part: &mut (dyn FnMut(PartEvent<'_>) -> Result<(), Error> + Send),
+        on_retry: &OnRetry,
     ) -> Result<Vec<CompletedPart>, Error> {
         let mut done = Vec::new();
         let mut running: JoinSet<Result<StoredPartRecord, Error>> = JoinSet::new();
@@ -80,12 +96,12 @@ impl Uploader {
                         done.push(CompletedPart { part_number: known.part_number, etag: known.etag.clone() });
                         continue;
                     }
-                    let api = self.api.clone();
+                    let (target, retry, on_retry) = (Arc::clone(&self.target), self.retry, Arc::clone(on_retry));
                     let upload_id = upload_id.to_owned();
                     running.spawn(async move {
                         let _slot = permit;
                         let span = tracing::debug_span!("upload", %upload_id, part = part.number, bytes = part.data.len());
-                        put_part(&api, &upload_id, part).instrument(span).await
+                        put_part(target.as_ref(), retry, &upload_id, &part, on_retry.as_ref()).instrument(span).await
                     });
                 }
             }
@@ -95,126 +111,115 @@ impl Uploader {
     }
 }
 
-async fn put_part(api: &ApiClient, upload_id: &str, part: Part) -> Result<StoredPartRecord, Error> {
-    let url: Mutex<Option<PresignedPart>> = Mutex::new(None);
+/// One part, retried under `retry`: the target renews what an attempt needs (a presigned URL) on its own.
+async fn put_part(
+    target: &dyn DeliveryTarget,
+    retry: RetryPolicy,
+    upload_id: &str,
+    part: &Part,
+    on_retry: &(dyn Fn(PartRetry<'_>) + Send + Sync),
+) -> Result<StoredPartRecord, Error> {
     let what = format!("part {} of upload {upload_id}", part.number);
-    let etag = api
-        .retry()
-        .run(&what, || async {
-            let current = url.lock().map_err(|_| poisoned(&what))?.clone();
-            let presigned = if let Some(u) = current.filter(|u| !expiring(&u.expires_at)) {
-                u
-            } else {
-                let fresh = api.presign(upload_id, part.number).await?;
-                *url.lock().map_err(|_| poisoned(&what))? = Some(fresh.clone());
-                fresh
-            };
-            let response = api
-                .http()
-                .put(&presigned.url)
-                .header(reqwest::header::CONTENT_LENGTH, part.data.len())
-                .body(part.data.clone())
-                .send()
-                .await
-                .map_err(|e| Error::Transport { what: what.clone(), source: without_url(e) })?;
-            let status = response.status();
-            if status.is_success() {
-                let etag = response.headers().get(reqwest::header::ETAG).and_then(|v| v.to_str().ok());
-                return etag.map(str::to_owned).ok_or_else(|| Error::Protocol {
-                    what: what.clone(),
-                    detail: "the store's answer has no ETag".into(),
-                });
-            }
-            let body = response.text().await.unwrap_or_default();
-            let detail = s3_code(&body).unwrap_or_else(|| body.chars().take(120).collect());
-            // An expired URL (a long backoff, a paused laptop) is renewed and the part sent again.
-            let expired = status == reqwest::StatusCode::FORBIDDEN && body.to_ascii_lowercase().contains("expired");
-            if expired {
-                *url.lock().map_err(|_| poisoned(&what))? = None;
-            }
-            let retryable = status.is_server_error()
-                || status == reqwest::StatusCode::TOO_MANY_REQUESTS
-                || detail == "SlowDown"
-                || expired;
-            Err(Error::PartRejected {
-                part: part.number,
-                upload_id: upload_id.to_owned(),
-                status: status.as_u16(),
-                detail,
-                retryable,
-            })
-        })
-        .await?;
+    let notify = |error: &Error, attempt: u32, delay: Duration| {
+        on_retry(PartRetry { part_number: part.number, attempt, error, delay });
+    };
+    let etag = retry.run_notifying(&what, || target.put_part(upload_id, part), notify).await?;
     tracing::debug!("part stored");
     Ok(StoredPartRecord { part_number: part.number, etag, size: part.data.len() as u64, checksum: part.checksum })
 }
 
-fn poisoned(what: &str) -> Error {
-    Error::Protocol { what: what.to_owned(), detail: "URL cache poisoned by a panic".into() }
-}
-
-/// Whether an RFC 3339 expiry is within [`URL_MARGIN`]; an unreadable one counts as expiring.
-fn expiring(expires_at: &str) -> bool {
-    let Some(at) = parse_rfc3339(expires_at) else { return true };
-    !at.duration_since(SystemTime::now()).is_ok_and(|left| left >= URL_MARGIN)
-}
-
-/// Parses `YYYY-MM-DDTHH:MM:SS[.fff](Z|+00:00)` (what the API writes) without a date library.
-#[allow(clippy::many_single_char_names)] // the calendar formula's own names
-fn parse_rfc3339(s: &str) -> Option<SystemTime> {
-    let b = s.as_bytes();
-    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    if b.len() < 20 || b[4] != b'-' || b[10] != b'T' {
-        return None;
-    }
-    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    let rest = &s[19..];
-    let rest = rest.strip_prefix('.').map_or(rest, |r| r.trim_start_matches(|c: char| c.is_ascii_digit()));
-    let offset = match rest {
-        "Z" | "+00:00" => 0,
-        o if o.len() == 6 => {
-            let sign = if o.starts_with('-') { -1 } else { 1 };
-            sign * (o[1..3].parse::<i64>().ok()? * 3600 + o[4..6].parse::<i64>().ok()? * 60)
-        }
-        _ => return None,
-    };
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + hh * 3600 + mm * 60 + ss - offset;
-    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).ok()?))
-}
-
-/// The `<Code>` of an S3 error document.
-fn s3_code(body: &str) -> Option<String> {
-    let start = body.find("<Code>")? + "<Code>".len();
-    let end = body[start..].find("</Code>")? + start;
-    Some(body[start..end].to_owned())
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
 
-    #[test]
-    fn rfc3339_expiry_parsing() {
-        let t = parse_rfc3339("2024-07-28T10:15:00.123Z").unwrap();
-        assert_eq!(t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs(), 1_722_161_700);
-        assert_eq!(parse_rfc3339("2024-07-28T15:45:00+05:30"), parse_rfc3339("2024-07-28T10:15:00Z"));
-        assert!(parse_rfc3339("yesterday").is_none());
-        assert!(expiring("2000-01-01T00:00:00Z"));
-        assert!(expiring("garbage"));
-        assert!(!expiring("2999-01-01T00:00:00Z"));
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::memory::{Fault, MemoryTarget};
+
+    fn part(number: u32, fill: u8) -> Part {
+        let data = Bytes::from(vec![fill; 16]);
+        Part { number, checksum: xxhash_rust::xxh3::xxh3_64(&data), data }
     }
 
-    #[test]
-    fn s3_error_code_is_read_from_the_xml() {
-        assert_eq!(s3_code("<Error><Code>SlowDown</Code><Message>x</Message></Error>").as_deref(), Some("SlowDown"));
-        assert_eq!(s3_code("oops"), None);
+    fn quick() -> RetryPolicy {
+        RetryPolicy { max_retries: 3, min_delay: Duration::from_millis(1), max_delay: Duration::from_millis(2) }
+    }
+
+    async fn send(
+        uploader: &Uploader,
+        upload_id: &str,
+        parts: Vec<Part>,
+        stored: &BTreeMap<u32, StoredPartRecord>,
+    ) -> (Result<Vec<CompletedPart>, Error>, Vec<(u32, bool)>, u32) {
+        let (tx, rx) = mpsc::channel(parts.len().max(1));
+        for p in parts {
+            tx.send(p).await.unwrap();
+        }
+        drop(tx);
+        let mut seen = Vec::new();
+        let retries = Arc::new(AtomicU32::new(0));
+        let counter = Arc::clone(&retries);
+        let on_retry: OnRetry = Arc::new(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        let result = uploader
+            .send_parts(
+                upload_id,
+                rx,
+                stored,
+                &mut |e| {
+                    seen.push((e.part.part_number, e.skipped));
+                    Ok(())
+                },
+                &on_retry,
+            )
+            .await;
+        (result, seen, retries.load(Ordering::SeqCst))
+    }
+
+    async fn created(target: &MemoryTarget) -> String {
+        let request = cqube_protocol::CreateUploadRequest {
+            source: "school_master".into(),
+            filename: "school_master/school_mst.zip".into(),
+            expected_size_bytes: None,
+        };
+        target.create(&request).await.unwrap().upload_id
+    }
+
+    #[tokio::test]
+    async fn unavailable_and_expired_parts_are_retried_and_reported() {
+        let target = Arc::new(MemoryTarget::new());
+        let id = created(&target).await;
+        target.fail_puts([Fault::Unavailable, Fault::Expired]);
+        let uploader = Uploader::new(Arc::clone(&target) as Arc<dyn DeliveryTarget>, 1, quick());
+        let (result, mut seen, retries) = send(&uploader, &id, vec![part(1, 1), part(2, 2)], &BTreeMap::new()).await;
+        let done = result.unwrap();
+        seen.sort_unstable();
+        assert_eq!(seen, [(1, false), (2, false)]);
+        assert_eq!(done.iter().map(|p| p.part_number).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!((retries, target.put_attempts()), (2, 4), "two failed attempts, then one per part");
+        assert_eq!(target.list_parts(&id).await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn stored_parts_are_not_sent_again_and_a_refusal_stops_the_stream() {
+        let target = Arc::new(MemoryTarget::new());
+        let id = created(&target).await;
+        let uploader = Uploader::new(Arc::clone(&target) as Arc<dyn DeliveryTarget>, 2, quick());
+        let first = part(1, 1);
+        let stored = BTreeMap::from([(
+            1,
+            StoredPartRecord { part_number: 1, etag: "\"e1\"".into(), size: 16, checksum: first.checksum },
+        )]);
+        let (result, seen, _) = send(&uploader, &id, vec![first, part(2, 2)], &stored).await;
+        assert_eq!(result.unwrap()[0].etag, "\"e1\"");
+        assert!(seen.contains(&(1, true)) && seen.contains(&(2, false)), "{seen:?}");
+        assert_eq!(target.put_attempts(), 1, "part 1 was stored by an earlier run");
+
+        target.fail_puts([Fault::Refused]);
+        let (result, _, retries) = send(&uploader, &id, vec![part(3, 3)], &BTreeMap::new()).await;
+        let err = result.unwrap_err();
+        assert!(err.is_refusal() && retries == 0, "{err}");
     }
 }

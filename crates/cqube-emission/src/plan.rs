@@ -9,7 +9,7 @@ use anyhow::Context;
 use cqube_core::{Catalog, DataSource};
 use serde::Serialize;
 
-use crate::exit::{ExitStatus, fail};
+use crate::status::{ExitStatus, fail};
 
 /// Where an item's bytes come from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -75,11 +75,14 @@ impl ItemInput {
 }
 
 /// One file to emit.
-#[derive(Debug, Clone)]
-pub struct Item<'c> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
     /// Stable name of the item within a job (the journal's key).
     pub id: String,
-    pub source: &'c DataSource,
+    /// Catalog name of its data source.
+    pub source: String,
+    /// Where cQube expects it: `<dir>/<stem>.zip`.
+    pub filename: String,
     pub input: ItemInput,
     /// Indexes of the items this one waits for.
     pub after: Vec<usize>,
@@ -87,13 +90,13 @@ pub struct Item<'c> {
 
 /// Builds the ordered plan: dependencies before dependents, catalog order among equals, input order within a source.
 /// With no `inputs`, the `configured` sources are planned (only those named in `only`, when it is not empty).
-pub fn build<'c>(
-    catalog: &'c Catalog,
+pub fn build(
+    catalog: &Catalog,
     inputs: &[PathBuf],
     source_flag: Option<&str>,
     configured: &[Configured],
     only: &[String],
-) -> anyhow::Result<Vec<Item<'c>>> {
+) -> anyhow::Result<Vec<Item>> {
     let usage = |e: anyhow::Error| fail(ExitStatus::Usage, e);
     let flag_source = source_flag
         .map(|name| {
@@ -156,12 +159,12 @@ pub fn build<'c>(
     let order = cqube_core::emission_order(catalog, names.iter().copied()).map_err(|e| usage(e.into()))?;
     let rank = |s: &DataSource| order.iter().position(|o| o.name == s.name).unwrap_or(usize::MAX);
     found.sort_by_key(|(s, _)| rank(s));
-    let mut items: Vec<Item<'c>> = Vec::with_capacity(found.len());
+    let mut items: Vec<Item> = Vec::with_capacity(found.len());
     for (source, input) in found {
         let after = items
             .iter()
             .enumerate()
-            .filter(|(_, earlier)| source.depends_on.contains(&earlier.source.name))
+            .filter(|(_, earlier)| source.depends_on.contains(&earlier.source))
             .map(|(i, _)| i)
             .collect();
         let id = match &input {
@@ -169,7 +172,7 @@ pub fn build<'c>(
             ItemInput::Database(_) => format!("{}:database", source.name),
             other => format!("{}:{}", source.name, other.display()),
         };
-        items.push(Item { id, source, input, after });
+        items.push(Item { id, source: source.name.clone(), filename: source.emission_path(), input, after });
     }
     Ok(items)
 }
@@ -203,7 +206,7 @@ fn scan_dir<'c>(catalog: &'c Catalog, dir: &Path, found: &mut Vec<(&'c DataSourc
 }
 
 /// The plan as a tree: each item under the last of its dependencies, others named after `also after`.
-pub fn tree(items: &[Item<'_>]) -> String {
+pub fn tree(items: &[Item]) -> String {
     let mut children: Vec<Vec<usize>> = vec![Vec::new(); items.len()];
     let mut roots = Vec::new();
     for (i, item) in items.iter().enumerate() {
@@ -219,7 +222,7 @@ pub fn tree(items: &[Item<'_>]) -> String {
     out
 }
 
-fn draw(items: &[Item<'_>], children: &[Vec<usize>], i: usize, prefix: &str, last: bool, root: bool, out: &mut String) {
+fn draw(items: &[Item], children: &[Vec<usize>], i: usize, prefix: &str, last: bool, root: bool, out: &mut String) {
     let item = &items[i];
     let branch = if root {
         ""
@@ -230,10 +233,10 @@ fn draw(items: &[Item<'_>], children: &[Vec<usize>], i: usize, prefix: &str, las
     };
     let others: Vec<&str> = {
         let parent = item.after.iter().max();
-        item.after.iter().filter(|a| Some(*a) != parent).map(|&a| items[a].source.name.as_str()).collect()
+        item.after.iter().filter(|a| Some(*a) != parent).map(|&a| items[a].source.as_str()).collect()
     };
     let also = if others.is_empty() { String::new() } else { format!("  (also after {})", others.join(", ")) };
-    let _ = writeln!(out, "{prefix}{branch}{}  {}{also}", item.source.name, item.input.display());
+    let _ = writeln!(out, "{prefix}{branch}{}  {}{also}", item.source, item.input.display());
     let next_prefix = if root { String::new() } else { format!("{prefix}{}", if last { "    " } else { "│   " }) };
     for (n, &child) in children[i].iter().enumerate() {
         draw(items, children, child, &next_prefix, n + 1 == children[i].len(), false, out);
@@ -256,7 +259,7 @@ mod tests {
         }
         std::fs::write(dir.path().join("notes.zip"), b"").unwrap();
         let items = build(&catalog, &[dir.path().to_path_buf()], None, &[], &[]).unwrap();
-        let names: Vec<&str> = items.iter().map(|i| i.source.name.as_str()).collect();
+        let names: Vec<&str> = items.iter().map(|i| i.source.as_str()).collect();
         assert_eq!(names, ["district_master", "block_master", "cluster_master", "school_master", "student_attendance"]);
         for (i, item) in items.iter().enumerate() {
             assert!(item.after.iter().all(|&a| a < i));
@@ -275,7 +278,7 @@ mod tests {
         let db = |source: &str| Configured::Database { source: source.into(), backend: "postgres".into() };
         let configured = [db("student_attendance"), db("school_master")];
         let names = |only: &[String]| -> Vec<String> {
-            build(&catalog, &[], None, &configured, only).unwrap().iter().map(|i| i.source.name.clone()).collect()
+            build(&catalog, &[], None, &configured, only).unwrap().iter().map(|i| i.source.clone()).collect()
         };
         assert_eq!(names(&[]), ["school_master", "student_attendance"], "dependency order, not config order");
         assert_eq!(names(&["student_attendance".into()]), ["student_attendance"]);

@@ -1,0 +1,29 @@
+//! The emission engine: what `cqube-emit emit`, `run` and `resume` do between their flags and their output.
+//!
+//! ```text
+//! plan::build ─► Job::open (journal, resume rules) ─► Job::run
+//!                                                     ├─ scheduler: dependents wait for acknowledgements
+//!                                                     ├─ produce (blocking thread): zip check or conversion ─► PartWriter
+//!                                                     ├─ Uploader ─► DeliveryTarget (cqube-upload)
+//!                                                     └─ acknowledgement check, journal, keep-or-abort
+//! ```
+//!
+//! The API takes resolved [`Settings`], a [`DeliveryTarget`](cqube_upload::DeliveryTarget), an [`EventSink`] and a
+//! stop future (the caller's signal handler); it never parses flags, prints or exits.
+
+pub mod event;
+pub mod job;
+pub mod plan;
+pub mod produce;
+mod run;
+pub mod status;
+pub mod zip_check;
+
+pub use event::{Event, EventSink, Interrupt};
+pub use job::{Job, JobSpec, Watermarks};
+pub use plan::{Configured, Item, ItemInput};
+pub use run::{Ended, FileResult, Report, Settings};
+pub use status::{ExitStatus, Failure, fail};
+
+#[cfg(test)]
+mod tests;

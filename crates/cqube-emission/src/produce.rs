@@ -1,0 +1,97 @@
+//! Producing a file's bytes on a blocking thread: a prepared zip checked as it streams past, or a raw export, stdin
+//! or a database query converted on the fly, written into the part writer.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use cqube_convert::{Input, NoRejects};
+use cqube_core::Catalog;
+use cqube_upload::PartWriter;
+
+use crate::plan::ItemInput;
+use crate::status::{ExitStatus, engine_failure, fail};
+
+/// What one file's producer wrote.
+pub(crate) struct Produced {
+    pub totals: cqube_upload::StreamTotals,
+    pub rows: u64,
+    pub rows_rejected: u64,
+}
+
+/// What the producer thread needs, owned: it runs on a blocking thread.
+pub(crate) struct Production {
+    pub catalog: Arc<Catalog>,
+    pub source: String,
+    pub input: ItemInput,
+    pub normalize: bool,
+    pub convert: cqube_convert::ConvertOptions,
+    pub zip: cqube_zip::ZipOptions,
+    /// For a database item: its rows, already streaming.
+    pub database: Option<Input>,
+}
+
+/// A database item's rows, streaming.
+pub(crate) struct OpenedDatabase {
+    pub input: Input,
+    /// The watermark column, and the value this run started after (`None`: from the first row).
+    pub column: Option<String>,
+    pub after: Option<cqube_protocol::Watermark>,
+    /// The greatest watermark among the rows being read (`None`: no rows).
+    pub reached: Option<String>,
+}
+
+impl OpenedDatabase {
+    /// What the acknowledgement records: how far the rows reach, else where this run started.
+    pub fn watermark(&self) -> Option<cqube_protocol::Watermark> {
+        let column = self.column.clone()?;
+        let value = self.reached.clone().or_else(|| self.after.as_ref().map(|a| a.value.clone()))?;
+        Some(cqube_protocol::Watermark { column, value })
+    }
+}
+
+/// Runs a database source's query (connection and SQL errors come back here, before any row); the rows stream
+/// in the background. Also returns the greatest watermark among them, when the request has a watermark.
+pub fn open_database(request: &cqube_source::Request) -> anyhow::Result<(Input, Option<String>)> {
+    tracing::info!(source = %request.name, backend = %request.backend, url = %request.url, stage = "read", "opening database source");
+    let opened = cqube_source::open(request).map_err(|e| {
+        let status = if e.is_retryable() { ExitStatus::Transient } else { ExitStatus::Input };
+        fail(status, e)
+    })?;
+    let label = format!("{}:{}", request.backend, request.name);
+    let input = Input::from_reader(&label, None, opened.reader).map_err(|e| fail(ExitStatus::Input, e))?;
+    Ok((input, opened.watermark))
+}
+
+/// The producer thread: the file's zip bytes into the part writer.
+pub(crate) fn produce(job: Production, mut writer: PartWriter) -> anyhow::Result<Produced> {
+    let catalog = &job.catalog;
+    let source = catalog.get(&job.source).context("source left the catalog")?;
+    let input_error = |e: anyhow::Error| fail(ExitStatus::Input, e);
+    let (rows, rows_rejected, writer) = match &job.input {
+        ItemInput::Zip(path) if !job.normalize => {
+            let file = std::fs::File::open(path)
+                .with_context(|| format!("opening {}", path.display()))
+                .map_err(input_error)?;
+            let facts = crate::zip_check::check_zip(file, &mut writer, source)
+                .with_context(|| path.display().to_string())
+                .map_err(input_error)?;
+            (facts.rows, 0, writer)
+        }
+        other => {
+            let opened = match other {
+                ItemInput::Zip(path) => crate::zip_check::open_entry(path, source)
+                    .and_then(|r| Ok(Input::from_reader(&path.display().to_string(), None, r)?)),
+                ItemInput::Raw(path) => Input::open(path).with_context(|| format!("opening {}", path.display())),
+                ItemInput::Stdin => Input::open(std::path::Path::new("-")).context("reading stdin"),
+                ItemInput::Database(_) => job.database.context("no rows for the database source"),
+            };
+            let prepared = cqube_convert::prepare(catalog, Some(source), opened.map_err(input_error)?, &job.convert)
+                .map_err(engine_failure)?;
+            let (writer, summary) =
+                prepared.convert(writer, job.zip, &mut NoRejects, &mut |_| {}).map_err(engine_failure)?;
+            (summary.rows_out, summary.rows_rejected, writer)
+        }
+    };
+    let totals = writer.finish().context("handing the last part over")?;
+    Ok(Produced { totals, rows, rows_rejected })
+}

@@ -1,0 +1,541 @@
+//! Running a job: the scheduler (dependents wait for acknowledgements, `jobs` files at a time) and one file's
+//! delivery (producer thread -> PartWriter -> bounded channel -> Uploader -> target -> checked acknowledgement).
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use anyhow::Context;
+use cqube_core::Catalog;
+use cqube_protocol::{Acknowledgement, CompleteUploadRequest, CreateUploadRequest, Watermark};
+use cqube_upload::{
+    DeliveryTarget, ItemState, Journal, JournalEntry, OnRetry, PartEvent, PartSizer, PartWriter, RetryPolicy,
+    StoredPartRecord, Uploader,
+};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use crate::event::{Event, EventSink, Interrupt};
+use crate::job::{Job, Watermarks, starts_over};
+use crate::plan::{Item, ItemInput};
+use crate::produce::{OpenedDatabase, Production, produce};
+use crate::status::{ExitStatus, fail, remote_failure, status_of};
+
+/// Everything a job's run needs besides its plan, resolved once by the caller.
+#[derive(Debug)]
+pub struct Settings {
+    /// Files emitted at once.
+    pub jobs: usize,
+    /// Part PUTs running at once, over all files.
+    pub parts_in_flight: usize,
+    /// First part size; it doubles every 1,000 parts.
+    pub part_size_bytes: usize,
+    /// How part PUTs are retried.
+    pub retry: RetryPolicy,
+    pub zip: cqube_zip::ZipOptions,
+    pub convert: cqube_convert::ConvertOptions,
+    /// Re-encode prepared zips instead of sending them as they are.
+    pub normalize: bool,
+    /// Database sources of the plan by name, and how their bytes are read.
+    pub databases: BTreeMap<String, cqube_source::Request>,
+    pub database_convert: cqube_convert::ConvertOptions,
+    pub watermarks: Watermarks,
+}
+
+/// How one file ended.
+#[derive(Debug, Clone)]
+pub enum FileResult {
+    /// Acknowledged by the target (possibly in an earlier run of the job).
+    Acknowledged {
+        ack: Box<Acknowledgement>,
+        rows_rejected: u64,
+    },
+    /// An incremental database source with no row past its watermark: nothing to send.
+    UpToDate {
+        watermark: Watermark,
+    },
+    Failed {
+        status: ExitStatus,
+        error: String,
+    },
+    /// A dependency was not acknowledged.
+    Skipped {
+        reason: String,
+    },
+    /// The job stopped before it was decided.
+    NotRun,
+}
+
+/// A finished job: every file's result and what the job as a whole ends with.
+#[derive(Debug)]
+pub struct Report {
+    pub job: String,
+    pub items: Vec<Item>,
+    pub results: Vec<FileResult>,
+    pub status: ExitStatus,
+    pub seconds: f64,
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub enum Ended {
+    /// Every file is decided.
+    Finished(Report),
+    /// A signal stopped it: SIGINT keeps the journal and open uploads for `resume`, SIGTERM aborted the uploads in
+    /// progress.
+    Interrupted(Interrupt),
+}
+
+/// Shared by every file's task.
+struct Ctx {
+    catalog: Arc<Catalog>,
+    settings: Settings,
+    uploader: Uploader,
+    journal: Mutex<Journal>,
+    previous: BTreeMap<String, ItemState>,
+    fresh: bool,
+    sink: Arc<dyn EventSink>,
+    /// Uploads being sent, by item: what a SIGTERM aborts.
+    open_uploads: Mutex<BTreeMap<String, String>>,
+}
+
+impl Ctx {
+    fn target(&self) -> &dyn DeliveryTarget {
+        self.uploader.target()
+    }
+
+    fn journal_append(&self, entry: &JournalEntry) -> Result<(), cqube_upload::Error> {
+        self.journal.lock().map_err(|_| journal_poisoned())?.append(entry)
+    }
+}
+
+fn journal_poisoned() -> cqube_upload::Error {
+    cqube_upload::Error::Journal { path: "journal".into(), source: std::io::Error::other("lock poisoned by a panic") }
+}
+
+impl Job {
+    /// Runs the job's `items` to the end (or until `stop` resolves) and reports every file's result. Events go to
+    /// `sink`; nothing is printed. The journal is removed once every file is acknowledged or up to date.
+    pub async fn run(
+        self,
+        items: Vec<Item>,
+        catalog: Arc<Catalog>,
+        settings: Settings,
+        target: Arc<dyn DeliveryTarget>,
+        sink: Arc<dyn EventSink>,
+        stop: impl Future<Output = Interrupt> + Send,
+    ) -> anyhow::Result<Ended> {
+        let uploader = Uploader::new(target, settings.parts_in_flight, settings.retry);
+        let jobs = settings.jobs;
+        let ctx = Arc::new(Ctx {
+            catalog,
+            settings,
+            uploader,
+            journal: Mutex::new(self.journal),
+            previous: self.state.items,
+            fresh: self.fresh,
+            sink,
+            open_uploads: Mutex::default(),
+        });
+        ctx.sink.event(&Event::JobStarted { job: self.id.clone(), files: items.len() });
+        let started = Instant::now();
+        let items = Arc::new(items);
+        let results = match schedule(Arc::clone(&ctx), Arc::clone(&items), jobs, stop).await {
+            Ok(results) => results,
+            Err(signal) => {
+                if signal == Interrupt::Sigterm {
+                    abort_open_uploads(&ctx).await;
+                }
+                ctx.sink.event(&Event::Interrupted { job: self.id.clone(), signal });
+                return Ok(Ended::Interrupted(signal));
+            }
+        };
+        let items = Arc::try_unwrap(items).unwrap_or_else(|shared| shared.as_ref().clone());
+        let report = summarize(self.id, items, results, &ctx, started.elapsed().as_secs_f64())?;
+        Ok(Ended::Finished(report))
+    }
+}
+
+/// SIGTERM means nobody will `resume` (a service manager, or the daemon, whose next run starts over), so the
+/// uploads in progress are aborted rather than left open for the bucket's lifecycle rule.
+async fn abort_open_uploads(ctx: &Ctx) {
+    let open = std::mem::take(&mut *ctx.open_uploads.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    for (item, upload_id) in open {
+        let aborted = tokio::time::timeout(std::time::Duration::from_secs(10), ctx.target().abort(&upload_id)).await;
+        match aborted {
+            Ok(Ok(())) => {
+                if let Err(e) = ctx.journal_append(&JournalEntry::Aborted { item, upload_id }) {
+                    tracing::warn!(error = %e, "recording an aborted upload failed");
+                }
+            }
+            Ok(Err(e)) => tracing::warn!(%upload_id, error = %e, "aborting an upload on SIGTERM failed"),
+            Err(_) => tracing::warn!(%upload_id, "aborting an upload on SIGTERM timed out"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum State {
+    Pending,
+    Running,
+    Done(FileResult),
+}
+
+impl State {
+    fn blocks(&self) -> bool {
+        matches!(self, State::Done(FileResult::Failed { .. } | FileResult::Skipped { .. }))
+    }
+
+    fn unblocks(&self) -> bool {
+        matches!(self, State::Done(FileResult::Acknowledged { .. } | FileResult::UpToDate { .. }))
+    }
+}
+
+async fn schedule(
+    ctx: Arc<Ctx>,
+    items: Arc<Vec<Item>>,
+    jobs: usize,
+    stop: impl Future<Output = Interrupt>,
+) -> Result<Vec<FileResult>, Interrupt> {
+    let mut states = vec![State::Pending; items.len()];
+    let mut running: JoinSet<(usize, FileResult)> = JoinSet::new();
+    tokio::pin!(stop);
+    loop {
+        for i in 0..items.len() {
+            if !matches!(states[i], State::Pending) {
+                continue;
+            }
+            if let Some(&d) = items[i].after.iter().find(|&&d| states[d].blocks()) {
+                let reason =
+                    format!("dependency {} ({}) was not acknowledged", items[d].source, items[d].input.display());
+                ctx.sink.event(&Event::FileSkipped {
+                    source: items[i].source.clone(),
+                    input: items[i].input.display(),
+                    reason: reason.clone(),
+                });
+                states[i] = State::Done(FileResult::Skipped { reason });
+                continue;
+            }
+            let ready = items[i].after.iter().all(|&d| states[d].unblocks());
+            if ready && running.len() < jobs.max(1) {
+                states[i] = State::Running;
+                let (ctx, items) = (Arc::clone(&ctx), Arc::clone(&items));
+                running.spawn(async move { (i, emit_one(&ctx, i, &items[i]).await) });
+            }
+        }
+        if running.is_empty() {
+            // Skips may have unblocked nothing new: everything is decided.
+            if states.iter().all(|s| !matches!(s, State::Pending)) {
+                let results = states.into_iter().map(|s| if let State::Done(r) = s { r } else { FileResult::NotRun });
+                return Ok(results.collect());
+            }
+            continue;
+        }
+        tokio::select! {
+            Some(done) = running.join_next() => {
+                let (i, result) = done.unwrap_or_else(|e| (usize::MAX, FileResult::Failed { status: ExitStatus::Input, error: format!("task failed: {e}") }));
+                if i < states.len() {
+                    states[i] = State::Done(result);
+                }
+            }
+            signal = &mut stop => return Err(signal),
+        }
+    }
+}
+
+/// How one item ended well.
+enum Outcome {
+    Acked { ack: Box<Acknowledgement>, rows_rejected: u64, resumed: bool },
+    UpToDate(Watermark),
+}
+
+async fn emit_one(ctx: &Ctx, index: usize, item: &Item) -> FileResult {
+    let size = prepared_size(&ctx.settings, &item.input);
+    ctx.sink.event(&Event::FileStarted {
+        source: item.source.clone(),
+        input: item.input.display(),
+        filename: item.filename.clone(),
+        item: index,
+        size,
+    });
+    match emit_file(ctx, index, item).await {
+        Ok(Outcome::Acked { ack, rows_rejected, resumed }) => {
+            let event =
+                Event::FileAcknowledged { source: ack.source.clone(), already: resumed, ack: ack.clone(), item: index };
+            ctx.sink.event(&event);
+            FileResult::Acknowledged { ack, rows_rejected }
+        }
+        Ok(Outcome::UpToDate(watermark)) => {
+            let event = Event::FileUpToDate { source: item.source.clone(), watermark: watermark.clone(), item: index };
+            ctx.sink.event(&event);
+            FileResult::UpToDate { watermark }
+        }
+        Err(e) => {
+            let status = status_of(&e);
+            let error = format!("{e:#}");
+            ctx.sink.event(&Event::FileFailed {
+                source: item.source.clone(),
+                input: item.input.display(),
+                exit_status: status as u8,
+                error: error.clone(),
+                item: index,
+            });
+            FileResult::Failed { status, error }
+        }
+    }
+}
+
+/// The size of a prepared zip sent as it is; converted streams are not known in advance.
+fn prepared_size(settings: &Settings, input: &ItemInput) -> Option<u64> {
+    match input {
+        ItemInput::Zip(p) if !settings.normalize => std::fs::metadata(p).ok().map(|m| m.len()),
+        _ => None,
+    }
+}
+
+/// Decides what an earlier run left (an acknowledgement, an open upload to continue or abort), then delivers.
+async fn emit_file(ctx: &Ctx, index: usize, item: &Item) -> anyhow::Result<Outcome> {
+    let previous = ctx.previous.get(&item.id).cloned().unwrap_or_default();
+    if let Some(ack) = previous.done.as_ref().filter(|_| !ctx.fresh) {
+        return Ok(Outcome::Acked { ack: Box::new(ack.clone()), rows_rejected: 0, resumed: true });
+    }
+    // A database is queried before the upload is created: a refused connection or bad SQL leaves nothing open, and
+    // a source with nothing new sends nothing.
+    let database = match &item.input {
+        ItemInput::Database(_) => {
+            let opened = open_database(ctx, item).await?;
+            if let (Some(after), None) = (&opened.after, &opened.reached) {
+                return Ok(Outcome::UpToDate(after.clone()));
+            }
+            Some(opened)
+        }
+        _ => None,
+    };
+    let identity = item.input.identity();
+    let reuse = match previous.upload.clone() {
+        Some((upload_id, key, _)) if !starts_over(&previous, ctx.fresh, &identity) => Some((upload_id, key)),
+        Some((upload_id, _, _)) => {
+            // The source changed (or this is a new run): the old upload is dropped, not continued.
+            tracing::info!(source = %item.source, %upload_id, "aborting the previous run's upload");
+            ctx.target().abort(&upload_id).await.map_err(|e| remote_failure(e, "aborting the previous upload"))?;
+            ctx.journal_append(&JournalEntry::Aborted { item: item.id.clone(), upload_id })?;
+            None
+        }
+        None => None,
+    };
+    let stored = if reuse.is_some() { previous.parts.clone() } else { BTreeMap::default() };
+    let (upload_id, key) = if let Some(r) = reuse {
+        r
+    } else {
+        let request = CreateUploadRequest {
+            source: item.source.clone(),
+            filename: item.filename.clone(),
+            expected_size_bytes: prepared_size(&ctx.settings, &item.input),
+        };
+        let created =
+            ctx.target().create(&request).await.map_err(|e| remote_failure(e, &format!("emitting {}", item.source)))?;
+        ctx.journal_append(&JournalEntry::Upload {
+            item: item.id.clone(),
+            identity,
+            upload_id: created.upload_id.clone(),
+            key: created.key.clone(),
+        })?;
+        (created.upload_id, created.key)
+    };
+    let open = || ctx.open_uploads.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    open().insert(item.id.clone(), upload_id.clone());
+    let result = send(ctx, index, item, database, &upload_id, &key, &stored).await;
+    open().remove(&item.id);
+    match result {
+        Ok((ack, rows_rejected)) => Ok(Outcome::Acked { ack: Box::new(ack), rows_rejected, resumed: false }),
+        Err(e) => {
+            if status_of(&e) == ExitStatus::Transient {
+                // Kept open for `resume`: the stored parts are worth keeping, and the journal knows them.
+                return Err(e);
+            }
+            if let Err(abort) = ctx.target().abort(&upload_id).await {
+                tracing::warn!(%upload_id, error = %abort, "aborting the failed upload failed");
+            } else {
+                ctx.journal_append(&JournalEntry::Aborted { item: item.id.clone(), upload_id: upload_id.clone() })?;
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Runs a database item's query, starting after the watermark of the source's last acknowledged emission (the
+/// target keeps it with the acknowledgement, so it advances exactly when an emission is acknowledged) unless
+/// `--full`.
+async fn open_database(ctx: &Ctx, item: &Item) -> anyhow::Result<OpenedDatabase> {
+    let mut request = ctx.settings.databases.get(&item.source).cloned().context("no query for the database source")?;
+    let mut after = None;
+    if let Some(watermark) = request.watermark.as_mut().filter(|_| ctx.settings.watermarks == Watermarks::Incremental) {
+        after = ctx
+            .target()
+            .last_watermark(&item.source, &watermark.column)
+            .await
+            .map_err(|e| remote_failure(e, &format!("reading the watermark of {}", item.source)))?;
+        tracing::info!(source = %item.source, column = %watermark.column, after = ?after.as_ref().map(|w| &w.value), "incremental run");
+        watermark.after = after.as_ref().map(|w| w.value.clone());
+    }
+    let column = request.watermark.as_ref().map(|w| w.column.clone());
+    let (input, reached) = tokio::task::spawn_blocking(move || crate::produce::open_database(&request))
+        .await
+        .context("the database thread panicked")??;
+    Ok(OpenedDatabase { input, column, after, reached })
+}
+
+/// Streams the file's parts to the target, completes the upload and checks the acknowledgement against what was
+/// sent.
+async fn send(
+    ctx: &Ctx,
+    index: usize,
+    item: &Item,
+    database: Option<OpenedDatabase>,
+    upload_id: &str,
+    key: &str,
+    stored: &BTreeMap<u32, StoredPartRecord>,
+) -> anyhow::Result<(Acknowledgement, u64)> {
+    // Capacity 1: with the part being filled and the one blocked in `send`, a file holds two parts besides
+    // those in flight — the `+ 2` of the memory formula.
+    let (tx, rx) = mpsc::channel(1);
+    let writer = PartWriter::new(tx, PartSizer::new(ctx.settings.part_size_bytes));
+    let watermark = database.as_ref().and_then(OpenedDatabase::watermark);
+    let production = Production {
+        catalog: Arc::clone(&ctx.catalog),
+        source: item.source.clone(),
+        input: item.input.clone(),
+        normalize: ctx.settings.normalize,
+        convert: match &database {
+            Some(db) => {
+                let mut options = ctx.settings.database_convert.clone();
+                options.known_extra_columns.extend(db.column.clone());
+                options
+            }
+            None => ctx.settings.convert.clone(),
+        },
+        zip: ctx.settings.zip,
+        database: database.map(|d| d.input),
+    };
+    let producer = tokio::task::spawn_blocking(move || produce(production, writer));
+    let mut on_part = |event: PartEvent<'_>| -> Result<(), cqube_upload::Error> {
+        if !event.skipped {
+            ctx.journal_append(&JournalEntry::Part {
+                item: item.id.clone(),
+                upload_id: upload_id.to_owned(),
+                part: event.part.clone(),
+            })?;
+        }
+        ctx.sink.event(&Event::PartDone {
+            source: item.source.clone(),
+            upload_id: upload_id.to_owned(),
+            part_number: event.part.part_number,
+            bytes: event.part.size,
+            skipped: event.skipped,
+            item: index,
+        });
+        Ok(())
+    };
+    let on_retry: OnRetry = {
+        let (sink, source, upload_id) = (Arc::clone(&ctx.sink), item.source.clone(), upload_id.to_owned());
+        Arc::new(move |retry| {
+            sink.event(&Event::PartRetried {
+                source: source.clone(),
+                upload_id: upload_id.clone(),
+                part_number: retry.part_number,
+                attempt: retry.attempt,
+                delay_ms: u64::try_from(retry.delay.as_millis()).unwrap_or(u64::MAX),
+                error: retry.error.to_string(),
+            });
+        })
+    };
+    let sent = ctx.uploader.send_parts(upload_id, rx, stored, &mut on_part, &on_retry).await;
+    let produced = producer.await.context("the conversion thread panicked")?;
+    // An upload failure makes the producer fail with a broken pipe: report the upload's error, not that.
+    let parts = sent.map_err(|e| remote_failure(e, &format!("uploading {}", item.source)))?;
+    let produced = produced?;
+    let request = CompleteUploadRequest {
+        parts,
+        rows: produced.rows,
+        bytes: produced.totals.bytes,
+        sha256: produced.totals.sha256.clone(),
+        watermark,
+    };
+    let ack = ctx
+        .target()
+        .complete(upload_id, &request)
+        .await
+        .map_err(|e| remote_failure(e, &format!("completing {}", item.source)))?;
+    check_acknowledgement(&ack, &request, key)?;
+    ctx.journal_append(&JournalEntry::Done { item: item.id.clone(), ack: Box::new(ack.clone()) })?;
+    Ok((ack, produced.rows_rejected))
+}
+
+/// The acknowledgement must name what was sent: rows, bytes, SHA-256 and the key the upload was created under.
+pub(crate) fn check_acknowledgement(
+    ack: &Acknowledgement,
+    sent: &CompleteUploadRequest,
+    key: &str,
+) -> anyhow::Result<()> {
+    let mismatch = [
+        (ack.rows != sent.rows).then(|| format!("rows {} (sent {})", ack.rows, sent.rows)),
+        (ack.bytes != sent.bytes).then(|| format!("bytes {} (sent {})", ack.bytes, sent.bytes)),
+        (ack.sha256 != sent.sha256).then(|| format!("sha256 {} (sent {})", ack.sha256, sent.sha256)),
+        (ack.key != key).then(|| format!("key {} (created as {key})", ack.key)),
+    ];
+    let mismatch: Vec<String> = mismatch.into_iter().flatten().collect();
+    if mismatch.is_empty() {
+        return Ok(());
+    }
+    let e = cqube_upload::Error::AckMismatch { key: ack.key.clone(), detail: mismatch.join(", ") };
+    Err(fail(ExitStatus::Permanent, e))
+}
+
+/// The job's status from its files', the summary event, and the journal removed when nothing is left to resume.
+fn summarize(
+    job: String,
+    items: Vec<Item>,
+    results: Vec<FileResult>,
+    ctx: &Ctx,
+    seconds: f64,
+) -> anyhow::Result<Report> {
+    let count = |f: fn(&FileResult) -> bool| results.iter().filter(|r| f(r)).count();
+    let acked = count(|r| matches!(r, FileResult::Acknowledged { .. }));
+    let up_to_date = count(|r| matches!(r, FileResult::UpToDate { .. }));
+    let skipped = count(|r| matches!(r, FileResult::Skipped { .. }));
+    let failed: Vec<ExitStatus> = results
+        .iter()
+        .filter_map(|r| if let FileResult::Failed { status, .. } = r { Some(*status) } else { None })
+        .collect();
+    let (mut rows, mut bytes, mut rejected) = (0, 0, 0);
+    for r in &results {
+        if let FileResult::Acknowledged { ack, rows_rejected } = r {
+            (rows, bytes, rejected) = (rows + ack.rows, bytes + ack.bytes, rejected + rows_rejected);
+        }
+    }
+    let status = match (failed.first(), skipped, acked + up_to_date) {
+        (None, 0, _) if rejected == 0 => ExitStatus::Success,
+        // Nothing got through: the first failure says what kind of problem it is.
+        (Some(first), _, 0) => *first,
+        _ => ExitStatus::Partial,
+    };
+    if status == ExitStatus::Success {
+        // Everything is acknowledged: nothing is left to resume.
+        ctx.journal.lock().map_err(|_| journal_poisoned())?.remove()?;
+    }
+    ctx.sink.event(&Event::Summary {
+        job: job.clone(),
+        files: items.len(),
+        acknowledged: acked,
+        up_to_date,
+        failed: failed.len(),
+        skipped,
+        rows,
+        bytes,
+        rows_rejected: rejected,
+        seconds,
+        exit_status: status as u8,
+    });
+    Ok(Report { job, items, results, status, seconds })
+}

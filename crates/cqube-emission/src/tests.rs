@@ -1,0 +1,263 @@
+//! The engine end to end against the in-memory target: no server, no subprocess.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cqube_core::Catalog;
+use cqube_upload::memory::{Fault, MemoryTarget};
+use cqube_upload::{DeliveryTarget, Journal, RetryPolicy};
+use cqube_zip::{ZipOptions, ZipStream};
+
+use crate::{Ended, Event, EventSink, ExitStatus, FileResult, Interrupt, Job, JobSpec, Report, Settings, Watermarks};
+
+/// Every event, in order.
+#[derive(Default)]
+struct Recorder(Mutex<Vec<Event>>);
+
+impl EventSink for Recorder {
+    fn event(&self, event: &Event) {
+        self.0.lock().unwrap().push(event.clone());
+    }
+}
+
+impl Recorder {
+    fn names(&self) -> Vec<String> {
+        let events = self.0.lock().unwrap();
+        events.iter().map(|e| serde_json::to_value(e).unwrap()["event"].as_str().unwrap().to_owned()).collect()
+    }
+}
+
+/// `<dir>/<source dir>/<stem>.zip` holding `rows` rows (stored, so sizes are predictable).
+fn write_zip(catalog: &Catalog, dir: &Path, source: &str, rows: usize) -> Vec<u8> {
+    let source = catalog.get(source).unwrap();
+    let options = ZipOptions { level: 0, ..ZipOptions::default() };
+    let mut zip = ZipStream::new(Vec::new(), &format!("{}.csv", source.file_stem), options).unwrap();
+    writeln!(zip, "{}", source.header_line()).unwrap();
+    let row = vec!["x"; source.columns.len()].join("|");
+    for _ in 0..rows {
+        writeln!(zip, "{row}").unwrap();
+    }
+    let bytes = zip.finish().unwrap().0;
+    let path = dir.join(source.emission_path());
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, &bytes).unwrap();
+    bytes
+}
+
+fn spec(inputs: &Path) -> JobSpec {
+    JobSpec {
+        api: "memory".into(),
+        inputs: vec![inputs.to_path_buf()],
+        source: None,
+        normalize: false,
+        only: Vec::new(),
+        zip_modified_unix: 0,
+        level: None,
+        part_size_bytes: None,
+        on_error: None,
+        full: false,
+    }
+}
+
+fn settings(max_retries: usize) -> Settings {
+    Settings {
+        jobs: 2,
+        parts_in_flight: 1,
+        part_size_bytes: cqube_upload::MIN_PART_BYTES,
+        retry: RetryPolicy { max_retries, min_delay: Duration::from_millis(1), max_delay: Duration::from_millis(2) },
+        zip: ZipOptions::default(),
+        convert: cqube_convert::ConvertOptions::default(),
+        normalize: false,
+        databases: std::collections::BTreeMap::new(),
+        database_convert: cqube_convert::ConvertOptions::default(),
+        watermarks: Watermarks::Incremental,
+    }
+}
+
+struct Run {
+    ended: Ended,
+    events: Arc<Recorder>,
+}
+
+impl Run {
+    fn report(&self) -> &Report {
+        match &self.ended {
+            Ended::Finished(report) => report,
+            Ended::Interrupted(signal) => panic!("interrupted by {signal:?}"),
+        }
+    }
+}
+
+async fn run(
+    target: &Arc<MemoryTarget>,
+    inputs: &Path,
+    journals: &Path,
+    resume: bool,
+    max_retries: usize,
+    stop: impl std::future::Future<Output = Interrupt> + Send,
+) -> Run {
+    let catalog = Arc::new(Catalog::builtin());
+    let job = Job::open(spec(inputs), resume, journals).unwrap();
+    let items = crate::plan::build(&catalog, &job.spec().inputs, None, &[], &[]).unwrap();
+    let events = Arc::new(Recorder::default());
+    let target = Arc::clone(target) as Arc<dyn DeliveryTarget>;
+    let sink = Arc::clone(&events) as Arc<dyn EventSink>;
+    let ended = job.run(items, catalog, settings(max_retries), target, sink, stop).await.unwrap();
+    Run { ended, events }
+}
+
+fn never() -> impl std::future::Future<Output = Interrupt> + Send {
+    std::future::pending()
+}
+
+fn journal_path(journals: &Path, inputs: &Path) -> PathBuf {
+    Journal::path(journals, &spec(inputs).id())
+}
+
+#[tokio::test]
+async fn dependencies_go_first_and_objects_are_the_zips_byte_for_byte() {
+    let (inputs, journals) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let catalog = Catalog::builtin();
+    let district = write_zip(&catalog, inputs.path(), "district_master", 3);
+    let block = write_zip(&catalog, inputs.path(), "block_master", 5);
+    let target = Arc::new(MemoryTarget::new());
+    let run = run(&target, inputs.path(), journals.path(), false, 0, never()).await;
+    let report = run.report();
+    assert_eq!(report.status, ExitStatus::Success);
+    let objects = target.objects();
+    assert_eq!(objects.len(), 2);
+    assert!(objects[0].0.starts_with("district_master/"), "the dependency completes first: {objects:?}");
+    assert_eq!((&objects[0].1, &objects[1].1), (&district, &block));
+    let rows: Vec<u64> = report
+        .results
+        .iter()
+        .map(|r| if let FileResult::Acknowledged { ack, .. } = r { ack.rows } else { panic!("{r:?}") })
+        .collect();
+    assert_eq!(rows, [3, 5]);
+    let names = run.events.names();
+    assert_eq!(names.first().map(String::as_str), Some("job_started"));
+    assert_eq!(names.last().map(String::as_str), Some("summary"));
+    assert!(!journal_path(journals.path(), inputs.path()).exists(), "a finished job leaves no journal");
+}
+
+#[tokio::test]
+async fn unavailable_and_expired_parts_are_retried_and_reported() {
+    let (inputs, journals) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let zip = write_zip(&Catalog::builtin(), inputs.path(), "district_master", 3);
+    let target = Arc::new(MemoryTarget::new());
+    target.fail_puts([Fault::Unavailable, Fault::Expired]);
+    let run = run(&target, inputs.path(), journals.path(), false, 3, never()).await;
+    assert_eq!(run.report().status, ExitStatus::Success);
+    assert_eq!(target.objects()[0].1, zip);
+    let retried = run.events.names().iter().filter(|n| *n == "part_retried").count();
+    assert_eq!((retried, target.put_attempts()), (2, 3));
+}
+
+#[tokio::test]
+async fn a_refused_part_aborts_the_upload_and_skips_dependents() {
+    let (inputs, journals) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let catalog = Catalog::builtin();
+    write_zip(&catalog, inputs.path(), "district_master", 3);
+    write_zip(&catalog, inputs.path(), "block_master", 3);
+    let target = Arc::new(MemoryTarget::new());
+    target.fail_puts([Fault::Refused]);
+    let run = run(&target, inputs.path(), journals.path(), false, 3, never()).await;
+    let report = run.report();
+    assert!(matches!(report.results[0], FileResult::Failed { status: ExitStatus::Permanent, .. }), "{report:?}");
+    assert!(matches!(report.results[1], FileResult::Skipped { .. }), "{report:?}");
+    assert_eq!(report.status, ExitStatus::Permanent, "nothing got through: the failure's status");
+    assert_eq!((target.aborted().len(), target.open_uploads().len()), (1, 0), "no partial upload is left open");
+    assert!(journal_path(journals.path(), inputs.path()).exists(), "the journal is kept for resume");
+}
+
+#[tokio::test]
+async fn resume_continues_the_open_upload_without_resending_stored_parts() {
+    let (inputs, journals) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // Three parts of 5 MiB at most.
+    let zip = write_zip(&Catalog::builtin(), inputs.path(), "district_master", 1_600_000);
+    assert!(zip.len() > 2 * cqube_upload::MIN_PART_BYTES);
+    let target = Arc::new(MemoryTarget::new());
+    target.fail_puts_from(2, [Fault::Unavailable]);
+    let first = run(&target, inputs.path(), journals.path(), false, 0, never()).await;
+    assert!(matches!(first.report().results[0], FileResult::Failed { status: ExitStatus::Transient, .. }));
+    let open = target.open_uploads();
+    assert_eq!(open.len(), 1, "a transient failure keeps the upload for resume");
+    assert_eq!(target.list_parts(&open[0]).await.unwrap().len(), 1);
+
+    let second = run(&target, inputs.path(), journals.path(), true, 0, never()).await;
+    assert_eq!(second.report().status, ExitStatus::Success);
+    assert_eq!(target.objects(), [(target.objects()[0].0.clone(), zip)]);
+    let events = second.events.0.lock().unwrap();
+    let skipped: Vec<u32> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::PartDone { part_number, skipped: true, .. } => Some(*part_number),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(skipped, [1], "the stored part is not sent again");
+    assert_eq!(target.put_attempts(), 2 + 2, "run one: part 1 and the failed part 2; run two: parts 2 and 3");
+}
+
+/// Stops the job once the target holds an open upload with a part attempt running.
+async fn when_in_flight(target: Arc<MemoryTarget>, signal: Interrupt) -> Interrupt {
+    while target.put_attempts() == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    signal
+}
+
+#[tokio::test]
+async fn sigterm_aborts_the_uploads_in_progress_and_sigint_keeps_them() {
+    for signal in [Interrupt::Sigterm, Interrupt::Sigint] {
+        let (inputs, journals) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        write_zip(&Catalog::builtin(), inputs.path(), "district_master", 3);
+        let target = Arc::new(MemoryTarget::new());
+        target.fail_puts([Fault::Hang]);
+        let stop = when_in_flight(Arc::clone(&target), signal);
+        let run = run(&target, inputs.path(), journals.path(), false, 0, stop).await;
+        assert!(matches!(run.ended, Ended::Interrupted(s) if s == signal));
+        assert_eq!(run.events.names().last().map(String::as_str), Some("interrupted"));
+        let state = Journal::read(&journal_path(journals.path(), inputs.path())).unwrap().unwrap();
+        let item = state.items.values().next().unwrap();
+        if signal == Interrupt::Sigterm {
+            assert_eq!((target.aborted().len(), target.open_uploads().len()), (1, 0));
+            assert!(item.upload.is_none(), "the journal records the abort");
+        } else {
+            assert_eq!((target.aborted().len(), target.open_uploads().len()), (0, 1));
+            assert!(item.upload.is_some(), "kept for `resume`");
+        }
+    }
+}
+
+#[test]
+fn an_acknowledgement_that_differs_from_what_was_sent_is_refused() {
+    let sent = cqube_protocol::CompleteUploadRequest {
+        parts: Vec::new(),
+        rows: 2,
+        bytes: 10,
+        sha256: "aa".into(),
+        watermark: None,
+    };
+    let ack = cqube_protocol::Acknowledgement {
+        emission_id: "e".into(),
+        upload_id: None,
+        token_name: "t".into(),
+        source: "s".into(),
+        bucket: "b".into(),
+        key: "k".into(),
+        archived_key: None,
+        bytes: 10,
+        rows: 3,
+        sha256: "aa".into(),
+        started_at: String::new(),
+        completed_at: String::new(),
+        watermark: None,
+    };
+    assert!(crate::run::check_acknowledgement(&ack, &sent, "k").is_err());
+    let err = crate::run::check_acknowledgement(&ack, &sent, "other").unwrap_err();
+    assert_eq!(crate::status::status_of(&err), ExitStatus::Permanent);
+    assert!(format!("{err:#}").contains("rows 3 (sent 2), key k (created as other)"), "{err:#}");
+}

@@ -1,0 +1,147 @@
+//! Where an emission's events go in this process: JSON lines on stdout (`--json`), or lines for a person plus
+//! progress bars on stderr (one overall, one per running file, all counting bytes the target stored).
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::Mutex;
+
+use cqube_emission::{Event, EventSink};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+use crate::cli::GlobalArgs;
+
+/// The emitter's output.
+pub struct Output {
+    json: bool,
+    quiet: bool,
+    bar: Option<ProgressBar>,
+    bars: Option<MultiProgress>,
+    files: Mutex<HashMap<usize, ProgressBar>>,
+}
+
+impl Output {
+    /// Output for `global`; bars only for a person at a terminal, over `total` bytes when the size is known.
+    pub fn new(global: &GlobalArgs, total: Option<u64>) -> Output {
+        let bar = crate::progress::bar(global, total);
+        if let Some(bar) = &bar {
+            bar.set_message("acknowledged");
+        }
+        let bars = bar.as_ref().map(|bar| {
+            let bars = MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stderr());
+            bars.add(bar.clone());
+            bars
+        });
+        Output { json: global.json, quiet: global.quiet, bar, bars, files: Mutex::default() }
+    }
+
+    /// A line of data on stdout. A closed stdout (a pipe into `head`) does not stop the uploads.
+    pub fn line(&self, line: &str) {
+        let write = || {
+            let _ = writeln!(std::io::stdout().lock(), "{line}");
+        };
+        match &self.bars {
+            Some(bars) => bars.suspend(write),
+            None => write(),
+        }
+    }
+
+    /// A line for the person at the terminal (stderr), not with `--json` or `--quiet`.
+    pub fn note(&self, line: &str) {
+        if !self.json && !self.quiet {
+            match &self.bars {
+                Some(bars) => bars.suspend(|| crate::cli::note(line)),
+                None => crate::cli::note(line),
+            }
+        }
+    }
+
+    /// Clears the bars before the summary is printed.
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn files(&self) -> std::sync::MutexGuard<'_, HashMap<usize, ProgressBar>> {
+        self.files.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn file_started(&self, item: usize, source: &str, size: Option<u64>) {
+        let Some(bars) = &self.bars else { return };
+        let template = if size.is_some() {
+            "  {prefix:32} {bar:24} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
+        } else {
+            "  {prefix:32} {spinner} {bytes} {bytes_per_sec}"
+        };
+        let bar = bars.add(ProgressBar::hidden());
+        bar.set_style(ProgressStyle::with_template(template).expect("the template is valid"));
+        if let Some(size) = size {
+            bar.set_length(size);
+        }
+        bar.set_prefix(source.to_owned());
+        self.files().insert(item, bar);
+    }
+
+    fn file_ended(&self, item: usize) {
+        if let Some(bar) = self.files().remove(&item) {
+            bar.finish_and_clear();
+        }
+    }
+
+    /// What a person reads for an event (JSON mode prints the event itself).
+    fn human(&self, event: &Event) {
+        match event {
+            Event::JobStarted { job, files } => self.note(&format!("job {job}: {files} files")),
+            Event::FileSkipped { source, reason, .. } => self.note(&format!("skipped {source}: {reason}")),
+            Event::FileFailed { source, error, .. } => self.note(&format!("failed {source}: {error}")),
+            Event::FileAcknowledged { ack, already, .. } => {
+                let watermark = ack.watermark.as_ref().map(|w| format!(", watermark {} = {}", w.column, w.value));
+                self.line(&format!(
+                    "acknowledged {} -> {}/{}: {} rows, {} bytes, sha256 {}, emission {}{}{}",
+                    ack.source,
+                    ack.bucket,
+                    ack.key,
+                    ack.rows,
+                    ack.bytes,
+                    ack.sha256,
+                    ack.emission_id,
+                    watermark.unwrap_or_default(),
+                    if *already { " (earlier run)" } else { "" }
+                ));
+            }
+            Event::FileUpToDate { source, watermark, .. } => self.line(&format!(
+                "up to date {source}: no row past {} = {}; nothing sent",
+                watermark.column, watermark.value
+            )),
+            _ => {}
+        }
+    }
+}
+
+impl EventSink for Output {
+    fn event(&self, event: &Event) {
+        match event {
+            Event::FileStarted { item, source, size, .. } => self.file_started(*item, source, *size),
+            Event::PartDone { item, bytes, .. } => {
+                let file = self.files().get(item).cloned();
+                for bar in [self.bar.as_ref(), file.as_ref()].into_iter().flatten() {
+                    bar.inc(*bytes);
+                }
+            }
+            Event::FileAcknowledged { item, .. }
+            | Event::FileUpToDate { item, .. }
+            | Event::FileFailed { item, .. } => {
+                self.file_ended(*item);
+            }
+            _ => {}
+        }
+        if self.json {
+            match serde_json::to_string(event) {
+                Ok(line) => self.line(&line),
+                Err(e) => tracing::warn!(error = %e, "an event could not be written as JSON"),
+            }
+        } else {
+            self.human(event);
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! The delivery-target seam: where an emitted file's parts go and who acknowledges it.
+//!
+//! Modelled on object_store's `MultipartUpload` (create, put part, complete, abort, list parts), plus what emission
+//! needs besides bytes: an acknowledgement from `complete`, and the watermark of a source's last acknowledged
+//! emission. The scheduler and [`Uploader`](crate::Uploader) only see this trait, so a new target (a one-shot
+//! presigned POST, a direct S3 multipart upload) is a new implementation, not a change to them.
+//!
+//! Each method is one attempt: retries, backoff and the choice of which errors to retry belong to the caller
+//! (the uploader retries [`DeliveryTarget::put_part`] under its [`RetryPolicy`](crate::RetryPolicy) and reports
+//! every retry). A target says what went wrong through [`Error`]; [`Error::is_retryable`] decides.
+
+use cqube_protocol::{
+    Acknowledgement, CompleteUploadRequest, CreateUploadRequest, CreateUploadResponse, StoredPart, Watermark,
+};
+pub use futures_util::future::BoxFuture;
+
+use crate::{Error, Part};
+
+/// Somewhere emitted files are delivered to and acknowledged by. Object-safe, so the target is chosen at run time.
+pub trait DeliveryTarget: Send + Sync + std::fmt::Debug {
+    /// Starts delivering one file; the answer names the upload and the object key it will become.
+    ///
+    /// Not retried by callers: a retried create whose first answer was lost would leave an orphan upload.
+    fn create<'a>(&'a self, request: &'a CreateUploadRequest) -> BoxFuture<'a, Result<CreateUploadResponse, Error>>;
+
+    /// Stores one part; returns the ETag `complete` needs. Parts may arrive in any order and be sent again.
+    fn put_part<'a>(&'a self, upload_id: &'a str, part: &'a Part) -> BoxFuture<'a, Result<String, Error>>;
+
+    /// Completes the upload from its parts and returns the target's acknowledgement. Completing twice returns the
+    /// same acknowledgement, so a retry after a lost answer is safe.
+    fn complete<'a>(
+        &'a self,
+        upload_id: &'a str,
+        request: &'a CompleteUploadRequest,
+    ) -> BoxFuture<'a, Result<Acknowledgement, Error>>;
+
+    /// Aborts the upload so no partial object remains; an upload already gone counts as aborted.
+    fn abort<'a>(&'a self, upload_id: &'a str) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// The parts the target holds for an open upload.
+    fn list_parts<'a>(&'a self, upload_id: &'a str) -> BoxFuture<'a, Result<Vec<StoredPart>, Error>>;
+
+    /// The watermark of `source`'s newest acknowledged emission on `column`: where an incremental run starts.
+    /// `None` before the first one.
+    fn last_watermark<'a>(
+        &'a self,
+        source: &'a str,
+        column: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Watermark>, Error>>;
+}
