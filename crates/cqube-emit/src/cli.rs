@@ -1,10 +1,7 @@
-//! Command-line surface: clap structs only; each subcommand's logic lives in its own module.
+//! Command-line surface: the top-level clap structs; each subcommand's flags and logic live in its own module, the
+//! flags every subcommand takes in `global`.
 
-use std::path::PathBuf;
-
-use std::sync::atomic::{AtomicBool, Ordering};
-
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
 use crate::catalog_cmd::CatalogArgs;
 use crate::config_cmd::ConfigCommand;
@@ -13,9 +10,8 @@ use crate::daemon::DaemonArgs;
 use crate::emit_cmd::{EmitArgs, PlanArgs, ResumeArgs, RunArgs, VerifyArgs};
 use crate::exit::EXIT_CODES_HELP;
 use crate::gen_cmd::GenArgs;
+use crate::global::GlobalArgs;
 use crate::server_cli::ServerCommand;
-
-static QUIET: AtomicBool = AtomicBool::new(false);
 
 /// Carries a state's education data into cQube quickly, safely and without babysitting.
 ///
@@ -30,39 +26,6 @@ pub struct Cli {
     pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
-}
-
-/// Flags every subcommand takes.
-#[derive(Debug, Args)]
-pub struct GlobalArgs {
-    /// Print machine-readable JSON on stdout (one object per line) instead of tables.
-    #[arg(long, global = true)]
-    pub json: bool,
-    /// More log detail on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides.
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
-    pub verbose: u8,
-    /// Less output on stderr: errors only.
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
-    pub quiet: bool,
-    /// Never draw progress bars (also CQUBE_EMIT_NO_PROGRESS or NO_COLOR).
-    #[arg(long, global = true, env = "CQUBE_EMIT_NO_PROGRESS")]
-    pub no_progress: bool,
-    /// Log format on stderr.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
-    pub log_format: LogFormat,
-    /// Config file (default: $CQUBE_EMIT_CONFIG, then ./cqube-emit.toml when present).
-    #[arg(long, global = true, env = "CQUBE_EMIT_CONFIG")]
-    pub config: Option<PathBuf>,
-    /// Catalog override (JSON, same shape as the built-in catalog): replaces or adds data sources.
-    #[arg(long, global = true, env = "CQUBE_EMIT_CATALOG")]
-    pub catalog: Option<PathBuf>,
-}
-
-/// How log lines on stderr are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum LogFormat {
-    Text,
-    Json,
 }
 
 /// The subcommands.
@@ -178,36 +141,4 @@ pub enum Command {
     Config(ConfigCommand),
     #[command(flatten)]
     Server(ServerCommand),
-}
-
-impl GlobalArgs {
-    /// Installs the stderr log subscriber: `-v`/`-q` pick the level, RUST_LOG overrides it.
-    pub fn init_logging(&self) {
-        QUIET.store(self.quiet, Ordering::Relaxed);
-        let level = match (self.quiet, self.verbose) {
-            (true, _) => "error",
-            (false, 0) => "warn",
-            (false, 1) => "info",
-            (false, 2) => "debug",
-            _ => "trace",
-        };
-        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-            // The embedded store and the S3 client log request URLs at debug; presigned ones carry signatures.
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},s3s=info,s3s_fs=info,aws=info")));
-        // Colours only for a person at a terminal: not in files, journald or a daemon's captured stderr.
-        let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
-        let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
-        match self.log_format {
-            LogFormat::Json => builder.json().init(),
-            LogFormat::Text => builder.with_target(false).init(),
-        }
-    }
-}
-
-/// A line for the person at the terminal (stderr), unless `--quiet`.
-#[allow(clippy::print_stderr)]
-pub fn note(line: &str) {
-    if !QUIET.load(Ordering::Relaxed) {
-        eprintln!("{line}");
-    }
 }

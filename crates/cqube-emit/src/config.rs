@@ -1,9 +1,10 @@
-//! The config file (`cqube-emit.toml`): what `convert`, `validate` and `gen` read from it.
+//! The config file (`cqube-emit.toml`): its `[convert]`, `[emit]`, `[daemon]` and `[[source]]` tables.
 //!
 //! Precedence: built-in defaults < config file < `CQUBE_EMIT_*` env vars < flags (clap merges the last
 //! two). The `[server]` table belongs to `serve` and is read there.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -11,7 +12,8 @@ use cqube_core::Catalog;
 use cqube_normalize::Mapping;
 use serde::Deserialize;
 
-use crate::cli::GlobalArgs;
+use crate::exit::{ExitStatus, fail};
+use crate::global::GlobalArgs;
 
 /// The parts of the config file this module owns.
 #[derive(Debug, Default, Deserialize)]
@@ -25,10 +27,10 @@ pub struct FileConfig {
     pub sources: Vec<SourceSection>,
     /// `[emit]`: where and how `emit` sends files.
     #[serde(default)]
-    pub emit: crate::emit_cmd::EmitSection,
+    pub emit: EmitSection,
     /// `[daemon]`: time zone, status file and status address of `cqube-emit daemon`.
     #[serde(default)]
-    pub daemon: crate::daemon::DaemonSection,
+    pub daemon: DaemonSection,
     /// Read by `serve` (cqube-server's `ServerConfig`), not here.
     #[serde(default, rename = "server")]
     _server: Option<toml::Value>,
@@ -52,6 +54,43 @@ pub struct ConvertSection {
     pub threads: Option<usize>,
     pub key_memory_bytes: Option<usize>,
     pub chunk_bytes: Option<usize>,
+}
+
+/// `[emit]` in the config file. Secrets are not plain keys: the token comes from `token_file`, the environment
+/// (`CQUBE_EMIT_TOKEN`, `CQUBE_EMIT_TOKEN_FILE`) or `--token`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmitSection {
+    /// Emission API base URL, e.g. `http://127.0.0.1:8470/data`.
+    pub api: Option<String>,
+    /// File holding the API token (relative to the config file).
+    pub token_file: Option<PathBuf>,
+    /// Files emitted at once.
+    pub jobs: Option<usize>,
+    /// Part PUTs running at once, over all files.
+    pub parts_in_flight: Option<usize>,
+    /// First part size; it doubles every 1,000 parts.
+    pub part_size_bytes: Option<usize>,
+    /// Retries per request after the first attempt.
+    pub max_retries: Option<usize>,
+    /// Limit for one request (a part PUT included).
+    pub request_timeout_seconds: Option<u64>,
+    /// Where resume journals are kept.
+    pub journal_dir: Option<PathBuf>,
+}
+
+/// `[daemon]` in the config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DaemonSection {
+    /// IANA time zone the schedules are read in. Default Asia/Kolkata.
+    pub timezone: Option<String>,
+    /// Where the status JSON is written whenever a run starts or ends (relative to the config file).
+    pub status_file: Option<PathBuf>,
+    /// Loopback address serving `GET /status`, e.g. `127.0.0.1:8471`. Default: none.
+    pub listen: Option<SocketAddr>,
+    /// Seconds running emissions get to stop after SIGTERM before they are killed. Default 30.
+    pub stop_grace_seconds: Option<u64>,
 }
 
 /// `[[source]]`: one data source's export and how its header maps to the catalog.
@@ -228,4 +267,14 @@ pub fn load_catalog(flag: Option<&Path>, config: &FileConfig, config_path: Optio
     let Some(file) = file else { return Ok(catalog) };
     let text = std::fs::read_to_string(&file).with_context(|| format!("reading catalog {}", file.display()))?;
     catalog.with_overrides(&text).with_context(|| format!("catalog {}", file.display()))
+}
+
+/// Where cqube-emit keeps state by default: $XDG_STATE_HOME/cqube-emit (~/.local/state/cqube-emit).
+pub fn state_dir() -> anyhow::Result<PathBuf> {
+    let state = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .context("no HOME or XDG_STATE_HOME for cqube-emit's state\n\nhint: pass --journal-dir or --status-file")
+        .map_err(|e| fail(ExitStatus::Usage, e))?;
+    Ok(state.join("cqube-emit"))
 }

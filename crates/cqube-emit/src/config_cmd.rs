@@ -11,9 +11,9 @@ use clap::Subcommand;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::cli::GlobalArgs;
 use crate::config::FileConfig;
 use crate::exit::ExitStatus;
+use crate::global::GlobalArgs;
 
 /// `config` subcommands.
 #[derive(Debug, Subcommand)]

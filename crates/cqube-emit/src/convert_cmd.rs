@@ -11,9 +11,9 @@ use cqube_core::Catalog;
 use cqube_normalize::TextEncoding;
 use cqube_zip::ZipOptions;
 
-use crate::cli::GlobalArgs;
 use crate::config::FileConfig;
 use crate::exit::{ExitStatus, fail};
+use crate::global::GlobalArgs;
 use crate::progress;
 use cqube_emission::status::engine_failure;
 
@@ -213,7 +213,7 @@ fn open<'c>(
     let prepared = cqube_convert::prepare(catalog, source, input, options).map_err(engine_failure)?;
     if let Some(by) = prepared.source_inferred_by {
         tracing::info!(source = %prepared.source.name, by, "data source inferred");
-        crate::cli::note(&format!("data source: {} (inferred from the {by})", prepared.source.name));
+        crate::global::note(&format!("data source: {} (inferred from the {by})", prepared.source.name));
     }
     Ok((prepared, opened))
 }
@@ -222,7 +222,7 @@ fn open<'c>(
 fn report_watermark(opened: &Opened) {
     if let Some((column, value)) = &opened.watermark {
         tracing::info!(column = %column, watermark = %value, "watermark reached");
-        crate::cli::note(&format!("watermark: {column} reaches {value}"));
+        crate::global::note(&format!("watermark: {column} reaches {value}"));
     }
 }
 

@@ -20,28 +20,14 @@ use chrono_tz::Tz;
 use clap::Args;
 use cqube_emission::Event;
 use croner::Cron;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::task::JoinSet;
 
-use crate::cli::{GlobalArgs, LogFormat};
 use crate::config::FileConfig;
 use crate::exit::{ExitStatus, fail};
-
-/// `[daemon]` in the config file.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DaemonSection {
-    /// IANA time zone the schedules are read in. Default Asia/Kolkata.
-    pub timezone: Option<String>,
-    /// Where the status JSON is written whenever a run starts or ends (relative to the config file).
-    pub status_file: Option<PathBuf>,
-    /// Loopback address serving `GET /status`, e.g. `127.0.0.1:8471`. Default: none.
-    pub listen: Option<SocketAddr>,
-    /// Seconds running emissions get to stop after SIGTERM before they are killed. Default 30.
-    pub stop_grace_seconds: Option<u64>,
-}
+use crate::global::{GlobalArgs, LogFormat};
 
 /// `daemon` flags; each overrides its `[daemon]` key.
 #[derive(Debug, Args)]
@@ -142,7 +128,7 @@ fn resolve(args: &DaemonArgs, config: &FileConfig, config_path: Option<&Path>) -
         Some(p) => p,
         None => match &section.status_file {
             Some(p) => config_file.parent().map_or_else(|| p.clone(), |dir| dir.join(p)),
-            None => crate::emit_cmd::state_dir()?.join("daemon-status.json"),
+            None => crate::config::state_dir()?.join("daemon-status.json"),
         },
     };
     let now = Utc::now().with_timezone(&timezone);

@@ -12,35 +12,11 @@ use cqube_core::Catalog;
 use cqube_emission::plan;
 use cqube_emission::{Configured, Ended, FileResult, Item, ItemInput, Job, JobSpec, Report, Watermarks};
 use cqube_upload::{ApiClient, Journal, RetryPolicy};
-use serde::Deserialize;
 
-use crate::cli::GlobalArgs;
 use crate::config::FileConfig;
 use crate::convert_cmd::OnErrorArg;
 use crate::exit::{ExitStatus, fail};
-
-/// `[emit]` in the config file. Secrets are not plain keys: the token comes from `token_file`, the environment
-/// (`CQUBE_EMIT_TOKEN`, `CQUBE_EMIT_TOKEN_FILE`) or `--token`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EmitSection {
-    /// Emission API base URL, e.g. `http://127.0.0.1:8470/data`.
-    pub api: Option<String>,
-    /// File holding the API token (relative to the config file).
-    pub token_file: Option<PathBuf>,
-    /// Files emitted at once.
-    pub jobs: Option<usize>,
-    /// Part PUTs running at once, over all files.
-    pub parts_in_flight: Option<usize>,
-    /// First part size; it doubles every 1,000 parts.
-    pub part_size_bytes: Option<usize>,
-    /// Retries per request after the first attempt.
-    pub max_retries: Option<usize>,
-    /// Limit for one request (a part PUT included).
-    pub request_timeout_seconds: Option<u64>,
-    /// Where resume journals are kept.
-    pub journal_dir: Option<PathBuf>,
-}
+use crate::global::GlobalArgs;
 
 /// How to reach the emission API.
 #[derive(Debug, Args, Clone)]
@@ -172,17 +148,7 @@ fn journal_dir(tuning: &TuningArgs, config: &FileConfig) -> anyhow::Result<PathB
     if let Some(dir) = tuning.journal_dir.clone().or_else(|| config.emit.journal_dir.clone()) {
         return Ok(dir);
     }
-    Ok(state_dir()?.join("jobs"))
-}
-
-/// Where cqube-emit keeps state by default: $XDG_STATE_HOME/cqube-emit (~/.local/state/cqube-emit).
-pub fn state_dir() -> anyhow::Result<PathBuf> {
-    let state = std::env::var_os("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
-        .context("no HOME or XDG_STATE_HOME for cqube-emit's state\n\nhint: pass --journal-dir or --status-file")
-        .map_err(|e| fail(ExitStatus::Usage, e))?;
-    Ok(state.join("cqube-emit"))
+    Ok(crate::config::state_dir()?.join("jobs"))
 }
 
 fn retry_policy(tuning: Option<&TuningArgs>, config: &FileConfig) -> RetryPolicy {
@@ -410,7 +376,7 @@ fn run_job(
 ) -> anyhow::Result<ExitStatus> {
     let job = Job::open(spec, resume, dir)?;
     if job.resumed() {
-        crate::cli::note(&format!("resuming job {}", job.id()));
+        crate::global::note(&format!("resuming job {}", job.id()));
     }
     let spec = job.spec();
     let (convert, database_convert) = convert_options(spec.on_error.as_deref(), config)?;

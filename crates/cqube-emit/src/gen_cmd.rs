@@ -12,8 +12,8 @@ use cqube_gen::{GenOptions, GenReport, Universe};
 use cqube_zip::ZipOptions;
 use serde::Serialize;
 
-use crate::cli::GlobalArgs;
 use crate::exit::{ExitStatus, fail};
+use crate::global::GlobalArgs;
 
 /// `gen` flags.
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ mod daemon;
 mod emit_cmd;
 mod exit;
 mod gen_cmd;
+mod global;
 mod progress;
 mod server_cli;
 mod signal;
@@ -32,7 +33,7 @@ fn main() -> ExitCode {
 }
 
 /// The commands that read the catalog and config: catalog, convert, validate, gen.
-fn run_data_command(command: Command, global: &cli::GlobalArgs) -> anyhow::Result<ExitStatus> {
+fn run_data_command(command: Command, global: &global::GlobalArgs) -> anyhow::Result<ExitStatus> {
     let (config, config_path) = config::FileConfig::load(global).map_err(|e| exit::fail(ExitStatus::Usage, e))?;
     let catalog = config::load_catalog(global.catalog.as_deref(), &config, config_path.as_deref())
         .map_err(|e| exit::fail(ExitStatus::Usage, e))?;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::cli::GlobalArgs;
+use crate::global::GlobalArgs;
 
 /// A bar over `total` input bytes (a spinner when the size is unknown), or `None` when nobody would see it.
 pub fn bar(global: &GlobalArgs, total: Option<u64>) -> Option<ProgressBar> {

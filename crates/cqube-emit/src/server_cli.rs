@@ -10,8 +10,8 @@ use clap::{Args, Subcommand};
 use cqube_server::auth::{NewToken, create_token, create_user};
 use cqube_server::{Database, ServerConfig};
 
-use crate::cli::GlobalArgs;
 use crate::exit::{ExitStatus, fail};
+use crate::global::GlobalArgs;
 
 /// Server-side subcommands.
 #[derive(Debug, Subcommand)]

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use cqube_emission::{Event, EventSink};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use crate::cli::GlobalArgs;
+use crate::global::GlobalArgs;
 
 /// The emitter's output.
 pub struct Output {
@@ -49,8 +49,8 @@ impl Output {
     pub fn note(&self, line: &str) {
         if !self.json && !self.quiet {
             match &self.bars {
-                Some(bars) => bars.suspend(|| crate::cli::note(line)),
-                None => crate::cli::note(line),
+                Some(bars) => bars.suspend(|| crate::global::note(line)),
+                None => crate::global::note(line),
             }
         }
     }
