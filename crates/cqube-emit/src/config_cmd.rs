@@ -1,8 +1,9 @@
 //! `cqube-emit config show`: the resolved configuration and where each value came from (STYLE.md section 6).
 //!
 //! `config show` takes no `convert`/`emit` flags, so a value comes from the environment (`CQUBE_EMIT_*`), the
-//! config file, or the built-in default; only the config and catalog paths can also come from a flag. Secrets are
-//! never printed: connection URLs are masked and a set `CQUBE_EMIT_TOKEN` shows as `***`.
+//! config file, or the built-in default; only the config and catalog paths can also come from a flag. `[emit]` and
+//! `[daemon]` are resolved by `settings`, exactly as their commands resolve them. Secrets are never printed:
+//! connection URLs are masked and a set `CQUBE_EMIT_TOKEN` shows as `***`.
 
 use std::io::Write;
 use std::path::Path;
@@ -12,8 +13,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::config::FileConfig;
-use crate::exit::ExitStatus;
+use crate::exit::{ExitStatus, fail};
 use crate::global::GlobalArgs;
+use crate::settings::{DaemonFlags, DaemonSettings, EmitFlags, EmitSettings};
 
 /// `config` subcommands.
 #[derive(Debug, Subcommand)]
@@ -81,7 +83,7 @@ pub fn run(
     global: &GlobalArgs,
 ) -> anyhow::Result<ExitStatus> {
     let ConfigCommand::Show = command;
-    let resolved = resolve(config, config_path, global);
+    let resolved = resolve(config, config_path, global)?;
     let mut out = std::io::stdout().lock();
     if global.json {
         serde_json::to_writer(&mut out, &to_json(&resolved))?;
@@ -92,7 +94,7 @@ pub fn run(
     Ok(ExitStatus::Success)
 }
 
-fn resolve(config: &FileConfig, config_path: Option<&Path>, global: &GlobalArgs) -> Resolved {
+fn resolve(config: &FileConfig, config_path: Option<&Path>, global: &GlobalArgs) -> anyhow::Result<Resolved> {
     let file_origin = config_path.map_or_else(String::new, |p| format!("file {}", p.display()));
     let convert_defaults = cqube_convert::ConvertOptions::default();
     let value_defaults = cqube_normalize::ValueOptions::default();
@@ -123,55 +125,52 @@ fn resolve(config: &FileConfig, config_path: Option<&Path>, global: &GlobalArgs)
         ),
         ("chunk_bytes", pick(None, c.chunk_bytes.map(|v| json!(v)), json!(convert_defaults.chunk_bytes))),
     ];
-    // `emit` keeps its defaults inside its own code (see `cqube-emit emit --help`), so only their existence is shown.
-    let e = &config.emit;
-    let builtin = || json!("built-in (see emit --help)");
-    let token = std::env::var("CQUBE_EMIT_TOKEN").ok().filter(|t| !t.is_empty());
-    let emit = vec![
-        ("api", pick(Some("CQUBE_EMIT_API"), e.api.as_ref().map(|v| json!(v)), Value::Null)),
-        (
-            "token",
-            token.map_or_else(
-                || Setting { value: Value::Null, origin: "default".into() },
-                |_| Setting { value: json!("***"), origin: "env CQUBE_EMIT_TOKEN".into() },
-            ),
-        ),
-        ("token_file", pick(Some("CQUBE_EMIT_TOKEN_FILE"), e.token_file.as_deref().map(path_json), Value::Null)),
-        ("jobs", pick(Some("CQUBE_EMIT_JOBS"), e.jobs.map(|v| json!(v)), builtin())),
-        ("parts_in_flight", pick(Some("CQUBE_EMIT_PARTS_IN_FLIGHT"), e.parts_in_flight.map(|v| json!(v)), builtin())),
-        ("part_size_bytes", pick(Some("CQUBE_EMIT_PART_SIZE_BYTES"), e.part_size_bytes.map(|v| json!(v)), builtin())),
-        ("max_retries", pick(Some("CQUBE_EMIT_MAX_RETRIES"), e.max_retries.map(|v| json!(v)), builtin())),
-        (
-            "request_timeout_seconds",
-            pick(Some("CQUBE_EMIT_REQUEST_TIMEOUT_SECONDS"), e.request_timeout_seconds.map(|v| json!(v)), builtin()),
-        ),
-        ("journal_dir", pick(Some("CQUBE_EMIT_JOURNAL_DIR"), e.journal_dir.as_deref().map(path_json), builtin())),
-    ];
-    let d = &config.daemon;
-    let daemon = vec![
-        ("timezone", pick(Some("CQUBE_EMIT_TIMEZONE"), d.timezone.as_ref().map(|v| json!(v)), json!("Asia/Kolkata"))),
-        (
-            "status_file",
-            pick(
-                Some("CQUBE_EMIT_STATUS_FILE"),
-                d.status_file.as_deref().map(path_json),
-                json!("$XDG_STATE_HOME/cqube-emit/daemon-status.json"),
-            ),
-        ),
-        ("listen", pick(Some("CQUBE_EMIT_STATUS_LISTEN"), d.listen.map(|v| json!(v.to_string())), Value::Null)),
-        (
-            "stop_grace_seconds",
-            pick(Some("CQUBE_EMIT_STOP_GRACE_SECONDS"), d.stop_grace_seconds.map(|v| json!(v)), json!(30)),
-        ),
-    ];
-    Resolved {
+    let (emit, daemon) = match (
+        EmitSettings::resolve(EmitFlags::default(), config),
+        DaemonSettings::resolve(DaemonFlags::default(), config),
+    ) {
+        (Ok(emit), Ok(daemon)) => (emit_rows(&emit), daemon_rows(&daemon)),
+        (Err(e), _) | (_, Err(e)) => return Err(fail(ExitStatus::Usage, e)),
+    };
+    Ok(Resolved {
         config_file: config_file_setting(config_path, global),
         catalog: catalog_setting(config, config_path, global, &file_origin),
         convert: convert.into_iter().map(|(k, s)| (k.to_owned(), s)).collect(),
-        emit: emit.into_iter().map(|(k, s)| (k.to_owned(), s)).collect(),
-        daemon: daemon.into_iter().map(|(k, s)| (k.to_owned(), s)).collect(),
+        emit,
+        daemon,
         sources: config.sources.iter().map(|s| source_view(s, config_path, &file_origin)).collect(),
-    }
+    })
+}
+
+fn row<T: Serialize>(key: &str, setting: &crate::settings::Setting<T>) -> (String, Setting) {
+    (key.to_owned(), Setting { value: json!(setting.value), origin: setting.origin.to_string() })
+}
+
+fn emit_rows(e: &EmitSettings) -> Vec<(String, Setting)> {
+    let token = Setting {
+        value: e.token.value.as_ref().map_or(Value::Null, |_| json!("***")),
+        origin: e.token.origin.to_string(),
+    };
+    vec![
+        row("api", &e.api),
+        ("token".to_owned(), token),
+        row("token_file", &e.token_file),
+        row("jobs", &e.jobs),
+        row("parts_in_flight", &e.parts_in_flight),
+        row("part_size_bytes", &e.part_size_bytes),
+        row("max_retries", &e.max_retries),
+        row("request_timeout_seconds", &e.request_timeout_seconds),
+        row("journal_dir", &e.journal_dir),
+    ]
+}
+
+fn daemon_rows(d: &DaemonSettings) -> Vec<(String, Setting)> {
+    vec![
+        row("timezone", &d.timezone),
+        row("status_file", &d.status_file),
+        row("listen", &d.listen),
+        row("stop_grace_seconds", &d.stop_grace_seconds),
+    ]
 }
 
 /// The environment wins over the file, the file over the default. An empty variable counts as unset, as for clap.

@@ -28,21 +28,22 @@ use tokio::task::JoinSet;
 use crate::config::FileConfig;
 use crate::exit::{ExitStatus, fail};
 use crate::global::{GlobalArgs, LogFormat};
+use crate::settings::{DaemonFlags, DaemonSettings};
 
 /// `daemon` flags; each overrides its `[daemon]` key.
 #[derive(Debug, Args)]
 pub struct DaemonArgs {
-    /// IANA time zone of the schedules, e.g. Asia/Kolkata (the default). Config `daemon.timezone`.
-    #[arg(long, env = "CQUBE_EMIT_TIMEZONE")]
+    /// IANA time zone of the schedules, e.g. Asia/Kolkata (the default). Config `daemon.timezone`. [env: CQUBE_EMIT_TIMEZONE]
+    #[arg(long)]
     pub timezone: Option<String>,
-    /// Status file. Default $XDG_STATE_HOME/cqube-emit/daemon-status.json. Config `daemon.status_file`.
-    #[arg(long, env = "CQUBE_EMIT_STATUS_FILE")]
+    /// Status file. Default $XDG_STATE_HOME/cqube-emit/daemon-status.json. Config `daemon.status_file`. [env: CQUBE_EMIT_STATUS_FILE]
+    #[arg(long)]
     pub status_file: Option<PathBuf>,
-    /// Serve GET /status on this loopback address (e.g. 127.0.0.1:8471). Config `daemon.listen`.
-    #[arg(long, env = "CQUBE_EMIT_STATUS_LISTEN")]
+    /// Serve GET /status on this loopback address (e.g. 127.0.0.1:8471). Config `daemon.listen`. [env: CQUBE_EMIT_STATUS_LISTEN]
+    #[arg(long)]
     pub listen: Option<SocketAddr>,
-    /// Seconds running emissions get after SIGTERM before they are killed. Default 30.
-    #[arg(long, env = "CQUBE_EMIT_STOP_GRACE_SECONDS")]
+    /// Seconds running emissions get after SIGTERM before they are killed. Default 30. [env: CQUBE_EMIT_STOP_GRACE_SECONDS]
+    #[arg(long)]
     pub stop_grace_seconds: Option<u64>,
 }
 
@@ -116,20 +117,24 @@ fn resolve(args: &DaemonArgs, config: &FileConfig, config_path: Option<&Path>) -
     let config_file = config_path
         .context("the daemon needs a config file\n\nhint: cqube-emit daemon --config cqube-emit.toml")
         .and_then(|p| std::path::absolute(p).context("resolving the config path"))?;
-    let section = &config.daemon;
-    let zone = args.timezone.clone().or_else(|| section.timezone.clone()).unwrap_or_else(|| "Asia/Kolkata".into());
+    let flags = DaemonFlags {
+        timezone: args.timezone.clone(),
+        status_file: args.status_file.clone(),
+        listen: args.listen,
+        stop_grace_seconds: args.stop_grace_seconds,
+    };
+    let resolved = DaemonSettings::resolve(flags, config)?;
+    let zone = resolved.timezone.value;
     let timezone: Tz =
         zone.parse().map_err(|e| anyhow::anyhow!("timezone {zone:?}: {e} (an IANA name such as Asia/Kolkata)"))?;
-    let listen = args.listen.or(section.listen);
+    let listen = resolved.listen.value;
     if let Some(addr) = listen.filter(|a| !a.ip().is_loopback()) {
         anyhow::bail!("listen {addr}: the status is not authenticated, so it is served on loopback only");
     }
-    let status_file = match args.status_file.clone() {
-        Some(p) => p,
-        None => match &section.status_file {
-            Some(p) => config_file.parent().map_or_else(|| p.clone(), |dir| dir.join(p)),
-            None => crate::config::state_dir()?.join("daemon-status.json"),
-        },
+    let status_file = match resolved.status_file.value {
+        Some(file) => file,
+        // Only without HOME: state_dir says so, with a hint.
+        None => crate::config::state_dir()?.join("daemon-status.json"),
     };
     let now = Utc::now().with_timezone(&timezone);
     let mut groups: Vec<Group> = Vec::new();
@@ -158,7 +163,7 @@ fn resolve(args: &DaemonArgs, config: &FileConfig, config_path: Option<&Path>) -
     if groups.is_empty() {
         anyhow::bail!("no [[source]] has a schedule\n\nhint: schedule = \"0 30 1 * * *\" runs it at 01:30 every day");
     }
-    let grace = Duration::from_secs(args.stop_grace_seconds.or(section.stop_grace_seconds).unwrap_or(30));
+    let grace = Duration::from_secs(resolved.stop_grace_seconds.value);
     Ok(Settings { timezone, status_file, listen, grace, config: config_file, groups })
 }
 

@@ -17,41 +17,42 @@ use crate::config::FileConfig;
 use crate::convert_cmd::OnErrorArg;
 use crate::exit::{ExitStatus, fail};
 use crate::global::GlobalArgs;
+use crate::settings::{EmitFlags, EmitSettings, Origin, Setting};
 
 /// How to reach the emission API.
 #[derive(Debug, Args, Clone)]
 pub struct ApiArgs {
-    /// Emission API base URL (what `cqube-emit serve` prints). Config key `emit.api`.
-    #[arg(long, env = "CQUBE_EMIT_API")]
+    /// Emission API base URL (what `cqube-emit serve` prints). Config key `emit.api`. [env: CQUBE_EMIT_API]
+    #[arg(long)]
     pub api: Option<String>,
-    /// API token. Prefer CQUBE_EMIT_TOKEN or a token file: a flag shows in `ps`.
-    #[arg(long, env = "CQUBE_EMIT_TOKEN", hide_env_values = true)]
+    /// API token. Prefer CQUBE_EMIT_TOKEN or a token file: a flag shows in `ps`. [env: CQUBE_EMIT_TOKEN]
+    #[arg(long)]
     pub token: Option<String>,
-    /// File holding the API token. Config key `emit.token_file`.
-    #[arg(long, env = "CQUBE_EMIT_TOKEN_FILE")]
+    /// File holding the API token. Config key `emit.token_file`. [env: CQUBE_EMIT_TOKEN_FILE]
+    #[arg(long)]
     pub token_file: Option<PathBuf>,
 }
 
 /// Upload tuning shared by `emit` and `resume`.
 #[derive(Debug, Args, Clone)]
 pub struct TuningArgs {
-    /// Files emitted at once; a dependent still waits for its dependencies' acknowledgements. Default 2.
-    #[arg(long, short = 'j', env = "CQUBE_EMIT_JOBS")]
+    /// Files emitted at once; a dependent still waits for its dependencies' acknowledgements. Default 2. [env: CQUBE_EMIT_JOBS]
+    #[arg(long, short = 'j')]
     pub jobs: Option<usize>,
-    /// Part PUTs running at once, over all files. Default 4.
-    #[arg(long, env = "CQUBE_EMIT_PARTS_IN_FLIGHT")]
+    /// Part PUTs running at once, over all files. Default 4. [env: CQUBE_EMIT_PARTS_IN_FLIGHT]
+    #[arg(long)]
     pub parts_in_flight: Option<usize>,
-    /// First part size in bytes (5 MiB..5 GiB); doubles every 1,000 parts. Default 8 MiB.
-    #[arg(long, env = "CQUBE_EMIT_PART_SIZE_BYTES")]
+    /// First part size in bytes (5 MiB..5 GiB); doubles every 1,000 parts. Default 8 MiB. [env: CQUBE_EMIT_PART_SIZE_BYTES]
+    #[arg(long)]
     pub part_size_bytes: Option<usize>,
-    /// Retries per request (transport errors, 5xx, SlowDown). Default 8.
-    #[arg(long, env = "CQUBE_EMIT_MAX_RETRIES")]
+    /// Retries per request (transport errors, 5xx, SlowDown). Default 8. [env: CQUBE_EMIT_MAX_RETRIES]
+    #[arg(long)]
     pub max_retries: Option<usize>,
-    /// Time limit for one request, a part PUT included. Default 300.
-    #[arg(long, env = "CQUBE_EMIT_REQUEST_TIMEOUT_SECONDS")]
+    /// Time limit for one request, a part PUT included. Default 300. [env: CQUBE_EMIT_REQUEST_TIMEOUT_SECONDS]
+    #[arg(long)]
     pub request_timeout_seconds: Option<u64>,
-    /// Where resume journals are kept. Default $XDG_STATE_HOME/cqube-emit/jobs (~/.local/state/cqube-emit/jobs).
-    #[arg(long, env = "CQUBE_EMIT_JOURNAL_DIR")]
+    /// Where resume journals are kept. Default $XDG_STATE_HOME/cqube-emit/jobs (~/.local/state/cqube-emit/jobs). [env: CQUBE_EMIT_JOURNAL_DIR]
+    #[arg(long)]
     pub journal_dir: Option<PathBuf>,
 }
 
@@ -144,41 +145,48 @@ pub struct VerifyArgs {
     pub api: ApiArgs,
 }
 
-fn journal_dir(tuning: &TuningArgs, config: &FileConfig) -> anyhow::Result<PathBuf> {
-    if let Some(dir) = tuning.journal_dir.clone().or_else(|| config.emit.journal_dir.clone()) {
-        return Ok(dir);
+/// The `[emit]` flags of a command, for [`EmitSettings::resolve`].
+fn emit_flags(api: &ApiArgs, tuning: Option<&TuningArgs>) -> EmitFlags {
+    EmitFlags {
+        api: api.api.clone(),
+        token: api.token.clone(),
+        token_file: api.token_file.clone(),
+        jobs: tuning.and_then(|t| t.jobs),
+        parts_in_flight: tuning.and_then(|t| t.parts_in_flight),
+        part_size_bytes: tuning.and_then(|t| t.part_size_bytes),
+        max_retries: tuning.and_then(|t| t.max_retries),
+        request_timeout_seconds: tuning.and_then(|t| t.request_timeout_seconds),
+        journal_dir: tuning.and_then(|t| t.journal_dir.clone()),
     }
-    Ok(crate::config::state_dir()?.join("jobs"))
 }
 
-fn retry_policy(tuning: Option<&TuningArgs>, config: &FileConfig) -> RetryPolicy {
-    RetryPolicy {
-        max_retries: tuning.and_then(|t| t.max_retries).or(config.emit.max_retries).unwrap_or(8),
-        ..RetryPolicy::default()
+fn emit_settings(api: &ApiArgs, tuning: Option<&TuningArgs>, config: &FileConfig) -> anyhow::Result<EmitSettings> {
+    EmitSettings::resolve(emit_flags(api, tuning), config).map_err(|e| fail(ExitStatus::Usage, e))
+}
+
+fn journal_dir(settings: &EmitSettings) -> anyhow::Result<PathBuf> {
+    match &settings.journal_dir.value {
+        Some(dir) => Ok(dir.clone()),
+        // Only without HOME: state_dir says so, with a hint.
+        None => Ok(crate::config::state_dir()?.join("jobs")),
     }
 }
 
-fn api_client(
-    args: &ApiArgs,
-    tuning: Option<&TuningArgs>,
-    config: &FileConfig,
-    config_path: Option<&Path>,
-    api_default: Option<&str>,
-) -> anyhow::Result<ApiClient> {
+fn retry_policy(settings: &EmitSettings) -> RetryPolicy {
+    RetryPolicy { max_retries: settings.max_retries.value, ..RetryPolicy::default() }
+}
+
+/// The API client; `api_default` (a resumed job's API) stands between the flag or env and the config file.
+fn api_client(settings: &EmitSettings, api_default: Option<&str>) -> anyhow::Result<ApiClient> {
     let usage = |m: String| fail(ExitStatus::Usage, anyhow::anyhow!(m));
-    let api = args
-        .api
-        .clone()
-        .or_else(|| api_default.map(str::to_owned))
-        .or_else(|| config.emit.api.clone())
-        .ok_or_else(|| usage("no emission API URL\n\nhint: --api URL, CQUBE_EMIT_API or [emit] api".into()))?;
-    let token_file = args.token_file.clone().or_else(|| {
-        let p = config.emit.token_file.as_ref()?;
-        Some(config_path.and_then(Path::parent).map_or_else(|| p.clone(), |dir| dir.join(p)))
-    });
-    let token = match (&args.token, token_file) {
+    let api = match &settings.api {
+        Setting { value: Some(api), origin: Origin::Flag(_) | Origin::Env(_) } => Some(api.clone()),
+        Setting { value, .. } => api_default.map(str::to_owned).or_else(|| value.clone()),
+    }
+    .ok_or_else(|| usage("no emission API URL\n\nhint: --api URL, CQUBE_EMIT_API or [emit] api".into()))?;
+    let token = match (&settings.token.value, &settings.token_file.value) {
         (Some(t), _) => t.clone(),
-        (None, Some(file)) => std::fs::read_to_string(&file)
+        (None, Some(file)) => std::fs::read_to_string(file)
             .with_context(|| format!("reading token file {}", file.display()))
             .map_err(|e| fail(ExitStatus::Usage, e))?
             .trim()
@@ -190,9 +198,8 @@ fn api_client(
             ));
         }
     };
-    let retry = retry_policy(tuning, config);
-    let timeout = tuning.and_then(|t| t.request_timeout_seconds).or(config.emit.request_timeout_seconds).unwrap_or(300);
-    ApiClient::new(&api, &token, retry, Duration::from_secs(timeout)).map_err(|e| fail(ExitStatus::Usage, e))
+    let timeout = Duration::from_secs(settings.request_timeout_seconds.value);
+    ApiClient::new(&api, &token, retry_policy(settings), timeout).map_err(|e| fail(ExitStatus::Usage, e))
 }
 
 /// The config's `[[source]]`s that `emit` can send without inputs: `path` globs and database queries.
@@ -284,22 +291,23 @@ hint: `cqube-emit plan DIR` shows what is found"
         print_dry_run(&items, global.json)?;
         return Ok(ExitStatus::Success);
     }
-    let api = api_client(&args.send.api, Some(&args.send.tuning), config, config_path, None)?;
+    let settings = emit_settings(&args.send.api, Some(&args.send.tuning), config)?;
+    let api = api_client(&settings, None)?;
     let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let spec = JobSpec {
-        api: args.send.api.api.clone().or_else(|| config.emit.api.clone()).unwrap_or_default(),
+        api: settings.api.value.clone().unwrap_or_default(),
         inputs,
         source: args.source.clone(),
         normalize: args.normalize,
         only,
         zip_modified_unix: now,
         level: args.send.level,
-        part_size_bytes: args.send.tuning.part_size_bytes.or(config.emit.part_size_bytes),
+        part_size_bytes: (settings.part_size_bytes.origin != Origin::Default).then_some(settings.part_size_bytes.value),
         on_error: args.send.on_error.map(|e| format!("{e:?}").to_lowercase()),
         full: args.send.full,
     };
-    let dir = journal_dir(&args.send.tuning, config)?;
-    run_job(spec, args.resume, &args.send.tuning, &dir, api, catalog, config, config_path, global)
+    let dir = journal_dir(&settings)?;
+    run_job(spec, args.resume, &settings, &dir, api, catalog, config, config_path, global)
 }
 
 /// `cqube-emit resume JOB`: runs the job its journal describes, reusing what was stored.
@@ -310,14 +318,15 @@ pub fn run_resume(
     config_path: Option<&Path>,
     global: &GlobalArgs,
 ) -> anyhow::Result<ExitStatus> {
-    let dir = journal_dir(&args.tuning, config)?;
+    let settings = emit_settings(&args.api, Some(&args.tuning), config)?;
+    let dir = journal_dir(&settings)?;
     let path = Journal::path(&dir, &args.job);
     let state = Journal::read(&path)?.ok_or_else(|| {
         fail(ExitStatus::Usage, anyhow::anyhow!("no journal for job {}: {}", args.job, path.display()))
     })?;
     let spec = JobSpec::from_journal(&state).map_err(|e| fail(ExitStatus::Usage, e))?;
-    let api = api_client(&args.api, Some(&args.tuning), config, config_path, Some(&spec.api))?;
-    run_job(spec, true, &args.tuning, &dir, api, catalog, config, config_path, global)
+    let api = api_client(&settings, Some(&spec.api))?;
+    run_job(spec, true, &settings, &dir, api, catalog, config, config_path, global)
 }
 
 /// How exports are converted, and how database rows are: as `convert` would, its env vars and defaults included.
@@ -366,7 +375,7 @@ fn database_requests(
 fn run_job(
     spec: JobSpec,
     resume: bool,
-    tuning: &TuningArgs,
+    emit: &EmitSettings,
     dir: &Path,
     api: ApiClient,
     catalog: Arc<Catalog>,
@@ -385,10 +394,11 @@ fn run_job(
     let items =
         plan::build(&catalog, &spec.inputs, spec.source.as_deref(), &configured(config, config_path), &spec.only)?;
     let settings = cqube_emission::Settings {
-        jobs: tuning.jobs.or(config.emit.jobs).unwrap_or(2).max(1),
-        parts_in_flight: tuning.parts_in_flight.or(config.emit.parts_in_flight).unwrap_or(4).max(1),
-        part_size_bytes: spec.part_size_bytes.unwrap_or(8 << 20),
-        retry: retry_policy(Some(tuning), config),
+        jobs: emit.jobs.value.max(1),
+        parts_in_flight: emit.parts_in_flight.value.max(1),
+        // The job's own (a resumed job keeps its first run's), so its parts match the stored ones.
+        part_size_bytes: spec.part_size_bytes.unwrap_or(crate::settings::DEFAULT_PART_SIZE_BYTES),
+        retry: retry_policy(emit),
         zip,
         databases: database_requests(&items, config, &database_convert)?,
         convert,
@@ -500,13 +510,12 @@ pub fn run_verify(
     args: &VerifyArgs,
     catalog: &Catalog,
     config: &FileConfig,
-    config_path: Option<&Path>,
     global: &GlobalArgs,
 ) -> anyhow::Result<ExitStatus> {
     let source = catalog
         .find_by_path(&args.key)
         .ok_or_else(|| fail(ExitStatus::Usage, anyhow::anyhow!("no data source for key {}", args.key)))?;
-    let api = api_client(&args.api, None, config, config_path, None)?;
+    let api = api_client(&emit_settings(&args.api, None, config)?, None)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
     let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<bytes::Bytes>>(8);
     let key = args.key.clone();

@@ -12,6 +12,7 @@ mod gen_cmd;
 mod global;
 mod progress;
 mod server_cli;
+mod settings;
 mod signal;
 mod sink;
 
@@ -61,7 +62,7 @@ fn run_data_command(command: Command, global: &global::GlobalArgs) -> anyhow::Re
         Command::Daemon(args) => daemon::run(&args, &config, config_path.as_deref(), global),
         Command::Plan(args) => emit_cmd::run_plan(&args, &catalog, &config, config_path.as_deref(), global),
         Command::Resume(args) => emit_cmd::run_resume(&args, catalog.into(), &config, config_path.as_deref(), global),
-        Command::Verify(args) => emit_cmd::run_verify(&args, &catalog, &config, config_path.as_deref(), global),
+        Command::Verify(args) => emit_cmd::run_verify(&args, &catalog, &config, global),
         Command::Config(cmd) => config_cmd::run(&cmd, &config, config_path.as_deref(), global),
         Command::Server(_) => unreachable!("dispatched in main"),
     }

@@ -1,0 +1,329 @@
+//! Settings resolved once per command family, each value with where it came from (modelled on uv's settings.rs
+//! and on cqube-server's `ServerConfig`): built-in default < config file < `CQUBE_EMIT_*` env < flag.
+//!
+//! clap only parses flags (no `env =`, no defaults); the environment is read here through one table, so `emit`,
+//! the daemon and `config show` cannot disagree about a value or its origin.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use crate::config::FileConfig;
+
+/// The first part size when nothing sets one (also what a resumed job that recorded none used).
+pub const DEFAULT_PART_SIZE_BYTES: usize = 8 << 20;
+
+/// Env vars and the config key each one sets (docs/emit.md lists them with their flags).
+pub const ENV: &[(&str, &str)] = &[
+    ("CQUBE_EMIT_API", "emit.api"),
+    ("CQUBE_EMIT_TOKEN", "emit.token"),
+    ("CQUBE_EMIT_TOKEN_FILE", "emit.token_file"),
+    ("CQUBE_EMIT_JOBS", "emit.jobs"),
+    ("CQUBE_EMIT_PARTS_IN_FLIGHT", "emit.parts_in_flight"),
+    ("CQUBE_EMIT_PART_SIZE_BYTES", "emit.part_size_bytes"),
+    ("CQUBE_EMIT_MAX_RETRIES", "emit.max_retries"),
+    ("CQUBE_EMIT_REQUEST_TIMEOUT_SECONDS", "emit.request_timeout_seconds"),
+    ("CQUBE_EMIT_JOURNAL_DIR", "emit.journal_dir"),
+    ("CQUBE_EMIT_TIMEZONE", "daemon.timezone"),
+    ("CQUBE_EMIT_STATUS_FILE", "daemon.status_file"),
+    ("CQUBE_EMIT_STATUS_LISTEN", "daemon.listen"),
+    ("CQUBE_EMIT_STOP_GRACE_SECONDS", "daemon.stop_grace_seconds"),
+];
+
+/// Where a value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Default,
+    File(PathBuf),
+    Env(&'static str),
+    Flag(&'static str),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Default => write!(f, "default"),
+            Origin::File(path) => write!(f, "file {}", path.display()),
+            Origin::Env(var) => write!(f, "env {var}"),
+            Origin::Flag(flag) => write!(f, "flag {flag}"),
+        }
+    }
+}
+
+/// A resolved value and its origin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting<T> {
+    pub value: T,
+    pub origin: Origin,
+}
+
+/// The layers below the flags: the config file and the environment (a snapshot, so tests can pass their own).
+pub struct Layers<'a> {
+    config: &'a FileConfig,
+    env: Vec<(String, String)>,
+    problems: Vec<String>,
+}
+
+impl<'a> Layers<'a> {
+    /// The config and the process environment.
+    pub fn new(config: &'a FileConfig) -> Layers<'a> {
+        Layers::with_env(config, std::env::vars())
+    }
+
+    /// The config and the given environment.
+    pub fn with_env(config: &'a FileConfig, env: impl IntoIterator<Item = (String, String)>) -> Layers<'a> {
+        Layers { config, env: env.into_iter().collect(), problems: Vec::new() }
+    }
+
+    /// The env var for `key` when it is set and not empty (an empty variable counts as unset).
+    fn env(&self, key: &str) -> Option<(&'static str, &str)> {
+        let (var, _) = ENV.iter().find(|(_, k)| *k == key)?;
+        let (_, value) = self.env.iter().find(|(name, value)| name == var && !value.is_empty())?;
+        Some((var, value.as_str()))
+    }
+
+    /// `flag` > env > `file`, or `None` when no layer sets the key. An env value that does not parse is recorded as
+    /// a problem and skipped.
+    fn layer<T: FromStr>(
+        &mut self,
+        key: &str,
+        flag: Option<T>,
+        flag_name: &'static str,
+        file: Option<T>,
+    ) -> Option<Setting<T>>
+    where
+        T::Err: fmt::Display,
+    {
+        if let Some(value) = flag {
+            return Some(Setting { value, origin: Origin::Flag(flag_name) });
+        }
+        if let Some((var, text)) = self.env(key) {
+            match text.parse() {
+                Ok(value) => return Some(Setting { value, origin: Origin::Env(var) }),
+                Err(e) => {
+                    let problem = format!("{var}={text:?}: {e}");
+                    self.problems.push(problem);
+                }
+            }
+        }
+        file.map(|value| Setting { value, origin: self.file_origin() })
+    }
+
+    /// [`Layers::layer`], else the built-in `default`.
+    fn pick<T: FromStr>(
+        &mut self,
+        key: &str,
+        flag: Option<T>,
+        flag_name: &'static str,
+        file: Option<T>,
+        default: T,
+    ) -> Setting<T>
+    where
+        T::Err: fmt::Display,
+    {
+        self.layer(key, flag, flag_name, file).unwrap_or(Setting { value: default, origin: Origin::Default })
+    }
+
+    /// [`Layers::layer`] for a setting without a default.
+    fn pick_opt<T: FromStr>(
+        &mut self,
+        key: &str,
+        flag: Option<T>,
+        flag_name: &'static str,
+        file: Option<T>,
+    ) -> Setting<Option<T>>
+    where
+        T::Err: fmt::Display,
+    {
+        self.layer(key, flag, flag_name, file).map_or(Setting { value: None, origin: Origin::Default }, |s| Setting {
+            value: Some(s.value),
+            origin: s.origin,
+        })
+    }
+
+    fn file_origin(&self) -> Origin {
+        Origin::File(self.config.path.clone().unwrap_or_default())
+    }
+
+    /// A path from the config file, relative to the file's directory.
+    fn relative(&self, path: Option<&PathBuf>) -> Option<PathBuf> {
+        let p = path?;
+        Some(self.config.path.as_deref().and_then(Path::parent).map_or_else(|| p.clone(), |dir| dir.join(p)))
+    }
+
+    /// Every problem found, at once.
+    fn finish(self) -> anyhow::Result<()> {
+        if self.problems.is_empty() {
+            return Ok(());
+        }
+        Err(anyhow::anyhow!("invalid settings: {}", self.problems.join("; ")))
+    }
+}
+
+/// The `[emit]` flags a command was given (clap parses them; nothing else is filled in).
+#[derive(Debug, Default)]
+pub struct EmitFlags {
+    pub api: Option<String>,
+    pub token: Option<String>,
+    pub token_file: Option<PathBuf>,
+    pub jobs: Option<usize>,
+    pub parts_in_flight: Option<usize>,
+    pub part_size_bytes: Option<usize>,
+    pub max_retries: Option<usize>,
+    pub request_timeout_seconds: Option<u64>,
+    pub journal_dir: Option<PathBuf>,
+}
+
+/// The `[daemon]` flags.
+#[derive(Debug, Default)]
+pub struct DaemonFlags {
+    pub timezone: Option<String>,
+    pub status_file: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+    pub stop_grace_seconds: Option<u64>,
+}
+
+/// `[emit]`: how `emit`, `run`, `resume` and `verify` reach the API and pace the upload.
+pub struct EmitSettings {
+    pub api: Setting<Option<String>>,
+    /// A secret: never printed (`config show` masks it).
+    pub token: Setting<Option<String>>,
+    pub token_file: Setting<Option<PathBuf>>,
+    pub jobs: Setting<usize>,
+    pub parts_in_flight: Setting<usize>,
+    pub part_size_bytes: Setting<usize>,
+    pub max_retries: Setting<usize>,
+    pub request_timeout_seconds: Setting<u64>,
+    /// `None` only when there is no HOME or XDG_STATE_HOME for the default.
+    pub journal_dir: Setting<Option<PathBuf>>,
+}
+
+impl fmt::Debug for EmitSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmitSettings").field("api", &self.api.value).field("token", &"***").finish_non_exhaustive()
+    }
+}
+
+impl EmitSettings {
+    /// Resolves `[emit]` under the flags a command has (`verify` has no tuning flags, `config show` none at all).
+    pub fn resolve(flags: EmitFlags, config: &FileConfig) -> anyhow::Result<EmitSettings> {
+        let mut l = Layers::new(config);
+        let file = &config.emit;
+        let token_file = l.relative(file.token_file.as_ref());
+        let settings = EmitSettings {
+            api: l.pick_opt("emit.api", flags.api, "--api", file.api.clone()),
+            token: l.pick_opt("emit.token", flags.token, "--token", None),
+            token_file: l.pick_opt("emit.token_file", flags.token_file, "--token-file", token_file),
+            jobs: l.pick("emit.jobs", flags.jobs, "--jobs", file.jobs, 2),
+            parts_in_flight: l.pick(
+                "emit.parts_in_flight",
+                flags.parts_in_flight,
+                "--parts-in-flight",
+                file.parts_in_flight,
+                4,
+            ),
+            part_size_bytes: l.pick(
+                "emit.part_size_bytes",
+                flags.part_size_bytes,
+                "--part-size-bytes",
+                file.part_size_bytes,
+                DEFAULT_PART_SIZE_BYTES,
+            ),
+            max_retries: l.pick(
+                "emit.max_retries",
+                flags.max_retries,
+                "--max-retries",
+                file.max_retries,
+                cqube_upload::RetryPolicy::default().max_retries,
+            ),
+            request_timeout_seconds: l.pick(
+                "emit.request_timeout_seconds",
+                flags.request_timeout_seconds,
+                "--request-timeout-seconds",
+                file.request_timeout_seconds,
+                300,
+            ),
+            journal_dir: l.pick_opt("emit.journal_dir", flags.journal_dir, "--journal-dir", file.journal_dir.clone()),
+        };
+        l.finish()?;
+        let mut settings = settings;
+        if settings.journal_dir.value.is_none() {
+            settings.journal_dir.value = crate::config::state_dir().ok().map(|d| d.join("jobs"));
+        }
+        Ok(settings)
+    }
+}
+
+/// `[daemon]`: when and where `cqube-emit daemon` runs and reports.
+#[derive(Debug)]
+pub struct DaemonSettings {
+    pub timezone: Setting<String>,
+    /// `None` only when there is no HOME or XDG_STATE_HOME for the default.
+    pub status_file: Setting<Option<PathBuf>>,
+    pub listen: Setting<Option<SocketAddr>>,
+    pub stop_grace_seconds: Setting<u64>,
+}
+
+impl DaemonSettings {
+    /// Resolves `[daemon]` under the daemon's flags (none for `config show`).
+    pub fn resolve(flags: DaemonFlags, config: &FileConfig) -> anyhow::Result<DaemonSettings> {
+        let mut l = Layers::new(config);
+        let file = &config.daemon;
+        let status_file = l.relative(file.status_file.as_ref());
+        let mut settings = DaemonSettings {
+            timezone: l.pick(
+                "daemon.timezone",
+                flags.timezone,
+                "--timezone",
+                file.timezone.clone(),
+                "Asia/Kolkata".to_owned(),
+            ),
+            status_file: l.pick_opt("daemon.status_file", flags.status_file, "--status-file", status_file),
+            listen: l.pick_opt("daemon.listen", flags.listen, "--listen", file.listen),
+            stop_grace_seconds: l.pick(
+                "daemon.stop_grace_seconds",
+                flags.stop_grace_seconds,
+                "--stop-grace-seconds",
+                file.stop_grace_seconds,
+                30,
+            ),
+        };
+        l.finish()?;
+        if settings.status_file.value.is_none() {
+            settings.status_file.value = crate::config::state_dir().ok().map(|d| d.join("daemon-status.json"));
+        }
+        Ok(settings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_beats_env_beats_file_beats_default_and_bad_env_values_are_all_reported() {
+        let mut config = FileConfig::default();
+        config.path = Some(PathBuf::from("/etc/c.toml"));
+        let env = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        };
+        let mut l = Layers::with_env(&config, env(&[("CQUBE_EMIT_JOBS", "7"), ("CQUBE_EMIT_API", "")]));
+        assert_eq!(l.pick("emit.jobs", Some(3), "--jobs", Some(5), 2).origin, Origin::Flag("--jobs"));
+        assert_eq!(
+            l.pick("emit.jobs", None, "--jobs", Some(5), 2),
+            Setting { value: 7, origin: Origin::Env("CQUBE_EMIT_JOBS") }
+        );
+        let api = l.pick_opt::<String>("emit.api", None, "--api", Some("http://x/data".into()));
+        assert_eq!(api.origin.to_string(), "file /etc/c.toml", "an empty variable counts as unset");
+        assert_eq!(l.pick::<u64>("emit.max_retries", None, "--max-retries", None, 8).origin, Origin::Default);
+        l.finish().unwrap();
+
+        let mut l =
+            Layers::with_env(&config, env(&[("CQUBE_EMIT_JOBS", "many"), ("CQUBE_EMIT_STATUS_LISTEN", "here")]));
+        assert_eq!(l.pick("emit.jobs", None, "--jobs", None, 2).value, 2);
+        assert_eq!(l.pick_opt::<SocketAddr>("daemon.listen", None, "--listen", None).value, None);
+        let err = l.finish().unwrap_err().to_string();
+        assert!(err.contains("CQUBE_EMIT_JOBS=\"many\"") && err.contains("CQUBE_EMIT_STATUS_LISTEN"), "{err}");
+    }
+}
