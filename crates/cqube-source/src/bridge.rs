@@ -1,5 +1,9 @@
 //! The async-to-blocking bridge: a thread running a current-thread tokio runtime pushes `Bytes` into a bounded
 //! channel; [`DbReader`] drains it as a `std::io::Read`.
+//!
+//! Its own thread and runtime because the reader is blocking and used from anywhere: `convert`/`validate` run no
+//! runtime at all, and `emit` reads on a blocking producer thread, where entering the process's runtime would
+//! block one of its workers for the whole query.
 
 use std::io::{self, Read};
 use std::sync::mpsc::SyncSender;
