@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use crate::config::FileConfig;
 use crate::exit::{ExitStatus, fail};
 use crate::global::GlobalArgs;
-use crate::settings::{DaemonFlags, DaemonSettings, EmitFlags, EmitSettings};
+use crate::settings::{ConvertFlags, ConvertSettings, DaemonFlags, DaemonSettings, EmitFlags, EmitSettings};
 
 /// `config` subcommands.
 #[derive(Debug, Subcommand)]
@@ -96,35 +96,9 @@ pub fn run(
 
 fn resolve(config: &FileConfig, config_path: Option<&Path>, global: &GlobalArgs) -> anyhow::Result<Resolved> {
     let file_origin = config_path.map_or_else(String::new, |p| format!("file {}", p.display()));
-    let convert_defaults = cqube_convert::ConvertOptions::default();
-    let value_defaults = cqube_normalize::ValueOptions::default();
-    let c = &config.convert;
-    let pick = |env: Option<&str>, file: Option<Value>, default: Value| pick(env, file, default, &file_origin);
-    let convert = vec![
-        ("delimiter", pick(Some("CQUBE_EMIT_DELIMITER"), c.delimiter.as_ref().map(|v| json!(v)), json!("detected"))),
-        ("encoding", pick(Some("CQUBE_EMIT_ENCODING"), c.encoding.as_ref().map(|v| json!(v)), json!("detected"))),
-        ("on_error", pick(Some("CQUBE_EMIT_ON_ERROR"), c.on_error.as_ref().map(|v| json!(v)), json!("fail"))),
-        ("max_errors", pick(Some("CQUBE_EMIT_MAX_ERRORS"), c.max_errors.map(|v| json!(v)), Value::Null)),
-        ("null_tokens", pick(None, c.null_tokens.as_ref().map(|v| json!(v)), json!(value_defaults.null_tokens))),
-        (
-            "thousands_separator",
-            pick(None, c.thousands_separator.map(|v| json!(v)), json!(value_defaults.thousands_separator)),
-        ),
-        (
-            "utc_offset_minutes",
-            pick(None, c.utc_offset_minutes.map(|v| json!(v)), json!(value_defaults.utc_offset_minutes)),
-        ),
-        (
-            "level",
-            pick(Some("CQUBE_EMIT_LEVEL"), c.level.map(|v| json!(v)), json!(cqube_zip::ZipOptions::default().level)),
-        ),
-        ("threads", pick(Some("CQUBE_EMIT_THREADS"), c.threads.map(|v| json!(v)), json!("all cores"))),
-        (
-            "key_memory_bytes",
-            pick(None, c.key_memory_bytes.map(|v| json!(v)), json!(convert_defaults.key_memory_bytes)),
-        ),
-        ("chunk_bytes", pick(None, c.chunk_bytes.map(|v| json!(v)), json!(convert_defaults.chunk_bytes))),
-    ];
+    let convert = convert_rows(
+        &ConvertSettings::resolve(ConvertFlags::default(), config).map_err(|e| fail(ExitStatus::Usage, e))?,
+    );
     let (emit, daemon) = match (
         EmitSettings::resolve(EmitFlags::default(), config),
         DaemonSettings::resolve(DaemonFlags::default(), config),
@@ -135,7 +109,7 @@ fn resolve(config: &FileConfig, config_path: Option<&Path>, global: &GlobalArgs)
     Ok(Resolved {
         config_file: config_file_setting(config_path, global),
         catalog: catalog_setting(config, config_path, global, &file_origin),
-        convert: convert.into_iter().map(|(k, s)| (k.to_owned(), s)).collect(),
+        convert,
         emit,
         daemon,
         sources: config.sources.iter().map(|s| source_view(s, config_path, &file_origin)).collect(),
@@ -144,6 +118,27 @@ fn resolve(config: &FileConfig, config_path: Option<&Path>, global: &GlobalArgs)
 
 fn row<T: Serialize>(key: &str, setting: &crate::settings::Setting<T>) -> (String, Setting) {
     (key.to_owned(), Setting { value: json!(setting.value), origin: setting.origin.to_string() })
+}
+
+fn convert_rows(c: &ConvertSettings) -> Vec<(String, Setting)> {
+    let shown = |value: Value, origin: &crate::settings::Origin| Setting { value, origin: origin.to_string() };
+    let or = |value: Option<Value>, default: &str| value.unwrap_or_else(|| json!(default));
+    vec![
+        (
+            "delimiter".into(),
+            shown(or(c.delimiter.value.map(|d| json!(char::from(d.0).to_string())), "detected"), &c.delimiter.origin),
+        ),
+        ("encoding".into(), shown(or(c.encoding.value.as_ref().map(|e| json!(e)), "detected"), &c.encoding.origin)),
+        ("on_error".into(), shown(json!(format!("{:?}", c.on_error.value).to_lowercase()), &c.on_error.origin)),
+        row("max_errors", &c.max_errors),
+        row("null_tokens", &c.null_tokens),
+        row("thousands_separator", &c.thousands_separator),
+        row("utc_offset_minutes", &c.utc_offset_minutes),
+        row("level", &c.level),
+        ("threads".into(), shown(or(c.threads.value.map(|t| json!(t)), "all cores"), &c.threads.origin)),
+        row("key_memory_bytes", &c.key_memory_bytes),
+        row("chunk_bytes", &c.chunk_bytes),
+    ]
 }
 
 fn emit_rows(e: &EmitSettings) -> Vec<(String, Setting)> {
@@ -171,17 +166,6 @@ fn daemon_rows(d: &DaemonSettings) -> Vec<(String, Setting)> {
         row("listen", &d.listen),
         row("stop_grace_seconds", &d.stop_grace_seconds),
     ]
-}
-
-/// The environment wins over the file, the file over the default. An empty variable counts as unset, as for clap.
-fn pick(env: Option<&str>, file: Option<Value>, default: Value, file_origin: &str) -> Setting {
-    if let Some((var, value)) = env.and_then(|var| Some((var, std::env::var(var).ok().filter(|v| !v.is_empty())?))) {
-        return Setting { value: json!(value), origin: format!("env {var}") };
-    }
-    match file {
-        Some(value) => Setting { value, origin: file_origin.to_owned() },
-        None => Setting { value: default, origin: "default".into() },
-    }
 }
 
 fn path_json(path: &Path) -> Value {

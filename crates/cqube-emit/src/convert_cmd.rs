@@ -5,7 +5,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use cqube_convert::{ConvertOptions, Input, NoRejects, OnError, Prepared, RejectCsv, RejectSink, Summary};
 use cqube_core::Catalog;
 use cqube_normalize::TextEncoding;
@@ -15,6 +15,7 @@ use crate::config::FileConfig;
 use crate::exit::{ExitStatus, fail};
 use crate::global::GlobalArgs;
 use crate::progress;
+use crate::settings::{ConvertFlags, ConvertSettings, Delimiter, OnErrorArg, Origin};
 use cqube_emission::status::engine_failure;
 
 /// Flags shared by `convert` and `validate`: what to read and how to check it.
@@ -27,16 +28,16 @@ pub struct InputArgs {
     #[arg(short, long)]
     pub source: Option<String>,
     /// Input field separator: a character, or `tab`. Detected (comma, tab, semicolon, pipe) when omitted.
-    #[arg(long, value_parser = parse_delimiter, env = "CQUBE_EMIT_DELIMITER")]
-    pub delimiter: Option<u8>,
-    /// Input encoding: utf-8, utf-16le, utf-16be, windows-1252 (latin1). Detected when omitted.
-    #[arg(long, env = "CQUBE_EMIT_ENCODING")]
+    #[arg(long)]
+    pub delimiter: Option<Delimiter>,
+    /// Input encoding: utf-8, utf-16le, utf-16be, windows-1252 (latin1). Detected when omitted. [env: CQUBE_EMIT_ENCODING]
+    #[arg(long)]
     pub encoding: Option<String>,
-    /// What a bad row does: `fail` stops at the first one (no output); `skip` leaves it out and reports it.
-    #[arg(long, value_enum, env = "CQUBE_EMIT_ON_ERROR")]
+    /// What a bad row does: `fail` stops at the first one (no output); `skip` leaves it out and reports it. [env: CQUBE_EMIT_ON_ERROR]
+    #[arg(long, value_enum)]
     pub on_error: Option<OnErrorArg>,
-    /// With --on-error skip: stop once more than N rows were rejected.
-    #[arg(long, env = "CQUBE_EMIT_MAX_ERRORS")]
+    /// With --on-error skip: stop once more than N rows were rejected. [env: CQUBE_EMIT_MAX_ERRORS]
+    #[arg(long)]
     pub max_errors: Option<u64>,
     /// Write every rejected row (file, line, column, value, rule) to this CSV report.
     #[arg(long)]
@@ -47,8 +48,8 @@ pub struct InputArgs {
     /// Accept thousands separators in numbers (1,234 -> 1234).
     #[arg(long)]
     pub thousands_separator: bool,
-    /// Worker threads (default: all cores).
-    #[arg(long, env = "CQUBE_EMIT_THREADS")]
+    /// Worker threads (default: all cores). [env: CQUBE_EMIT_THREADS]
+    #[arg(long)]
     pub threads: Option<usize>,
 }
 
@@ -60,38 +61,35 @@ pub struct ConvertArgs {
     /// Output zip, or - for stdout. Default: ./<file_stem>.zip.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
-    /// Deflate level 0-9: lower is faster, higher is smaller.
-    #[arg(long, env = "CQUBE_EMIT_LEVEL", value_parser = clap::value_parser!(u32).range(0..=9))]
+    /// Deflate level 0-9: lower is faster, higher is smaller. [env: CQUBE_EMIT_LEVEL]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=9))]
     pub level: Option<u32>,
 }
 
-/// `--on-error` values.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum OnErrorArg {
-    Fail,
-    Skip,
-}
-
-fn parse_delimiter(s: &str) -> Result<u8, String> {
-    match s {
-        "tab" | "\\t" | "\t" => Ok(b'\t'),
-        _ if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
-        _ => Err(format!("expected one ASCII character or `tab`, got {s:?}")),
+/// The `[convert]` flags of `convert`/`validate` (and `level`, which only `convert` has).
+pub fn convert_flags(args: &InputArgs, level: Option<u32>) -> ConvertFlags {
+    ConvertFlags {
+        delimiter: args.delimiter,
+        encoding: args.encoding.clone(),
+        on_error: args.on_error,
+        max_errors: args.max_errors,
+        null_tokens: args.null_tokens.clone(),
+        thousands_separator: args.thousands_separator,
+        level,
+        threads: args.threads,
     }
 }
 
-/// Builds engine options: flags and env first, then the config file, then defaults.
-pub fn options(args: &InputArgs, config: &FileConfig) -> anyhow::Result<ConvertOptions> {
-    let file = &config.convert;
+/// `[convert]` resolved; every bad value is a usage error, all reported at once.
+pub fn convert_settings(flags: ConvertFlags, config: &FileConfig) -> anyhow::Result<ConvertSettings> {
+    ConvertSettings::resolve(flags, config).map_err(|e| fail(ExitStatus::Usage, e))
+}
+
+/// Engine options from the resolved settings and the config's column mappings.
+pub fn options(settings: &ConvertSettings, config: &FileConfig) -> anyhow::Result<ConvertOptions> {
     let mut o = ConvertOptions { mappings: config.mappings(), ..ConvertOptions::default() };
-    o.delimiter = match (args.delimiter, &file.delimiter) {
-        (Some(d), _) => Some(d),
-        (None, Some(d)) => {
-            Some(parse_delimiter(d).map_err(|e| fail(ExitStatus::Usage, anyhow::anyhow!("[convert] delimiter: {e}")))?)
-        }
-        (None, None) => None,
-    };
-    if let Some(label) = args.encoding.as_ref().or(file.encoding.as_ref()) {
+    o.delimiter = settings.delimiter.value.map(|d| d.0);
+    if let Some(label) = &settings.encoding.value {
         o.encoding = Some(TextEncoding::from_label(label).ok_or_else(|| {
             fail(
                 ExitStatus::Usage,
@@ -99,49 +97,27 @@ pub fn options(args: &InputArgs, config: &FileConfig) -> anyhow::Result<ConvertO
             )
         })?);
     }
-    o.on_error = match (args.on_error, file.on_error.as_deref()) {
-        (Some(OnErrorArg::Skip), _) | (None, Some("skip")) => OnError::Skip,
-        (Some(OnErrorArg::Fail), _) | (None, Some("fail") | None) => OnError::Fail,
-        (None, Some(other)) => {
-            return Err(fail(
-                ExitStatus::Usage,
-                anyhow::anyhow!("[convert] on_error: expected fail or skip, got {other:?}"),
-            ));
-        }
+    o.on_error = match settings.on_error.value {
+        OnErrorArg::Skip => OnError::Skip,
+        OnErrorArg::Fail => OnError::Fail,
     };
-    o.max_errors = args.max_errors.or(file.max_errors);
-    if !args.null_tokens.is_empty() {
-        o.values.null_tokens.clone_from(&args.null_tokens);
-    } else if let Some(tokens) = &file.null_tokens {
-        o.values.null_tokens.clone_from(tokens);
-    }
-    o.values.thousands_separator = args.thousands_separator || file.thousands_separator.unwrap_or(false);
-    if let Some(offset) = file.utc_offset_minutes {
-        o.values.utc_offset_minutes = offset;
-    }
-    if let Some(bytes) = file.key_memory_bytes {
-        o.key_memory_bytes = bytes;
-    }
-    if let Some(bytes) = file.chunk_bytes {
-        o.chunk_bytes = bytes;
-    }
+    o.max_errors = settings.max_errors.value;
+    o.values.null_tokens.clone_from(&settings.null_tokens.value);
+    o.values.thousands_separator = settings.thousands_separator.value;
+    o.values.utc_offset_minutes = settings.utc_offset_minutes.value;
+    o.key_memory_bytes = settings.key_memory_bytes.value;
+    o.chunk_bytes = settings.chunk_bytes.value;
     Ok(o)
 }
 
-/// Zip options: `--level`, then `[convert] level`, then the measured default.
-pub fn zip_options(level: Option<u32>, config: &FileConfig) -> anyhow::Result<ZipOptions> {
-    let mut zip = ZipOptions::default();
-    if let Some(level) = level.or(config.convert.level) {
-        if level > 9 {
-            return Err(fail(ExitStatus::Usage, anyhow::anyhow!("[convert] level must be 0-9, got {level}")));
-        }
-        zip.level = level;
-    }
+/// Zip options: the resolved level; `SOURCE_DATE_EPOCH` fixes the entry time.
+pub fn zip_options(settings: &ConvertSettings) -> ZipOptions {
+    let mut zip = ZipOptions { level: settings.level.value, ..ZipOptions::default() };
     // The reproducible-builds convention: the same input then gives the same zip, byte for byte.
     if let Some(epoch) = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|v| v.trim().parse::<u64>().ok()) {
         zip.modified = std::time::UNIX_EPOCH + std::time::Duration::from_secs(epoch);
     }
-    Ok(zip)
+    zip
 }
 
 /// What is known of an opened input besides its bytes: its size, and for a database the watermark reached.
@@ -153,7 +129,12 @@ struct Opened {
 /// The file or stdin named by INPUT, else the --source's database from the config. A database source reads
 /// comma-separated UTF-8 whose only null is the empty field (a text value `NA` stays text), unless flags or the
 /// config say otherwise.
-fn open_input(args: &InputArgs, config: &FileConfig, options: &mut ConvertOptions) -> anyhow::Result<(Input, Opened)> {
+fn open_input(
+    args: &InputArgs,
+    config: &FileConfig,
+    settings: &ConvertSettings,
+    options: &mut ConvertOptions,
+) -> anyhow::Result<(Input, Opened)> {
     if let Some(path) = &args.input {
         let input = Input::open(path)
             .with_context(|| format!("opening {}", path.display()))
@@ -176,7 +157,7 @@ fn open_input(args: &InputArgs, config: &FileConfig, options: &mut ConvertOption
             ))
         })?
         .map_err(|e| fail(ExitStatus::Usage, e))?;
-    *options = database_options(options.clone(), args, config);
+    *options = database_options(options.clone(), settings);
     options.known_extra_columns.extend(request.watermark.as_ref().map(|w| w.column.clone()));
     let (input, reached) = cqube_emission::produce::open_database(&request)?;
     let watermark = request.watermark.map(|w| w.column).zip(reached);
@@ -184,11 +165,11 @@ fn open_input(args: &InputArgs, config: &FileConfig, options: &mut ConvertOption
 }
 
 /// How a database source's bytes are read: comma-separated UTF-8 whose only null is the empty field (so a text
-/// value `NA` stays text), unless null tokens were given by flag, env or config.
-pub fn database_options(mut options: ConvertOptions, args: &InputArgs, config: &FileConfig) -> ConvertOptions {
+/// value `NA` stays text), unless null tokens were given by flag or config.
+pub fn database_options(mut options: ConvertOptions, settings: &ConvertSettings) -> ConvertOptions {
     options.delimiter = Some(b',');
     options.encoding = Some(TextEncoding::Utf8);
-    if args.null_tokens.is_empty() && config.convert.null_tokens.is_none() {
+    if settings.null_tokens.origin == Origin::Default {
         options.values.null_tokens = vec![String::new()];
     }
     options
@@ -198,6 +179,7 @@ fn open<'c>(
     args: &InputArgs,
     catalog: &'c Catalog,
     config: &FileConfig,
+    settings: &ConvertSettings,
     options: &mut ConvertOptions,
 ) -> anyhow::Result<(Prepared<'c>, Opened)> {
     let source = match &args.source {
@@ -209,7 +191,7 @@ fn open<'c>(
         })?),
         None => None,
     };
-    let (input, opened) = open_input(args, config, options)?;
+    let (input, opened) = open_input(args, config, settings, options)?;
     let prepared = cqube_convert::prepare(catalog, source, input, options).map_err(engine_failure)?;
     if let Some(by) = prepared.source_inferred_by {
         tracing::info!(source = %prepared.source.name, by, "data source inferred");
@@ -232,9 +214,10 @@ pub fn run_convert(
     config: &FileConfig,
     global: &GlobalArgs,
 ) -> anyhow::Result<ExitStatus> {
-    let mut options = options(&args.input, config)?;
-    let zip = zip_options(args.level, config)?;
-    let (prepared, opened) = open(&args.input, catalog, config, &mut options)?;
+    let settings = convert_settings(convert_flags(&args.input, args.level), config)?;
+    let mut options = options(&settings, config)?;
+    let zip = zip_options(&settings);
+    let (prepared, opened) = open(&args.input, catalog, config, &settings, &mut options)?;
     let to_stdout = args.output.as_deref() == Some(Path::new("-"));
     let output = args.output.clone().unwrap_or_else(|| PathBuf::from(format!("{}.zip", prepared.source.file_stem)));
     let mut rejects = rejects_sink(args.input.rejects.as_deref())?;
@@ -275,8 +258,9 @@ pub fn run_validate(
     config: &FileConfig,
     global: &GlobalArgs,
 ) -> anyhow::Result<ExitStatus> {
-    let mut options = options(args, config)?;
-    let (prepared, opened) = open(args, catalog, config, &mut options)?;
+    let settings = convert_settings(convert_flags(args, None), config)?;
+    let mut options = options(&settings, config)?;
+    let (prepared, opened) = open(args, catalog, config, &settings, &mut options)?;
     let mut rejects = rejects_sink(args.rejects.as_deref())?;
     let bar = progress::bar(global, opened.size);
     let summary =

@@ -14,10 +14,9 @@ use cqube_emission::{Configured, Ended, FileResult, Item, ItemInput, Job, JobSpe
 use cqube_upload::{ApiClient, Journal, RetryPolicy};
 
 use crate::config::FileConfig;
-use crate::convert_cmd::OnErrorArg;
 use crate::exit::{ExitStatus, fail};
 use crate::global::GlobalArgs;
-use crate::settings::{EmitFlags, EmitSettings, Origin, Setting};
+use crate::settings::{ConvertFlags, EmitFlags, EmitSettings, OnErrorArg, Origin, Setting};
 
 /// How to reach the emission API.
 #[derive(Debug, Args, Clone)]
@@ -88,11 +87,11 @@ pub struct RunArgs {
 /// What `emit` and `run` share: how files are converted and sent.
 #[derive(Debug, Args)]
 pub struct SendArgs {
-    /// What a bad row in a converted export does (fail the file, or skip the row). Config `[convert] on_error`.
-    #[arg(long, value_enum, env = "CQUBE_EMIT_ON_ERROR")]
+    /// What a bad row in a converted export does (fail the file, or skip the row). Config `[convert] on_error`. [env: CQUBE_EMIT_ON_ERROR]
+    #[arg(long, value_enum)]
     pub on_error: Option<OnErrorArg>,
-    /// Deflate level 0-9 for converted exports.
-    #[arg(long, env = "CQUBE_EMIT_LEVEL", value_parser = clap::value_parser!(u32).range(0..=9))]
+    /// Deflate level 0-9 for converted exports. [env: CQUBE_EMIT_LEVEL]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=9))]
     pub level: Option<u32>,
     /// Print the plan, labelled (dry-run), and send nothing.
     #[arg(long)]
@@ -293,6 +292,7 @@ hint: `cqube-emit plan DIR` shows what is found"
     }
     let settings = emit_settings(&args.send.api, Some(&args.send.tuning), config)?;
     let api = api_client(&settings, None)?;
+    let (on_error, level) = job_conversion(&args.send, config)?;
     let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let spec = JobSpec {
         api: settings.api.value.clone().unwrap_or_default(),
@@ -301,9 +301,9 @@ hint: `cqube-emit plan DIR` shows what is found"
         normalize: args.normalize,
         only,
         zip_modified_unix: now,
-        level: args.send.level,
+        level,
         part_size_bytes: (settings.part_size_bytes.origin != Origin::Default).then_some(settings.part_size_bytes.value),
-        on_error: args.send.on_error.map(|e| format!("{e:?}").to_lowercase()),
+        on_error,
         full: args.send.full,
     };
     let dir = journal_dir(&settings)?;
@@ -329,28 +329,29 @@ pub fn run_resume(
     run_job(spec, true, &settings, &dir, api, catalog, config, config_path, global)
 }
 
-/// How exports are converted, and how database rows are: as `convert` would, its env vars and defaults included.
+/// How exports are converted, and how database rows are, as `convert` would; a job's own `on_error` and `level`
+/// (its first run's, when resumed) stand in for the flags.
 fn convert_options(
-    on_error: Option<&str>,
+    spec: &JobSpec,
     config: &FileConfig,
-) -> anyhow::Result<(cqube_convert::ConvertOptions, cqube_convert::ConvertOptions)> {
-    /// `convert`'s input flags, parsed from nothing so their env vars and defaults apply as they do for `convert`.
-    #[derive(clap::Parser)]
-    struct Defaults {
-        #[command(flatten)]
-        input: crate::convert_cmd::InputArgs,
-    }
-    let mut args = <Defaults as clap::Parser>::try_parse_from(["emit", "-"])
-        .map_err(|e| fail(ExitStatus::Usage, anyhow::anyhow!("conversion settings: {e}")))?
-        .input;
-    match on_error {
-        Some("skip") => args.on_error = Some(OnErrorArg::Skip),
-        Some(_) => args.on_error = Some(OnErrorArg::Fail),
-        None => {}
-    }
-    let files = crate::convert_cmd::options(&args, config)?;
-    let databases = crate::convert_cmd::database_options(files.clone(), &args, config);
-    Ok((files, databases))
+) -> anyhow::Result<(cqube_convert::ConvertOptions, cqube_convert::ConvertOptions, cqube_zip::ZipOptions)> {
+    let on_error = spec.on_error.as_deref().map(|e| if e == "skip" { OnErrorArg::Skip } else { OnErrorArg::Fail });
+    let flags = ConvertFlags { on_error, level: spec.level, ..ConvertFlags::default() };
+    let settings = crate::convert_cmd::convert_settings(flags, config)?;
+    let files = crate::convert_cmd::options(&settings, config)?;
+    let databases = crate::convert_cmd::database_options(files.clone(), &settings);
+    Ok((files, databases, crate::convert_cmd::zip_options(&settings)))
+}
+
+/// The `on_error` and `level` an emission's job records: given by flag or env (the config file's are read again on
+/// resume, as before).
+fn job_conversion(send: &SendArgs, config: &FileConfig) -> anyhow::Result<(Option<String>, Option<u32>)> {
+    let flags = ConvertFlags { on_error: send.on_error, level: send.level, ..ConvertFlags::default() };
+    let settings = crate::convert_cmd::convert_settings(flags, config)?;
+    let given = |origin: &Origin| matches!(origin, Origin::Flag(_) | Origin::Env(_));
+    let on_error = given(&settings.on_error.origin).then(|| format!("{:?}", settings.on_error.value).to_lowercase());
+    let level = given(&settings.level.origin).then_some(settings.level.value);
+    Ok((on_error, level))
 }
 
 /// The database requests of the plan's database items; every misconfigured section is a usage error up front.
@@ -388,8 +389,7 @@ fn run_job(
         crate::global::note(&format!("resuming job {}", job.id()));
     }
     let spec = job.spec();
-    let (convert, database_convert) = convert_options(spec.on_error.as_deref(), config)?;
-    let mut zip = crate::convert_cmd::zip_options(spec.level, config)?;
+    let (convert, database_convert, mut zip) = convert_options(spec, config)?;
     zip.modified = SystemTime::UNIX_EPOCH + Duration::from_secs(spec.zip_modified_unix);
     let items =
         plan::build(&catalog, &spec.inputs, spec.source.as_deref(), &configured(config, config_path), &spec.only)?;

@@ -42,9 +42,8 @@ fn run_data_command(command: Command, global: &global::GlobalArgs) -> anyhow::Re
         Command::Convert(args) => args.input.threads,
         Command::Validate(args) => args.threads,
         _ => None,
-    }
-    .or(config.convert.threads);
-    if let Some(threads) = threads {
+    };
+    if let Some(threads) = settings::threads(threads, &config).map_err(|e| exit::fail(ExitStatus::Usage, e))? {
         rayon::ThreadPoolBuilder::new().num_threads(threads).build_global()?;
     }
     match command {

@@ -16,6 +16,12 @@ pub const DEFAULT_PART_SIZE_BYTES: usize = 8 << 20;
 
 /// Env vars and the config key each one sets (docs/emit.md lists them with their flags).
 pub const ENV: &[(&str, &str)] = &[
+    ("CQUBE_EMIT_DELIMITER", "convert.delimiter"),
+    ("CQUBE_EMIT_ENCODING", "convert.encoding"),
+    ("CQUBE_EMIT_ON_ERROR", "convert.on_error"),
+    ("CQUBE_EMIT_MAX_ERRORS", "convert.max_errors"),
+    ("CQUBE_EMIT_LEVEL", "convert.level"),
+    ("CQUBE_EMIT_THREADS", "convert.threads"),
     ("CQUBE_EMIT_API", "emit.api"),
     ("CQUBE_EMIT_TOKEN", "emit.token"),
     ("CQUBE_EMIT_TOKEN_FILE", "emit.token_file"),
@@ -142,6 +148,14 @@ impl<'a> Layers<'a> {
         })
     }
 
+    /// A key only the config file sets (no env var, no flag), else its default.
+    fn file_or<T>(&self, value: Option<T>, default: T) -> Setting<T> {
+        match value {
+            Some(value) => Setting { value, origin: self.file_origin() },
+            None => Setting { value: default, origin: Origin::Default },
+        }
+    }
+
     fn file_origin(&self) -> Origin {
         Origin::File(self.config.path.clone().unwrap_or_default())
     }
@@ -152,13 +166,139 @@ impl<'a> Layers<'a> {
         Some(self.config.path.as_deref().and_then(Path::parent).map_or_else(|| p.clone(), |dir| dir.join(p)))
     }
 
+    /// A text value of the config file parsed as `T`; one that does not parse is a problem, named `what`.
+    fn parse_file<T: FromStr>(&mut self, what: &str, text: Option<&String>) -> Option<T>
+    where
+        T::Err: fmt::Display,
+    {
+        match text?.parse() {
+            Ok(value) => Some(value),
+            Err(e) => {
+                self.problems.push(format!("{what}: {e}"));
+                None
+            }
+        }
+    }
+
     /// Every problem found, at once.
     fn finish(self) -> anyhow::Result<()> {
         if self.problems.is_empty() {
             return Ok(());
         }
-        Err(anyhow::anyhow!("invalid settings: {}", self.problems.join("; ")))
+        Err(anyhow::anyhow!("{}", self.problems.join("; ")))
     }
+}
+
+/// An input field separator: one ASCII character, or `tab`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delimiter(pub u8);
+
+impl FromStr for Delimiter {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Delimiter, String> {
+        match s {
+            "tab" | "\\t" | "\t" => Ok(Delimiter(b'\t')),
+            _ if s.len() == 1 && s.is_ascii() => Ok(Delimiter(s.as_bytes()[0])),
+            _ => Err(format!("expected one ASCII character or `tab`, got {s:?}")),
+        }
+    }
+}
+
+/// What a bad row does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnErrorArg {
+    Fail,
+    Skip,
+}
+
+impl FromStr for OnErrorArg {
+    type Err = String;
+    fn from_str(s: &str) -> Result<OnErrorArg, String> {
+        match s {
+            "fail" => Ok(OnErrorArg::Fail),
+            "skip" => Ok(OnErrorArg::Skip),
+            other => Err(format!("expected fail or skip, got {other:?}")),
+        }
+    }
+}
+
+/// The `[convert]` flags a command was given.
+#[derive(Debug, Default)]
+pub struct ConvertFlags {
+    pub delimiter: Option<Delimiter>,
+    pub encoding: Option<String>,
+    pub on_error: Option<OnErrorArg>,
+    pub max_errors: Option<u64>,
+    pub null_tokens: Vec<String>,
+    pub thousands_separator: bool,
+    pub level: Option<u32>,
+    pub threads: Option<usize>,
+}
+
+/// `[convert]`: how exports are read, checked and zipped.
+#[derive(Debug)]
+pub struct ConvertSettings {
+    /// `None`: detected.
+    pub delimiter: Setting<Option<Delimiter>>,
+    /// `None`: detected.
+    pub encoding: Setting<Option<String>>,
+    pub on_error: Setting<OnErrorArg>,
+    pub max_errors: Setting<Option<u64>>,
+    pub null_tokens: Setting<Vec<String>>,
+    pub thousands_separator: Setting<bool>,
+    pub utc_offset_minutes: Setting<i32>,
+    pub level: Setting<u32>,
+    /// `None`: all cores.
+    pub threads: Setting<Option<usize>>,
+    pub key_memory_bytes: Setting<usize>,
+    pub chunk_bytes: Setting<usize>,
+}
+
+impl ConvertSettings {
+    /// Resolves `[convert]` under the flags a command has.
+    pub fn resolve(flags: ConvertFlags, config: &FileConfig) -> anyhow::Result<ConvertSettings> {
+        let mut l = Layers::new(config);
+        let file = &config.convert;
+        let defaults = cqube_convert::ConvertOptions::default();
+        let file_delimiter = l.parse_file("[convert] delimiter", file.delimiter.as_ref());
+        let file_on_error = l.parse_file("[convert] on_error", file.on_error.as_ref());
+        let null_tokens = if flags.null_tokens.is_empty() {
+            l.file_or(file.null_tokens.clone(), defaults.values.null_tokens.clone())
+        } else {
+            Setting { value: flags.null_tokens, origin: Origin::Flag("--null-token") }
+        };
+        let thousands_separator = if flags.thousands_separator {
+            Setting { value: true, origin: Origin::Flag("--thousands-separator") }
+        } else {
+            l.file_or(file.thousands_separator, defaults.values.thousands_separator)
+        };
+        let settings = ConvertSettings {
+            delimiter: l.pick_opt("convert.delimiter", flags.delimiter, "--delimiter", file_delimiter),
+            encoding: l.pick_opt("convert.encoding", flags.encoding, "--encoding", file.encoding.clone()),
+            on_error: l.pick("convert.on_error", flags.on_error, "--on-error", file_on_error, OnErrorArg::Fail),
+            max_errors: l.pick_opt("convert.max_errors", flags.max_errors, "--max-errors", file.max_errors),
+            null_tokens,
+            thousands_separator,
+            utc_offset_minutes: l.file_or(file.utc_offset_minutes, defaults.values.utc_offset_minutes),
+            level: l.pick("convert.level", flags.level, "--level", file.level, cqube_zip::ZipOptions::default().level),
+            threads: l.pick_opt("convert.threads", flags.threads, "--threads", file.threads),
+            key_memory_bytes: l.file_or(file.key_memory_bytes, defaults.key_memory_bytes),
+            chunk_bytes: l.file_or(file.chunk_bytes, defaults.chunk_bytes),
+        };
+        if settings.level.value > 9 {
+            l.problems.push(format!("level must be 0-9, got {} ({})", settings.level.value, settings.level.origin));
+        }
+        l.finish()?;
+        Ok(settings)
+    }
+}
+
+/// The rayon pool's size: `--threads`, `CQUBE_EMIT_THREADS`, `[convert] threads`, else all cores (`None`).
+pub fn threads(flag: Option<usize>, config: &FileConfig) -> anyhow::Result<Option<usize>> {
+    let mut l = Layers::new(config);
+    let threads = l.pick_opt("convert.threads", flag, "--threads", config.convert.threads).value;
+    l.finish()?;
+    Ok(threads)
 }
 
 /// The `[emit]` flags a command was given (clap parses them; nothing else is filled in).
