@@ -286,7 +286,7 @@ impl<R: Read> Records<R> {
             match result {
                 R::InputEmpty => {}
                 // Output never outgrows the input taken, which the limit above bounds.
-                R::OutputFull => self.out.resize(self.out.len() * 2, 0),
+                R::OutputFull => self.out.resize((self.out.len() * 2).min(self.limit + 1), 0),
                 R::OutputEndsFull => {
                     return Err(invalid(format!(
                         "line {line}: more than {expected_fields} fields, the header has {expected_fields}"
