@@ -125,6 +125,7 @@ fn resolve(config: &FileConfig, config_path: Option<&Path>, global: &GlobalArgs)
     ];
     // `emit` keeps its defaults inside its own code (see `cqube-emit emit --help`), so only their existence is shown.
     let e = &config.emit;
+    let zip_limits = cqube_zip::check::Limits::default();
     let builtin = || json!("built-in (see emit --help)");
     let token = std::env::var("CQUBE_EMIT_TOKEN").ok().filter(|t| !t.is_empty());
     let emit = vec![
@@ -146,6 +147,22 @@ fn resolve(config: &FileConfig, config_path: Option<&Path>, global: &GlobalArgs)
             pick(Some("CQUBE_EMIT_REQUEST_TIMEOUT_SECONDS"), e.request_timeout_seconds.map(|v| json!(v)), builtin()),
         ),
         ("journal_dir", pick(Some("CQUBE_EMIT_JOURNAL_DIR"), e.journal_dir.as_deref().map(path_json), builtin())),
+        (
+            "max_entry_bytes",
+            pick(
+                Some("CQUBE_EMIT_MAX_ENTRY_BYTES"),
+                e.max_entry_bytes.map(|v| json!(v)),
+                json!(zip_limits.max_entry_bytes),
+            ),
+        ),
+        (
+            "max_compression_ratio",
+            pick(
+                Some("CQUBE_EMIT_MAX_COMPRESSION_RATIO"),
+                e.max_compression_ratio.map(|v| json!(v)),
+                json!(zip_limits.max_ratio),
+            ),
+        ),
     ];
     let d = &config.daemon;
     let daemon = vec![

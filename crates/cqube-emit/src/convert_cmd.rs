@@ -399,6 +399,9 @@ pub fn report_summary(
             s.delimiter,
             if s.delimiter_detected { " (detected)" } else { "" }
         );
+        for warning in &s.warnings {
+            eprintln!("  warning: {warning}");
+        }
         if !s.dropped_columns.is_empty() {
             eprintln!("  dropped columns not in the catalog: {}", s.dropped_columns.join(", "));
         }

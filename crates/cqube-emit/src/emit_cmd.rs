@@ -40,6 +40,10 @@ pub struct EmitSection {
     pub request_timeout_seconds: Option<u64>,
     /// Where resume journals are kept.
     pub journal_dir: Option<PathBuf>,
+    /// Largest decompressed entry of a prepared zip.
+    pub max_entry_bytes: Option<u64>,
+    /// Largest decompressed-to-compressed ratio of a prepared zip's entry.
+    pub max_compression_ratio: Option<u64>,
 }
 
 /// How to reach the emission API.
@@ -77,6 +81,13 @@ pub struct TuningArgs {
     /// Where resume journals are kept. Default $XDG_STATE_HOME/cqube-emit/jobs (~/.local/state/cqube-emit/jobs).
     #[arg(long, env = "CQUBE_EMIT_JOURNAL_DIR")]
     pub journal_dir: Option<PathBuf>,
+    /// A prepared zip whose entry decompresses past this many bytes is refused. Default 64 GiB.
+    #[arg(long, env = "CQUBE_EMIT_MAX_ENTRY_BYTES")]
+    pub max_entry_bytes: Option<u64>,
+    /// A prepared zip whose entry expands more than this many times its compressed size (past its first MiB) is
+    /// refused as a zip bomb. Default 100; real cQube data stays near 20 or below.
+    #[arg(long, env = "CQUBE_EMIT_MAX_COMPRESSION_RATIO", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_compression_ratio: Option<u64>,
 }
 
 /// `emit` flags.
@@ -214,6 +225,8 @@ pub enum Watermarks {
 /// Everything the runner needs, resolved once.
 pub struct Settings {
     pub jobs: usize,
+    /// What a prepared zip may hold.
+    pub zip_limits: cqube_zip::check::Limits,
     pub parts_in_flight: usize,
     pub part_size_bytes: usize,
     pub zip: cqube_zip::ZipOptions,
@@ -225,6 +238,24 @@ pub struct Settings {
     pub watermarks: Watermarks,
     pub json: bool,
     pub quiet: bool,
+}
+
+/// The prepared-zip limits: flags and env over the config over cqube-zip's defaults; records as long as `convert`
+/// accepts.
+fn zip_limits(tuning: Option<&TuningArgs>, config: &FileConfig, max_record_bytes: usize) -> cqube_zip::check::Limits {
+    let defaults = cqube_zip::check::Limits::default();
+    cqube_zip::check::Limits {
+        max_entry_bytes: tuning
+            .and_then(|t| t.max_entry_bytes)
+            .or(config.emit.max_entry_bytes)
+            .unwrap_or(defaults.max_entry_bytes),
+        max_ratio: tuning
+            .and_then(|t| t.max_compression_ratio)
+            .or(config.emit.max_compression_ratio)
+            .unwrap_or(defaults.max_ratio)
+            .max(1),
+        max_record_bytes,
+    }
 }
 
 fn journal_dir(tuning: &TuningArgs, config: &FileConfig) -> anyhow::Result<PathBuf> {
@@ -507,6 +538,7 @@ fn run_job(
     zip.modified = SystemTime::UNIX_EPOCH + Duration::from_secs(spec.zip_modified_unix);
     let settings = Settings {
         jobs: tuning.jobs.or(config.emit.jobs).unwrap_or(2).max(1),
+        zip_limits: zip_limits(Some(tuning), config, convert.max_record_bytes),
         parts_in_flight: tuning.parts_in_flight.or(config.emit.parts_in_flight).unwrap_or(4).max(1),
         part_size_bytes: spec.part_size_bytes.unwrap_or(8 << 20),
         zip,
@@ -590,8 +622,14 @@ pub fn run_verify(
         }
         Ok(())
     });
-    let checked =
-        crate::emit_zip::check_zip(ChannelReader { rx, current: bytes::Bytes::new() }, &mut std::io::sink(), source);
+    let (convert, _) = convert_options(None, config)?;
+    let limits = zip_limits(None, config, convert.max_record_bytes);
+    let checked = crate::emit_zip::check_zip(
+        ChannelReader { rx, current: bytes::Bytes::new() },
+        &mut std::io::sink(),
+        source,
+        &limits,
+    );
     let fetched = runtime.block_on(fetch).context("download task")?;
     fetched.map_err(|e| crate::emit_run::remote_failure(e, &args.key))?;
     let facts = checked.with_context(|| format!("object {}", args.key)).map_err(|e| fail(ExitStatus::Input, e))?;

@@ -80,6 +80,7 @@ struct Production {
     normalize: bool,
     convert: cqube_convert::ConvertOptions,
     zip: cqube_zip::ZipOptions,
+    zip_limits: cqube_zip::check::Limits,
     /// For a database item: its rows, already streaming.
     database: Option<Input>,
 }
@@ -506,6 +507,7 @@ async fn send(
             None => ctx.settings.convert.clone(),
         },
         zip: ctx.settings.zip,
+        zip_limits: ctx.settings.zip_limits,
         database: database.map(|d| d.input),
     };
     let producer = tokio::task::spawn_blocking(move || produce(production, writer));
@@ -591,14 +593,14 @@ fn produce(job: Production, mut writer: PartWriter) -> anyhow::Result<Produced> 
             let file = std::fs::File::open(path)
                 .with_context(|| format!("opening {}", path.display()))
                 .map_err(input_error)?;
-            let facts = crate::emit_zip::check_zip(file, &mut writer, source)
+            let facts = crate::emit_zip::check_zip(file, &mut writer, source, &job.zip_limits)
                 .with_context(|| path.display().to_string())
                 .map_err(input_error)?;
             (facts.rows, 0, writer)
         }
         other => {
             let opened = match other {
-                ItemInput::Zip(path) => crate::emit_zip::open_entry(path, source)
+                ItemInput::Zip(path) => crate::emit_zip::open_entry(path, source, &job.zip_limits)
                     .and_then(|r| Ok(Input::from_reader(&path.display().to_string(), None, r)?)),
                 ItemInput::Raw(path) => Input::open(path).with_context(|| format!("opening {}", path.display())),
                 ItemInput::Stdin => Input::open(std::path::Path::new("-")).context("reading stdin"),
