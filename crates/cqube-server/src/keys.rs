@@ -6,7 +6,8 @@ use cqube_core::{Catalog, DataSource};
 use crate::Error;
 
 /// Rejects names that could escape the emission folder or confuse cQube's routing: empty, absolute, `..`,
-/// backslashes, control characters.
+/// backslashes, control characters, a drive (`:` in the first segment). openapi.json's `ObjectKey` pattern says
+/// the same.
 pub fn check_filename(filename: &str) -> Result<(), Error> {
     let bad = |why: &str| Error::bad_request("invalid_filename", format!("file name {filename:?} {why}"));
     if filename.is_empty() {
@@ -15,7 +16,10 @@ pub fn check_filename(filename: &str) -> Result<(), Error> {
     if filename.chars().any(char::is_control) {
         return Err(bad("contains control characters"));
     }
-    if filename.starts_with('/') || filename.contains('\\') || filename.as_bytes().get(1) == Some(&b':') {
+    if filename.starts_with('/')
+        || filename.contains('\\')
+        || filename.split('/').next().is_some_and(|s| s.contains(':'))
+    {
         return Err(bad("must be a relative path with '/' separators"));
     }
     if filename.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..") {
@@ -175,6 +179,7 @@ mod tests {
             "student_attendance/student_attendance\n.zip",
             "student_attendance//student_attendance.zip",
             "C:student_attendance.zip",
+            "student_attendance:/student_attendance.zip",
             "student_attendance/other.zip",
             "student_attendance/student_attendance.csv",
         ] {
