@@ -136,11 +136,16 @@ pub fn zip_options(level: Option<u32>, config: &FileConfig) -> anyhow::Result<Zi
         }
         zip.level = level;
     }
-    // The reproducible-builds convention: the same input then gives the same zip, byte for byte.
-    if let Some(epoch) = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|v| v.trim().parse::<u64>().ok()) {
+    if let Some(epoch) = source_date_epoch() {
         zip.modified = std::time::UNIX_EPOCH + std::time::Duration::from_secs(epoch);
     }
     Ok(zip)
+}
+
+/// `SOURCE_DATE_EPOCH`, the reproducible-builds convention: zips made with it have this entry time, so the same
+/// input gives the same zip, byte for byte, from `convert` and `emit` alike.
+pub fn source_date_epoch() -> Option<u64> {
+    std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|v| v.trim().parse::<u64>().ok())
 }
 
 /// What is known of an opened input besides its bytes: its size, and for a database the watermark reached.

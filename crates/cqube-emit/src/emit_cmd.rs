@@ -414,7 +414,7 @@ hint: `cqube-emit plan DIR` shows what is found"
         source: args.source.clone(),
         normalize: args.normalize,
         only,
-        zip_modified_unix: now,
+        zip_modified_unix: crate::convert_cmd::source_date_epoch().unwrap_or(now),
         level: args.send.level,
         part_size_bytes: args.send.tuning.part_size_bytes.or(config.emit.part_size_bytes),
         on_error: args.send.on_error.map(|e| format!("{e:?}").to_lowercase()),

@@ -143,6 +143,19 @@ impl Output {
         }
     }
 
+    /// A failure: on stderr even with `--quiet`, which keeps errors (under `--json` the event says it).
+    fn failure(&self, line: &str) {
+        if !self.json {
+            let write = || {
+                let _ = writeln!(std::io::stderr().lock(), "{line}");
+            };
+            match &self.bars {
+                Some(bars) => bars.suspend(write),
+                None => write(),
+            }
+        }
+    }
+
     fn acknowledged(&self, ack: &Acknowledgement, resumed: bool) {
         self.event(&json!({"event": "file_acknowledged", "source": ack.source, "already": resumed, "ack": ack}));
         if !self.json {
@@ -333,7 +346,7 @@ async fn emit_one(ctx: &Ctx, item: &OwnedItem) -> State {
             let status = e.downcast_ref::<Failure>().map_or(ExitStatus::Input, |f| f.status);
             let error = format!("{e:#}");
             ctx.out.event(&json!({"event": "file_failed", "source": item.source, "input": item.input.display(), "exit_status": status as u8, "error": error}));
-            ctx.out.note(&format!("failed {}: {error}", item.source));
+            ctx.out.failure(&format!("failed {}: {error}", item.source));
             State::Failed { status, error }
         }
     }
@@ -673,6 +686,8 @@ fn summarize(job: &str, items: &[OwnedItem], states: &[State], ctx: &Ctx, second
         if !failed.is_empty() {
             writeln!(err, "the journal is kept: cqube-emit resume {job}")?;
         }
+    } else if ctx.out.quiet && !ctx.out.json && !failed.is_empty() {
+        writeln!(std::io::stderr().lock(), "hint: the journal is kept: cqube-emit resume {job}")?;
     }
     Ok(status)
 }

@@ -42,12 +42,48 @@ impl FromRequestParts<AppState> for Principal {
 #[derive(Debug)]
 pub struct Payload<T>(pub T);
 
+/// How a request body is encoded, from its `Content-Type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyFormat {
+    Json,
+    Form,
+}
+
+/// Parses the media type as RFC 9110 says: type and subtype case-insensitive, parameters (`charset=...`) allowed.
+/// JSON is `application/json` or any `application/*+json`; no header at all is taken as JSON, as before.
+fn body_format(content_type: Option<&header::HeaderValue>) -> Result<BodyFormat, Error> {
+    let unsupported = || {
+        Error::api(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send application/json or application/x-www-form-urlencoded",
+        )
+    };
+    let Some(value) = content_type else { return Ok(BodyFormat::Json) };
+    let value = value.to_str().map_err(|_| unsupported())?;
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    if essence.is_empty() {
+        return Ok(BodyFormat::Json);
+    }
+    let (kind, subtype) = essence.split_once('/').ok_or_else(unsupported)?;
+    if !kind.eq_ignore_ascii_case("application") {
+        return Err(unsupported());
+    }
+    let subtype = subtype.to_ascii_lowercase();
+    let token = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b));
+    match subtype.as_str() {
+        "json" => Ok(BodyFormat::Json),
+        "x-www-form-urlencoded" => Ok(BodyFormat::Form),
+        s if s.strip_suffix("+json").is_some_and(token) => Ok(BodyFormat::Json),
+        _ => Err(unsupported()),
+    }
+}
+
 impl<T: DeserializeOwned> FromRequest<AppState> for Payload<T> {
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Payload<T>, Error> {
-        let content_type =
-            req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let format = body_format(req.headers().get(header::CONTENT_TYPE))?;
         let body = axum::body::Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 Error::api(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "the request body is too large")
@@ -55,36 +91,31 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Payload<T> {
                 Error::bad_request("invalid_request", format!("could not read the request body: {rejection}"))
             }
         })?;
-        if content_type.starts_with("application/x-www-form-urlencoded") {
-            let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
-                .map_err(|e| Error::bad_request("invalid_request", format!("the form is malformed: {e}")))?;
-            let mut object = serde_json::Map::new();
-            for (name, value) in pairs {
-                match object.get_mut(&name) {
-                    None => {
-                        object.insert(name, serde_json::Value::String(value));
+        match format {
+            BodyFormat::Form => {
+                let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
+                    .map_err(|e| Error::bad_request("invalid_request", format!("the form is malformed: {e}")))?;
+                let mut object = serde_json::Map::new();
+                for (name, value) in pairs {
+                    match object.get_mut(&name) {
+                        None => {
+                            object.insert(name, serde_json::Value::String(value));
+                        }
+                        Some(serde_json::Value::Array(values)) => values.push(serde_json::Value::String(value)),
+                        Some(first) => *first = serde_json::Value::Array(vec![first.take(), value.into()]),
                     }
-                    Some(serde_json::Value::Array(values)) => values.push(serde_json::Value::String(value)),
-                    Some(first) => *first = serde_json::Value::Array(vec![first.take(), value.into()]),
                 }
+                serde_json::from_value(serde_json::Value::Object(object)).map(Payload).map_err(|e| {
+                    Error::bad_request("invalid_request", format!("the form does not fit this endpoint: {e}"))
+                })
             }
-            serde_json::from_value(serde_json::Value::Object(object))
-                .map(Payload)
-                .map_err(|e| Error::bad_request("invalid_request", format!("the form does not fit this endpoint: {e}")))
-        } else if content_type.starts_with("application/json") || content_type.is_empty() {
-            serde_json::from_slice(&body).map(Payload).map_err(|e| {
+            BodyFormat::Json => serde_json::from_slice(&body).map(Payload).map_err(|e| {
                 if e.is_data() {
                     Error::bad_request("invalid_request", format!("the JSON does not fit this endpoint: {e}"))
                 } else {
                     Error::bad_request("invalid_json", format!("the body is not valid JSON: {e}"))
                 }
-            })
-        } else {
-            Err(Error::api(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "send application/json or application/x-www-form-urlencoded",
-            ))
+            }),
         }
     }
 }
@@ -123,8 +154,32 @@ pub(crate) async fn healthz() -> &'static str {
     "ok"
 }
 
-pub(crate) async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], crate::OPENAPI_JSON).into_response()
+pub(crate) async fn openapi(State(state): State<AppState>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], state.inner.openapi.clone()).into_response()
+}
+
+/// The OpenAPI document this server serves: openapi.json with its catalog's sources, their file names and its
+/// bucket names filled in as `enum`s, so a schema-valid request never names a source or bucket it lacks.
+pub(crate) fn openapi_document(catalog: &cqube_core::Catalog, buckets: &crate::config::Buckets) -> String {
+    use serde_json::{Value, json};
+    let mut doc: Value = serde_json::from_str(crate::OPENAPI_JSON).unwrap_or_default();
+    let schemas = &mut doc["components"]["schemas"];
+    let sources = catalog.sources();
+    schemas["SourceName"]["enum"] = sources.iter().map(|s| json!(s.name)).collect();
+    schemas["EmissionFilename"]["enum"] = sources.iter().map(|s| json!(s.emission_path())).collect();
+    let mut names = vec!["input", "output", "emission"];
+    for bucket in buckets.all() {
+        if !names.contains(&bucket) {
+            names.push(bucket);
+        }
+    }
+    schemas["BucketName"]["enum"] = json!(names);
+    // A source and its file name go together.
+    schemas["CreateUploadRequest"]["oneOf"] = sources
+        .iter()
+        .map(|s| json!({"properties": {"source": {"enum": [s.name]}, "filename": {"enum": [s.emission_path()]}}}))
+        .collect();
+    doc.to_string()
 }
 
 pub(crate) async fn not_found() -> Error {
@@ -139,6 +194,24 @@ pub(crate) async fn list_s3_buckets(
     Json(BTreeMap::from([("input", b.input.clone()), ("output", b.output.clone()), ("emission", b.emission.clone())]))
 }
 
+/// S3's longest key: a longer prefix can match nothing.
+const MAX_KEY_CHARS: usize = 1024;
+/// Continuation tokens are the store's own (opaque, a few hundred characters on AWS).
+const MAX_CONTINUATION_CHARS: usize = 4096;
+
+/// A listing's `prefix` or `continuation_token` goes into the store's XML request, where control characters (NUL
+/// first) and U+FFFE/U+FFFF cannot be written: refuse them here rather than as a store failure.
+fn check_list_text(field: &str, text: Option<&str>, max_chars: usize) -> Result<(), Error> {
+    let Some(text) = text else { return Ok(()) };
+    if text.chars().any(|c| c.is_control() || matches!(c, '\u{fffe}' | '\u{ffff}')) {
+        return Err(Error::bad_request("invalid_request", format!("{field} contains control characters")));
+    }
+    if text.chars().count() > max_chars {
+        return Err(Error::bad_request("invalid_request", format!("{field} is longer than {max_chars} characters")));
+    }
+    Ok(())
+}
+
 pub(crate) async fn list_s3_files(
     State(state): State<AppState>,
     who: Principal,
@@ -150,6 +223,8 @@ pub(crate) async fn list_s3_files(
     if !(1..=1000).contains(&max_keys) {
         return Err(Error::bad_request("invalid_request", format!("max_keys must be 1..=1000, got {max_keys}")));
     }
+    check_list_text("prefix", req.prefix.as_deref(), MAX_KEY_CHARS)?;
+    check_list_text("continuation_token", req.continuation_token.as_deref(), MAX_CONTINUATION_CHARS)?;
     let page =
         state.inner.storage.list(&bucket, req.prefix.as_deref(), req.continuation_token.as_deref(), max_keys).await?;
     Ok(Json(page).into_response())
@@ -422,11 +497,11 @@ pub(crate) async fn complete_upload(
         return Err(Error::bad_request("invalid_parts", "parts must not be empty"));
     }
     if let Some(w) = &req.watermark
-        && (w.column.is_empty() || w.column.len() > 256 || w.value.len() > 1024)
+        && (w.column.is_empty() || w.column.chars().count() > 256 || w.value.chars().count() > 1024)
     {
         return Err(Error::bad_request(
             "invalid_watermark",
-            "a watermark needs a column name (at most 256 bytes) and a value of at most 1024 bytes",
+            "a watermark needs a column name (at most 256 characters) and a value of at most 1024 characters",
         ));
     }
     for (i, p) in req.parts.iter().enumerate() {
@@ -590,4 +665,52 @@ pub(crate) async fn auth(
     let access_token = crate::auth::login(&state.inner.db, &req.username, &req.password, ttl)?;
     tracing::info!(user = %req.username, "short-lived token issued");
     Ok(Json(AuthResponse { access_token, token_type: "Bearer".into(), expires_in: ttl }))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    #[test]
+    fn media_types_are_parsed_not_prefix_matched() {
+        let format = |v: &str| body_format(Some(&HeaderValue::from_str(v).unwrap())).ok();
+        assert_eq!(body_format(None).ok(), Some(BodyFormat::Json));
+        for json in ["application/json", "Application/JSON", "application/json;charset=utf-8", "application/ld+json"] {
+            assert_eq!(format(json), Some(BodyFormat::Json), "{json}");
+        }
+        for form in ["application/x-www-form-urlencoded", "APPLICATION/X-WWW-FORM-URLENCODED ; charset=UTF-8"] {
+            assert_eq!(format(form), Some(BodyFormat::Form), "{form}");
+        }
+        for other in ["application/jsonp", "application/json-seq", "text/json", "application/+json", "json", "*/*"] {
+            assert_eq!(format(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn the_served_document_lists_this_servers_sources_and_buckets() {
+        let catalog = cqube_core::Catalog::builtin();
+        let buckets = crate::config::Buckets::default();
+        let doc: serde_json::Value = serde_json::from_str(&openapi_document(&catalog, &buckets)).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        let names: Vec<&str> =
+            schemas["SourceName"]["enum"].as_array().unwrap().iter().filter_map(|v| v.as_str()).collect();
+        assert_eq!(names.len(), catalog.sources().len());
+        assert!(names.contains(&"student_attendance"));
+        let pairs = schemas["CreateUploadRequest"]["oneOf"].as_array().unwrap();
+        let attendance = catalog.get("student_attendance").unwrap();
+        assert!(pairs.iter().any(|p| p["properties"]["source"]["enum"][0] == "student_attendance"
+            && p["properties"]["filename"]["enum"][0] == attendance.emission_path().as_str()));
+        let bucket_names = schemas["BucketName"]["enum"].as_array().unwrap();
+        for name in ["input", "output", "emission", "cqube-emission"] {
+            assert!(bucket_names.iter().any(|b| b == name), "{name}");
+        }
+        // Every reference resolves.
+        let text = doc.to_string();
+        for reference in text.split("\"#/components/schemas/").skip(1) {
+            let name = &reference[..reference.find('"').unwrap()];
+            assert!(schemas.get(name).is_some(), "{name} is referenced but not defined");
+        }
+    }
 }

@@ -18,6 +18,9 @@ CREATE UNIQUE INDEX IF NOT EXISTS tokens_live_name ON tokens(name) WHERE revoked
 CREATE TABLE IF NOT EXISTS users (
     name TEXT PRIMARY KEY, password_hash TEXT NOT NULL, sources TEXT, created_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS reserved_keys (bucket TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (bucket, key));
+CREATE TABLE IF NOT EXISTS key_slots (
+    bucket TEXT NOT NULL, filename TEXT NOT NULL, second INTEGER NOT NULL, seq INTEGER NOT NULL,
+    PRIMARY KEY (bucket, filename));
 CREATE TABLE IF NOT EXISTS uploads (
     id TEXT PRIMARY KEY, token_name TEXT NOT NULL, source TEXT NOT NULL, bucket TEXT NOT NULL, key TEXT NOT NULL,
     store_upload_id TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, state TEXT NOT NULL);
@@ -268,6 +271,23 @@ impl Database {
             })
             .optional()
             .map_err(Error::db("reading a user"))
+    }
+
+    /// The next key slot (unix second, sequence within it) for `filename` in `bucket`, in one statement whatever
+    /// came before: `now` with sequence 0 once the clock has passed the last slot's second, else that second's next
+    /// sequence, else, past `per_second` sequences, the following second.
+    pub fn next_key_slot(&self, bucket: &str, filename: &str, now: i64, per_second: u32) -> Result<(i64, u32), Error> {
+        self.conn()
+            .query_row(
+                "INSERT INTO key_slots (bucket, filename, second, seq) VALUES (?1, ?2, ?3, 0)
+                 ON CONFLICT (bucket, filename) DO UPDATE SET
+                   second = CASE WHEN ?3 > second THEN ?3 WHEN seq + 1 >= ?4 THEN second + 1 ELSE second END,
+                   seq = CASE WHEN ?3 > second OR seq + 1 >= ?4 THEN 0 ELSE seq + 1 END
+                 RETURNING second, seq",
+                params![bucket, filename, now, per_second],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(Error::db("taking a key slot"))
     }
 
     /// Reserves `key` in `bucket`; `false` when another request already holds it.

@@ -45,6 +45,8 @@ struct Inner {
     catalog: Catalog,
     /// Base URL clients reach us at, without `/data`.
     public_base: String,
+    /// The OpenAPI document with this catalog and these buckets ([`api::openapi_document`]).
+    openapi: String,
 }
 
 /// Loads the configured catalog: the built-in one, with overrides from `catalog_overrides` if set.
@@ -73,7 +75,8 @@ impl AppState {
         let b = &config.buckets;
         storage.ensure_buckets(&[&b.input, &b.output, &b.emission]).await?;
         let public_base = config.public_base(bound);
-        Ok(AppState { inner: Arc::new(Inner { config, db, storage, catalog, public_base }) })
+        let openapi = api::openapi_document(&catalog, &config.buckets);
+        Ok(AppState { inner: Arc::new(Inner { config, db, storage, catalog, public_base, openapi }) })
     }
 
     /// The database (for admin actions in-process).
