@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::Json;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, FromRequestParts, Multipart, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
@@ -18,7 +19,7 @@ use tokio::io::AsyncWriteExt;
 
 use crate::auth::{Principal, now_ms};
 use crate::db::{EmissionFilter, EmissionRecord, UploadRecord};
-use crate::{AppState, Error, keys};
+use crate::{AppState, Error, form, keys};
 
 /// S3's part-number range.
 const PART_NUMBERS: std::ops::RangeInclusive<u32> = 1..=10_000;
@@ -284,21 +285,33 @@ pub(crate) async fn upload_url(
 
 /// Receives a presigned POST form for the embedded store: verifies the policy this server signed, spools the file
 /// to disk (bounded memory, no size guess), then writes it to the store. s3s-fs's own form parser fails on large
-/// files (STYLE.md), which is why the embedded store's `upload-url` points here.
+/// files (STYLE.md), which is why the embedded store's `upload-url` points here. Anyone may call it, so every part
+/// of the form is bounded before the policy is checked (`form.rs`), and every error is the API's JSON.
 pub(crate) async fn post_object(
     State(state): State<AppState>,
-    Path(bucket): Path<String>,
-    mut form: Multipart,
+    bucket: Result<Path<String>, PathRejection>,
+    req: Request,
 ) -> Result<StatusCode, Error> {
+    let Path(bucket) = bucket.map_err(|e| Error::bad_request("unknown_bucket", e.body_text()))?;
     let bucket = state.bucket(&bucket)?;
-    let malformed = |e: axum::extract::multipart::MultipartError| {
-        Error::bad_request("invalid_request", format!("the form is malformed: {}", e.body_text()))
-    };
+    let budget = form::Budget::default();
+    let (parts, body) = req.into_parts();
+    let req = Request::from_parts(parts, form::guard(body, &budget));
+    let mut form = Multipart::from_request(req, &state).await.map_err(|_| {
+        Error::api(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the presigned POST as multipart/form-data",
+        )
+    })?;
     let mut fields = BTreeMap::new();
-    while let Some(mut field) = form.next_field().await.map_err(malformed)? {
-        let name = field.name().unwrap_or_default().to_ascii_lowercase();
+    while let Some(mut field) = form.next_field().await.map_err(|e| budget.error(&e))? {
+        let name = form::field_name(&field)?;
         if name != "file" {
-            let value = field.text().await.map_err(malformed)?;
+            if fields.len() == form::MAX_FORM_FIELDS {
+                return Err(form::too_large(format!("the form has more than {} fields", form::MAX_FORM_FIELDS)));
+            }
+            let value = form::field_value(&mut field, &name, &budget).await?;
             fields.insert(name, value);
             continue;
         }
@@ -313,14 +326,11 @@ pub(crate) async fn post_object(
             let io = |source| Error::Io { what: format!("spooling an upload to {}", spool.display()), source };
             let mut file = tokio::fs::File::create(&spool).await.map_err(io)?;
             let mut written: u64 = 0;
-            while let Some(chunk) = field.chunk().await.map_err(malformed)? {
+            while let Some(chunk) = field.chunk().await.map_err(|e| budget.error(&e))? {
+                budget.received();
                 written += chunk.len() as u64;
                 if written > max_bytes {
-                    return Err(Error::api(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "body_too_large",
-                        format!("the file exceeds the policy's limit of {max_bytes} bytes"),
-                    ));
+                    return Err(form::too_large(format!("the file exceeds the policy's limit of {max_bytes} bytes")));
                 }
                 file.write_all(&chunk).await.map_err(io)?;
             }
@@ -337,10 +347,21 @@ pub(crate) async fn post_object(
     Err(Error::bad_request("invalid_request", "the form has no `file` field"))
 }
 
-fn upload_for(state: &AppState, who: &Principal, upload_id: &str) -> Result<UploadRecord, Error> {
+/// Who may act on an upload besides the token that started it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Others {
+    /// Nobody: presigning, listing and completing continue an upload.
+    Refused,
+    /// Admin tokens too: aborting clears up after a revoked or lost token.
+    Admin,
+}
+
+fn upload_for(state: &AppState, who: &Principal, upload_id: &str, others: Others) -> Result<UploadRecord, Error> {
     let upload = state.inner.db.upload(upload_id)?;
-    // Someone else's upload looks exactly like a missing one.
-    let upload = upload.filter(|u| u.token_name == who.token_name).ok_or_else(|| {
+    // Ownership is the token's id, not its name: a new token that reuses a revoked one's name (perhaps with
+    // another scope) must not continue its uploads. Someone else's upload looks exactly like a missing one.
+    let upload = upload.filter(|u| u.token_id == who.token_id || (others == Others::Admin && who.admin));
+    let upload = upload.ok_or_else(|| {
         Error::api(StatusCode::NOT_FOUND, "upload_not_found", format!("no upload {upload_id:?} for this token"))
     })?;
     Ok(upload)
@@ -389,6 +410,7 @@ pub(crate) async fn create_upload(
     let now = now_ms();
     let upload = UploadRecord {
         id: keys::uuid_v4()?,
+        token_id: who.token_id.clone(),
         token_name: who.token_name.clone(),
         source: source.name.clone(),
         bucket: bucket.clone(),
@@ -418,7 +440,7 @@ pub(crate) async fn presign_parts(
         return Err(Error::bad_request("invalid_request", "part_numbers must list 1..=1000 parts"));
     }
     req.part_numbers.iter().try_for_each(|n| check_part_number(*n))?;
-    let upload = upload_for(&state, &who, &upload_id)?;
+    let upload = upload_for(&state, &who, &upload_id, Others::Refused)?;
     require_open(&upload)?;
     // A URL must not outlive the upload it belongs to.
     let remaining = u64::try_from((upload.expires_at - now_ms()) / 1000).unwrap_or(1).max(1);
@@ -438,7 +460,7 @@ pub(crate) async fn list_parts(
     who: Principal,
     Path(upload_id): Path<String>,
 ) -> Result<Json<ListPartsResponse>, Error> {
-    let upload = upload_for(&state, &who, &upload_id)?;
+    let upload = upload_for(&state, &who, &upload_id, Others::Refused)?;
     require_open(&upload)?;
     let parts = state.inner.storage.list_parts(&upload.bucket, &upload.key, &upload.store_upload_id).await?;
     Ok(Json(ListPartsResponse { parts }))
@@ -483,7 +505,7 @@ pub(crate) async fn complete_upload(
     Path(upload_id): Path<String>,
     Payload(req): Payload<CompleteUploadRequest>,
 ) -> Result<Json<Acknowledgement>, Error> {
-    let upload = upload_for(&state, &who, &upload_id)?;
+    let upload = upload_for(&state, &who, &upload_id, Others::Refused)?;
     if upload.state == "completed"
         && let Some(done) = state.inner.db.emission_for_upload(&upload.id)?
     {
@@ -587,7 +609,7 @@ pub(crate) async fn abort_upload(
     who: Principal,
     Path(upload_id): Path<String>,
 ) -> Result<StatusCode, Error> {
-    let upload = upload_for(&state, &who, &upload_id)?;
+    let upload = upload_for(&state, &who, &upload_id, Others::Admin)?;
     match upload.state.as_str() {
         "aborted" => return Ok(StatusCode::NO_CONTENT),
         "completed" => {
@@ -645,14 +667,17 @@ pub(crate) async fn emissions(
     {
         return Err(Error::bad_request("unknown_source", format!("data source {source:?} is not in the catalog")));
     }
-    // Admins see every emission; other tokens see their own.
+    // Admins see every emission; other tokens those of their name (a token re-created under the same name
+    // continues from its predecessor's watermarks) within their scope.
     let token = (!who.admin).then_some(who.token_name.as_str());
+    let scope = if who.admin { None } else { who.sources.as_deref() };
     let list = state.inner.db.emissions(&EmissionFilter {
         token_name: token,
         source: query.source.as_deref(),
         since,
         watermark_column: query.watermark_column.as_deref(),
         limit: query.limit,
+        scope,
     })?;
     Ok(Json(EmissionList { emissions: list.into_iter().map(acknowledgement).collect() }))
 }
