@@ -9,10 +9,12 @@ run: setup
 	$(CARGO) build --release -p cqube-emit
 	scripts/demo.sh
 
-## test: formatting, clippy (warnings denied) and every test against the real servers (embedded S3, moto, PostgreSQL, MariaDB)
+## test: formatting, clippy (warnings denied), every test against the real servers (embedded S3, moto, PostgreSQL,
+## MariaDB), and two minutes of schemathesis against the served OpenAPI document
 test: setup lint
 	$(CARGO) test --workspace --all-targets
 	$(CARGO) test --workspace --doc
+	scripts/schemathesis.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -13,6 +13,8 @@ pub(crate) struct Chunk {
     pub index: u64,
     /// 1-based line number of the chunk's first byte in the input.
     pub first_line: u64,
+    /// Offset of the chunk's first byte in the text (the input after decoding).
+    pub first_byte: u64,
     pub data: Vec<u8>,
 }
 
@@ -48,6 +50,7 @@ pub(crate) struct Chunker<R> {
     quote_opened_at: usize,
     eof: bool,
     next_line: u64,
+    next_byte: u64,
     next_index: u64,
 }
 
@@ -66,6 +69,7 @@ impl<R: Read> Chunker<R> {
             quote_opened_at: 0,
             eof: false,
             next_line: 1,
+            next_byte: 0,
             next_index: 0,
         }
     }
@@ -155,8 +159,9 @@ impl<R: Read> Chunker<R> {
         self.scanned -= cut;
         self.last_boundary = None;
         self.quote_opened_at = self.quote_opened_at.saturating_sub(cut);
-        let chunk = Chunk { index: self.next_index, first_line: self.next_line, data };
+        let chunk = Chunk { index: self.next_index, first_line: self.next_line, first_byte: self.next_byte, data };
         self.next_index += 1;
+        self.next_byte += chunk.data.len() as u64;
         self.next_line += memchr::memchr_iter(b'\n', &chunk.data).count() as u64;
         chunk
     }

@@ -5,7 +5,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use cqube_core::{Catalog, Column, DataSource};
-use cqube_normalize::{Detected, HeaderError, HeaderMap, Mapping, Quick, QuickRule, Slot, TextEncoding, ValueOptions};
+use cqube_normalize::{
+    Detected, HeaderError, HeaderMap, LineEndReader, LineEnds, Mapping, Quick, QuickRule, Slot, TextEncoding,
+    ValueOptions,
+};
 use cqube_zip::{ZipOptions, ZipStream};
 use serde::Serialize;
 
@@ -142,6 +145,8 @@ pub struct Summary {
     pub delimiter: String,
     pub delimiter_detected: bool,
     pub gzip: bool,
+    /// `cr` when lines end in a lone `\r` (read as line ends), else `lf`.
+    pub line_ends: &'static str,
     pub rows_in: u64,
     pub rows_out: u64,
     pub rows_rejected: u64,
@@ -156,6 +161,8 @@ pub struct Summary {
     pub keys_tracked: u64,
     pub key_check_complete: bool,
     pub seconds: f64,
+    /// What the caller should show even on success: a non-empty input that gave no rows, say.
+    pub warnings: Vec<String>,
 }
 
 impl Summary {
@@ -165,7 +172,9 @@ impl Summary {
     }
 }
 
-type DecodedReader = cqube_normalize::Utf8Reader<io::Chain<io::Cursor<Vec<u8>>, Box<dyn Read + Send>>>;
+type DecodedReader = LineEndReader<
+    io::Chain<io::Cursor<Vec<u8>>, cqube_normalize::Utf8Reader<io::Chain<io::Cursor<Vec<u8>>, Box<dyn Read + Send>>>>,
+>;
 
 /// An export whose encoding, delimiter, header and data source are known, ready to convert.
 pub struct Prepared<'c> {
@@ -176,6 +185,7 @@ pub struct Prepared<'c> {
     pub delimiter: u8,
     pub delimiter_detected: bool,
     pub gzip: bool,
+    pub line_ends: LineEnds,
     pub header: Vec<String>,
     pub header_map: HeaderMap,
     size: Option<u64>,
@@ -208,12 +218,15 @@ pub fn prepare<'c>(
     let started = Instant::now();
     let Input { name, size, mut reader, gzip, bytes_read } = input;
     let read_err = |source| Error::Read { input: name.clone(), source };
-    let prefix = read_up_to(&mut reader, SNIFF_BYTES).map_err(read_err)?;
+    let prefix = read_up_to(&mut reader, cqube_normalize::ENCODING_SAMPLE_BYTES).map_err(read_err)?;
     let encoding = match options.encoding {
         Some(given) => Detected::given(given, &prefix),
         None => cqube_normalize::detect_encoding(&prefix),
     };
     let mut decoded = cqube_normalize::utf8_reader(io::Cursor::new(prefix).chain(reader), &encoding);
+    let initial = read_up_to(&mut decoded, SNIFF_BYTES).map_err(read_err)?;
+    let line_ends = cqube_normalize::detect_line_ends(&initial);
+    let mut decoded = LineEndReader::new(io::Cursor::new(initial).chain(decoded), line_ends);
     let initial = read_up_to(&mut decoded, SNIFF_BYTES).map_err(read_err)?;
     let (delimiter, delimiter_detected) = match options.delimiter {
         Some(d) => (d, false),
@@ -271,6 +284,7 @@ pub fn prepare<'c>(
         delimiter,
         delimiter_detected,
         gzip,
+        line_ends,
         header,
         header_map,
         size,
@@ -310,7 +324,10 @@ impl Prepared<'_> {
         progress: &mut dyn FnMut(&Progress),
     ) -> Result<Summary, Error> {
         let Prepared { input, source, chunker, options, bytes_read, size, .. } = self;
-        let work = Arc::new(Work::new(source, &self.header_map, self.header.len(), self.delimiter, &options));
+        let mut work = Work::new(source, &self.header_map, self.header.len(), self.delimiter, &options);
+        // The BOM was dropped before the chunker counts bytes; offsets in messages are the file's.
+        work.offset_base = self.encoding.bom_len as u64;
+        let work = Arc::new(work);
         let mut csv_bytes = 0;
         if let Some(out) = out.as_deref_mut() {
             let mut header = Vec::new();
@@ -355,6 +372,10 @@ impl Prepared<'_> {
             delimiter: char::from(self.delimiter).to_string(),
             delimiter_detected: self.delimiter_detected,
             gzip: self.gzip,
+            line_ends: match self.line_ends {
+                LineEnds::Cr => "cr",
+                LineEnds::Lf => "lf",
+            },
             rows_in: state.rows_in,
             rows_out: state.rows_out,
             rows_rejected: state.rejected,
@@ -365,6 +386,11 @@ impl Prepared<'_> {
             keys_tracked: state.keys.as_ref().map_or(0, KeySet::tracked),
             key_check_complete: state.keys.as_ref().is_none_or(KeySet::complete),
             seconds: self.started.elapsed().as_secs_f64(),
+            warnings: if state.rows_in == 0 {
+                vec!["no data rows: the input holds a header and nothing else".to_owned()]
+            } else {
+                Vec::new()
+            },
             input,
         })
     }
@@ -469,6 +495,8 @@ struct Work {
     out_delimiter: u8,
     values: ValueOptions,
     fail_fast: bool,
+    /// Added to text offsets to give file offsets (the BOM's length) in messages.
+    offset_base: u64,
     /// Output buffers already written, for the next chunks: fresh ones cost page faults, and glibc keeps
     /// memory in per-thread arenas when a buffer is allocated on one thread and freed on another.
     spare: Mutex<Vec<Vec<u8>>>,
@@ -492,6 +520,7 @@ impl Work {
             out_delimiter: source.delimiter,
             values: options.values.clone(),
             fail_fast: options.on_error == OnError::Fail,
+            offset_base: 0,
             spare: Mutex::new(Vec::new()),
         }
     }
@@ -569,7 +598,7 @@ fn split_lines(chunk: &Chunk, delimiter: u8, rows: &mut Rows) {
         let text = &data[from..to];
         let text = text.strip_suffix(b"\r").unwrap_or(text);
         ends.push(text.len());
-        text.is_empty() || rows.push(&Split { line: text, ends }, line, true)
+        text.is_empty() || rows.push(&Split { line: text, ends }, line, None)
     };
     for (i, &b) in data.iter().enumerate() {
         if b == delimiter {
@@ -599,11 +628,20 @@ fn read_records(chunk: &Chunk, delimiter: u8, valid_utf8: bool, rows: &mut Rows)
     // Reading from a slice cannot fail, and with `flexible` ragged rows are not errors either.
     while rdr.read_byte_record(&mut record).unwrap_or(false) {
         let line = chunk.first_line + record_line(&chunk.data, record.position()) - 1;
-        let utf8 = valid_utf8 || std::str::from_utf8(record.as_slice()).is_ok();
-        if !rows.push(&record, line, utf8) {
+        let invalid = (!valid_utf8 && std::str::from_utf8(record.as_slice()).is_err())
+            .then(|| first_invalid_byte(chunk, record.position()));
+        if !rows.push(&record, line, invalid) {
             break;
         }
     }
+}
+
+/// The first byte that is not UTF-8 at or after where csv began reading a record (one of the record's own, since
+/// the record is not UTF-8): its value and its offset in the text.
+fn first_invalid_byte(chunk: &Chunk, position: Option<&csv::Position>) -> (u8, u64) {
+    let start = position.map_or(0, |p| p.byte() as usize).min(chunk.data.len());
+    let at = start + std::str::from_utf8(&chunk.data[start..]).err().map_or(0, |e| e.valid_up_to());
+    (chunk.data.get(at).copied().unwrap_or(0), chunk.first_byte + at as u64)
 }
 
 /// The 1-based line where a record read by csv starts. csv gives the position where it began reading, which is
@@ -658,15 +696,15 @@ struct Rows<'w> {
 
 impl Rows<'_> {
     /// Converts one record found at `line`; `false` when the chunk stops here (a rejected row, failing fast).
-    fn push(&mut self, record: &impl Fields, line: u64, utf8: bool) -> bool {
+    /// `invalid` is the first byte that is not UTF-8 and its offset in the text, for a record that is not.
+    fn push(&mut self, record: &impl Fields, line: u64, invalid: Option<(u8, u64)>) -> bool {
         let c = &mut self.out;
         c.rows_in += 1;
         let start = c.encoded.len();
         self.key.clear();
-        let outcome = if utf8 {
-            encode_row(self.w, record, line, &mut c.encoded, &mut self.key)
-        } else {
-            Err(utf8_reject(self.w, record, line))
+        let outcome = match invalid {
+            None => encode_row(self.w, record, line, &mut c.encoded, &mut self.key),
+            Some(invalid) => Err(utf8_reject(self.w, record, line, invalid)),
         };
         match outcome {
             Ok(()) => {
@@ -688,8 +726,11 @@ impl Rows<'_> {
 }
 
 /// Names the first output column whose source field is not UTF-8 (or the row, if that field is dropped).
-fn utf8_reject(w: &Work, record: &impl Fields, line: u64) -> Reject {
-    let rule = "not valid UTF-8 (pass --encoding if the file is in another encoding)".to_owned();
+fn utf8_reject(w: &Work, record: &impl Fields, line: u64, (byte, offset): (u8, u64)) -> Reject {
+    let offset = w.offset_base + offset;
+    let rule = format!(
+        "not valid UTF-8: byte 0x{byte:02X} at offset {offset} (pass --encoding if the file is in another encoding)"
+    );
     let bad = (0..record.count()).position(|i| std::str::from_utf8(record.field(i)).is_err()).unwrap_or(0);
     let column =
         w.columns.iter().zip(&w.slots).find(|(_, slot)| **slot == Slot::Field(bad)).map(|(c, _)| c.name.as_str());
@@ -879,7 +920,7 @@ mod tests {
     }
 
     fn convert(w: &Work, data: &[u8], split: bool) -> ChunkOutput {
-        let chunk = Chunk { index: 0, first_line: 7, data: data.to_vec() };
+        let chunk = Chunk { index: 0, first_line: 7, first_byte: 0, data: data.to_vec() };
         let mut rows = Rows {
             w,
             keyed: true,

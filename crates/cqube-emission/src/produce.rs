@@ -26,6 +26,7 @@ pub(crate) struct Production {
     pub normalize: bool,
     pub convert: cqube_convert::ConvertOptions,
     pub zip: cqube_zip::ZipOptions,
+    pub zip_limits: cqube_zip::check::Limits,
     /// For a database item: its rows, already streaming.
     pub database: Option<Input>,
 }
@@ -72,14 +73,14 @@ pub(crate) fn produce(job: Production, mut writer: PartWriter) -> anyhow::Result
             let file = std::fs::File::open(path)
                 .with_context(|| format!("opening {}", path.display()))
                 .map_err(input_error)?;
-            let facts = crate::zip_check::check_zip(file, &mut writer, source)
+            let facts = crate::zip_check::check_zip(file, &mut writer, source, &job.zip_limits)
                 .with_context(|| path.display().to_string())
                 .map_err(input_error)?;
             (facts.rows, 0, writer)
         }
         other => {
             let opened = match other {
-                ItemInput::Zip(path) => crate::zip_check::open_entry(path, source)
+                ItemInput::Zip(path) => crate::zip_check::open_entry(path, source, &job.zip_limits)
                     .and_then(|r| Ok(Input::from_reader(&path.display().to_string(), None, r)?)),
                 ItemInput::Raw(path) => Input::open(path).with_context(|| format!("opening {}", path.display())),
                 ItemInput::Stdin => Input::open(std::path::Path::new("-")).context("reading stdin"),

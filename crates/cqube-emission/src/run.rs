@@ -34,6 +34,8 @@ pub struct Settings {
     /// How part PUTs are retried.
     pub retry: RetryPolicy,
     pub zip: cqube_zip::ZipOptions,
+    /// What a prepared zip may hold.
+    pub zip_limits: cqube_zip::check::Limits,
     pub convert: cqube_convert::ConvertOptions,
     /// Re-encode prepared zips instead of sending them as they are.
     pub normalize: bool,
@@ -416,6 +418,7 @@ async fn send(
             None => ctx.settings.convert.clone(),
         },
         zip: ctx.settings.zip,
+        zip_limits: ctx.settings.zip_limits,
         database: database.map(|d| d.input),
     };
     let producer = tokio::task::spawn_blocking(move || produce(production, writer));

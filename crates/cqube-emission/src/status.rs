@@ -52,8 +52,17 @@ pub fn status_of(error: &anyhow::Error) -> ExitStatus {
 /// Maps an upload error to its status: 4 when running again can help, 5 when the server refused.
 pub fn remote_failure(e: cqube_upload::Error, what: &str) -> anyhow::Error {
     let status = if e.is_retryable() { ExitStatus::Transient } else { ExitStatus::Permanent };
-    fail(status, anyhow::Error::new(e).context(what.to_owned()))
+    let full = e.is_storage_full();
+    let e = anyhow::Error::new(e).context(what.to_owned());
+    if full {
+        return fail(status, anyhow::anyhow!("{e:#}\n\nhint: {STORAGE_FULL_HINT}"));
+    }
+    fail(status, e)
 }
+
+/// What to do about a `507 insufficient_storage`.
+const STORAGE_FULL_HINT: &str = "the server's storage is full: free space on it (remove old objects, abort stale \
+                                 uploads), then run again or `cqube-emit resume`";
 
 /// Maps conversion errors to statuses: bad data is an input error; a missing or unknown source is a usage error.
 pub fn engine_failure(e: cqube_convert::Error) -> anyhow::Error {

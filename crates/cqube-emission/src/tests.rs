@@ -68,6 +68,7 @@ fn settings(max_retries: usize) -> Settings {
         part_size_bytes: cqube_upload::MIN_PART_BYTES,
         retry: RetryPolicy { max_retries, min_delay: Duration::from_millis(1), max_delay: Duration::from_millis(2) },
         zip: ZipOptions::default(),
+        zip_limits: cqube_zip::check::Limits::default(),
         convert: cqube_convert::ConvertOptions::default(),
         normalize: false,
         databases: std::collections::BTreeMap::new(),

@@ -77,6 +77,10 @@ pub struct EmitSection {
     pub request_timeout_seconds: Option<u64>,
     /// Where resume journals are kept.
     pub journal_dir: Option<PathBuf>,
+    /// Largest decompressed entry of a prepared zip.
+    pub max_entry_bytes: Option<u64>,
+    /// Largest decompressed-to-compressed ratio of a prepared zip's entry.
+    pub max_compression_ratio: Option<u64>,
 }
 
 /// `[daemon]` in the config file.

@@ -156,6 +156,8 @@ fn emit_rows(e: &EmitSettings) -> Vec<(String, Setting)> {
         row("max_retries", &e.max_retries),
         row("request_timeout_seconds", &e.request_timeout_seconds),
         row("journal_dir", &e.journal_dir),
+        row("max_entry_bytes", &e.max_entry_bytes),
+        row("max_compression_ratio", &e.max_compression_ratio),
     ]
 }
 

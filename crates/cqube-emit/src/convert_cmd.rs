@@ -113,11 +113,16 @@ pub fn options(settings: &ConvertSettings, config: &FileConfig) -> anyhow::Resul
 /// Zip options: the resolved level; `SOURCE_DATE_EPOCH` fixes the entry time.
 pub fn zip_options(settings: &ConvertSettings) -> ZipOptions {
     let mut zip = ZipOptions { level: settings.level.value, ..ZipOptions::default() };
-    // The reproducible-builds convention: the same input then gives the same zip, byte for byte.
-    if let Some(epoch) = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|v| v.trim().parse::<u64>().ok()) {
+    if let Some(epoch) = source_date_epoch() {
         zip.modified = std::time::UNIX_EPOCH + std::time::Duration::from_secs(epoch);
     }
     zip
+}
+
+/// `SOURCE_DATE_EPOCH`, the reproducible-builds convention: zips made with it have this entry time, so the same
+/// input gives the same zip, byte for byte, from `convert` and `emit` alike.
+pub fn source_date_epoch() -> Option<u64> {
+    std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|v| v.trim().parse::<u64>().ok())
 }
 
 /// What is known of an opened input besides its bytes: its size, and for a database the watermark reached.
@@ -360,6 +365,9 @@ pub fn report_summary(
             s.delimiter,
             if s.delimiter_detected { " (detected)" } else { "" }
         );
+        for warning in &s.warnings {
+            eprintln!("  warning: {warning}");
+        }
         if !s.dropped_columns.is_empty() {
             eprintln!("  dropped columns not in the catalog: {}", s.dropped_columns.join(", "));
         }

@@ -53,6 +53,13 @@ pub struct TuningArgs {
     /// Where resume journals are kept. Default $XDG_STATE_HOME/cqube-emit/jobs (~/.local/state/cqube-emit/jobs). [env: CQUBE_EMIT_JOURNAL_DIR]
     #[arg(long)]
     pub journal_dir: Option<PathBuf>,
+    /// A prepared zip whose entry decompresses past this many bytes is refused. Default 64 GiB.
+    #[arg(long, env = "CQUBE_EMIT_MAX_ENTRY_BYTES")]
+    pub max_entry_bytes: Option<u64>,
+    /// A prepared zip whose entry expands more than this many times its compressed size (past its first MiB) is
+    /// refused as a zip bomb. Default 100; real cQube data stays near 20 or below.
+    #[arg(long, env = "CQUBE_EMIT_MAX_COMPRESSION_RATIO", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_compression_ratio: Option<u64>,
 }
 
 /// `emit` flags.
@@ -156,6 +163,17 @@ fn emit_flags(api: &ApiArgs, tuning: Option<&TuningArgs>) -> EmitFlags {
         max_retries: tuning.and_then(|t| t.max_retries),
         request_timeout_seconds: tuning.and_then(|t| t.request_timeout_seconds),
         journal_dir: tuning.and_then(|t| t.journal_dir.clone()),
+        max_entry_bytes: tuning.and_then(|t| t.max_entry_bytes),
+        max_compression_ratio: tuning.and_then(|t| t.max_compression_ratio),
+    }
+}
+
+/// The prepared-zip limits; records as long as `convert` accepts.
+fn zip_limits(settings: &EmitSettings, max_record_bytes: usize) -> cqube_zip::check::Limits {
+    cqube_zip::check::Limits {
+        max_entry_bytes: settings.max_entry_bytes.value,
+        max_ratio: settings.max_compression_ratio.value.max(1),
+        max_record_bytes,
     }
 }
 
@@ -300,7 +318,7 @@ hint: `cqube-emit plan DIR` shows what is found"
         source: args.source.clone(),
         normalize: args.normalize,
         only,
-        zip_modified_unix: now,
+        zip_modified_unix: crate::convert_cmd::source_date_epoch().unwrap_or(now),
         level,
         part_size_bytes: (settings.part_size_bytes.origin != Origin::Default).then_some(settings.part_size_bytes.value),
         on_error,
@@ -395,6 +413,7 @@ fn run_job(
         plan::build(&catalog, &spec.inputs, spec.source.as_deref(), &configured(config, config_path), &spec.only)?;
     let settings = cqube_emission::Settings {
         jobs: emit.jobs.value.max(1),
+        zip_limits: zip_limits(emit, convert.max_record_bytes),
         parts_in_flight: emit.parts_in_flight.value.max(1),
         // The job's own (a resumed job keeps its first run's), so its parts match the stored ones.
         part_size_bytes: spec.part_size_bytes.unwrap_or(crate::settings::DEFAULT_PART_SIZE_BYTES),
@@ -442,6 +461,10 @@ fn run_job(
 
 /// The table of every file's result, on stderr for a person.
 fn print_summary(report: &Report, global: &GlobalArgs) -> std::io::Result<()> {
+    let failed = report.results.iter().any(|r| matches!(r, FileResult::Failed { .. }));
+    if global.quiet && !global.json && failed {
+        writeln!(std::io::stderr().lock(), "hint: the journal is kept: cqube-emit resume {}", report.job)?;
+    }
     if global.json || global.quiet {
         return Ok(());
     }
@@ -515,7 +538,11 @@ pub fn run_verify(
     let source = catalog
         .find_by_path(&args.key)
         .ok_or_else(|| fail(ExitStatus::Usage, anyhow::anyhow!("no data source for key {}", args.key)))?;
-    let api = api_client(&emit_settings(&args.api, None, config)?, None)?;
+    let emit = emit_settings(&args.api, None, config)?;
+    let api = api_client(&emit, None)?;
+    let convert =
+        crate::convert_cmd::options(&crate::convert_cmd::convert_settings(ConvertFlags::default(), config)?, config)?;
+    let limits = zip_limits(&emit, convert.max_record_bytes);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
     let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<bytes::Bytes>>(8);
     let key = args.key.clone();
@@ -549,6 +576,7 @@ pub fn run_verify(
         ChannelReader { rx, current: bytes::Bytes::new() },
         &mut std::io::sink(),
         source,
+        &limits,
     );
     let fetched = runtime.block_on(fetch).context("download task")?;
     fetched.map_err(|e| cqube_emission::status::remote_failure(e, &args.key))?;

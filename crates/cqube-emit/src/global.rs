@@ -44,6 +44,8 @@ pub enum LogFormat {
 impl GlobalArgs {
     /// Installs the stderr log subscriber: `-v`/`-q` pick the level, RUST_LOG overrides it.
     pub fn init_logging(&self) {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        use tracing_subscriber::util::SubscriberInitExt as _;
         QUIET.store(self.quiet, Ordering::Relaxed);
         let level = match (self.quiet, self.verbose) {
             (true, _) => "error",
@@ -52,15 +54,21 @@ impl GlobalArgs {
             (false, 2) => "debug",
             _ => "trace",
         };
+        // `serve` logs one line per request by default (no effect on the other commands, which run no server).
+        let defaults =
+            if level == "warn" { format!("{level},{}", cqube_server::DEFAULT_LOG_DIRECTIVES) } else { level.into() };
         let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-            // The embedded store and the S3 client log request URLs at debug; presigned ones carry signatures.
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},s3s=info,s3s_fs=info,aws=info")));
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(defaults));
+        // Whatever RUST_LOG says: the targets whose debug events carry presigned URLs or Authorization headers.
+        let caps = tracing_subscriber::filter::Targets::new()
+            .with_default(tracing::Level::TRACE)
+            .with_targets(cqube_server::LOG_CAPS.iter().copied());
         // Colours only for a person at a terminal: not in files, journald or a daemon's captured stderr.
         let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
         let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
         match self.log_format {
-            LogFormat::Json => builder.json().init(),
-            LogFormat::Text => builder.with_target(false).init(),
+            LogFormat::Json => builder.json().finish().with(caps).init(),
+            LogFormat::Text => builder.with_target(false).finish().with(caps).init(),
         }
     }
 }

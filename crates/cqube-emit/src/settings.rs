@@ -31,6 +31,8 @@ pub const ENV: &[(&str, &str)] = &[
     ("CQUBE_EMIT_MAX_RETRIES", "emit.max_retries"),
     ("CQUBE_EMIT_REQUEST_TIMEOUT_SECONDS", "emit.request_timeout_seconds"),
     ("CQUBE_EMIT_JOURNAL_DIR", "emit.journal_dir"),
+    ("CQUBE_EMIT_MAX_ENTRY_BYTES", "emit.max_entry_bytes"),
+    ("CQUBE_EMIT_MAX_COMPRESSION_RATIO", "emit.max_compression_ratio"),
     ("CQUBE_EMIT_TIMEZONE", "daemon.timezone"),
     ("CQUBE_EMIT_STATUS_FILE", "daemon.status_file"),
     ("CQUBE_EMIT_STATUS_LISTEN", "daemon.listen"),
@@ -313,6 +315,8 @@ pub struct EmitFlags {
     pub max_retries: Option<usize>,
     pub request_timeout_seconds: Option<u64>,
     pub journal_dir: Option<PathBuf>,
+    pub max_entry_bytes: Option<u64>,
+    pub max_compression_ratio: Option<u64>,
 }
 
 /// The `[daemon]` flags.
@@ -337,6 +341,10 @@ pub struct EmitSettings {
     pub request_timeout_seconds: Setting<u64>,
     /// `None` only when there is no HOME or XDG_STATE_HOME for the default.
     pub journal_dir: Setting<Option<PathBuf>>,
+    /// Largest decompressed entry of a prepared zip.
+    pub max_entry_bytes: Setting<u64>,
+    /// Largest decompressed-to-compressed ratio of a prepared zip's entry.
+    pub max_compression_ratio: Setting<u64>,
 }
 
 impl fmt::Debug for EmitSettings {
@@ -351,6 +359,7 @@ impl EmitSettings {
         let mut l = Layers::new(config);
         let file = &config.emit;
         let token_file = l.relative(file.token_file.as_ref());
+        let zip_limits = cqube_zip::check::Limits::default();
         let settings = EmitSettings {
             api: l.pick_opt("emit.api", flags.api, "--api", file.api.clone()),
             token: l.pick_opt("emit.token", flags.token, "--token", None),
@@ -385,6 +394,20 @@ impl EmitSettings {
                 300,
             ),
             journal_dir: l.pick_opt("emit.journal_dir", flags.journal_dir, "--journal-dir", file.journal_dir.clone()),
+            max_entry_bytes: l.pick(
+                "emit.max_entry_bytes",
+                flags.max_entry_bytes,
+                "--max-entry-bytes",
+                file.max_entry_bytes,
+                zip_limits.max_entry_bytes,
+            ),
+            max_compression_ratio: l.pick(
+                "emit.max_compression_ratio",
+                flags.max_compression_ratio,
+                "--max-compression-ratio",
+                file.max_compression_ratio,
+                zip_limits.max_ratio,
+            ),
         };
         l.finish()?;
         let mut settings = settings;

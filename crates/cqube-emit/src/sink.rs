@@ -55,6 +55,19 @@ impl Output {
         }
     }
 
+    /// A failure: on stderr even with `--quiet`, which keeps errors (under `--json` the event says it).
+    fn failure(&self, line: &str) {
+        if !self.json {
+            let write = || {
+                let _ = writeln!(std::io::stderr().lock(), "{line}");
+            };
+            match &self.bars {
+                Some(bars) => bars.suspend(write),
+                None => write(),
+            }
+        }
+    }
+
     /// Clears the bars before the summary is printed.
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {
@@ -93,7 +106,7 @@ impl Output {
         match event {
             Event::JobStarted { job, files } => self.note(&format!("job {job}: {files} files")),
             Event::FileSkipped { source, reason, .. } => self.note(&format!("skipped {source}: {reason}")),
-            Event::FileFailed { source, error, .. } => self.note(&format!("failed {source}: {error}")),
+            Event::FileFailed { source, error, .. } => self.failure(&format!("failed {source}: {error}")),
             Event::FileAcknowledged { ack, already, .. } => {
                 let watermark = ack.watermark.as_ref().map(|w| format!(", watermark {} = {}", w.column, w.value));
                 self.line(&format!(

@@ -509,6 +509,10 @@ fn stdin_and_config_globs_are_converted_and_errors_have_their_exit_codes() {
     ]);
     wrong_token.arg(exports.join("att_07.csv")).arg("--journal-dir").arg(work.path().join("j"));
     assert_eq!(code(&mut wrong_token), Some(5), "a refused token is permanent");
+    let quiet = wrong_token.arg("-q").output().unwrap();
+    assert_eq!(quiet.status.code(), Some(5));
+    let stderr = String::from_utf8_lossy(&quiet.stderr);
+    assert!(stderr.contains("failed student_attendance: ") && stderr.contains("401"), "-q keeps errors: {stderr:?}");
     let mut no_server = bin();
     no_server.args([
         "emit",
@@ -525,6 +529,27 @@ fn stdin_and_config_globs_are_converted_and_errors_have_their_exit_codes() {
         .arg("--journal-dir")
         .arg(work.path().join("j"));
     assert_eq!(code(&mut no_server), Some(4), "an unreachable API is transient");
+}
+
+#[test]
+fn with_source_date_epoch_an_emitted_export_is_byte_identical_to_convert() {
+    let server = Server::start(false);
+    let work = tempfile::tempdir().unwrap();
+    let csv = work.path().join("student_attendance.csv");
+    run_ok(bin().args(["gen", "--source", "student_attendance", "--rows", "2000", "-o"]).arg(&csv));
+    let zip = work.path().join("student_attendance.zip");
+    let epoch = ("SOURCE_DATE_EPOCH", "1700000000");
+    run_ok(bin().env(epoch.0, epoch.1).args(["convert", "--source", "student_attendance", "-o"]).arg(&zip).arg(&csv));
+    let converted = std::fs::read(&zip).unwrap();
+    let emitted = |env: Option<(&str, &str)>| {
+        let mut cmd = server.emit(&["--json", "--source", "student_attendance"]);
+        cmd.envs(env).arg(&csv).arg("--journal-dir").arg(work.path().join(format!("journal-{}", env.is_some())));
+        let events = events(&run_ok(cmd));
+        server.download(of(&events, "file_acknowledged")[0]["ack"]["key"].as_str().unwrap())
+    };
+    assert!(emitted(Some(epoch)) == converted, "the emitted object is the converted zip, byte for byte");
+    let now = emitted(None);
+    assert!(now != converted && without_zip_times(now) == without_zip_times(converted), "only the time differs");
 }
 
 fn events_of(stdout: &[u8]) -> Vec<Value> {

@@ -88,16 +88,25 @@ fn bom(prefix: &[u8]) -> Option<(TextEncoding, usize)> {
     }
 }
 
-/// Guesses the encoding of an input from its first bytes (a few KiB is plenty).
+/// Bytes of the input [`detect_encoding`] should be given: enough that stray bytes in a large UTF-8 file are
+/// outnumbered by its real characters, small enough to hold in memory.
+pub const ENCODING_SAMPLE_BYTES: usize = 1 << 20;
+
+/// Guesses the encoding of an input from its first bytes (up to [`ENCODING_SAMPLE_BYTES`]).
 ///
 /// In order: a BOM (UTF-8, UTF-16LE, UTF-16BE); NUL bytes at every other position (UTF-16 without a BOM, whose
-/// ASCII text would otherwise pass as UTF-8 full of NULs); valid UTF-8, where a multi-byte character cut off by the
-/// end of the prefix still counts; otherwise windows-1252, which can decode any byte.
+/// ASCII text would otherwise pass as UTF-8 full of NULs); UTF-8, when the sample is valid UTF-8 (a multi-byte
+/// character cut off by its end still counts) or holds more valid multi-byte characters than invalid sequences (a
+/// UTF-8 file with a few stray bytes: the rows holding them are refused later, by line and byte offset, instead
+/// of every other character turning into mojibake); otherwise windows-1252, which can decode any byte.
 ///
 /// ```
 /// use cqube_normalize::{detect_encoding, TextEncoding};
 /// assert_eq!(detect_encoding(b"id|name\n1|Mumbai").encoding, TextEncoding::Utf8);
 /// assert_eq!(detect_encoding(b"id|name\n1|Caf\xe9\n").encoding, TextEncoding::Windows1252);
+/// let mut text = "id|name\n1|कख\n".as_bytes().to_vec();
+/// text.extend_from_slice(b"2|\xe9\n");
+/// assert_eq!(detect_encoding(&text).encoding, TextEncoding::Utf8);
 /// ```
 pub fn detect_encoding(prefix: &[u8]) -> Detected {
     if let Some((encoding, bom_len)) = bom(prefix) {
@@ -112,21 +121,55 @@ pub fn detect_encoding(prefix: &[u8]) -> Detected {
         let reason = "no byte order mark, but NUL bytes at every other position: UTF-16 text";
         return Detected { encoding, bom_len: 0, reason };
     }
+    let utf8 = |reason| Detected { encoding: TextEncoding::Utf8, bom_len: 0, reason };
     match std::str::from_utf8(prefix) {
-        Ok(_) if prefix.is_empty() => Detected { encoding: TextEncoding::Utf8, bom_len: 0, reason: "empty input" },
-        Ok(_) => Detected { encoding: TextEncoding::Utf8, bom_len: 0, reason: "valid UTF-8" },
+        Ok(_) if prefix.is_empty() => utf8("empty input"),
+        Ok(_) => utf8("valid UTF-8"),
         // `error_len() == None` means the bytes were fine up to a character the prefix cut in two.
-        Err(e) if e.error_len().is_none() => Detected {
-            encoding: TextEncoding::Utf8,
-            bom_len: 0,
-            reason: "valid UTF-8 (the sample ends inside a character)",
-        },
-        Err(_) => Detected {
-            encoding: TextEncoding::Windows1252,
-            bom_len: 0,
-            reason: "not valid UTF-8: read as windows-1252 (pass the encoding if that is wrong)",
-        },
+        Err(e) if e.error_len().is_none() => utf8("valid UTF-8 (the sample ends inside a character)"),
+        Err(_) => {
+            let (characters, invalid) = utf8_census(prefix);
+            if characters > invalid {
+                utf8("UTF-8 with stray bytes that are not: rows holding them are refused")
+            } else {
+                Detected {
+                    encoding: TextEncoding::Windows1252,
+                    bom_len: 0,
+                    reason: "not valid UTF-8: read as windows-1252 (pass the encoding if that is wrong)",
+                }
+            }
+        }
     }
+}
+
+/// Valid multi-byte UTF-8 characters and invalid sequences in `bytes` (a character cut off by the end counts as
+/// neither).
+fn utf8_census(mut bytes: &[u8]) -> (usize, usize) {
+    let (mut characters, mut invalid) = (0, 0);
+    loop {
+        let (valid, rest) = match std::str::from_utf8(bytes) {
+            Ok(text) => (text, &b""[..]),
+            Err(e) => {
+                let (valid, rest) = bytes.split_at(e.valid_up_to());
+                let Some(bad) = e.error_len() else {
+                    characters += count_multibyte(valid);
+                    return (characters, invalid);
+                };
+                invalid += 1;
+                (std::str::from_utf8(valid).expect("valid up to here"), &rest[bad..])
+            }
+        };
+        characters += count_multibyte(valid.as_bytes());
+        if rest.is_empty() {
+            return (characters, invalid);
+        }
+        bytes = rest;
+    }
+}
+
+/// Multi-byte characters of valid UTF-8: their lead bytes.
+fn count_multibyte(valid: &[u8]) -> usize {
+    valid.iter().filter(|&&b| b >= 0xC0).count()
 }
 
 /// UTF-16 of mostly-ASCII text has a NUL in one byte of nearly every pair; real UTF-8 text has none.
@@ -260,6 +303,83 @@ impl<R: Read> Read for Utf8Reader<R> {
                 // With `last = true`, InputEmpty means the decoder has flushed everything; it must not be called again.
                 t.finished = t.eof && result == CoderResult::InputEmpty;
             },
+        }
+    }
+}
+
+/// How the lines of a text end, as far as reading it is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineEnds {
+    /// `\n` or `\r\n`: read as they are.
+    Lf,
+    /// A lone `\r` (classic Mac OS, some exporters): [`LineEndReader`] turns `\r` and `\r\n` into `\n`, or the
+    /// whole file would read as one line.
+    Cr,
+}
+
+/// How the first line of a (UTF-8) sample ends, outside double quotes; [`LineEnds::Lf`] when no line ends in it.
+///
+/// ```
+/// use cqube_normalize::{detect_line_ends, LineEnds};
+/// assert_eq!(detect_line_ends(b"id|name\r1|a\r"), LineEnds::Cr);
+/// assert_eq!(detect_line_ends(b"id|name\r\n1|a\r\n"), LineEnds::Lf);
+/// ```
+pub fn detect_line_ends(sample: &[u8]) -> LineEnds {
+    let mut in_quotes = false;
+    for (i, &b) in sample.iter().enumerate() {
+        match b {
+            b'"' => in_quotes = !in_quotes,
+            b'\n' if !in_quotes => return LineEnds::Lf,
+            // A `\r` as the sample's last byte may be the first half of `\r\n`: undecided, so the usual reading.
+            b'\r' if !in_quotes => {
+                return match sample.get(i + 1) {
+                    Some(b'\n') | None => LineEnds::Lf,
+                    Some(_) => LineEnds::Cr,
+                };
+            }
+            _ => {}
+        }
+    }
+    LineEnds::Lf
+}
+
+/// A reader that passes text through, or with [`LineEnds::Cr`] turns every `\r` and `\r\n` into `\n`.
+#[derive(Debug)]
+pub struct LineEndReader<R> {
+    inner: R,
+    translate: bool,
+    /// The last byte read was a `\r` (already turned into `\n`): a `\n` right after it is dropped.
+    after_cr: bool,
+}
+
+impl<R> LineEndReader<R> {
+    /// Wraps `inner`, which is read as `line_ends` says.
+    pub fn new(inner: R, line_ends: LineEnds) -> Self {
+        LineEndReader { inner, translate: line_ends == LineEnds::Cr, after_cr: false }
+    }
+}
+
+impl<R: Read> Read for LineEndReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if !self.translate {
+            return self.inner.read(buf);
+        }
+        loop {
+            let n = self.inner.read(buf)?;
+            let mut kept = 0;
+            for i in 0..n {
+                let b = buf[i];
+                if b == b'\n' && std::mem::take(&mut self.after_cr) {
+                    continue;
+                }
+                self.after_cr = b == b'\r';
+                buf[kept] = if self.after_cr { b'\n' } else { b };
+                kept += 1;
+            }
+            // A read of only a dropped `\n` must not look like the end of the input.
+            if kept > 0 || n == 0 {
+                return Ok(kept);
+            }
         }
     }
 }
@@ -407,8 +527,39 @@ mod tests {
         assert!(d.reason.contains("ends inside"), "{}", d.reason);
         let d = detect_encoding(b"caf\xE9|1\n");
         assert_eq!((d.encoding, d.bom_len), (TextEncoding::Windows1252, 0));
+        // Windows-1252 text whose accents happen to form one valid UTF-8 pair is still windows-1252.
+        assert_eq!(detect_encoding(b"\xC3\xA9t\xE9 caf\xE9\n").encoding, TextEncoding::Windows1252);
         assert!(d.reason.contains("windows-1252"));
         assert_eq!(detect_encoding(b"").reason, "empty input");
+    }
+
+    #[test]
+    fn a_few_stray_bytes_do_not_flip_utf8_text() {
+        let mut text = "id|नाम\n".repeat(50).into_bytes();
+        text.extend_from_slice(b"51|\xE9\n");
+        text.extend_from_slice("52|नाम\n".as_bytes());
+        let d = detect_encoding(&text);
+        assert_eq!(d.encoding, TextEncoding::Utf8);
+        assert!(d.reason.contains("stray bytes"), "{}", d.reason);
+        assert_eq!(utf8_census(&text), (3 * 51, 1), "three characters a name");
+        assert_eq!(utf8_census("न".as_bytes().split_at(2).0), (0, 0), "a cut character is neither");
+    }
+
+    #[test]
+    fn cr_line_ends_are_read_as_line_ends() {
+        assert_eq!(detect_line_ends(b"a\rb\r"), LineEnds::Cr);
+        assert_eq!(detect_line_ends(b"\"x\ry\"\n1\r2"), LineEnds::Lf, "a CR inside quotes is not a line end");
+        assert_eq!(detect_line_ends(b"a|b\r"), LineEnds::Lf, "undecided at the end of the sample");
+        assert_eq!(detect_line_ends(b"a|b"), LineEnds::Lf);
+        let input = b"a\rb\r\nc\r\r\nd";
+        for step in 1..input.len() {
+            let mut out = Vec::new();
+            LineEndReader::new(Trickle { data: input, step }, LineEnds::Cr).read_to_end(&mut out).unwrap();
+            assert_eq!(out, b"a\nb\nc\n\nd", "step {step}");
+        }
+        let mut out = Vec::new();
+        LineEndReader::new(&input[..], LineEnds::Lf).read_to_end(&mut out).unwrap();
+        assert_eq!(out, input);
     }
 
     #[test]

@@ -13,7 +13,10 @@ pub mod value;
 
 mod datetime;
 
-pub use decode::{Detected, TextEncoding, Utf8Reader, detect_delimiter, detect_encoding, utf8_reader};
+pub use decode::{
+    Detected, ENCODING_SAMPLE_BYTES, LineEndReader, LineEnds, TextEncoding, Utf8Reader, detect_delimiter,
+    detect_encoding, detect_line_ends, utf8_reader,
+};
 /// The crate's error type: header mapping is the only operation that fails as a whole (a bad cell is a
 /// [`Violation`], reported per row, and decoding replaces malformed sequences instead of failing).
 pub use header::HeaderError as Error;

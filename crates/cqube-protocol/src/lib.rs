@@ -140,6 +140,10 @@ fn number_or_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Err
     match Option::<NumberOrText>::deserialize(d)? {
         None => Ok(None),
         Some(NumberOrText::Number(n)) => Ok(Some(n)),
+        // Decimal digits only, as openapi.json's pattern says: no sign, space or leading zero.
+        Some(NumberOrText::Text(t)) if t.starts_with('0') || !t.bytes().all(|b| b.is_ascii_digit()) => {
+            Err(serde::de::Error::custom(format!("{t:?} is not a whole number without leading zeros")))
+        }
         Some(NumberOrText::Text(t)) => t.parse().map(Some).map_err(serde::de::Error::custom),
     }
 }
@@ -365,6 +369,17 @@ mod tests {
         let many: DownloadUriRequest = serde_json::from_str(r#"{"filename":["a.zip","c.zip"],"bucket":"b"}"#).unwrap();
         assert_eq!(one.filename, ["a.zip"]);
         assert_eq!(many.filename, ["a.zip", "c.zip"]);
+    }
+
+    #[test]
+    fn max_keys_is_a_number_or_its_plain_digits() {
+        let parse = |json: &str| serde_json::from_str::<ListFilesRequest>(json).map(|r| r.max_keys);
+        assert_eq!(parse(r#"{"bucket":"b","max_keys":5}"#).unwrap(), Some(5));
+        assert_eq!(parse(r#"{"bucket":"b","max_keys":"1000"}"#).unwrap(), Some(1000));
+        assert_eq!(parse(r#"{"bucket":"b","max_keys":null}"#).unwrap(), None);
+        for bad in [r#""+5""#, r#""05""#, r#"" 5""#, r#""""#, r#""5x""#, "5.5", "true"] {
+            assert!(parse(&format!(r#"{{"bucket":"b","max_keys":{bad}}}"#)).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::Json;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, FromRequestParts, Multipart, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
@@ -18,7 +19,7 @@ use tokio::io::AsyncWriteExt;
 
 use crate::auth::{Principal, now_ms};
 use crate::db::{EmissionFilter, EmissionRecord, UploadRecord};
-use crate::{AppState, Error, keys};
+use crate::{AppState, Error, form, keys};
 
 /// S3's part-number range.
 const PART_NUMBERS: std::ops::RangeInclusive<u32> = 1..=10_000;
@@ -42,12 +43,48 @@ impl FromRequestParts<AppState> for Principal {
 #[derive(Debug)]
 pub struct Payload<T>(pub T);
 
+/// How a request body is encoded, from its `Content-Type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyFormat {
+    Json,
+    Form,
+}
+
+/// Parses the media type as RFC 9110 says: type and subtype case-insensitive, parameters (`charset=...`) allowed.
+/// JSON is `application/json` or any `application/*+json`; no header at all is taken as JSON, as before.
+fn body_format(content_type: Option<&header::HeaderValue>) -> Result<BodyFormat, Error> {
+    let unsupported = || {
+        Error::api(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send application/json or application/x-www-form-urlencoded",
+        )
+    };
+    let Some(value) = content_type else { return Ok(BodyFormat::Json) };
+    let value = value.to_str().map_err(|_| unsupported())?;
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    if essence.is_empty() {
+        return Ok(BodyFormat::Json);
+    }
+    let (kind, subtype) = essence.split_once('/').ok_or_else(unsupported)?;
+    if !kind.eq_ignore_ascii_case("application") {
+        return Err(unsupported());
+    }
+    let subtype = subtype.to_ascii_lowercase();
+    let token = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b));
+    match subtype.as_str() {
+        "json" => Ok(BodyFormat::Json),
+        "x-www-form-urlencoded" => Ok(BodyFormat::Form),
+        s if s.strip_suffix("+json").is_some_and(token) => Ok(BodyFormat::Json),
+        _ => Err(unsupported()),
+    }
+}
+
 impl<T: DeserializeOwned> FromRequest<AppState> for Payload<T> {
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Payload<T>, Error> {
-        let content_type =
-            req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let format = body_format(req.headers().get(header::CONTENT_TYPE))?;
         let body = axum::body::Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 Error::api(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "the request body is too large")
@@ -55,36 +92,31 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Payload<T> {
                 Error::bad_request("invalid_request", format!("could not read the request body: {rejection}"))
             }
         })?;
-        if content_type.starts_with("application/x-www-form-urlencoded") {
-            let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
-                .map_err(|e| Error::bad_request("invalid_request", format!("the form is malformed: {e}")))?;
-            let mut object = serde_json::Map::new();
-            for (name, value) in pairs {
-                match object.get_mut(&name) {
-                    None => {
-                        object.insert(name, serde_json::Value::String(value));
+        match format {
+            BodyFormat::Form => {
+                let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
+                    .map_err(|e| Error::bad_request("invalid_request", format!("the form is malformed: {e}")))?;
+                let mut object = serde_json::Map::new();
+                for (name, value) in pairs {
+                    match object.get_mut(&name) {
+                        None => {
+                            object.insert(name, serde_json::Value::String(value));
+                        }
+                        Some(serde_json::Value::Array(values)) => values.push(serde_json::Value::String(value)),
+                        Some(first) => *first = serde_json::Value::Array(vec![first.take(), value.into()]),
                     }
-                    Some(serde_json::Value::Array(values)) => values.push(serde_json::Value::String(value)),
-                    Some(first) => *first = serde_json::Value::Array(vec![first.take(), value.into()]),
                 }
+                serde_json::from_value(serde_json::Value::Object(object)).map(Payload).map_err(|e| {
+                    Error::bad_request("invalid_request", format!("the form does not fit this endpoint: {e}"))
+                })
             }
-            serde_json::from_value(serde_json::Value::Object(object))
-                .map(Payload)
-                .map_err(|e| Error::bad_request("invalid_request", format!("the form does not fit this endpoint: {e}")))
-        } else if content_type.starts_with("application/json") || content_type.is_empty() {
-            serde_json::from_slice(&body).map(Payload).map_err(|e| {
+            BodyFormat::Json => serde_json::from_slice(&body).map(Payload).map_err(|e| {
                 if e.is_data() {
                     Error::bad_request("invalid_request", format!("the JSON does not fit this endpoint: {e}"))
                 } else {
                     Error::bad_request("invalid_json", format!("the body is not valid JSON: {e}"))
                 }
-            })
-        } else {
-            Err(Error::api(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "send application/json or application/x-www-form-urlencoded",
-            ))
+            }),
         }
     }
 }
@@ -123,8 +155,32 @@ pub(crate) async fn healthz() -> &'static str {
     "ok"
 }
 
-pub(crate) async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], crate::OPENAPI_JSON).into_response()
+pub(crate) async fn openapi(State(state): State<AppState>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], state.inner.openapi.clone()).into_response()
+}
+
+/// The OpenAPI document this server serves: openapi.json with its catalog's sources, their file names and its
+/// bucket names filled in as `enum`s, so a schema-valid request never names a source or bucket it lacks.
+pub(crate) fn openapi_document(catalog: &cqube_core::Catalog, buckets: &crate::config::Buckets) -> String {
+    use serde_json::{Value, json};
+    let mut doc: Value = serde_json::from_str(crate::OPENAPI_JSON).unwrap_or_default();
+    let schemas = &mut doc["components"]["schemas"];
+    let sources = catalog.sources();
+    schemas["SourceName"]["enum"] = sources.iter().map(|s| json!(s.name)).collect();
+    schemas["EmissionFilename"]["enum"] = sources.iter().map(|s| json!(s.emission_path())).collect();
+    let mut names = vec!["input", "output", "emission"];
+    for bucket in buckets.all() {
+        if !names.contains(&bucket) {
+            names.push(bucket);
+        }
+    }
+    schemas["BucketName"]["enum"] = json!(names);
+    // A source and its file name go together.
+    schemas["CreateUploadRequest"]["oneOf"] = sources
+        .iter()
+        .map(|s| json!({"properties": {"source": {"enum": [s.name]}, "filename": {"enum": [s.emission_path()]}}}))
+        .collect();
+    doc.to_string()
 }
 
 pub(crate) async fn not_found() -> Error {
@@ -139,6 +195,24 @@ pub(crate) async fn list_s3_buckets(
     Json(BTreeMap::from([("input", b.input.clone()), ("output", b.output.clone()), ("emission", b.emission.clone())]))
 }
 
+/// S3's longest key: a longer prefix can match nothing.
+const MAX_KEY_CHARS: usize = 1024;
+/// Continuation tokens are the store's own (opaque, a few hundred characters on AWS).
+const MAX_CONTINUATION_CHARS: usize = 4096;
+
+/// A listing's `prefix` or `continuation_token` goes into the store's XML request, where control characters (NUL
+/// first) and U+FFFE/U+FFFF cannot be written: refuse them here rather than as a store failure.
+fn check_list_text(field: &str, text: Option<&str>, max_chars: usize) -> Result<(), Error> {
+    let Some(text) = text else { return Ok(()) };
+    if text.chars().any(|c| c.is_control() || matches!(c, '\u{fffe}' | '\u{ffff}')) {
+        return Err(Error::bad_request("invalid_request", format!("{field} contains control characters")));
+    }
+    if text.chars().count() > max_chars {
+        return Err(Error::bad_request("invalid_request", format!("{field} is longer than {max_chars} characters")));
+    }
+    Ok(())
+}
+
 pub(crate) async fn list_s3_files(
     State(state): State<AppState>,
     who: Principal,
@@ -150,6 +224,8 @@ pub(crate) async fn list_s3_files(
     if !(1..=1000).contains(&max_keys) {
         return Err(Error::bad_request("invalid_request", format!("max_keys must be 1..=1000, got {max_keys}")));
     }
+    check_list_text("prefix", req.prefix.as_deref(), MAX_KEY_CHARS)?;
+    check_list_text("continuation_token", req.continuation_token.as_deref(), MAX_CONTINUATION_CHARS)?;
     let page =
         state.inner.storage.list(&bucket, req.prefix.as_deref(), req.continuation_token.as_deref(), max_keys).await?;
     Ok(Json(page).into_response())
@@ -209,21 +285,33 @@ pub(crate) async fn upload_url(
 
 /// Receives a presigned POST form for the embedded store: verifies the policy this server signed, spools the file
 /// to disk (bounded memory, no size guess), then writes it to the store. s3s-fs's own form parser fails on large
-/// files (STYLE.md), which is why the embedded store's `upload-url` points here.
+/// files (STYLE.md), which is why the embedded store's `upload-url` points here. Anyone may call it, so every part
+/// of the form is bounded before the policy is checked (`form.rs`), and every error is the API's JSON.
 pub(crate) async fn post_object(
     State(state): State<AppState>,
-    Path(bucket): Path<String>,
-    mut form: Multipart,
+    bucket: Result<Path<String>, PathRejection>,
+    req: Request,
 ) -> Result<StatusCode, Error> {
+    let Path(bucket) = bucket.map_err(|e| Error::bad_request("unknown_bucket", e.body_text()))?;
     let bucket = state.bucket(&bucket)?;
-    let malformed = |e: axum::extract::multipart::MultipartError| {
-        Error::bad_request("invalid_request", format!("the form is malformed: {}", e.body_text()))
-    };
+    let budget = form::Budget::default();
+    let (parts, body) = req.into_parts();
+    let req = Request::from_parts(parts, form::guard(body, &budget));
+    let mut form = Multipart::from_request(req, &state).await.map_err(|_| {
+        Error::api(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the presigned POST as multipart/form-data",
+        )
+    })?;
     let mut fields = BTreeMap::new();
-    while let Some(mut field) = form.next_field().await.map_err(malformed)? {
-        let name = field.name().unwrap_or_default().to_ascii_lowercase();
+    while let Some(mut field) = form.next_field().await.map_err(|e| budget.error(&e))? {
+        let name = form::field_name(&field)?;
         if name != "file" {
-            let value = field.text().await.map_err(malformed)?;
+            if fields.len() == form::MAX_FORM_FIELDS {
+                return Err(form::too_large(format!("the form has more than {} fields", form::MAX_FORM_FIELDS)));
+            }
+            let value = form::field_value(&mut field, &name, &budget).await?;
             fields.insert(name, value);
             continue;
         }
@@ -238,14 +326,11 @@ pub(crate) async fn post_object(
             let io = |source| Error::Io { what: format!("spooling an upload to {}", spool.display()), source };
             let mut file = tokio::fs::File::create(&spool).await.map_err(io)?;
             let mut written: u64 = 0;
-            while let Some(chunk) = field.chunk().await.map_err(malformed)? {
+            while let Some(chunk) = field.chunk().await.map_err(|e| budget.error(&e))? {
+                budget.received();
                 written += chunk.len() as u64;
                 if written > max_bytes {
-                    return Err(Error::api(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "body_too_large",
-                        format!("the file exceeds the policy's limit of {max_bytes} bytes"),
-                    ));
+                    return Err(form::too_large(format!("the file exceeds the policy's limit of {max_bytes} bytes")));
                 }
                 file.write_all(&chunk).await.map_err(io)?;
             }
@@ -262,10 +347,21 @@ pub(crate) async fn post_object(
     Err(Error::bad_request("invalid_request", "the form has no `file` field"))
 }
 
-fn upload_for(state: &AppState, who: &Principal, upload_id: &str) -> Result<UploadRecord, Error> {
+/// Who may act on an upload besides the token that started it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Others {
+    /// Nobody: presigning, listing and completing continue an upload.
+    Refused,
+    /// Admin tokens too: aborting clears up after a revoked or lost token.
+    Admin,
+}
+
+fn upload_for(state: &AppState, who: &Principal, upload_id: &str, others: Others) -> Result<UploadRecord, Error> {
     let upload = state.inner.db.upload(upload_id)?;
-    // Someone else's upload looks exactly like a missing one.
-    let upload = upload.filter(|u| u.token_name == who.token_name).ok_or_else(|| {
+    // Ownership is the token's id, not its name: a new token that reuses a revoked one's name (perhaps with
+    // another scope) must not continue its uploads. Someone else's upload looks exactly like a missing one.
+    let upload = upload.filter(|u| u.token_id == who.token_id || (others == Others::Admin && who.admin));
+    let upload = upload.ok_or_else(|| {
         Error::api(StatusCode::NOT_FOUND, "upload_not_found", format!("no upload {upload_id:?} for this token"))
     })?;
     Ok(upload)
@@ -314,6 +410,7 @@ pub(crate) async fn create_upload(
     let now = now_ms();
     let upload = UploadRecord {
         id: keys::uuid_v4()?,
+        token_id: who.token_id.clone(),
         token_name: who.token_name.clone(),
         source: source.name.clone(),
         bucket: bucket.clone(),
@@ -343,7 +440,7 @@ pub(crate) async fn presign_parts(
         return Err(Error::bad_request("invalid_request", "part_numbers must list 1..=1000 parts"));
     }
     req.part_numbers.iter().try_for_each(|n| check_part_number(*n))?;
-    let upload = upload_for(&state, &who, &upload_id)?;
+    let upload = upload_for(&state, &who, &upload_id, Others::Refused)?;
     require_open(&upload)?;
     // A URL must not outlive the upload it belongs to.
     let remaining = u64::try_from((upload.expires_at - now_ms()) / 1000).unwrap_or(1).max(1);
@@ -363,7 +460,7 @@ pub(crate) async fn list_parts(
     who: Principal,
     Path(upload_id): Path<String>,
 ) -> Result<Json<ListPartsResponse>, Error> {
-    let upload = upload_for(&state, &who, &upload_id)?;
+    let upload = upload_for(&state, &who, &upload_id, Others::Refused)?;
     require_open(&upload)?;
     let parts = state.inner.storage.list_parts(&upload.bucket, &upload.key, &upload.store_upload_id).await?;
     Ok(Json(ListPartsResponse { parts }))
@@ -408,7 +505,7 @@ pub(crate) async fn complete_upload(
     Path(upload_id): Path<String>,
     Payload(req): Payload<CompleteUploadRequest>,
 ) -> Result<Json<Acknowledgement>, Error> {
-    let upload = upload_for(&state, &who, &upload_id)?;
+    let upload = upload_for(&state, &who, &upload_id, Others::Refused)?;
     if upload.state == "completed"
         && let Some(done) = state.inner.db.emission_for_upload(&upload.id)?
     {
@@ -422,11 +519,11 @@ pub(crate) async fn complete_upload(
         return Err(Error::bad_request("invalid_parts", "parts must not be empty"));
     }
     if let Some(w) = &req.watermark
-        && (w.column.is_empty() || w.column.len() > 256 || w.value.len() > 1024)
+        && (w.column.is_empty() || w.column.chars().count() > 256 || w.value.chars().count() > 1024)
     {
         return Err(Error::bad_request(
             "invalid_watermark",
-            "a watermark needs a column name (at most 256 bytes) and a value of at most 1024 bytes",
+            "a watermark needs a column name (at most 256 characters) and a value of at most 1024 characters",
         ));
     }
     for (i, p) in req.parts.iter().enumerate() {
@@ -512,7 +609,7 @@ pub(crate) async fn abort_upload(
     who: Principal,
     Path(upload_id): Path<String>,
 ) -> Result<StatusCode, Error> {
-    let upload = upload_for(&state, &who, &upload_id)?;
+    let upload = upload_for(&state, &who, &upload_id, Others::Admin)?;
     match upload.state.as_str() {
         "aborted" => return Ok(StatusCode::NO_CONTENT),
         "completed" => {
@@ -570,14 +667,17 @@ pub(crate) async fn emissions(
     {
         return Err(Error::bad_request("unknown_source", format!("data source {source:?} is not in the catalog")));
     }
-    // Admins see every emission; other tokens see their own.
+    // Admins see every emission; other tokens those of their name (a token re-created under the same name
+    // continues from its predecessor's watermarks) within their scope.
     let token = (!who.admin).then_some(who.token_name.as_str());
+    let scope = if who.admin { None } else { who.sources.as_deref() };
     let list = state.inner.db.emissions(&EmissionFilter {
         token_name: token,
         source: query.source.as_deref(),
         since,
         watermark_column: query.watermark_column.as_deref(),
         limit: query.limit,
+        scope,
     })?;
     Ok(Json(EmissionList { emissions: list.into_iter().map(acknowledgement).collect() }))
 }
@@ -590,4 +690,52 @@ pub(crate) async fn auth(
     let access_token = crate::auth::login(&state.inner.db, &req.username, &req.password, ttl)?;
     tracing::info!(user = %req.username, "short-lived token issued");
     Ok(Json(AuthResponse { access_token, token_type: "Bearer".into(), expires_in: ttl }))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    #[test]
+    fn media_types_are_parsed_not_prefix_matched() {
+        let format = |v: &str| body_format(Some(&HeaderValue::from_str(v).unwrap())).ok();
+        assert_eq!(body_format(None).ok(), Some(BodyFormat::Json));
+        for json in ["application/json", "Application/JSON", "application/json;charset=utf-8", "application/ld+json"] {
+            assert_eq!(format(json), Some(BodyFormat::Json), "{json}");
+        }
+        for form in ["application/x-www-form-urlencoded", "APPLICATION/X-WWW-FORM-URLENCODED ; charset=UTF-8"] {
+            assert_eq!(format(form), Some(BodyFormat::Form), "{form}");
+        }
+        for other in ["application/jsonp", "application/json-seq", "text/json", "application/+json", "json", "*/*"] {
+            assert_eq!(format(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn the_served_document_lists_this_servers_sources_and_buckets() {
+        let catalog = cqube_core::Catalog::builtin();
+        let buckets = crate::config::Buckets::default();
+        let doc: serde_json::Value = serde_json::from_str(&openapi_document(&catalog, &buckets)).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        let names: Vec<&str> =
+            schemas["SourceName"]["enum"].as_array().unwrap().iter().filter_map(|v| v.as_str()).collect();
+        assert_eq!(names.len(), catalog.sources().len());
+        assert!(names.contains(&"student_attendance"));
+        let pairs = schemas["CreateUploadRequest"]["oneOf"].as_array().unwrap();
+        let attendance = catalog.get("student_attendance").unwrap();
+        assert!(pairs.iter().any(|p| p["properties"]["source"]["enum"][0] == "student_attendance"
+            && p["properties"]["filename"]["enum"][0] == attendance.emission_path().as_str()));
+        let bucket_names = schemas["BucketName"]["enum"].as_array().unwrap();
+        for name in ["input", "output", "emission", "cqube-emission"] {
+            assert!(bucket_names.iter().any(|b| b == name), "{name}");
+        }
+        // Every reference resolves.
+        let text = doc.to_string();
+        for reference in text.split("\"#/components/schemas/").skip(1) {
+            let name = &reference[..reference.find('"').unwrap()];
+            assert!(schemas.get(name).is_some(), "{name} is referenced but not defined");
+        }
+    }
 }

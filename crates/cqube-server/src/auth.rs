@@ -120,7 +120,11 @@ pub fn authenticate(db: &Database, header: Option<&str>) -> Result<Principal, Er
     if record.expires_at.is_some_and(|t| t <= now) {
         return Err(unauthorized("the token has expired"));
     }
-    db.touch_token(&record.id, now)?;
+    // Bookkeeping only: a full disk or a busy database must not refuse a valid token (nor the abort that would
+    // free space).
+    if let Err(err) = db.touch_token(&record.id, now) {
+        tracing::warn!(token_id = %record.id, error = %err, "could not record the token's last use");
+    }
     Ok(Principal { token_id: record.id, token_name: record.name, sources: record.sources, admin: record.admin })
 }
 

@@ -18,9 +18,13 @@ CREATE UNIQUE INDEX IF NOT EXISTS tokens_live_name ON tokens(name) WHERE revoked
 CREATE TABLE IF NOT EXISTS users (
     name TEXT PRIMARY KEY, password_hash TEXT NOT NULL, sources TEXT, created_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS reserved_keys (bucket TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (bucket, key));
+CREATE TABLE IF NOT EXISTS key_slots (
+    bucket TEXT NOT NULL, filename TEXT NOT NULL, second INTEGER NOT NULL, seq INTEGER NOT NULL,
+    PRIMARY KEY (bucket, filename));
 CREATE TABLE IF NOT EXISTS uploads (
     id TEXT PRIMARY KEY, token_name TEXT NOT NULL, source TEXT NOT NULL, bucket TEXT NOT NULL, key TEXT NOT NULL,
-    store_upload_id TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, state TEXT NOT NULL);
+    store_upload_id TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, state TEXT NOT NULL,
+    token_id TEXT);
 CREATE TABLE IF NOT EXISTS emissions (
     id TEXT PRIMARY KEY, upload_id TEXT UNIQUE, token_name TEXT NOT NULL, source TEXT NOT NULL, bucket TEXT NOT NULL,
     key TEXT NOT NULL, archived_key TEXT, bytes INTEGER NOT NULL, rows INTEGER NOT NULL, sha256 TEXT NOT NULL,
@@ -32,10 +36,16 @@ CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "server.sqlite3";
 
+/// File in the data directory that holds space for the database on a full disk (see [`Database::open`]).
+pub const RESERVE_FILE: &str = "server.reserve";
+/// Its size: room for many small writes.
+const RESERVE_BYTES: usize = 1024 * 1024;
+
 /// A handle on the database; cheap to share behind an `Arc`.
 #[derive(Debug)]
 pub struct Database {
     conn: Mutex<Connection>,
+    reserve: std::path::PathBuf,
 }
 
 /// A stored token (never its secret).
@@ -69,7 +79,9 @@ pub type UserRecord = (String, Option<Vec<String>>);
 pub struct UploadRecord {
     /// Our id.
     pub id: String,
-    /// Token that started it; only that token may use it.
+    /// Id of the token that started it: only that token may continue it (a later token of the same name may not).
+    pub token_id: String,
+    /// Name of that token, for people reading lists.
     pub token_name: String,
     /// Data source.
     pub source: String,
@@ -137,6 +149,19 @@ fn migrate(conn: &Connection) -> Result<(), Error> {
         )
         .map_err(Error::db("adding the watermark columns"))?;
     }
+    let has_token_id: bool = conn
+        .query_row("SELECT count(*) FROM pragma_table_info('uploads') WHERE name = 'token_id'", [], |r| r.get(0))
+        .map_err(Error::db("reading the schema"))?;
+    if !has_token_id {
+        // Older uploads named their token only: give each to the token of that name that existed when it started
+        // (names are unique among live tokens), never to a later token that reused the name.
+        conn.execute_batch(
+            "ALTER TABLE uploads ADD COLUMN token_id TEXT;
+             UPDATE uploads SET token_id = (SELECT t.id FROM tokens t WHERE t.name = uploads.token_name
+                 AND t.created_at <= uploads.created_at ORDER BY t.created_at DESC LIMIT 1);",
+        )
+        .map_err(Error::db("adding the uploads' token ids"))?;
+    }
     Ok(())
 }
 
@@ -151,7 +176,16 @@ impl Database {
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(Error::db("setting busy timeout"))?;
         conn.execute_batch(SCHEMA).map_err(Error::db("creating schema"))?;
         migrate(&conn)?;
-        Ok(Database { conn: Mutex::new(conn) })
+        // Recording an abort must work on a full disk (the abort is how space gets freed): a reserved megabyte is
+        // given up for it then, and taken again at the next start.
+        let reserve = data_dir.join(RESERVE_FILE);
+        if !reserve.exists()
+            && let Err(err) = std::fs::write(&reserve, vec![0u8; RESERVE_BYTES])
+        {
+            let _ = std::fs::remove_file(&reserve);
+            tracing::warn!(path = %reserve.display(), error = %err, "could not reserve disk space for the database");
+        }
+        Ok(Database { conn: Mutex::new(conn), reserve })
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -234,10 +268,14 @@ impl Database {
             .map_err(Error::db("revoking a token"))
     }
 
-    /// Records a successful authentication.
+    /// Records a successful authentication, at most once a minute per token: one write per request would
+    /// serialize every request on the database and fail them all on a full disk.
     pub fn touch_token(&self, id: &str, now: i64) -> Result<(), Error> {
         self.conn()
-            .execute("UPDATE tokens SET last_used_at = ?2 WHERE id = ?1", params![id, now])
+            .execute(
+                "UPDATE tokens SET last_used_at = ?2 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at <= ?2 - 60000)",
+                params![id, now],
+            )
             .map(drop)
             .map_err(Error::db("updating a token"))
     }
@@ -270,6 +308,23 @@ impl Database {
             .map_err(Error::db("reading a user"))
     }
 
+    /// The next key slot (unix second, sequence within it) for `filename` in `bucket`, in one statement whatever
+    /// came before: `now` with sequence 0 once the clock has passed the last slot's second, else that second's next
+    /// sequence, else, past `per_second` sequences, the following second.
+    pub fn next_key_slot(&self, bucket: &str, filename: &str, now: i64, per_second: u32) -> Result<(i64, u32), Error> {
+        self.conn()
+            .query_row(
+                "INSERT INTO key_slots (bucket, filename, second, seq) VALUES (?1, ?2, ?3, 0)
+                 ON CONFLICT (bucket, filename) DO UPDATE SET
+                   second = CASE WHEN ?3 > second THEN ?3 WHEN seq + 1 >= ?4 THEN second + 1 ELSE second END,
+                   seq = CASE WHEN ?3 > second OR seq + 1 >= ?4 THEN 0 ELSE seq + 1 END
+                 RETURNING second, seq",
+                params![bucket, filename, now, per_second],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(Error::db("taking a key slot"))
+    }
+
     /// Reserves `key` in `bucket`; `false` when another request already holds it.
     pub fn reserve_key(&self, bucket: &str, key: &str) -> Result<bool, Error> {
         self.conn()
@@ -282,9 +337,20 @@ impl Database {
     pub fn insert_upload(&self, u: &UploadRecord) -> Result<(), Error> {
         self.conn()
             .execute(
-                "INSERT INTO uploads (id, token_name, source, bucket, key, store_upload_id, created_at, expires_at, state)
-                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
-                params![u.id, u.token_name, u.source, u.bucket, u.key, u.store_upload_id, u.created_at, u.expires_at, u.state],
+                "INSERT INTO uploads (id, token_id, token_name, source, bucket, key, store_upload_id, created_at, expires_at,
+                 state) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+                params![
+                    u.id,
+                    u.token_id,
+                    u.token_name,
+                    u.source,
+                    u.bucket,
+                    u.key,
+                    u.store_upload_id,
+                    u.created_at,
+                    u.expires_at,
+                    u.state
+                ],
             )
             .map(drop)
             .map_err(Error::db("recording an upload"))
@@ -294,7 +360,7 @@ impl Database {
     pub fn upload(&self, id: &str) -> Result<Option<UploadRecord>, Error> {
         self.conn()
             .query_row(
-                "SELECT id, token_name, source, bucket, key, store_upload_id, created_at, expires_at, state
+                "SELECT id, token_name, source, bucket, key, store_upload_id, created_at, expires_at, state, token_id
                  FROM uploads WHERE id = ?1",
                 [id],
                 |r| {
@@ -308,6 +374,8 @@ impl Database {
                         created_at: r.get(6)?,
                         expires_at: r.get(7)?,
                         state: r.get(8)?,
+                        // A pre-migration upload whose token is gone belongs to no token.
+                        token_id: r.get::<_, Option<String>>(9)?.unwrap_or_default(),
                     })
                 },
             )
@@ -315,12 +383,29 @@ impl Database {
             .map_err(Error::db("reading an upload"))
     }
 
-    /// Sets an upload's state.
+    /// Sets an upload's state, on a full disk too (using the reserve).
     pub fn set_upload_state(&self, id: &str, state: &str) -> Result<(), Error> {
-        self.conn()
-            .execute("UPDATE uploads SET state = ?2 WHERE id = ?1", [id, state])
-            .map(drop)
-            .map_err(Error::db("updating an upload"))
+        let update = || self.conn().execute("UPDATE uploads SET state = ?2 WHERE id = ?1", [id, state]);
+        match update() {
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) && self.release_reserve() => {
+                update()
+            }
+            other => other,
+        }
+        .map(drop)
+        .map_err(Error::db("updating an upload"))
+    }
+
+    /// Gives up the reserved space; `false` when there was none left to give.
+    fn release_reserve(&self) -> bool {
+        let released = std::fs::remove_file(&self.reserve).is_ok();
+        if released {
+            tracing::error!(
+                path = %self.reserve.display(),
+                "the disk is full: released the database's reserved space; free space, then restart to reserve it again"
+            );
+        }
+        released
     }
 
     /// Stores an emission and marks its upload completed, atomically.
@@ -406,14 +491,16 @@ impl Database {
             .prepare(&format!(
                 "SELECT {} FROM emissions WHERE (?1 IS NULL OR token_name = ?1) AND (?2 IS NULL OR source = ?2)
                  AND (?3 IS NULL OR completed_at >= ?3) AND (?4 IS NULL OR watermark_column = ?4)
+                 AND (?6 IS NULL OR instr(',' || ?6 || ',', ',' || source || ',') > 0)
                  ORDER BY completed_at DESC, rowid DESC LIMIT ?5",
                 Self::EMISSION_COLUMNS
             ))
             .map_err(Error::db("listing emissions"))?;
         // SQLite reads a negative LIMIT as none.
         let limit = filter.limit.map_or(-1, i64::from);
-        let EmissionFilter { token_name, source, since, watermark_column, .. } = filter;
-        stmt.query_map(params![token_name, source, since, watermark_column, limit], Self::emission_row)
+        let EmissionFilter { token_name, source, since, watermark_column, scope, .. } = filter;
+        let scope = sources_to_sql(*scope);
+        stmt.query_map(params![token_name, source, since, watermark_column, limit, scope], Self::emission_row)
             .and_then(Iterator::collect)
             .map_err(Error::db("listing emissions"))
     }
@@ -432,4 +519,36 @@ pub struct EmissionFilter<'a> {
     pub watermark_column: Option<&'a str>,
     /// At most this many (the newest).
     pub limit: Option<u32>,
+    /// Only these data sources (a scoped token's).
+    pub scope: Option<&'a [String]>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uploads_of_an_older_database_go_to_the_token_that_started_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        // the schema before uploads carried a token id
+        conn.execute_batch(
+            "CREATE TABLE tokens (id TEXT PRIMARY KEY, name TEXT NOT NULL, hash BLOB NOT NULL, sources TEXT,
+                 admin INTEGER NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER, last_used_at INTEGER,
+                 revoked_at INTEGER);
+             CREATE TABLE uploads (id TEXT PRIMARY KEY, token_name TEXT NOT NULL, source TEXT NOT NULL,
+                 bucket TEXT NOT NULL, key TEXT NOT NULL, store_upload_id TEXT NOT NULL, created_at INTEGER NOT NULL,
+                 expires_at INTEGER NOT NULL, state TEXT NOT NULL);
+             INSERT INTO tokens VALUES ('old', 'gujarat', x'00', NULL, 0, 100, NULL, NULL, 300);
+             INSERT INTO tokens VALUES ('new', 'gujarat', x'00', NULL, 0, 400, NULL, NULL, NULL);
+             INSERT INTO uploads VALUES ('u1', 'gujarat', 's', 'b', 'k1', 'x', 200, 9999, 'open');
+             INSERT INTO uploads VALUES ('u2', 'gujarat', 's', 'b', 'k2', 'y', 500, 9999, 'open');
+             INSERT INTO uploads VALUES ('u3', 'gone', 's', 'b', 'k3', 'z', 500, 9999, 'open');",
+        )
+        .unwrap();
+        drop(conn);
+        let db = Database::open(dir.path()).unwrap();
+        let owner = |id: &str| db.upload(id).unwrap().unwrap().token_id;
+        assert_eq!((owner("u1"), owner("u2"), owner("u3")), ("old".into(), "new".into(), String::new()));
+    }
 }

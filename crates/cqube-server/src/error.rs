@@ -76,13 +76,36 @@ impl Error {
     pub(crate) fn db(what: &'static str) -> impl FnOnce(rusqlite::Error) -> Error {
         move |source| Error::Db { what, source }
     }
+
+    /// Whether the failure is a full disk or store: the data directory (ENOSPC, or a quota), the database
+    /// (SQLite's "database or disk is full"), or the store (the embedded store's and S3-compatible stores'
+    /// storage-full codes; the store's answer reaches us flattened to text, so its code is matched there).
+    pub fn is_storage_full(&self) -> bool {
+        match self {
+            Error::Io { source, .. } => {
+                source.kind() == std::io::ErrorKind::StorageFull || source.kind() == std::io::ErrorKind::QuotaExceeded
+            }
+            Error::Db { source, .. } => source.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull),
+            Error::Store { message, .. } => STORE_FULL_CODES.iter().any(|code| message.contains(code)),
+            _ => false,
+        }
+    }
 }
+
+/// S3 error codes that mean the store is out of space: the embedded store's (`store_full.rs`) and MinIO's.
+const STORE_FULL_CODES: &[&str] = &[crate::store_full::CODE, "XMinioStorageFull"];
 
 /// Internal errors go to the log in full; the client sees only a code and a generic message.
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let (status, code, message) = match self {
             Error::Api { status, code, message } => (status, code, message),
+            other if other.is_storage_full() => {
+                tracing::error!(error = %other, "request failed: storage full");
+                let message =
+                    "the server's storage is full: an operator must free space on it (retrying will not help)";
+                (StatusCode::INSUFFICIENT_STORAGE, "insufficient_storage", message.to_owned())
+            }
             other => {
                 tracing::error!(error = %other, "request failed");
                 let code = if matches!(other, Error::Store { .. }) { "store_unavailable" } else { "internal" };

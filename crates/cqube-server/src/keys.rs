@@ -6,7 +6,8 @@ use cqube_core::{Catalog, DataSource};
 use crate::Error;
 
 /// Rejects names that could escape the emission folder or confuse cQube's routing: empty, absolute, `..`,
-/// backslashes, control characters.
+/// backslashes, control characters, a drive (`:` in the first segment). openapi.json's `ObjectKey` pattern says
+/// the same.
 pub fn check_filename(filename: &str) -> Result<(), Error> {
     let bad = |why: &str| Error::bad_request("invalid_filename", format!("file name {filename:?} {why}"));
     if filename.is_empty() {
@@ -15,7 +16,10 @@ pub fn check_filename(filename: &str) -> Result<(), Error> {
     if filename.chars().any(char::is_control) {
         return Err(bad("contains control characters"));
     }
-    if filename.starts_with('/') || filename.contains('\\') || filename.as_bytes().get(1) == Some(&b':') {
+    if filename.starts_with('/')
+        || filename.contains('\\')
+        || filename.split('/').next().is_some_and(|s| s.contains(':'))
+    {
         return Err(bad("must be a relative path with '/' separators"));
     }
     if filename.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..") {
@@ -55,7 +59,10 @@ pub fn add_timestamp<Tz: TimeZone>(filename: &str, at: &DateTime<Tz>) -> String
 where
     Tz::Offset: std::fmt::Display,
 {
-    let stamp = at.format("%Y%m%d%H%M%S");
+    with_stamp(filename, &at.format("%Y%m%d%H%M%S").to_string())
+}
+
+fn with_stamp(filename: &str, stamp: &str) -> String {
     let (dir, file) = filename.rsplit_once('/').map_or(("", filename), |(d, f)| (d, f));
     let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
     match file.rsplit_once('.') {
@@ -64,16 +71,54 @@ where
     }
 }
 
-/// A new key for `filename`, unique in `bucket`: when another request already took this second's key, the next
-/// free second is used, so the key keeps cQube's `_YYYYmmddHHMMSS` form.
+/// Keys one file name takes within one second: the plain `_YYYYmmddHHMMSS` one, then `_YYYYmmddHHMMSS_0001` up to
+/// `_9999`. Past that, keys move into the next second, ahead of the clock, and the log says so.
+pub const KEYS_PER_SECOND: u32 = 10_000;
+
+/// The key of slot `seq` within second `at`. cQube's ingestion routes on the key's prefix, requires `.zip` at the
+/// end and names the CSV after the key up to its first dot, so a sequence before the extension keeps all three
+/// (INGESTION.md); zero-padded, text order is issue order.
+fn sequenced_key<Tz: TimeZone>(filename: &str, at: &DateTime<Tz>, seq: u32) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
+    if seq == 0 {
+        add_timestamp(filename, at)
+    } else {
+        with_stamp(filename, &format!("{}_{seq:04}", at.format("%Y%m%d%H%M%S")))
+    }
+}
+
+/// A new key for `filename`, unique in `bucket`, in the current second: one slot statement and one reservation
+/// per request, however many keys came before.
 pub fn unique_key(db: &crate::db::Database, bucket: &str, filename: &str) -> Result<String, Error> {
-    let mut at = Local::now();
+    unique_key_at(db, bucket, filename, Local::now().timestamp(), KEYS_PER_SECOND)
+}
+
+fn unique_key_at(
+    db: &crate::db::Database,
+    bucket: &str,
+    filename: &str,
+    now: i64,
+    per_second: u32,
+) -> Result<String, Error> {
     loop {
-        let key = add_timestamp(filename, &at);
+        let (second, seq) = db.next_key_slot(bucket, filename, now, per_second)?;
+        if second > now && seq == 0 {
+            tracing::warn!(
+                filename,
+                ahead_seconds = second - now,
+                "more than {per_second} keys for one file name in one second: keys run ahead of the clock"
+            );
+        }
+        let at = DateTime::from_timestamp(second, 0)
+            .ok_or_else(|| Error::Admin(format!("key second {second} is out of range")))?
+            .with_timezone(&Local);
+        let key = sequenced_key(filename, &at, seq);
+        // A key can be taken already: reserved by a version before slots, or in a local hour a DST change repeats.
         if db.reserve_key(bucket, &key)? {
             return Ok(key);
         }
-        at += chrono::Duration::seconds(1);
     }
 }
 
@@ -134,6 +179,7 @@ mod tests {
             "student_attendance/student_attendance\n.zip",
             "student_attendance//student_attendance.zip",
             "C:student_attendance.zip",
+            "student_attendance:/student_attendance.zip",
             "student_attendance/other.zip",
             "student_attendance/student_attendance.csv",
         ] {
@@ -143,13 +189,48 @@ mod tests {
     }
 
     #[test]
-    fn unique_keys_under_contention() {
+    fn keys_stay_in_their_second_with_a_sequence() {
         let dir = tempfile::tempdir().unwrap();
         let db = crate::db::Database::open(dir.path()).unwrap();
-        let keys: std::collections::HashSet<String> =
-            (0..20).map(|_| unique_key(&db, "b", "x/y.zip").unwrap()).collect();
-        assert_eq!(keys.len(), 20);
-        assert!(keys.iter().all(|k| k.starts_with("x/y_") && k.len() == "x/y_20220728101500.zip".len()));
+        let now = Utc.with_ymd_and_hms(2022, 7, 28, 10, 15, 0).unwrap().timestamp();
+        let stamp = DateTime::from_timestamp(now, 0).unwrap().with_timezone(&Local).format("%Y%m%d%H%M%S");
+        let keys: Vec<String> =
+            (0..20).map(|_| unique_key_at(&db, "b", "x/y.zip", now, KEYS_PER_SECOND).unwrap()).collect();
+        assert_eq!(keys[0], format!("x/y_{stamp}.zip"));
+        for (i, key) in keys.iter().enumerate().skip(1) {
+            assert_eq!(key, &format!("x/y_{stamp}_{i:04}.zip"), "same second, next sequence");
+        }
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(sorted, keys, "text order is issue order");
+        // Another name and another bucket have their own sequences; the next second starts over.
+        assert_eq!(unique_key_at(&db, "b", "x/z.zip", now, KEYS_PER_SECOND).unwrap(), format!("x/z_{stamp}.zip"));
+        assert_eq!(unique_key_at(&db, "c", "x/y.zip", now, KEYS_PER_SECOND).unwrap(), format!("x/y_{stamp}.zip"));
+        let next = unique_key_at(&db, "b", "x/y.zip", now + 1, KEYS_PER_SECOND).unwrap();
+        assert!(next > keys[19] && !next[..next.len() - 4].ends_with(&format!("_{stamp}")), "{next}");
+        assert_eq!(next.len(), keys[0].len());
+    }
+
+    #[test]
+    fn a_full_second_moves_on_and_taken_keys_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::db::Database::open(dir.path()).unwrap();
+        let now = Utc.with_ymd_and_hms(2022, 7, 28, 10, 15, 0).unwrap().timestamp();
+        let at = |s: i64| DateTime::from_timestamp(s, 0).unwrap().with_timezone(&Local);
+        // Reserved by an older version (one key per second, ahead of the clock).
+        assert!(db.reserve_key("b", &add_timestamp("x/y.zip", &at(now))).unwrap());
+        let keys: Vec<String> = (0..4).map(|_| unique_key_at(&db, "b", "x/y.zip", now, 3).unwrap()).collect();
+        assert_eq!(
+            keys,
+            [
+                sequenced_key("x/y.zip", &at(now), 1),
+                sequenced_key("x/y.zip", &at(now), 2),
+                add_timestamp("x/y.zip", &at(now + 1)),
+                sequenced_key("x/y.zip", &at(now + 1), 1),
+            ]
+        );
+        // A clock that steps back keeps counting from the last slot instead of reusing keys.
+        assert_eq!(unique_key_at(&db, "b", "x/y.zip", now - 60, 3).unwrap(), sequenced_key("x/y.zip", &at(now + 1), 2));
     }
 
     #[test]

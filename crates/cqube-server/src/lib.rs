@@ -9,8 +9,10 @@ pub mod auth;
 pub mod config;
 pub mod db;
 mod error;
+mod form;
 pub mod keys;
 pub mod storage;
+mod store_full;
 mod tls;
 
 use std::future::Future;
@@ -21,12 +23,31 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use cqube_core::Catalog;
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_http::trace::TraceLayer;
 
 pub use crate::config::ServerConfig;
 pub use crate::db::Database;
 pub use crate::error::Error;
 pub use crate::storage::{Storage, StoreAccess};
+
+/// Log directives for the server's own events at their default level: one `info` line per request (method, path,
+/// status, latency, token id) and the lifecycle events. Used when `RUST_LOG` is not set.
+pub const DEFAULT_LOG_DIRECTIVES: &str = "cqube_server=info";
+
+/// Targets capped at `info` whatever `RUST_LOG` asks for: at debug and trace the embedded store (s3s, s3s-fs)
+/// logs request URLs, which for presigned requests carry their signatures, and the S3 SDK and the HTTP stacks
+/// (aws-*, hyper, reqwest, h2) log requests with their `Authorization` headers. Tokens and presigned URLs must
+/// reach no log at any level, so the binary installs these as a filter beside `RUST_LOG`.
+pub const LOG_CAPS: &[(&str, tracing::Level)] = &[
+    ("s3s", tracing::Level::INFO),
+    ("s3s_fs", tracing::Level::INFO),
+    ("aws", tracing::Level::INFO),
+    ("hyper", tracing::Level::INFO),
+    ("hyper_util", tracing::Level::INFO),
+    ("reqwest", tracing::Level::INFO),
+    ("h2", tracing::Level::INFO),
+    ("tower_http", tracing::Level::INFO),
+];
 
 /// The OpenAPI description served at `/openapi.json`.
 pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
@@ -45,6 +66,8 @@ struct Inner {
     catalog: Catalog,
     /// Base URL clients reach us at, without `/data`.
     public_base: String,
+    /// The OpenAPI document with this catalog and these buckets ([`api::openapi_document`]).
+    openapi: String,
 }
 
 /// Loads the configured catalog: the built-in one, with overrides from `catalog_overrides` if set.
@@ -73,7 +96,8 @@ impl AppState {
         let b = &config.buckets;
         storage.ensure_buckets(&[&b.input, &b.output, &b.emission]).await?;
         let public_base = config.public_base(bound);
-        Ok(AppState { inner: Arc::new(Inner { config, db, storage, catalog, public_base }) })
+        let openapi = api::openapi_document(&catalog, &config.buckets);
+        Ok(AppState { inner: Arc::new(Inner { config, db, storage, catalog, public_base, openapi }) })
     }
 
     /// The database (for admin actions in-process).
@@ -98,7 +122,9 @@ impl AppState {
 }
 
 /// The API's routes. Request logs carry method, path, status and latency, never headers or query strings
-/// (tokens travel in headers, signatures in query strings).
+/// (tokens travel in headers, signatures in query strings). Bodies are capped at `max_request_body_bytes` on every
+/// route and the fallback, before authentication; the presigned-POST form bounds its own fields instead
+/// (`form.rs`). Headers are capped by hyper (about 400 KiB, 100 headers: 431 beyond).
 pub fn app(state: AppState) -> Router {
     let body_limit = state.inner.config.max_request_body_bytes;
     let data = Router::new()
@@ -112,7 +138,6 @@ pub fn app(state: AppState) -> Router {
         .route("/uploads/{upload_id}", axum::routing::delete(api::abort_upload))
         .route("/emissions", get(api::emissions))
         .route("/auth", post(api::auth))
-        .layer(DefaultBodyLimit::max(body_limit))
         // The form upload streams to disk and enforces the policy's own limit instead.
         .route("/post-object/{bucket}", post(api::post_object).layer(DefaultBodyLimit::disable()));
     Router::new()
@@ -120,13 +145,17 @@ pub fn app(state: AppState) -> Router {
         .route("/openapi.json", get(api::openapi))
         .nest("/data", data)
         .fallback(api::not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &axum::http::Request<_>| {
                     tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), token_id = tracing::field::Empty)
                 })
                 .on_request(())
-                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                // Our own target, so that the default filter (`DEFAULT_LOG_DIRECTIVES`) shows the line.
+                .on_response(|res: &axum::response::Response, latency: std::time::Duration, _: &tracing::Span| {
+                    tracing::info!(status = res.status().as_u16(), latency_ms = latency.as_millis(), "answered");
+                }),
         )
         .with_state(state)
 }

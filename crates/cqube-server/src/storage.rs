@@ -128,7 +128,7 @@ impl Storage {
 
         let fs = s3s_fs::FileSystem::new(&root)
             .map_err(|e| Error::Store { what: format!("opening {}", root.display()), message: format!("{e:?}") })?;
-        let mut builder = s3s::service::S3ServiceBuilder::new(fs);
+        let mut builder = s3s::service::S3ServiceBuilder::new(crate::store_full::NamedFull(fs));
         builder.set_auth(s3s::auth::SimpleAuth::from_single(access_key_id.clone(), secret_access_key.clone()));
         let service = builder.build();
         let task = tokio::spawn(async move {

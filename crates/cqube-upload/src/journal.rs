@@ -97,6 +97,17 @@ pub struct JournalState {
 }
 
 impl JournalState {
+    /// The state a journal's lines describe, up to the first line that does not parse.
+    pub fn parse(journal: impl BufRead) -> std::io::Result<JournalState> {
+        let mut state = JournalState::default();
+        for line in journal.lines() {
+            // A torn last line from a kill mid-append carries nothing that was promised.
+            let Ok(entry) = serde_json::from_str::<JournalEntry>(&line?) else { break };
+            state.apply(entry);
+        }
+        Ok(state)
+    }
+
     fn apply(&mut self, entry: JournalEntry) {
         match entry {
             JournalEntry::Job { spec, .. } => self.spec = Some(spec),
@@ -149,14 +160,7 @@ impl Journal {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(err(e)),
         };
-        let mut state = JournalState::default();
-        for line in BufReader::new(file).lines() {
-            let line = line.map_err(err)?;
-            // A torn last line from a kill mid-append carries nothing that was promised.
-            let Ok(entry) = serde_json::from_str::<JournalEntry>(&line) else { break };
-            state.apply(entry);
-        }
-        Ok(Some(state))
+        JournalState::parse(BufReader::new(file)).map(Some).map_err(err)
     }
 
     /// Starts a new journal for `job` (replacing any old one) with its spec as the first line.

@@ -93,14 +93,20 @@ pub enum Error {
 }
 
 impl Error {
-    /// Whether retrying the same request can succeed: transport errors, 5xx, 429 and SlowDown.
+    /// Whether retrying the same request can succeed: transport errors, 5xx (but a full store), 429 and SlowDown.
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Transport { .. } => true,
-            Error::Api { status, .. } => *status >= 500 || *status == 429,
-            Error::PartRejected { retryable, .. } => *retryable,
+            Error::Api { status, .. } => (*status >= 500 && !self.is_storage_full()) || *status == 429,
+            Error::PartRejected { retryable, .. } => *retryable && !self.is_storage_full(),
             Error::Protocol { .. } | Error::AckMismatch { .. } | Error::Journal { .. } => false,
         }
+    }
+
+    /// Whether the server or its store is out of space (`507 insufficient_storage`): an operator must free space,
+    /// and retrying until then only waits.
+    pub fn is_storage_full(&self) -> bool {
+        matches!(self, Error::Api { status: 507, .. } | Error::PartRejected { status: 507, .. })
     }
 
     /// Whether the server refused the request for good (authentication, scope, validation): running again

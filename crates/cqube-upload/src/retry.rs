@@ -115,5 +115,16 @@ mod tests {
             .await;
         assert!(e.unwrap_err().is_retryable());
         assert_eq!(calls.load(Ordering::SeqCst), 4, "one attempt and three retries");
+
+        // a full store needs an operator, not a retry
+        calls.store(0, Ordering::SeqCst);
+        let e = policy
+            .run("t", || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err::<(), _>(api(507))
+            })
+            .await;
+        assert!(e.unwrap_err().is_storage_full());
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 }

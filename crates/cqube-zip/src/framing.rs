@@ -8,12 +8,13 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-const LOCAL_HEADER: u32 = 0x0403_4b50;
+// Record signatures, for the writer here and the checker (`check.rs`).
+pub(crate) const LOCAL_HEADER: u32 = 0x0403_4b50;
 const DATA_DESCRIPTOR: u32 = 0x0807_4b50;
-const CENTRAL_HEADER: u32 = 0x0201_4b50;
-const ZIP64_END: u32 = 0x0606_4b50;
+pub(crate) const CENTRAL_HEADER: u32 = 0x0201_4b50;
+pub(crate) const ZIP64_END: u32 = 0x0606_4b50;
 const ZIP64_LOCATOR: u32 = 0x0706_4b50;
-const END: u32 = 0x0605_4b50;
+pub(crate) const END: u32 = 0x0605_4b50;
 
 /// Bit 3: sizes and CRC follow the data in a descriptor; bit 11: the name is UTF-8.
 const FLAGS: u16 = 0x0808;

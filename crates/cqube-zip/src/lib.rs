@@ -21,6 +21,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+pub mod check;
 mod deflate;
 mod framing;
 
@@ -50,6 +51,27 @@ pub enum Error {
     /// An earlier call failed, so the archive is already incomplete.
     #[error("zip entry {entry:?}: the stream failed earlier and cannot continue")]
     Failed { entry: String },
+    /// A checked zip ([`check`]) is not a one-entry cQube zip, or its CSV is not what cQube expects.
+    #[error("{problem}")]
+    InvalidZip { problem: String },
+    /// A checked entry decompresses past [`check::Limits::max_entry_bytes`].
+    #[error("the entry decompresses past {limit} bytes, the limit for one entry")]
+    EntryTooLarge { limit: u64 },
+    /// A checked entry decompresses past [`check::Limits::max_ratio`] times its compressed size: a zip bomb, or data
+    /// far more repetitive than real exports.
+    #[error(
+        "the entry expands more than {limit}x its compressed size ({uncompressed} bytes from {compressed}): a zip bomb?"
+    )]
+    RatioTooHigh { limit: u64, uncompressed: u64, compressed: u64 },
+    /// A checked entry has a record longer than [`check::Limits::max_record_bytes`].
+    #[error("line {line}: record longer than {limit} bytes (a missing line end or a stray '\"'?)")]
+    RecordTooLarge { line: u64, limit: usize },
+    /// Reading a checked zip failed.
+    #[error("{what}: {source}")]
+    Read { what: &'static str, source: io::Error },
+    /// Handing the checked bytes on (the `tee` of [`check::check`]) failed.
+    #[error("handing the zip on: {source}")]
+    Forward { source: io::Error },
 }
 
 impl From<Error> for io::Error {

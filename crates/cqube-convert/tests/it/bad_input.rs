@@ -89,6 +89,7 @@ fn header_only_gives_a_header_only_zip() {
     let out = convert(Some("block_master"), "h.csv", block(""), &skip()).unwrap();
     assert_eq!(out.csv, "block_name|udise_block_code|udise_dist_code|udise_state_code\n");
     assert_eq!((out.summary.rows_in, out.summary.rows_out), (0, 0));
+    assert_eq!(out.summary.warnings, ["no data rows: the input holds a header and nothing else"]);
 }
 
 #[test]
@@ -125,19 +126,77 @@ fn a_nul_byte_is_rejected() {
 
 #[test]
 fn invalid_utf8_after_the_sniffed_prefix_is_rejected_with_its_place() {
-    let clean = (0..5000).fold(String::new(), |mut rows, i| {
+    // More clean rows than the encoding sample (1 MiB), so detection sees only UTF-8.
+    let clean = (0..60_000).fold(String::new(), |mut rows, i| {
         use std::fmt::Write as _;
         let _ = writeln!(rows, "D1B{i},{},7501,75", 750_000 + i);
         rows
     });
-    let mut bytes = block(&clean); // ~100 kB of clean UTF-8 first
-    bytes.extend_from_slice(b"D1\xffB2,750102,7501,75\n");
+    let mut bytes = block(&clean); // ~1.4 MB of clean UTF-8 first
+    let offset = bytes.len() + 2;
+    bytes.extend_from_slice(b"D1\xffB2,760102,7501,75\n");
     let (line, column, value, rule, code) = only_reject(bytes);
     assert_eq!(
         (line, column.as_deref(), value.as_str(), code),
-        (5002, Some("block_name"), "D1\u{fffd}B2", "invalid_utf8")
+        (60_002, Some("block_name"), "D1\u{fffd}B2", "invalid_utf8")
     );
-    assert_eq!(rule, "not valid UTF-8 (pass --encoding if the file is in another encoding)");
+    assert_eq!(
+        rule,
+        format!("not valid UTF-8: byte 0xFF at offset {offset} (pass --encoding if the file is in another encoding)")
+    );
+}
+
+/// A BOM and 100 rows of Devanagari block names, row `stray` with a 0xE9 byte after its name; and that byte's
+/// file offset.
+fn devanagari_with_a_stray_byte(stray: usize) -> (Vec<u8>, usize) {
+    let mut bytes = format!("\u{feff}{HEADER}").into_bytes();
+    let mut offset = 0;
+    for i in 1..=100 {
+        bytes.extend_from_slice(format!("खण्ड {i}").as_bytes());
+        if i == stray {
+            offset = bytes.len();
+            bytes.push(0xE9);
+        }
+        bytes.extend_from_slice(format!(",{},7501,75\n", 750_000 + i).as_bytes());
+    }
+    (bytes, offset)
+}
+
+#[test]
+fn a_stray_byte_in_utf8_text_is_refused_by_line_and_offset_not_read_as_windows_1252() {
+    let (bytes, offset) = devanagari_with_a_stray_byte(50);
+    assert_eq!(
+        error(bytes.clone(), &ConvertOptions::default()),
+        format!(
+            "bad.csv:51: column block_name: value {:?}: not valid UTF-8: byte 0xE9 at offset {offset} \
+             (pass --encoding if the file is in another encoding)",
+            "खण्ड 50\u{fffd}"
+        )
+    );
+    // Without the BOM, detection itself must see UTF-8.
+    let out = convert(Some("block_master"), "bad.csv", bytes[3..].to_vec(), &skip()).unwrap();
+    assert_eq!((out.summary.encoding, out.rejects.len(), out.summary.rows_out), ("utf-8", 1, 99));
+    assert!(out.summary.encoding_reason.contains("stray bytes"), "{}", out.summary.encoding_reason);
+    assert_eq!(read_back(&out.csv, b'|')[99][0], "खण्ड 100", "the other names are intact");
+}
+
+#[test]
+fn cr_only_line_ends_are_read_as_line_ends() {
+    let text = (1..=100).fold(HEADER.replace('\n', "\r"), |mut text, i| {
+        use std::fmt::Write as _;
+        let _ = write!(text, "D1B{i},{},7501,75\r", 750_000 + i);
+        text
+    });
+    let out = convert(Some("block_master"), "mac.csv", text.into_bytes(), &ConvertOptions::default()).unwrap();
+    assert_eq!((out.summary.rows_in, out.summary.rows_out, out.summary.line_ends), (100, 100, "cr"));
+    assert!(out.summary.warnings.is_empty(), "{:?}", out.summary.warnings);
+    assert_eq!(out.csv.lines().nth(100), Some("D1B100|750100|7501|75"));
+    // A bad row is named by its line, as the user counts lines.
+    let text = HEADER.replace('\n', "\r") + "D1B1,750101,7501,75\rD1B2,x,7501,75\r";
+    assert_eq!(
+        error(text.into_bytes(), &ConvertOptions::default()),
+        "bad.csv:3: column udise_block_code: value \"x\": not an integer"
+    );
 }
 
 #[test]

@@ -161,3 +161,67 @@ async fn user_login_gives_a_short_lived_scoped_token() {
     }
     server.stop().await;
 }
+
+/// Issue 11: revoking `gujarat` and creating a new `gujarat` (any scope) must not let the new token continue the old
+/// one's upload; an admin may abort it. Acknowledgements stay with the name, within the new token's scope.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_11_a_reused_token_name_does_not_continue_uploads() {
+    let (_dir, server) = start_default().await;
+    let c = http();
+    let old = server.token("gujarat", Some(&["student_attendance"]), false);
+    let admin = server.token("admin", None, true);
+    let attendance = json!({"source": "student_attendance", "filename": "student_attendance/student_attendance.zip"});
+
+    // one acknowledged emission with a watermark, and one upload left open
+    let done = server.create_upload(&old, &attendance).await;
+    let url = &server.presign_parts(&old, &done.upload_id, &[1]).await.parts[0].url;
+    let res = c.put(url).body(b"zip".to_vec()).send().await.unwrap();
+    let etag = res.headers()["etag"].to_str().unwrap().to_owned();
+    let complete = json!({"parts": [{"part_number": 1, "etag": etag}], "rows": 1, "bytes": 3,
+        "sha256": crate::harness::sha256_hex(b"zip"), "watermark": {"column": "id", "value": "7"}});
+    let _: serde_json::Value = ok_json(
+        c.post(format!("{}/uploads/{}/complete", server.base, done.upload_id)).bearer_auth(&old).json(&complete),
+    )
+    .await;
+    let open = server.create_upload(&old, &attendance).await;
+    let url = &server.presign_parts(&old, &open.upload_id, &[1]).await.parts[0].url;
+    let res = c.put(url).body(b"zip".to_vec()).send().await.unwrap();
+    let etag = res.headers()["etag"].to_str().unwrap().to_owned();
+    let complete = json!({"parts": [{"part_number": 1, "etag": etag}], "rows": 1, "bytes": 3,
+        "sha256": crate::harness::sha256_hex(b"zip")});
+
+    assert!(server.state.db().revoke_token("gujarat", now_ms()).unwrap());
+    let base = &server.base;
+    let id = &open.upload_id;
+    // the issue's case (another scope), then the same scope again: neither continues the old upload
+    for (scope, sees_emissions) in [("school_master", 0), ("student_attendance", 1)] {
+        let new = server.token("gujarat", Some(&[scope]), false);
+        let attempts = [
+            c.post(format!("{base}/uploads/{id}/parts")).json(&json!({"part_numbers": [2]})),
+            c.get(format!("{base}/uploads/{id}/parts")),
+            c.post(format!("{base}/uploads/{id}/complete")).json(&complete),
+            c.delete(format!("{base}/uploads/{id}")),
+        ];
+        for attempt in attempts {
+            let res = attempt.bearer_auth(&new).send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::NOT_FOUND, "{scope}");
+            assert_eq!(res.json::<cqube_protocol::ErrorBody>().await.unwrap().code, "upload_not_found");
+        }
+        // the name keeps its acknowledgements (an incremental run continues from the watermark), within scope
+        let list: cqube_protocol::EmissionList = ok_json(c.get(format!("{base}/emissions")).bearer_auth(&new)).await;
+        assert_eq!(list.emissions.len(), sees_emissions, "{scope}");
+        assert!(list.emissions.iter().all(|e| e.watermark.as_ref().is_some_and(|w| w.value == "7")));
+        assert!(server.state.db().revoke_token("gujarat", now_ms()).unwrap());
+    }
+    assert_eq!(server.state.db().upload(id).unwrap().unwrap().state, "open");
+    // the revoked token itself is refused, and an admin clears the upload up
+    let res = c.delete(format!("{base}/uploads/{id}")).bearer_auth(&old).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = c.delete(format!("{base}/uploads/{id}")).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(server.state.db().upload(id).unwrap().unwrap().state, "aborted");
+    // but an admin does not continue another token's upload either
+    let res = c.get(format!("{base}/uploads/{id}/parts")).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    server.stop().await;
+}

@@ -9,5 +9,6 @@ mod auth_matrix;
 mod bad_input;
 mod clients;
 mod multipart;
+mod post_form;
 mod restart;
 mod tls;
