@@ -10,4 +10,5 @@ mod bad_input;
 mod clients;
 mod multipart;
 mod restart;
+mod sweeper;
 mod tls;
