@@ -394,11 +394,16 @@ pub(crate) async fn complete_upload(
     Payload(req): Payload<CompleteUploadRequest>,
 ) -> Result<Json<Acknowledgement>, Error> {
     let upload = upload_for(&state, &who, &upload_id)?;
-    if upload.state == "completed"
-        && let Some(done) = state.inner.db.emission_for_upload(&upload.id)?
-    {
-        return Ok(Json(acknowledgement(done)));
+    // Completing again returns the acknowledgement, whatever the body says.
+    if upload.state != crate::db::upload_state::COMPLETED {
+        check_completion(&req)?;
+        crate::test_hooks::pause("complete.received").await;
     }
+    let record = crate::completion::complete(&state, &upload.id, &req).await?;
+    Ok(Json(acknowledgement(record)))
+}
+
+fn check_completion(req: &CompleteUploadRequest) -> Result<(), Error> {
     if req.sha256.len() != 64 || !req.sha256.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
         return Err(Error::bad_request("invalid_sha256", "sha256 must be 64 lowercase hex digits"));
     }
@@ -422,16 +427,11 @@ pub(crate) async fn complete_upload(
             ));
         }
     }
-    crate::test_hooks::pause("complete.received").await;
-    let mut record = crate::completion::complete(&state, &upload.id, &req).await?;
-    if state.inner.config.archive {
-        record.archived_key = Some(archive(&state, &record).await?);
-    }
-    Ok(Json(acknowledgement(record)))
+    Ok(())
 }
 
 /// The copy-and-delete cQube's ingestion would make, for deployments without it.
-async fn archive(state: &AppState, e: &EmissionRecord) -> Result<String, Error> {
+pub(crate) async fn archive(state: &AppState, e: &EmissionRecord) -> Result<String, Error> {
     let source = state
         .inner
         .catalog

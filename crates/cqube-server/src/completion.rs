@@ -61,6 +61,24 @@ pub(crate) async fn complete(
     req: &CompleteUploadRequest,
 ) -> Result<EmissionRecord, Error> {
     let _guard = state.inner.locks.lock(upload_id).await;
+    let record = complete_locked(state, upload_id, req).await?;
+    archived(state, record).await
+}
+
+/// With `archive` on, moves an acknowledged emission to the input bucket unless that was done already (a crash
+/// between the acknowledgement and the move leaves it for the next complete or sweep); the caller holds the lock.
+pub(crate) async fn archived(state: &AppState, mut record: EmissionRecord) -> Result<EmissionRecord, Error> {
+    if state.inner.config.archive && record.archived_key.is_none() {
+        record.archived_key = Some(crate::api::archive(state, &record).await?);
+    }
+    Ok(record)
+}
+
+async fn complete_locked(
+    state: &AppState,
+    upload_id: &str,
+    req: &CompleteUploadRequest,
+) -> Result<EmissionRecord, Error> {
     let mut upload = reread(state, upload_id)?;
     if upload.state == upload_state::COMPLETING {
         match reconcile_locked(state, &upload).await? {

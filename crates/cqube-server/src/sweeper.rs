@@ -4,7 +4,7 @@
 //! lifecycle rule `AbortIncompleteMultipartUpload` does the last part too (docs/server.md).
 
 use crate::auth::now_ms;
-use crate::completion::{abort_locked, reconcile_locked, reread};
+use crate::completion::{Reconciled, abort_locked, archived, reconcile_locked, reread};
 use crate::db::upload_state;
 use crate::{AppState, Error};
 
@@ -32,7 +32,12 @@ pub async fn sweep(state: &AppState) -> Result<Swept, Error> {
         let _guard = state.inner.locks.lock(&upload.id).await;
         let upload = reread(state, &upload.id)?;
         if upload.state == upload_state::COMPLETING {
-            if let Err(e) = reconcile_locked(state, &upload).await {
+            let settled = match reconcile_locked(state, &upload).await {
+                Ok(Reconciled::Acknowledged(record)) => archived(state, *record).await.map(drop),
+                Ok(_) => Ok(()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = settled {
                 tracing::warn!(upload_id = %upload.id, error = %e, "reconciling a completion failed; retried next sweep");
                 continue;
             }
