@@ -275,7 +275,7 @@ pub fn state_dir() -> anyhow::Result<PathBuf> {
     Ok(state.join("cqube-emit"))
 }
 
-fn api_client(
+pub(crate) fn api_client(
     args: &ApiArgs,
     tuning: Option<&TuningArgs>,
     config: &FileConfig,

@@ -14,6 +14,7 @@ mod exit;
 mod gen_cmd;
 mod progress;
 mod server_cli;
+mod uploads_cmd;
 
 use std::process::ExitCode;
 
@@ -63,6 +64,7 @@ fn run_data_command(command: Command, global: &cli::GlobalArgs) -> anyhow::Resul
         Command::Resume(args) => emit_cmd::run_resume(&args, catalog.into(), &config, config_path.as_deref(), global),
         Command::Verify(args) => emit_cmd::run_verify(&args, &catalog, &config, config_path.as_deref(), global),
         Command::Config(cmd) => config_cmd::run(&cmd, &config, config_path.as_deref(), global),
+        Command::Uploads(cmd) => uploads_cmd::run(&cmd, &config, config_path.as_deref(), global),
         Command::Server(_) => unreachable!("dispatched in main"),
     }
 }
