@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: run test lint build setup bench clean-demo
+.PHONY: run test lint build setup bench clean-demo fuzz fuzz-smoke fuzz-setup
 
 ## run: end-to-end demo on the embedded store: serve, generate a cqube_emission folder, emit it, show the acknowledgements
 run: setup
@@ -33,3 +33,23 @@ bench: setup
 	$(CARGO) bench -p cqube-benches
 	scripts/bench.sh
 	scripts/bench-db.sh
+
+## fuzz: every cargo-fuzz target (fuzz/fuzz_targets) for FUZZ_SECONDS each (default 60), seeded from tests/fixtures.
+## Stable toolchain: no sanitizer (`--sanitizer none`), libFuzzer's coverage and our assertions; a crash stops it and
+## leaves its input in fuzz/artifacts/TARGET/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := sniff convert header value zip_check journal
+FUZZ_TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/fuzz
+fuzz: fuzz-setup
+	for t in $(FUZZ_TARGETS); do \
+	  CARGO_TARGET_DIR=$(FUZZ_TARGET_DIR) $(CARGO) fuzz run --sanitizer none -O -a $$t fuzz/corpus/$$t \
+	    -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 -max_len=65536 -print_final_stats=1 || exit 1; \
+	done
+
+## fuzz-smoke: the same, 15 s per target (for CI)
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=15
+
+fuzz-setup:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	fuzz/seeds.py

@@ -139,6 +139,9 @@ pub enum Command {
     /// Show the resolved configuration and where each value came from (secrets masked).
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// See and clear the server's multipart uploads (admin token): list, abort.
+    #[command(subcommand)]
+    Uploads(crate::uploads_cmd::UploadsCommand),
     #[command(flatten)]
     Server(ServerCommand),
 }

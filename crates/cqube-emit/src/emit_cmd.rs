@@ -177,7 +177,11 @@ fn zip_limits(settings: &EmitSettings, max_record_bytes: usize) -> cqube_zip::ch
     }
 }
 
-fn emit_settings(api: &ApiArgs, tuning: Option<&TuningArgs>, config: &FileConfig) -> anyhow::Result<EmitSettings> {
+pub(crate) fn emit_settings(
+    api: &ApiArgs,
+    tuning: Option<&TuningArgs>,
+    config: &FileConfig,
+) -> anyhow::Result<EmitSettings> {
     EmitSettings::resolve(emit_flags(api, tuning), config).map_err(|e| fail(ExitStatus::Usage, e))
 }
 
@@ -194,7 +198,7 @@ fn retry_policy(settings: &EmitSettings) -> RetryPolicy {
 }
 
 /// The API client; `api_default` (a resumed job's API) stands between the flag or env and the config file.
-fn api_client(settings: &EmitSettings, api_default: Option<&str>) -> anyhow::Result<ApiClient> {
+pub(crate) fn api_client(settings: &EmitSettings, api_default: Option<&str>) -> anyhow::Result<ApiClient> {
     let usage = |m: String| fail(ExitStatus::Usage, anyhow::anyhow!(m));
     let api = match &settings.api {
         Setting { value: Some(api), origin: Origin::Flag(_) | Origin::Env(_) } => Some(api.clone()),

@@ -15,6 +15,7 @@ mod server_cli;
 mod settings;
 mod signal;
 mod sink;
+mod uploads_cmd;
 
 use std::process::ExitCode;
 
@@ -63,6 +64,7 @@ fn run_data_command(command: Command, global: &global::GlobalArgs) -> anyhow::Re
         Command::Resume(args) => emit_cmd::run_resume(&args, catalog.into(), &config, config_path.as_deref(), global),
         Command::Verify(args) => emit_cmd::run_verify(&args, &catalog, &config, global),
         Command::Config(cmd) => config_cmd::run(&cmd, &config, config_path.as_deref(), global),
+        Command::Uploads(cmd) => uploads_cmd::run(&cmd, &config, global),
         Command::Server(_) => unreachable!("dispatched in main"),
     }
 }

@@ -346,6 +346,36 @@ impl std::fmt::Debug for AuthResponse {
     }
 }
 
+/// `GET /data/uploads` (admin): uploads in one state, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadList {
+    /// The uploads.
+    pub uploads: Vec<UploadInfo>,
+}
+
+/// One multipart upload as the server records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadInfo {
+    /// The server's upload id.
+    pub upload_id: String,
+    /// Name of the token that started it.
+    pub token_name: String,
+    /// Catalog name of the data source.
+    pub source: String,
+    /// Bucket of `key`.
+    pub bucket: String,
+    /// The key it completes to.
+    pub key: String,
+    /// `open`, `completing`, `completed`, `failed` or `aborted`.
+    pub state: String,
+    /// Open past its expiry: the sweeper aborts it.
+    pub expired: bool,
+    /// RFC 3339 start time.
+    pub created_at: String,
+    /// RFC 3339 expiry.
+    pub expires_at: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -367,7 +367,7 @@ fn upload_for(state: &AppState, who: &Principal, upload_id: &str, others: Others
     Ok(upload)
 }
 
-fn require_open(upload: &UploadRecord) -> Result<(), Error> {
+pub(crate) fn require_open(upload: &UploadRecord) -> Result<(), Error> {
     if upload.state != "open" {
         return Err(Error::api(
             StatusCode::CONFLICT,
@@ -484,21 +484,6 @@ fn acknowledgement(e: EmissionRecord) -> Acknowledgement {
     }
 }
 
-fn unquote(etag: &str) -> &str {
-    etag.trim().trim_matches('"')
-}
-
-fn check_size(stored: u64, reported: u64) -> Result<(), Error> {
-    if stored == reported {
-        Ok(())
-    } else {
-        Err(Error::bad_request(
-            "size_mismatch",
-            format!("the parts hold {stored} bytes but the request says {reported}"),
-        ))
-    }
-}
-
 pub(crate) async fn complete_upload(
     State(state): State<AppState>,
     who: Principal,
@@ -506,12 +491,16 @@ pub(crate) async fn complete_upload(
     Payload(req): Payload<CompleteUploadRequest>,
 ) -> Result<Json<Acknowledgement>, Error> {
     let upload = upload_for(&state, &who, &upload_id, Others::Refused)?;
-    if upload.state == "completed"
-        && let Some(done) = state.inner.db.emission_for_upload(&upload.id)?
-    {
-        return Ok(Json(acknowledgement(done)));
+    // Completing again returns the acknowledgement, whatever the body says.
+    if upload.state != crate::db::upload_state::COMPLETED {
+        check_completion(&req)?;
+        crate::test_hooks::pause("complete.received").await;
     }
-    require_open(&upload)?;
+    let record = crate::completion::complete(&state, &upload.id, &req).await?;
+    Ok(Json(acknowledgement(record)))
+}
+
+fn check_completion(req: &CompleteUploadRequest) -> Result<(), Error> {
     if req.sha256.len() != 64 || !req.sha256.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
         return Err(Error::bad_request("invalid_sha256", "sha256 must be 64 lowercase hex digits"));
     }
@@ -535,62 +524,11 @@ pub(crate) async fn complete_upload(
             ));
         }
     }
-    let storage = &state.inner.storage;
-    // Checking sizes before completing keeps a wrong request free of side effects. Stores whose ListParts the SDK
-    // cannot read (moto 5.2 answers with the wrong XML root) are checked after completing instead.
-    match storage.list_parts(&upload.bucket, &upload.key, &upload.store_upload_id).await {
-        Ok(stored) => {
-            let mut total: u64 = 0;
-            for p in &req.parts {
-                // s3s-fs lists parts without ETags; the store itself checks them at completion.
-                let found = stored.iter().find(|s| {
-                    s.part_number == p.part_number && (s.etag.is_empty() || unquote(&s.etag) == unquote(&p.etag))
-                });
-                let Some(found) = found else {
-                    return Err(Error::bad_request(
-                        "invalid_parts",
-                        format!("part {} with that ETag is not in the store", p.part_number),
-                    ));
-                };
-                total += found.size_bytes;
-            }
-            check_size(total, req.bytes)?;
-        }
-        Err(err) => tracing::warn!(error = %err, "listing parts failed; checking the size after completion"),
-    }
-    storage.complete(&upload.bucket, &upload.key, &upload.store_upload_id, &req.parts).await?;
-    let total = storage.size(&upload.bucket, &upload.key).await?;
-    if let Err(mismatch) = check_size(total, req.bytes) {
-        storage.delete(&upload.bucket, &upload.key).await?;
-        state.inner.db.set_upload_state(&upload.id, "aborted")?;
-        return Err(mismatch);
-    }
-    let record = EmissionRecord {
-        id: keys::uuid_v4()?,
-        upload_id: Some(upload.id.clone()),
-        token_name: upload.token_name.clone(),
-        source: upload.source.clone(),
-        bucket: upload.bucket.clone(),
-        key: upload.key.clone(),
-        archived_key: None,
-        bytes: total,
-        rows: req.rows,
-        sha256: req.sha256.clone(),
-        started_at: upload.created_at,
-        completed_at: now_ms(),
-        watermark: req.watermark.clone(),
-    };
-    state.inner.db.insert_emission(&record)?;
-    tracing::info!(upload_id = %upload.id, source = %upload.source, key = %upload.key, bytes = total, rows = req.rows, "emission acknowledged");
-    let mut record = record;
-    if state.inner.config.archive {
-        record.archived_key = Some(archive(&state, &record).await?);
-    }
-    Ok(Json(acknowledgement(record)))
+    Ok(())
 }
 
 /// The copy-and-delete cQube's ingestion would make, for deployments without it.
-async fn archive(state: &AppState, e: &EmissionRecord) -> Result<String, Error> {
+pub(crate) async fn archive(state: &AppState, e: &EmissionRecord) -> Result<String, Error> {
     let source = state
         .inner
         .catalog
@@ -609,22 +547,65 @@ pub(crate) async fn abort_upload(
     who: Principal,
     Path(upload_id): Path<String>,
 ) -> Result<StatusCode, Error> {
+    // An admin may abort any upload (to clear abandoned ones by hand); others only their own.
     let upload = upload_for(&state, &who, &upload_id, Others::Admin)?;
-    match upload.state.as_str() {
-        "aborted" => return Ok(StatusCode::NO_CONTENT),
-        "completed" => {
-            return Err(Error::api(
-                StatusCode::CONFLICT,
-                "upload_not_open",
-                format!("upload {upload_id} is completed"),
+    crate::completion::abort(&state, &upload.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UploadsQuery {
+    /// `open`, `expired` (open past its expiry), `completing`, `completed`, `failed` or `aborted`.
+    state: Option<String>,
+    /// At most this many, the oldest first.
+    limit: Option<u32>,
+}
+
+/// `GET /data/uploads` (admin): the uploads in a state, to find abandoned ones.
+pub(crate) async fn list_uploads(
+    State(state): State<AppState>,
+    who: Principal,
+    uri: axum::http::Uri,
+) -> Result<Json<cqube_protocol::UploadList>, Error> {
+    if !who.admin {
+        return Err(forbidden("listing uploads needs an admin token"));
+    }
+    let query: UploadsQuery = serde_urlencoded::from_str(uri.query().unwrap_or_default())
+        .map_err(|e| Error::bad_request("invalid_request", format!("bad query: {e}")))?;
+    let limit = query.limit.unwrap_or(1000);
+    if !(1..=10_000).contains(&limit) {
+        return Err(Error::bad_request("invalid_request", format!("limit must be 1..=10000, got {limit}")));
+    }
+    let now = now_ms();
+    let (filter, expired_at) = match query.state.as_deref() {
+        None => (None, None),
+        Some("expired") => (None, Some(now)),
+        Some(s) if crate::db::upload_state::ALL.contains(&s) => (Some(s), None),
+        Some(other) => {
+            return Err(Error::bad_request(
+                "invalid_request",
+                format!("state must be open, expired, completing, completed, failed or aborted, got {other:?}"),
             ));
         }
-        _ => {}
-    }
-    state.inner.storage.abort(&upload.bucket, &upload.key, &upload.store_upload_id).await?;
-    state.inner.db.set_upload_state(&upload.id, "aborted")?;
-    tracing::info!(upload_id = %upload.id, "upload aborted");
-    Ok(StatusCode::NO_CONTENT)
+    };
+    let uploads = state.inner.db.uploads(filter, expired_at, limit)?;
+    Ok(Json(cqube_protocol::UploadList {
+        uploads: uploads
+            .into_iter()
+            .map(|u| cqube_protocol::UploadInfo {
+                expired: u.state == crate::db::upload_state::OPEN && u.expires_at <= now,
+                upload_id: u.id,
+                token_name: u.token_name,
+                source: u.source,
+                bucket: u.bucket,
+                key: u.key,
+                state: u.state,
+                created_at: rfc3339(u.created_at),
+                expires_at: rfc3339(u.expires_at),
+            })
+            .collect(),
+    }))
 }
 
 /// `since` as RFC 3339 or a date (`YYYY-MM-DD`, midnight UTC), in unix milliseconds.

@@ -23,8 +23,10 @@ pub struct ServerConfig {
     pub public_url: Option<String>,
     /// Lifetime of presigned URLs and POST policies.
     pub presign_expiry_seconds: u64,
-    /// How long a multipart upload may stay open before its id is refused.
+    /// How long a multipart upload may stay open before its id is refused (and the sweeper aborts it).
     pub upload_expiry_seconds: u64,
+    /// How often the sweeper settles abandoned uploads (it also runs at start).
+    pub sweep_interval_seconds: u64,
     /// Lifetime of tokens issued by `POST /data/auth`.
     pub auth_token_ttl_seconds: u64,
     /// Largest file a presigned POST (`upload-url`) accepts.
@@ -149,6 +151,7 @@ impl Default for ServerConfig {
             public_url: None,
             presign_expiry_seconds: 3600,
             upload_expiry_seconds: 7 * 24 * 3600,
+            sweep_interval_seconds: 3600,
             auth_token_ttl_seconds: 3600,
             max_post_object_bytes: 5 * 1024 * 1024 * 1024,
             max_request_body_bytes: 1024 * 1024,
@@ -168,6 +171,8 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("CQUBE_EMIT_SERVER_PUBLIC_URL", "public_url"),
     ("CQUBE_EMIT_SERVER_PRESIGN_EXPIRY_SECONDS", "presign_expiry_seconds"),
     ("CQUBE_EMIT_SERVER_ARCHIVE", "archive"),
+    ("CQUBE_EMIT_SERVER_UPLOAD_EXPIRY_SECONDS", "upload_expiry_seconds"),
+    ("CQUBE_EMIT_SERVER_SWEEP_INTERVAL_SECONDS", "sweep_interval_seconds"),
     ("CQUBE_EMIT_BUCKET_INPUT", "buckets.input"),
     ("CQUBE_EMIT_BUCKET_OUTPUT", "buckets.output"),
     ("CQUBE_EMIT_BUCKET_EMISSION", "buckets.emission"),
@@ -225,6 +230,9 @@ impl ServerConfig {
         }
         if self.upload_expiry_seconds == 0 {
             problems.push("upload_expiry_seconds must be positive".into());
+        }
+        if self.sweep_interval_seconds == 0 {
+            problems.push("sweep_interval_seconds must be positive".into());
         }
         if self.auth_token_ttl_seconds == 0 {
             problems.push("auth_token_ttl_seconds must be positive".into());

@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS emissions (
     started_at INTEGER NOT NULL, completed_at INTEGER NOT NULL, watermark_column TEXT, watermark TEXT);
 CREATE INDEX IF NOT EXISTS emissions_completed ON emissions(completed_at);
 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS completions (upload_id TEXT PRIMARY KEY, request TEXT NOT NULL, started_at INTEGER NOT NULL);
 ";
 
 /// File name of the database inside the data directory.
@@ -95,8 +96,25 @@ pub struct UploadRecord {
     pub created_at: i64,
     /// Unix milliseconds.
     pub expires_at: i64,
-    /// `open`, `completed` or `aborted`.
+    /// One of the `upload_state` constants.
     pub state: String,
+}
+
+/// The states of an upload: `open` → `completing` (recorded before the store is asked) → `completed`, or back to
+/// `open` when the store refuses the part list; `failed` when the store lost it; `aborted` at the end.
+pub mod upload_state {
+    /// Parts may be sent.
+    pub const OPEN: &str = "open";
+    /// The store was asked to complete it; the request is kept until the outcome is known.
+    pub const COMPLETING: &str = "completing";
+    /// Acknowledged (an emission row exists).
+    pub const COMPLETED: &str = "completed";
+    /// The store lost the upload before the object existed; its parts are being removed.
+    pub const FAILED: &str = "failed";
+    /// Aborted in the store.
+    pub const ABORTED: &str = "aborted";
+    /// Every state.
+    pub const ALL: &[&str] = &[OPEN, COMPLETING, COMPLETED, FAILED, ABORTED];
 }
 
 /// A completed emission as stored.
@@ -356,43 +374,106 @@ impl Database {
             .map_err(Error::db("recording an upload"))
     }
 
+    const UPLOAD_COLUMNS: &str =
+        "id, token_name, source, bucket, key, store_upload_id, created_at, expires_at, state, token_id";
+
+    fn upload_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UploadRecord> {
+        Ok(UploadRecord {
+            id: r.get(0)?,
+            token_name: r.get(1)?,
+            source: r.get(2)?,
+            bucket: r.get(3)?,
+            key: r.get(4)?,
+            store_upload_id: r.get(5)?,
+            created_at: r.get(6)?,
+            expires_at: r.get(7)?,
+            state: r.get(8)?,
+            // A pre-migration upload whose token is gone belongs to no token.
+            token_id: r.get::<_, Option<String>>(9)?.unwrap_or_default(),
+        })
+    }
+
     /// The upload with this id.
     pub fn upload(&self, id: &str) -> Result<Option<UploadRecord>, Error> {
         self.conn()
-            .query_row(
-                "SELECT id, token_name, source, bucket, key, store_upload_id, created_at, expires_at, state, token_id
-                 FROM uploads WHERE id = ?1",
-                [id],
-                |r| {
-                    Ok(UploadRecord {
-                        id: r.get(0)?,
-                        token_name: r.get(1)?,
-                        source: r.get(2)?,
-                        bucket: r.get(3)?,
-                        key: r.get(4)?,
-                        store_upload_id: r.get(5)?,
-                        created_at: r.get(6)?,
-                        expires_at: r.get(7)?,
-                        state: r.get(8)?,
-                        // A pre-migration upload whose token is gone belongs to no token.
-                        token_id: r.get::<_, Option<String>>(9)?.unwrap_or_default(),
-                    })
-                },
-            )
+            .query_row(&format!("SELECT {} FROM uploads WHERE id = ?1", Self::UPLOAD_COLUMNS), [id], Self::upload_row)
             .optional()
             .map_err(Error::db("reading an upload"))
     }
 
-    /// Sets an upload's state, on a full disk too (using the reserve).
+    /// Uploads in `state` (any when `None`), or with `expired_at` open ones whose expiry is at or before it;
+    /// oldest first, at most `limit`.
+    pub fn uploads(
+        &self,
+        state: Option<&str>,
+        expired_at: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<UploadRecord>, Error> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT {} FROM uploads WHERE (?1 IS NULL OR state = ?1)
+                 AND (?2 IS NULL OR (state = 'open' AND expires_at <= ?2)) ORDER BY created_at, id LIMIT ?3",
+                Self::UPLOAD_COLUMNS
+            ))
+            .map_err(Error::db("listing uploads"))?;
+        stmt.query_map(params![state, expired_at, limit], Self::upload_row)
+            .and_then(Iterator::collect)
+            .map_err(Error::db("listing uploads"))
+    }
+
+    /// Whether any upload row holds this store upload id.
+    pub fn knows_store_upload(&self, store_upload_id: &str) -> Result<bool, Error> {
+        self.conn()
+            .query_row("SELECT count(*) FROM uploads WHERE store_upload_id = ?1", [store_upload_id], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n > 0)
+            .map_err(Error::db("reading an upload"))
+    }
+
+    /// Moves an open upload to `completing` and keeps the completion request (JSON) until the outcome is known;
+    /// `false` when the upload was not open.
+    pub fn begin_completion(&self, id: &str, request: &str, now: i64) -> Result<bool, Error> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(Error::db("starting a transaction"))?;
+        let moved = tx
+            .execute("UPDATE uploads SET state = 'completing' WHERE id = ?1 AND state = 'open'", [id])
+            .map_err(Error::db("updating an upload"))?;
+        if moved == 1 {
+            tx.execute(
+                "INSERT OR REPLACE INTO completions (upload_id, request, started_at) VALUES (?1, ?2, ?3)",
+                params![id, request, now],
+            )
+            .map_err(Error::db("recording a completion"))?;
+        }
+        tx.commit().map_err(Error::db("committing a completion"))?;
+        Ok(moved == 1)
+    }
+
+    /// The completion request kept for a `completing` upload.
+    pub fn completion_request(&self, id: &str) -> Result<Option<String>, Error> {
+        self.conn()
+            .query_row("SELECT request FROM completions WHERE upload_id = ?1", [id], |r| r.get(0))
+            .optional()
+            .map_err(Error::db("reading a completion"))
+    }
+
+    /// Sets an upload's state, dropping any kept completion request; on a full disk too (using the reserve).
     pub fn set_upload_state(&self, id: &str, state: &str) -> Result<(), Error> {
-        let update = || self.conn().execute("UPDATE uploads SET state = ?2 WHERE id = ?1", [id, state]);
+        let update = || {
+            let mut conn = self.conn();
+            let tx = conn.transaction()?;
+            tx.execute("UPDATE uploads SET state = ?2 WHERE id = ?1", [id, state])?;
+            tx.execute("DELETE FROM completions WHERE upload_id = ?1", [id])?;
+            tx.commit()
+        };
         match update() {
             Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) && self.release_reserve() => {
                 update()
             }
             other => other,
         }
-        .map(drop)
         .map_err(Error::db("updating an upload"))
     }
 
@@ -435,6 +516,8 @@ impl Database {
         .map_err(Error::db("recording an emission"))?;
         if let Some(upload) = &e.upload_id {
             tx.execute("UPDATE uploads SET state = 'completed' WHERE id = ?1", [upload])
+                .map_err(Error::db("completing an upload"))?;
+            tx.execute("DELETE FROM completions WHERE upload_id = ?1", [upload])
                 .map_err(Error::db("completing an upload"))?;
         }
         tx.commit().map_err(Error::db("committing an emission"))

@@ -6,13 +6,17 @@
 
 pub mod api;
 pub mod auth;
+mod completion;
 pub mod config;
 pub mod db;
+mod embedded;
 mod error;
 mod form;
 pub mod keys;
 pub mod storage;
 mod store_full;
+pub mod sweeper;
+pub mod test_hooks;
 mod tls;
 
 use std::future::Future;
@@ -68,6 +72,8 @@ struct Inner {
     public_base: String,
     /// The OpenAPI document with this catalog and these buckets ([`api::openapi_document`]).
     openapi: String,
+    /// One lock per upload (striped) for completing, aborting and sweeping.
+    locks: completion::Locks,
 }
 
 /// Loads the configured catalog: the built-in one, with overrides from `catalog_overrides` if set.
@@ -97,7 +103,8 @@ impl AppState {
         storage.ensure_buckets(&[&b.input, &b.output, &b.emission]).await?;
         let public_base = config.public_base(bound);
         let openapi = api::openapi_document(&catalog, &config.buckets);
-        Ok(AppState { inner: Arc::new(Inner { config, db, storage, catalog, public_base, openapi }) })
+        let locks = completion::Locks::new();
+        Ok(AppState { inner: Arc::new(Inner { config, db, storage, catalog, public_base, openapi, locks }) })
     }
 
     /// The database (for admin actions in-process).
@@ -132,7 +139,7 @@ pub fn app(state: AppState) -> Router {
         .route("/list_s3_files", post(api::list_s3_files))
         .route("/download_uri", post(api::download_uri))
         .route("/upload-url", post(api::upload_url))
-        .route("/uploads", post(api::create_upload))
+        .route("/uploads", post(api::create_upload).get(api::list_uploads))
         .route("/uploads/{upload_id}/parts", post(api::presign_parts).get(api::list_parts))
         .route("/uploads/{upload_id}/complete", post(api::complete_upload))
         .route("/uploads/{upload_id}", axum::routing::delete(api::abort_upload))
@@ -188,13 +195,27 @@ impl Server {
         &self.state
     }
 
-    /// Serves (HTTPS if configured) until `shutdown` resolves, then lets in-flight requests finish.
+    /// Serves (HTTPS if configured) until `shutdown` resolves, then lets in-flight requests finish. The sweeper
+    /// runs alongside: at once (settling what a crash left), then every `sweep_interval_seconds`.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {
         let router = app(self.state.clone());
-        match self.tls {
+        let interval = std::time::Duration::from_secs(self.state.inner.config.sweep_interval_seconds);
+        let sweeper = AbortOnDrop(tokio::spawn(sweeper::run(self.state.clone(), interval)));
+        let served = match self.tls {
             None => serve(self.listener, router, shutdown).await,
             Some(tls) => serve(tls::TlsListener::new(self.listener, tls), router, shutdown).await,
-        }
+        };
+        drop(sweeper);
+        served
+    }
+}
+
+/// Stops a background task when the server stops, however it stops.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -80,6 +80,40 @@ impl Drop for EmbeddedStore {
 
 const REGION_EMBEDDED: &str = "us-east-1";
 
+/// Why [`Storage::complete`] did not complete.
+#[derive(Debug)]
+pub enum CompleteError {
+    /// The store refused the part list (a wrong ETag, a missing or too small part): nothing changed.
+    Refused(Error),
+    /// The store does not know the upload (completed, aborted or expired there).
+    NoSuchUpload,
+    /// The store could not be asked or did not answer clearly.
+    Unavailable(Error),
+}
+
+impl From<CompleteError> for Error {
+    fn from(e: CompleteError) -> Error {
+        match e {
+            CompleteError::Refused(e) | CompleteError::Unavailable(e) => e,
+            CompleteError::NoSuchUpload => Error::Store {
+                what: "completing a multipart upload".into(),
+                message: "the store no longer knows the upload".into(),
+            },
+        }
+    }
+}
+
+/// A multipart upload the store holds open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenStoreUpload {
+    /// Its key.
+    pub key: String,
+    /// The store's upload id.
+    pub upload_id: String,
+    /// When it was started, in Unix milliseconds.
+    pub initiated_ms: i64,
+}
+
 impl Storage {
     /// Connects to the configured store, starting the embedded one if that is the choice.
     pub async fn connect(config: &ServerConfig, db: &Database) -> Result<Storage, Error> {
@@ -126,9 +160,10 @@ impl Storage {
             .map_err(|source| Error::Io { what: "reading the embedded store's address".into(), source })?;
         db.set_setting("store_port", &addr.port().to_string())?;
 
-        let fs = s3s_fs::FileSystem::new(&root)
-            .map_err(|e| Error::Store { what: format!("opening {}", root.display()), message: format!("{e:?}") })?;
-        let mut builder = s3s::service::S3ServiceBuilder::new(crate::store_full::NamedFull(fs));
+        // Our wrapper around s3s-fs: its own multipart completion is not crash-safe (see `embedded`).
+        let fs = crate::embedded::EmbeddedStore::new(&root)
+            .map_err(|message| Error::Store { what: format!("opening {}", root.display()), message })?;
+        let mut builder = s3s::service::S3ServiceBuilder::new(fs);
         builder.set_auth(s3s::auth::SimpleAuth::from_single(access_key_id.clone(), secret_access_key.clone()));
         let service = builder.build();
         let task = tokio::spawn(async move {
@@ -263,19 +298,24 @@ impl Storage {
         Ok(parts)
     }
 
-    /// Completes a multipart upload.
+    /// Completes a multipart upload. The error says whether the store refused the part list (nothing happened),
+    /// no longer knows the upload, or could not be asked (the outcome is unknown until the object is looked at).
     pub async fn complete(
         &self,
         bucket: &str,
         key: &str,
         upload_id: &str,
         parts: &[cqube_protocol::CompletedPart],
-    ) -> Result<(), Error> {
+    ) -> Result<(), CompleteError> {
         let completed = CompletedMultipartUpload::builder()
             .set_parts(Some(
                 parts
                     .iter()
-                    .map(|p| CompletedPart::builder().part_number(p.part_number.cast_signed()).e_tag(&p.etag).build())
+                    .map(|p| {
+                        // Quoted, as S3 returns ETags: some stores refuse a bare one as malformed XML.
+                        let etag = format!("\"{}\"", p.etag.trim().trim_matches('"'));
+                        CompletedPart::builder().part_number(p.part_number.cast_signed()).e_tag(etag).build()
+                    })
                     .collect(),
             ))
             .build();
@@ -291,21 +331,76 @@ impl Storage {
         let Err(e) = result else { return Ok(()) };
         let code = e.as_service_error().and_then(aws_sdk_s3::error::ProvideErrorMetadata::code).map(str::to_owned);
         match code.as_deref() {
-            Some("InvalidPart" | "InvalidPartOrder" | "EntityTooSmall") => Err(Error::bad_request(
-                "invalid_parts",
-                format!(
-                    "the store refused the part list ({}): check part numbers, ETags and sizes",
-                    code.unwrap_or_default()
-                ),
-            )),
-            // An answer the SDK cannot read (moto 5.2 names the XML root CompleteMultipartUploadResponse): the
-            // object's existence says whether the completion happened.
-            None if self.size(bucket, key).await.is_ok() => {
+            Some("InvalidPart" | "InvalidPartOrder" | "EntityTooSmall") => {
+                let detail = e
+                    .as_service_error()
+                    .and_then(aws_sdk_s3::error::ProvideErrorMetadata::message)
+                    .map_or_else(String::new, |m| format!(": {m}"));
+                Err(CompleteError::Refused(Error::bad_request(
+                    "invalid_parts",
+                    format!(
+                        "the store refused the part list ({}{detail}): check part numbers, ETags and sizes",
+                        code.unwrap_or_default()
+                    ),
+                )))
+            }
+            Some("NoSuchUpload") => Err(CompleteError::NoSuchUpload),
+            // An answer the SDK cannot read (moto 5.2 names the XML root CompleteMultipartUploadResponse, and
+            // answers an unknown upload with a bare 500): the object's existence says whether the completion
+            // happened, and the store's list of open uploads whether the upload is gone.
+            None if matches!(self.head(bucket, key).await, Ok(Some(_))) => {
                 tracing::debug!(error = %e, "unreadable CompleteMultipartUpload answer, but the object exists");
                 Ok(())
             }
-            _ => Err(Error::store(format!("completing {bucket}/{key}"), e)),
+            None if matches!(self.knows_upload(bucket, key, upload_id).await, Ok(false)) => {
+                Err(CompleteError::NoSuchUpload)
+            }
+            _ => Err(CompleteError::Unavailable(Error::store(format!("completing {bucket}/{key}"), e))),
         }
+    }
+
+    /// Whether the store still holds this multipart upload open.
+    async fn knows_upload(&self, bucket: &str, key: &str, upload_id: &str) -> Result<bool, Error> {
+        let out = self
+            .client
+            .list_multipart_uploads()
+            .bucket(bucket)
+            .prefix(key)
+            .send()
+            .await
+            .map_err(|e| Error::store(format!("listing open uploads of {bucket}/{key}"), e))?;
+        Ok(out.uploads().iter().any(|u| u.upload_id() == Some(upload_id)))
+    }
+
+    /// Multipart uploads the store holds open in `bucket`, oldest first.
+    pub async fn open_uploads(&self, bucket: &str) -> Result<Vec<OpenStoreUpload>, Error> {
+        let mut uploads = Vec::new();
+        let (mut key_marker, mut id_marker) = (None::<String>, None::<String>);
+        loop {
+            let out = self
+                .client
+                .list_multipart_uploads()
+                .bucket(bucket)
+                .set_key_marker(key_marker.clone())
+                .set_upload_id_marker(id_marker.clone())
+                .send()
+                .await
+                .map_err(|e| Error::store(format!("listing open uploads of {bucket}"), e))?;
+            for u in out.uploads() {
+                uploads.push(OpenStoreUpload {
+                    key: u.key().unwrap_or_default().to_owned(),
+                    upload_id: u.upload_id().unwrap_or_default().to_owned(),
+                    initiated_ms: u.initiated().and_then(|t| t.to_millis().ok()).unwrap_or_default(),
+                });
+            }
+            let next = (out.next_key_marker().map(str::to_owned), out.next_upload_id_marker().map(str::to_owned));
+            if out.is_truncated() != Some(true) || next.0.is_none() || next == (key_marker.clone(), id_marker.clone()) {
+                break;
+            }
+            (key_marker, id_marker) = next;
+        }
+        uploads.sort_by_key(|u| u.initiated_ms);
+        Ok(uploads)
     }
 
     /// Aborts a multipart upload; an upload the store no longer knows counts as aborted.
@@ -320,6 +415,23 @@ impl Storage {
                 Ok(())
             }
             Err(e) => Err(Error::store(format!("aborting {bucket}/{key}"), e)),
+        }
+    }
+
+    /// An object's size and ETag (unquoted), or `None` when there is no such object.
+    pub async fn head(&self, bucket: &str, key: &str) -> Result<Option<(u64, Option<String>)>, Error> {
+        match self.client.head_object().bucket(bucket).key(key).send().await {
+            Ok(out) => Ok(Some((
+                out.content_length().unwrap_or_default() as u64,
+                out.e_tag().map(|t| t.trim_matches('"').to_owned()),
+            ))),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(aws_sdk_s3::operation::head_object::HeadObjectError::is_not_found) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(Error::store(format!("reading {bucket}/{key}"), e)),
         }
     }
 
@@ -442,7 +554,7 @@ impl Storage {
                 start = end + 1;
                 number += 1;
             }
-            self.complete(dst_bucket, dst_key, &upload_id, &parts).await?;
+            self.complete(dst_bucket, dst_key, &upload_id, &parts).await.map_err(Error::from)?;
         }
         self.delete(src_bucket, src_key).await
     }

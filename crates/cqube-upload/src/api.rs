@@ -108,6 +108,23 @@ impl ApiClient {
         }
     }
 
+    /// `GET /uploads?state=` (admin): the server's uploads, oldest first.
+    pub async fn uploads(&self, state: Option<&str>) -> Result<cqube_protocol::UploadList, Error> {
+        let what = "listing uploads".to_owned();
+        let query = serde_urlencoded::to_string(state.map(|s| [("state", s)]).unwrap_or_default())
+            .map_err(|e| Error::Protocol { what: what.clone(), detail: e.to_string() })?;
+        let path = if query.is_empty() { "/uploads".to_owned() } else { format!("/uploads?{query}") };
+        self.retry.run(&what, || self.call::<(), _>(&what, reqwest::Method::GET, &path, None)).await
+    }
+
+    /// `DELETE /uploads/{id}` as an admin clearing an upload by hand: unlike [`ApiClient::abort`], an upload that
+    /// is unknown or already acknowledged is an error, so the operator hears of it.
+    pub async fn abort_by_admin(&self, upload_id: &str) -> Result<(), Error> {
+        let what = format!("aborting upload {upload_id}");
+        let path = format!("/uploads/{upload_id}");
+        self.retry.run(&what, || self.call::<(), ()>(&what, reqwest::Method::DELETE, &path, None)).await
+    }
+
     /// `POST /download_uri`: a presigned GET for a key in the emission bucket.
     pub async fn download_uri(&self, key: &str) -> Result<String, Error> {
         let what = format!("presigning a download of {key}");

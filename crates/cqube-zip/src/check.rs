@@ -15,7 +15,7 @@ use crate::Error;
 use crate::framing::{CENTRAL_HEADER, END, LOCAL_HEADER, ZIP64_END};
 
 /// What a prepared zip may hold. The defaults are generous for real data: cQube's own sample emissions compress
-/// 1.2x to 20.5x (infra_trans), generated attendance about 4x to 10x.
+/// 1.2x to 20.5x (infra_trans), generated attendance (`cqube-emit gen`, level 5) 4.5x.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Largest decompressed entry, in bytes. Default 64 GiB.

@@ -11,4 +11,5 @@ mod clients;
 mod multipart;
 mod post_form;
 mod restart;
+mod sweeper;
 mod tls;

@@ -232,3 +232,144 @@ async fn watermarks_are_kept_with_acknowledgements_and_the_newest_is_found_by_co
 
     server.stop().await;
 }
+
+/// Uploads `chunks` as parts 1.. of an open upload; returns the part list `complete` takes.
+pub(crate) async fn put_parts(
+    server: &TestServer,
+    token: &str,
+    upload_id: &str,
+    chunks: &[&[u8]],
+) -> Vec<serde_json::Value> {
+    let numbers: Vec<u32> = (1..=chunks.len() as u32).collect();
+    let presigned = server.presign_parts(token, upload_id, &numbers).await;
+    let mut parts = Vec::new();
+    for (part, chunk) in presigned.parts.iter().zip(chunks) {
+        let res = http().put(&part.url).body(chunk.to_vec()).send().await.unwrap();
+        assert!(res.status().is_success(), "part {} PUT: {}", part.part_number, res.status());
+        let etag = res.headers()["etag"].to_str().unwrap().to_owned();
+        parts.push(json!({"part_number": part.part_number, "etag": etag}));
+    }
+    parts
+}
+
+/// `POST .../complete`: the status and the JSON body.
+pub(crate) async fn complete(
+    server: &TestServer,
+    token: &str,
+    upload_id: &str,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let url = format!("{}/uploads/{upload_id}/complete", server.base);
+    let res = http().post(url).bearer_auth(token).json(body).send().await.unwrap();
+    (res.status().as_u16(), res.json().await.unwrap())
+}
+
+fn upload_state(server: &TestServer, upload_id: &str) -> String {
+    server.state.db().upload(upload_id).unwrap().unwrap().state
+}
+
+/// Issue 11: complete checks every part's ETag and size on every store, and a refused part list changes nothing.
+async fn complete_checks_etags_and_sizes(server: &TestServer, lists_parts: bool) {
+    let token = server.token("state", None, false);
+    let first = payload(5 * MIB, 4);
+    let (second, third) = (payload(100, 5), payload(70, 6));
+    let created = server.create_upload(&token, &attendance_upload()).await;
+    let id = &created.upload_id;
+    let parts = put_parts(server, &token, id, &[&first, &second, &third]).await;
+    let all: Vec<u8> = [first.as_slice(), &second].concat();
+    let body = |parts: &[serde_json::Value], bytes: usize| json!({"parts": parts, "rows": 3, "bytes": bytes, "sha256": sha256_hex(&all)});
+
+    // parts 1 and 2 make the upload; part 3 is stored but left out (S3 drops such parts)
+    let listed = &parts[..2];
+    // a wrong ETag, on any part: the first, the last
+    for i in [0, 1] {
+        let mut wrong = listed.to_vec();
+        wrong[i]["etag"] = json!("\"0123456789abcdef0123456789abcdef\"");
+        let (status, answer) = complete(server, &token, id, &body(&wrong, all.len())).await;
+        assert_eq!((status, answer["code"].as_str()), (400, Some("invalid_parts")), "wrong ETag of part {i}: {answer}");
+        assert_eq!(upload_state(server, id), "open");
+    }
+    // a part the store does not have
+    let mut missing = listed.to_vec();
+    missing.push(json!({"part_number": 9, "etag": parts[0]["etag"]}));
+    let (status, answer) = complete(server, &token, id, &body(&missing, all.len())).await;
+    assert_eq!((status, answer["code"].as_str()), (400, Some("invalid_parts")), "{answer}");
+    // a part below S3's 5 MiB minimum that is not the last
+    let small_first = vec![parts[1].clone(), parts[2].clone()];
+    let (status, answer) = complete(server, &token, id, &body(&small_first, 170)).await;
+    assert_eq!((status, answer["code"].as_str()), (400, Some("invalid_parts")), "{answer}");
+    assert!(answer["message"].as_str().unwrap().contains("EntityTooSmall"), "{answer}");
+    assert_eq!(upload_state(server, id), "open");
+    assert!(server.state.db().emission_for_upload(id).unwrap().is_none());
+
+    if lists_parts {
+        // a byte count the parts do not add up to is refused before the store is asked
+        let (status, answer) = complete(server, &token, id, &body(listed, all.len() - 1)).await;
+        assert_eq!((status, answer["code"].as_str()), (400, Some("size_mismatch")), "{answer}");
+        assert_eq!(upload_state(server, id), "open");
+    }
+    // after every refusal the right list still completes, once
+    let (status, ack) = complete(server, &token, id, &body(listed, all.len())).await;
+    assert_eq!(status, 200, "{ack}");
+    assert_eq!(ack["bytes"], all.len());
+    let (status, again) = complete(server, &token, id, &body(listed, all.len())).await;
+    assert_eq!((status, &again), (200, &ack));
+    listed_and_downloaded(server, &token, &created.key, &all).await;
+
+    // a wrong byte count is never acknowledged: refused before completing where ListParts can be read, else
+    // caught after completing, and the object removed
+    let other = server.create_upload(&token, &attendance_upload()).await;
+    let parts = put_parts(server, &token, &other.upload_id, &[&first]).await;
+    let wrong = json!({"parts": parts, "rows": 1, "bytes": first.len() + 1, "sha256": sha256_hex(&first)});
+    let (status, answer) = complete(server, &token, &other.upload_id, &wrong).await;
+    assert_eq!((status, answer["code"].as_str()), (400, Some("size_mismatch")), "{answer}");
+    assert!(server.state.db().emission_for_upload(&other.upload_id).unwrap().is_none());
+    assert!(server.state.storage().head("cqube-emission", &other.key).await.unwrap().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_store_complete_checks_every_part_etag_and_size() {
+    let (_dir, server) = start_default().await;
+    complete_checks_etags_and_sizes(&server, true).await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moto_complete_checks_every_part_etag_and_size() {
+    let moto = Moto::start().await;
+    let (_dir, server) = start_with(|cfg| cfg.store = moto.store()).await;
+    complete_checks_etags_and_sizes(&server, false).await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_completes_of_one_upload_give_one_acknowledgement() {
+    let (_dir, server) = start_default().await;
+    let token = server.token("state", None, false);
+    let data = payload(7 * MIB, 7);
+    let created = server.create_upload(&token, &attendance_upload()).await;
+    let chunks: Vec<&[u8]> = data.chunks(5 * MIB).collect();
+    let parts = put_parts(&server, &token, &created.upload_id, &chunks).await;
+    let body = json!({"parts": parts, "rows": 9, "bytes": data.len(), "sha256": sha256_hex(&data)});
+    let url = format!("{}/uploads/{}/complete", server.base, created.upload_id);
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (url, token, body) = (url.clone(), token.clone(), body.clone());
+            tokio::spawn(
+                async move { ok_json::<Acknowledgement>(http().post(url).bearer_auth(token).json(&body)).await },
+            )
+        })
+        .collect();
+    let mut acks = Vec::new();
+    for t in tasks {
+        acks.push(t.await.unwrap());
+    }
+    assert!(acks.iter().all(|a| a == &acks[0]), "every complete returns the same acknowledgement");
+    let list: EmissionList = ok_json(http().get(format!("{}/emissions", server.base)).bearer_auth(&token)).await;
+    assert_eq!(list.emissions, vec![acks[0].clone()]);
+    // an acknowledged upload cannot be aborted, and its object stays
+    let res = http().delete(format!("{}/uploads/{}", server.base, created.upload_id)).bearer_auth(&token).send().await;
+    assert_eq!(res.unwrap().status(), 409);
+    listed_and_downloaded(&server, &token, &created.key, &data).await;
+    server.stop().await;
+}
