@@ -97,14 +97,6 @@ pub trait EventSink: Send + Sync {
     fn event(&self, event: &Event);
 }
 
-/// Events sent nowhere.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Discard;
-
-impl EventSink for Discard {
-    fn event(&self, _: &Event) {}
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
