@@ -8,23 +8,11 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use cqube_server::test_hooks::POINTS;
 use serde_json::Value;
 
 mod common;
 use common::{Killed, bin, events, free_port, of, run_ok};
-
-/// The pause points of `cqube_server::test_hooks::POINTS`, in the order a completion passes them.
-const POINTS: &[&str] = &[
-    "complete.received",
-    "complete.recorded",
-    "store.assembling",
-    "store.assembled",
-    "store.renamed",
-    "store.parts_removed",
-    "store.forgotten",
-    "complete.stored",
-    "complete.acknowledged",
-];
 
 /// `serve` on a fixed port and data directory (a restart must keep both: the emitter's job is bound to the API
 /// URL, and presigned URLs to the store's port). With `pause_at`, returns a receiver that fires when the server
