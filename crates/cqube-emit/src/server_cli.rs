@@ -262,13 +262,19 @@ fn serve(config: ServerConfig) -> anyhow::Result<ExitStatus> {
             other => anyhow::Error::new(other),
         })?;
         if let Some(store) = server.state().storage().embedded_access() {
+            // The secret stays in the credentials file: stderr is often a log.
+            let credentials = server.state().config().data_dir.join(cqube_server::storage::EMBEDDED_CREDENTIALS_FILE);
             writeln!(
                 std::io::stderr(),
-                "embedded store: endpoint {} region {} access key id {} secret access key {}",
+                "embedded store: endpoint {} region {}; credentials in {} (e.g. AWS_SHARED_CREDENTIALS_FILE={} \
+                 AWS_PROFILE={} aws --endpoint-url {} s3 ls s3://{} --recursive)",
                 store.endpoint_url,
                 store.region,
-                store.access_key_id,
-                store.secret_access_key
+                credentials.display(),
+                credentials.display(),
+                cqube_server::storage::EMBEDDED_PROFILE,
+                store.endpoint_url,
+                server.state().config().buckets.emission,
             )?;
         }
         let mut stdout = std::io::stdout();

@@ -4,6 +4,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -252,6 +253,20 @@ fn issue_11_no_token_or_presigned_url_reaches_a_log_at_trace_level() {
     assert!(server_log.contains("TRACE") && server_log.contains("presigned POST received"), "{server_log}");
     assert_no_secrets(&server_log, "serve", &admin);
     assert_no_secrets(&emit_log, "emit", &admin);
+
+    // The embedded store's secret key is in its owner-only credentials file, named on stderr, and in no log.
+    let credentials = data.join("store-credentials");
+    assert_eq!(std::fs::metadata(&credentials).unwrap().permissions().mode() & 0o777, 0o600);
+    let credentials_text = std::fs::read_to_string(&credentials).unwrap();
+    let store_secret = credentials_text
+        .lines()
+        .find_map(|l| l.strip_prefix("aws_secret_access_key = "))
+        .unwrap_or_else(|| panic!("no secret in {credentials_text}"));
+    assert!(store_secret.len() >= 32, "{credentials_text}");
+    assert!(server_log.contains(&format!("credentials in {}", credentials.display())), "{server_log}");
+    for (log, what) in [(&server_log, "serve"), (&emit_log, "emit")] {
+        assert!(!log.contains(store_secret), "{what} log holds the embedded store's secret access key");
+    }
 }
 
 /// A tmpfs mounted for one test, unmounted when dropped.

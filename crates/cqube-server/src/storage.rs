@@ -33,6 +33,12 @@ const MAX_SINGLE_COPY_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 /// Part size for multipart copies.
 const COPY_PART_BYTES: u64 = 1024 * 1024 * 1024;
 
+/// The embedded store's credentials, as an AWS shared-credentials file (profile [`EMBEDDED_PROFILE`]) in the data
+/// directory, readable by its owner only: operators inspect the store with it, and the secret never goes to a log.
+pub const EMBEDDED_CREDENTIALS_FILE: &str = "store-credentials";
+/// The profile name in [`EMBEDDED_CREDENTIALS_FILE`].
+pub const EMBEDDED_PROFILE: &str = "cqube-emit-store";
+
 /// Credentials and endpoint of the embedded store, for operators who want to inspect it with boto3 or the aws CLI.
 #[derive(Clone)]
 pub struct StoreAccess {
@@ -154,6 +160,7 @@ impl Storage {
             db.set_setting("store_secret_access_key", &k)?;
             k
         };
+        write_credentials_file(&data_dir.join(EMBEDDED_CREDENTIALS_FILE), &access_key_id, &secret_access_key)?;
         let listener = bind_store(listen, db).await?;
         let addr = listener
             .local_addr()
@@ -655,6 +662,23 @@ impl Storage {
         }
         max_bytes.ok_or_else(|| denied("the policy has no content-length-range"))
     }
+}
+
+/// Writes the shared-credentials file with mode 0600 (replacing it whole, so a reader never sees half of it).
+fn write_credentials_file(path: &Path, access_key_id: &str, secret_access_key: &str) -> Result<(), Error> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let io = |source| Error::Io { what: format!("writing {}", path.display()), source };
+    let temp = path.with_extension("tmp");
+    let mut file =
+        std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&temp).map_err(io)?;
+    write!(
+        file,
+        "[{EMBEDDED_PROFILE}]\naws_access_key_id = {access_key_id}\naws_secret_access_key = {secret_access_key}\n"
+    )
+    .and_then(|()| file.sync_all())
+    .map_err(io)?;
+    std::fs::rename(&temp, path).map_err(io)
 }
 
 async fn bind_store(listen: SocketAddr, db: &Database) -> Result<tokio::net::TcpListener, Error> {
