@@ -52,6 +52,11 @@ impl ItemInput {
         }
     }
 
+    /// A file on disk, whose identity says whether it changed.
+    pub fn is_file(&self) -> bool {
+        matches!(self, ItemInput::Zip(_) | ItemInput::Raw(_))
+    }
+
     /// What identifies this input's content without reading it: size and modification time. A resumed run whose
     /// input has another identity starts that file over.
     pub fn identity(&self) -> String {

@@ -10,7 +10,7 @@ use anyhow::Context;
 use cqube_core::Catalog;
 use cqube_protocol::{Acknowledgement, CompleteUploadRequest, CreateUploadRequest, Watermark};
 use cqube_upload::{
-    DeliveryTarget, ItemState, Journal, JournalEntry, OnRetry, PartEvent, PartSizer, PartWriter, RetryPolicy,
+    Aborted, DeliveryTarget, ItemState, Journal, JournalEntry, OnRetry, PartEvent, PartSizer, PartWriter, RetryPolicy,
     StoredPartRecord, Uploader,
 };
 use tokio::sync::mpsc;
@@ -166,8 +166,13 @@ async fn abort_open_uploads(ctx: &Ctx) {
     for (item, upload_id) in open {
         let aborted = tokio::time::timeout(std::time::Duration::from_secs(10), ctx.target().abort(&upload_id)).await;
         match aborted {
-            Ok(Ok(())) => {
-                if let Err(e) = ctx.journal_append(&JournalEntry::Aborted { item, upload_id }) {
+            Ok(Ok(aborted)) => {
+                // A completion that raced the signal stands: the journal keeps its acknowledgement.
+                let entry = match aborted {
+                    Aborted::Removed => JournalEntry::Aborted { item, upload_id },
+                    Aborted::Acknowledged(ack) => JournalEntry::Done { item, ack },
+                };
+                if let Err(e) = ctx.journal_append(&entry) {
                     tracing::warn!(error = %e, "recording an aborted upload failed");
                 }
             }
@@ -317,11 +322,26 @@ async fn emit_file(ctx: &Ctx, index: usize, item: &Item) -> anyhow::Result<Outco
     let identity = item.input.identity();
     let reuse = match previous.upload.clone() {
         Some((upload_id, key, _)) if !starts_over(&previous, ctx.fresh, &identity) => Some((upload_id, key)),
-        Some((upload_id, _, _)) => {
+        Some((upload_id, _, earlier)) => {
             // The source changed (or this is a new run): the old upload is dropped, not continued.
             tracing::info!(source = %item.source, %upload_id, "aborting the previous run's upload");
-            ctx.target().abort(&upload_id).await.map_err(|e| remote_failure(e, "aborting the previous upload"))?;
-            ctx.journal_append(&JournalEntry::Aborted { item: item.id.clone(), upload_id })?;
+            let aborted =
+                ctx.target().abort(&upload_id).await.map_err(|e| remote_failure(e, "aborting the previous upload"))?;
+            match aborted {
+                Aborted::Removed => ctx.journal_append(&JournalEntry::Aborted { item: item.id.clone(), upload_id })?,
+                // The earlier run's completion reached the target but its answer was lost (a crash of either
+                // side): the same file is acknowledged already, and sending it again would duplicate it. A stream
+                // or a query has no identity to compare, and an incremental query now starts after that
+                // acknowledgement's watermark, so those go on.
+                Aborted::Acknowledged(ack) if earlier == identity && item.input.is_file() => {
+                    tracing::info!(source = %item.source, %upload_id, key = %ack.key, "the previous run's upload was acknowledged; not sending it again");
+                    ctx.journal_append(&JournalEntry::Done { item: item.id.clone(), ack: ack.clone() })?;
+                    return Ok(Outcome::Acked { ack, rows_rejected: 0, resumed: true });
+                }
+                Aborted::Acknowledged(ack) => {
+                    tracing::warn!(source = %item.source, %upload_id, key = %ack.key, "the previous run's upload was acknowledged; this run's input is emitted as well");
+                }
+            }
             None
         }
         None => None,
@@ -356,10 +376,16 @@ async fn emit_file(ctx: &Ctx, index: usize, item: &Item) -> anyhow::Result<Outco
                 // Kept open for `resume`: the stored parts are worth keeping, and the journal knows them.
                 return Err(e);
             }
-            if let Err(abort) = ctx.target().abort(&upload_id).await {
-                tracing::warn!(%upload_id, error = %abort, "aborting the failed upload failed");
-            } else {
-                ctx.journal_append(&JournalEntry::Aborted { item: item.id.clone(), upload_id: upload_id.clone() })?;
+            match ctx.target().abort(&upload_id).await {
+                Ok(Aborted::Removed) => {
+                    ctx.journal_append(&JournalEntry::Aborted { item: item.id.clone(), upload_id: upload_id.clone() })?;
+                }
+                // Acknowledged, yet this run saw it fail (its acknowledgement disagreed with what was sent): the
+                // error stands and the operator decides.
+                Ok(Aborted::Acknowledged(ack)) => {
+                    tracing::warn!(%upload_id, key = %ack.key, "the failed upload was acknowledged by the target");
+                }
+                Err(abort) => tracing::warn!(%upload_id, error = %abort, "aborting the failed upload failed"),
             }
             Err(e)
         }

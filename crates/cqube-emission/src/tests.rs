@@ -202,6 +202,41 @@ async fn resume_continues_the_open_upload_without_resending_stored_parts() {
     assert_eq!(target.put_attempts(), 2 + 2, "run one: part 1 and the failed part 2; run two: parts 2 and 3");
 }
 
+#[tokio::test]
+async fn a_rerun_takes_an_acknowledgement_whose_answer_was_lost_instead_of_sending_again() {
+    for resume in [false, true] {
+        let (inputs, journals) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let zip = write_zip(&Catalog::builtin(), inputs.path(), "district_master", 3);
+        let target = Arc::new(MemoryTarget::new());
+        target.lose_next_complete_answer();
+        let first = run(&target, inputs.path(), journals.path(), false, 0, never()).await;
+        assert!(matches!(first.report().results[0], FileResult::Failed { status: ExitStatus::Transient, .. }));
+
+        let second = run(&target, inputs.path(), journals.path(), resume, 0, never()).await;
+        let FileResult::Acknowledged { ack, .. } = &second.report().results[0] else { panic!("{:?}", second.report()) };
+        assert_eq!(target.objects(), [(ack.key.clone(), zip)], "resume {resume}: one object, the first run's");
+        assert_eq!(target.aborted(), Vec::<String>::new(), "resume {resume}: the acknowledged upload stays");
+        assert_eq!(second.report().status, ExitStatus::Success);
+    }
+}
+
+#[tokio::test]
+async fn a_rerun_of_a_changed_file_emits_it_although_the_earlier_version_was_acknowledged() {
+    let (inputs, journals) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let catalog = Catalog::builtin();
+    write_zip(&catalog, inputs.path(), "district_master", 3);
+    let target = Arc::new(MemoryTarget::new());
+    target.lose_next_complete_answer();
+    run(&target, inputs.path(), journals.path(), false, 0, never()).await;
+    let changed = write_zip(&catalog, inputs.path(), "district_master", 4);
+
+    let second = run(&target, inputs.path(), journals.path(), false, 0, never()).await;
+    assert_eq!(second.report().status, ExitStatus::Success);
+    let objects = target.objects();
+    assert_eq!(objects.len(), 2, "the earlier version stands and the changed file is emitted");
+    assert_eq!(objects[1].1, changed);
+}
+
 /// Stops the job once the target holds an open upload with a part attempt running.
 async fn when_in_flight(target: Arc<MemoryTarget>, signal: Interrupt) -> Interrupt {
     while target.put_attempts() == 0 {

@@ -1,6 +1,7 @@
 //! Issue 11: `serve` is SIGKILLed at every point from "last part sent" to "acknowledgement returned" (timed by
-//! the server's debug-build pause hook, not by guessing), restarted on the same data directory, and
-//! `emit --resume` must end in exactly one acknowledgement of the right bytes with nothing left in the store.
+//! the server's debug-build pause hook, not by guessing), restarted on the same data directory, and both
+//! `emit --resume` and a plain re-run of `emit` must end in exactly one acknowledgement of the right bytes with
+//! nothing left in the store.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -120,6 +121,17 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 #[test]
 fn issue_11_a_server_killed_anywhere_in_complete_ends_in_one_acknowledgement_after_resume() {
+    killed_at_every_point_then(true);
+}
+
+/// Without `--resume` the earlier upload is aborted; one the restarted server acknowledged is taken as it is
+/// instead of being sent a second time.
+#[test]
+fn issue_11_a_server_killed_anywhere_in_complete_ends_in_one_acknowledgement_after_a_plain_rerun() {
+    killed_at_every_point_then(false);
+}
+
+fn killed_at_every_point_then(resume: bool) {
     let work = tempfile::tempdir().unwrap();
     let zip = converted_zip(work.path());
     let expected = std::fs::read(&zip).unwrap();
@@ -146,9 +158,11 @@ fn issue_11_a_server_killed_anywhere_in_complete_ends_in_one_acknowledgement_aft
         drop(emitter); // and the emitter, which would otherwise retry against a dead port
 
         let (_server, _) = serve(&data, port, None);
-        let mut resume = emit();
-        resume.arg("--resume").arg(&zip);
-        let events = events(&run_ok(&mut resume));
+        let mut again = emit();
+        if resume {
+            again.arg("--resume");
+        }
+        let events = events(&run_ok(again.arg(&zip)));
         let acks = of(&events, "file_acknowledged");
         assert_eq!(acks.len(), 1, "{point}: {events:?}");
         let ack = &acks[0]["ack"];

@@ -625,6 +625,8 @@ pub(crate) struct EmissionsQuery {
     since: Option<String>,
     /// Only emissions that carry a watermark on this column (the emitter's next starting point is the newest).
     watermark_column: Option<String>,
+    /// Only the emission that completed this upload (how an emitter that lost a completion's answer finds it).
+    upload_id: Option<String>,
     /// At most this many, the newest.
     limit: Option<u32>,
 }
@@ -657,6 +659,7 @@ pub(crate) async fn emissions(
         source: query.source.as_deref(),
         since,
         watermark_column: query.watermark_column.as_deref(),
+        upload_id: query.upload_id.as_deref(),
         limit: query.limit,
         scope,
     })?;

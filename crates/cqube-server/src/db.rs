@@ -575,17 +575,21 @@ impl Database {
                 "SELECT {} FROM emissions WHERE (?1 IS NULL OR token_name = ?1) AND (?2 IS NULL OR source = ?2)
                  AND (?3 IS NULL OR completed_at >= ?3) AND (?4 IS NULL OR watermark_column = ?4)
                  AND (?6 IS NULL OR instr(',' || ?6 || ',', ',' || source || ',') > 0)
+                 AND (?7 IS NULL OR upload_id = ?7)
                  ORDER BY completed_at DESC, rowid DESC LIMIT ?5",
                 Self::EMISSION_COLUMNS
             ))
             .map_err(Error::db("listing emissions"))?;
         // SQLite reads a negative LIMIT as none.
         let limit = filter.limit.map_or(-1, i64::from);
-        let EmissionFilter { token_name, source, since, watermark_column, scope, .. } = filter;
+        let EmissionFilter { token_name, source, since, watermark_column, upload_id, scope, .. } = filter;
         let scope = sources_to_sql(*scope);
-        stmt.query_map(params![token_name, source, since, watermark_column, limit, scope], Self::emission_row)
-            .and_then(Iterator::collect)
-            .map_err(Error::db("listing emissions"))
+        stmt.query_map(
+            params![token_name, source, since, watermark_column, limit, scope, upload_id],
+            Self::emission_row,
+        )
+        .and_then(Iterator::collect)
+        .map_err(Error::db("listing emissions"))
     }
 }
 
@@ -600,6 +604,8 @@ pub struct EmissionFilter<'a> {
     pub since: Option<i64>,
     /// Only those carrying a watermark on this column.
     pub watermark_column: Option<&'a str>,
+    /// Only the one that completed this upload.
+    pub upload_id: Option<&'a str>,
     /// At most this many (the newest).
     pub limit: Option<u32>,
     /// Only these data sources (a scoped token's).

@@ -12,7 +12,7 @@ use cqube_protocol::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::target::{BoxFuture, DeliveryTarget};
+use crate::target::{Aborted, BoxFuture, DeliveryTarget};
 use crate::{Error, Part, RetryPolicy};
 
 /// A URL is renewed when it has less than this left: a slow PUT must not outlive it.
@@ -97,15 +97,32 @@ impl ApiClient {
     }
 
     /// `DELETE /uploads/{id}`: aborts, so no partial object remains; an upload already gone counts as aborted.
-    pub async fn abort(&self, upload_id: &str) -> Result<(), Error> {
+    /// The server refuses (409) only an upload it has acknowledged; its acknowledgement is then fetched, so a
+    /// completion whose answer was lost is neither lost nor sent again.
+    pub async fn abort(&self, upload_id: &str) -> Result<Aborted, Error> {
         let what = format!("aborting upload {upload_id}");
         let path = format!("/uploads/{upload_id}");
         let result = self.retry.run(&what, || self.call::<(), ()>(&what, reqwest::Method::DELETE, &path, None)).await;
         self.urls.lock().unwrap_or_else(std::sync::PoisonError::into_inner).retain(|(id, _), _| id != upload_id);
         match result {
-            Err(Error::Api { status: 404 | 409, .. }) | Ok(()) => Ok(()),
+            Err(Error::Api { status: 404, .. }) | Ok(()) => Ok(Aborted::Removed),
+            Err(Error::Api { status: 409, .. }) => match self.acknowledgement(upload_id).await? {
+                Some(ack) => Ok(Aborted::Acknowledged(Box::new(ack))),
+                None => Err(Error::Protocol { what, detail: "refused as acknowledged, but no emission has it".into() }),
+            },
             Err(e) => Err(e),
         }
+    }
+
+    /// `GET /emissions?upload_id=`: the acknowledgement of an upload, once completed.
+    pub async fn acknowledgement(&self, upload_id: &str) -> Result<Option<Acknowledgement>, Error> {
+        let what = format!("reading the acknowledgement of upload {upload_id}");
+        let query = serde_urlencoded::to_string([("upload_id", upload_id)])
+            .map_err(|e| Error::Protocol { what: what.clone(), detail: e.to_string() })?;
+        let path = format!("/emissions?{query}");
+        let list: EmissionList =
+            self.retry.run(&what, || self.call::<(), _>(&what, reqwest::Method::GET, &path, None)).await?;
+        Ok(list.emissions.into_iter().find(|ack| ack.upload_id.as_deref() == Some(upload_id)))
     }
 
     /// `GET /uploads?state=` (admin): the server's uploads, oldest first.
@@ -249,7 +266,7 @@ impl DeliveryTarget for ApiClient {
         Box::pin(ApiClient::complete(self, upload_id, request))
     }
 
-    fn abort<'a>(&'a self, upload_id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+    fn abort<'a>(&'a self, upload_id: &'a str) -> BoxFuture<'a, Result<Aborted, Error>> {
         Box::pin(ApiClient::abort(self, upload_id))
     }
 

@@ -9,7 +9,7 @@ use cqube_protocol::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::target::{BoxFuture, DeliveryTarget};
+use crate::target::{Aborted, BoxFuture, DeliveryTarget};
 use crate::{Error, Part};
 
 /// What a `put_part` attempt does instead of storing the part.
@@ -42,6 +42,8 @@ struct State {
     put_attempts: u32,
     /// Faults by `put_part` attempt number (1-based, over every upload).
     faults: BTreeMap<u32, Fault>,
+    /// The next `complete` stores the object but answers with an error, as a crash between the two would.
+    lose_complete_answer: bool,
 }
 
 /// The in-memory target. Keys are `<dir>/<stem>_<n>.zip`, upload ids `upload-<n>`.
@@ -72,6 +74,12 @@ impl MemoryTarget {
         for (n, fault) in (first..).zip(faults) {
             state.faults.insert(n, fault);
         }
+    }
+
+    /// The next `complete` acknowledges the upload but its answer is lost (a 503, as from a gateway whose
+    /// backend died after storing the object).
+    pub fn lose_next_complete_answer(&self) {
+        self.state().lose_complete_answer = true;
     }
 
     /// Completed objects: key and bytes.
@@ -192,17 +200,28 @@ impl DeliveryTarget for MemoryTarget {
                 watermark: request.watermark.clone(),
             };
             state.done.push((upload_id.to_owned(), ack.clone(), data));
+            if std::mem::take(&mut state.lose_complete_answer) {
+                return Err(Error::Api {
+                    what: format!("completing upload {upload_id}"),
+                    status: 503,
+                    code: "unavailable".into(),
+                    message: "the answer was lost".into(),
+                });
+            }
             Ok(ack)
         })
     }
 
-    fn abort<'a>(&'a self, upload_id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+    fn abort<'a>(&'a self, upload_id: &'a str) -> BoxFuture<'a, Result<Aborted, Error>> {
         Box::pin(async move {
             let mut state = self.state();
+            if let Some((_, ack, _)) = state.done.iter().find(|(id, _, _)| id == upload_id) {
+                return Ok(Aborted::Acknowledged(Box::new(ack.clone())));
+            }
             if state.open.remove(upload_id).is_some() {
                 state.aborted.push(upload_id.to_owned());
             }
-            Ok(())
+            Ok(Aborted::Removed)
         })
     }
 

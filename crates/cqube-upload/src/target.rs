@@ -16,6 +16,15 @@ pub use futures_util::future::BoxFuture;
 
 use crate::{Error, Part};
 
+/// What [`DeliveryTarget::abort`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Aborted {
+    /// Nothing of the upload remains.
+    Removed,
+    /// The target had acknowledged the upload before the abort arrived; the emission stands.
+    Acknowledged(Box<Acknowledgement>),
+}
+
 /// Somewhere emitted files are delivered to and acknowledged by. Object-safe, so the target is chosen at run time.
 pub trait DeliveryTarget: Send + Sync + std::fmt::Debug {
     /// Starts delivering one file; the answer names the upload and the object key it will become.
@@ -34,8 +43,10 @@ pub trait DeliveryTarget: Send + Sync + std::fmt::Debug {
         request: &'a CompleteUploadRequest,
     ) -> BoxFuture<'a, Result<Acknowledgement, Error>>;
 
-    /// Aborts the upload so no partial object remains; an upload already gone counts as aborted.
-    fn abort<'a>(&'a self, upload_id: &'a str) -> BoxFuture<'a, Result<(), Error>>;
+    /// Aborts the upload so no partial object remains; an upload already gone counts as aborted. An upload the
+    /// target had already acknowledged (a completion whose answer was lost to a crash) is not removed: the answer
+    /// carries its acknowledgement, so the caller neither loses nor duplicates the emission.
+    fn abort<'a>(&'a self, upload_id: &'a str) -> BoxFuture<'a, Result<Aborted, Error>>;
 
     /// The parts the target holds for an open upload.
     fn list_parts<'a>(&'a self, upload_id: &'a str) -> BoxFuture<'a, Result<Vec<StoredPart>, Error>>;
