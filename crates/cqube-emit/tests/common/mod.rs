@@ -1,12 +1,11 @@
-//! What the end-to-end tests share: the binary, `cqube-emit serve` on a free port (embedded store or moto_server),
+//! What the end-to-end tests share: the binary, `cqube-emit serve` on a free port (embedded store or moto from
+//! the test kit),
 //! and the JSON events `emit` prints.
-#![allow(dead_code, reason = "each test crate uses its own subset")]
+#![allow(dead_code, unused_imports, reason = "each test crate uses its own subset")]
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
@@ -26,24 +25,12 @@ pub fn run_ok(mut cmd: impl std::borrow::BorrowMut<Command>) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// A child process killed when the test ends, pass or fail.
-pub struct Killed(pub Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+pub use cqube_testkit::{Killed, S3Store, free_port};
 
 /// `cqube-emit serve` on a free port with an admin token; optionally on moto instead of the embedded store.
 pub struct Server {
     _child: Killed,
-    _moto: Option<Killed>,
+    _moto: Option<S3Store>,
     pub moto_endpoint: Option<String>,
     pub base: String,
     pub token: String,
@@ -61,23 +48,9 @@ impl Server {
         let mut serve = bin();
         serve.envs(env.iter().copied());
         serve.args(["serve", "--listen", "127.0.0.1:0", "--data-dir", d.to_str().unwrap()]);
-        let (moto_child, moto_endpoint) = if moto {
-            let port = free_port();
-            let child = Killed(
-                Command::new("moto_server")
-                    .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .spawn()
-                    .expect("moto_server is installed"),
-            );
-            let endpoint = format!("http://127.0.0.1:{port}");
-            for _ in 0..300 {
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
+        let (moto_store, moto_endpoint) = if moto {
+            let store = S3Store::moto();
+            let endpoint = store.endpoint.clone();
             let config = dir.path().join("server.toml");
             std::fs::write(
                 &config,
@@ -88,7 +61,7 @@ impl Server {
             )
             .unwrap();
             serve.arg("--config").arg(&config);
-            (Some(child), Some(endpoint))
+            (Some(store), Some(endpoint))
         } else {
             (None, None)
         };
@@ -101,7 +74,7 @@ impl Server {
             run_ok(bin().args(["token", "create", "--name", "t", "--admin", "--data-dir", d.to_str().unwrap()]))
                 .trim()
                 .to_owned();
-        Server { _child: child, _moto: moto_child, moto_endpoint, base, token, dir }
+        Server { _child: child, _moto: moto_store, moto_endpoint, base, token, dir }
     }
 
     pub fn emit(&self, args: &[&str]) -> Command {

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::harness::{Moto, TestServer, payload, start_default, start_with};
+use crate::harness::{S3Store, TestServer, payload, start_default, start_with, store};
 
 /// cQube's client (python/client/client.py), reduced to its two requests and unchanged in how it calls them.
 const CQUBE_CLIENT: &str = r#"
@@ -52,8 +52,8 @@ async fn cqube_python_client_against_embedded_store_large_file() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cqube_python_client_against_moto() {
-    let moto = Moto::start().await;
-    let (dir, server) = start_with(|cfg| cfg.store = moto.store()).await;
+    let moto = S3Store::moto();
+    let (dir, server) = start_with(|cfg| cfg.store = store(&moto)).await;
     let token = server.token("python", None, false);
     let file = dir.path().join("student_attendance.zip");
     std::fs::write(&file, payload(4096, 4)).unwrap();

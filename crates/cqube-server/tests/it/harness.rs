@@ -1,13 +1,12 @@
-//! A real server on a loopback socket, with tokens, and a moto_server child process.
+//! A real server on a loopback socket, with tokens; S3 stores come from the test kit.
 
-use std::net::{SocketAddr, TcpListener};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::net::SocketAddr;
 
 use cqube_protocol::{CreateUploadResponse, PresignPartsResponse};
 use cqube_server::auth::{NewToken, create_token};
 use cqube_server::config::{S3Config, StoreConfig};
 use cqube_server::{AppState, ServerConfig};
+pub use cqube_testkit::{S3Store, payload};
 
 /// A running server; stopped (gracefully) when dropped or by `stop`.
 pub struct TestServer {
@@ -119,70 +118,19 @@ pub async fn ok_json<T: serde::de::DeserializeOwned>(req: reqwest::RequestBuilde
     serde_json::from_str(&text).unwrap()
 }
 
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// `moto_server` on a free loopback port, killed on drop.
-pub struct Moto {
-    child: Child,
-    pub endpoint: String,
-}
-
-impl Moto {
-    #[allow(clippy::zombie_processes)] // waited for in Drop; a panic here ends the test process anyway
-    pub async fn start() -> Moto {
-        let port = free_port();
-        let child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server is installed (pip install 'moto[server]')");
-        let endpoint = format!("http://127.0.0.1:{port}");
-        let client = http();
-        for _ in 0..200 {
-            if client.get(format!("{endpoint}/moto-api/")).send().await.is_ok() {
-                return Moto { child, endpoint };
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("moto_server did not start on {endpoint}");
-    }
-
-    pub fn store(&self) -> StoreConfig {
-        StoreConfig::S3(S3Config {
-            endpoint_url: Some(self.endpoint.clone()),
-            region: "us-east-1".into(),
-            force_path_style: true,
-            access_key_id: "testing".into(),
-            secret_access_key: Some("testing".into()),
-            secret_access_key_file: None,
-        })
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The server's store settings for an S3 store from the test kit.
+pub fn store(s3: &S3Store) -> StoreConfig {
+    StoreConfig::S3(S3Config {
+        endpoint_url: Some(s3.endpoint.clone()),
+        region: s3.region.clone(),
+        force_path_style: true,
+        access_key_id: s3.access_key_id.clone(),
+        secret_access_key: Some(s3.secret_access_key.clone()),
+        secret_access_key_file: None,
+    })
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
-}
-
-/// Deterministic bytes that do not compress (so part sizes are real).
-pub fn payload(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
 }

@@ -4,7 +4,7 @@ use cqube_protocol::{Acknowledgement, EmissionList, ListPartsResponse};
 use serde_json::json;
 
 use crate::harness::{
-    Moto, TestServer, attendance_upload, http, ok_json, payload, sha256_hex, start_default, start_with,
+    S3Store, TestServer, attendance_upload, http, ok_json, payload, sha256_hex, start_default, start_with, store,
 };
 
 const MIB: usize = 1024 * 1024;
@@ -101,9 +101,9 @@ async fn embedded_store_parts_complete_list_download() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moto_parts_complete_list_download_and_archive() {
-    let moto = Moto::start().await;
+    let moto = S3Store::moto();
     let (_dir, server) = start_with(|cfg| {
-        cfg.store = moto.store();
+        cfg.store = store(&moto);
         cfg.archive = true;
     })
     .await;
@@ -336,8 +336,8 @@ async fn embedded_store_complete_checks_every_part_etag_and_size() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moto_complete_checks_every_part_etag_and_size() {
-    let moto = Moto::start().await;
-    let (_dir, server) = start_with(|cfg| cfg.store = moto.store()).await;
+    let moto = S3Store::moto();
+    let (_dir, server) = start_with(|cfg| cfg.store = store(&moto)).await;
     complete_checks_etags_and_sizes(&server, false).await;
     server.stop().await;
 }

@@ -5,7 +5,7 @@
 use cqube_protocol::{Acknowledgement, UploadList};
 use serde_json::json;
 
-use crate::harness::{Moto, TestServer, attendance_upload, http, ok_json, payload, sha256_hex, start_with};
+use crate::harness::{S3Store, TestServer, attendance_upload, http, ok_json, payload, sha256_hex, start_with, store};
 use crate::multipart::{complete, put_parts};
 
 const BUCKET: &str = "cqube-emission";
@@ -79,8 +79,8 @@ async fn embedded_store_sweep_reconciles_completions_recorded_before_a_crash() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moto_sweep_reconciles_completions_recorded_before_a_crash() {
-    let moto = Moto::start().await;
-    let (_dir, server) = start_with(|cfg| cfg.store = moto.store()).await;
+    let moto = S3Store::moto();
+    let (_dir, server) = start_with(|cfg| cfg.store = store(&moto)).await;
     sweep_reconciles_recorded_completions(&server).await;
     server.stop().await;
 }
@@ -140,9 +140,9 @@ async fn embedded_store_sweeper_and_admin_abort_abandoned_uploads() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moto_sweeper_and_admin_abort_abandoned_uploads() {
-    let moto = Moto::start().await;
+    let moto = S3Store::moto();
     let (_dir, server) = start_with(|cfg| {
-        cfg.store = moto.store();
+        cfg.store = store(&moto);
         cfg.upload_expiry_seconds = 1;
     })
     .await;
