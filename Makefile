@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: run test lint build setup bench clean-demo fuzz fuzz-smoke fuzz-setup
+.PHONY: run test lint build setup bench clean-demo fuzz fuzz-smoke fuzz-setup man
 
 ## run: end-to-end demo on the embedded store: serve, generate a cqube_emission folder, emit it, show the acknowledgements
 run: setup
@@ -22,6 +22,10 @@ lint:
 
 build:
 	$(CARGO) build --release -p cqube-emit
+
+## man: regenerates man/ (one page per subcommand) from the clap definitions; a test fails when it is stale
+man:
+	$(CARGO) run -q -p cqube-emit -- man -o man
 
 ## setup: installs what tests and demo need (apt: unzip, p7zip, pigz; pip: requests, boto3, moto) and starts the databases
 setup:

@@ -176,6 +176,35 @@ impl Catalog {
         self.sources.iter().find(|s| s.name == name)
     }
 
+    /// The error for a source name the catalog lacks, with the closest names (a typo or a part of the name) and
+    /// where the list is.
+    pub fn unknown_source(&self, name: &str) -> String {
+        let wanted = name.to_ascii_lowercase();
+        let mut close: Vec<(f64, &str)> = self
+            .sources
+            .iter()
+            .map(|s| {
+                let score = if s.name.contains(&wanted) || wanted.contains(&s.name) {
+                    1.0
+                } else {
+                    strsim::jaro_winkler(&wanted, &s.name)
+                };
+                (score, s.name.as_str())
+            })
+            .filter(|(score, _)| *score >= 0.9)
+            .collect();
+        close.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+        let names: Vec<&str> = close.into_iter().take(3).map(|(_, n)| n).collect();
+        if names.is_empty() {
+            format!("unknown data source: {name}\n\nhint: `cqube-emit catalog` lists them")
+        } else {
+            format!(
+                "unknown data source: {name}\n\nhint: did you mean {}? (`cqube-emit catalog` lists them)",
+                names.join(", ")
+            )
+        }
+    }
+
     /// The source a path names, as cQube's ingestion would route it: `…/<dir>/<stem>.zip`, `<stem>.csv`,
     /// `<stem>_YYYYmmddHHMMSS.zip` (a key the emission API produced) or the source's own name.
     pub fn find_by_path(&self, path: &str) -> Option<&DataSource> {
@@ -422,6 +451,17 @@ impl RawSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unknown_source_suggests_the_closest_names() {
+        let c = Catalog::builtin();
+        let typo = c.unknown_source("student_attendence");
+        assert!(typo.ends_with("hint: did you mean student_attendance? (`cqube-emit catalog` lists them)"), "{typo}");
+        let part = c.unknown_source("attendance");
+        assert!(part.contains("did you mean student_attendance, teacher_attendance?"), "{part}");
+        let nothing = c.unknown_source("zzzz");
+        assert!(nothing.ends_with("hint: `cqube-emit catalog` lists them") && !nothing.contains("did you mean"));
+    }
 
     #[test]
     fn builtin_catalog_loads_every_source() {

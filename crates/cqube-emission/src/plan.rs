@@ -104,11 +104,7 @@ pub fn build(
 ) -> anyhow::Result<Vec<Item>> {
     let usage = |e: anyhow::Error| fail(ExitStatus::Usage, e);
     let flag_source = source_flag
-        .map(|name| {
-            catalog.get(name).ok_or_else(|| {
-                usage(anyhow::anyhow!("unknown data source: {name}\n\nhint: `cqube-emit catalog` lists them"))
-            })
-        })
+        .map(|name| catalog.get(name).ok_or_else(|| usage(anyhow::anyhow!(catalog.unknown_source(name)))))
         .transpose()?;
     let mut found: Vec<(&DataSource, ItemInput)> = Vec::new();
     for input in inputs {

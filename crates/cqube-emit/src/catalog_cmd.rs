@@ -47,20 +47,9 @@ pub fn run(args: &CatalogArgs, catalog: &Catalog, json: bool) -> anyhow::Result<
             }
         }
         Some(name) => {
-            let source = catalog.get(name).ok_or_else(|| {
-                let close: Vec<&str> = catalog
-                    .sources()
-                    .iter()
-                    .map(|s| s.name.as_str())
-                    .filter(|n| n.contains(name.as_str()) || name.contains(n))
-                    .collect();
-                let hint = if close.is_empty() {
-                    String::new()
-                } else {
-                    format!("\n\nhint: did you mean {}?", close.join(", "))
-                };
-                fail(ExitStatus::Usage, anyhow::anyhow!("unknown data source: {name}{hint}"))
-            })?;
+            let source = catalog
+                .get(name)
+                .ok_or_else(|| fail(ExitStatus::Usage, anyhow::anyhow!(catalog.unknown_source(name))))?;
             if json {
                 serde_json::to_writer_pretty(&mut out, source)?;
                 writeln!(out)?;

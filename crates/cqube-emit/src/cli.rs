@@ -7,6 +7,7 @@ use crate::catalog_cmd::CatalogArgs;
 use crate::config_cmd::ConfigCommand;
 use crate::convert_cmd::{ConvertArgs, InputArgs};
 use crate::daemon::DaemonArgs;
+use crate::docs_cmd::{CompletionsArgs, ManArgs};
 use crate::emit_cmd::{EmitArgs, PlanArgs, ResumeArgs, RunArgs, VerifyArgs};
 use crate::exit::EXIT_CODES_HELP;
 use crate::gen_cmd::GenArgs;
@@ -20,7 +21,7 @@ use crate::server_cli::ServerCommand;
 /// `cqube-emit catalog` lists the sources; `convert` turns a raw export into such a zip; `validate`
 /// checks an export without writing; `gen` makes synthetic data to try it all on.
 #[derive(Debug, Parser)]
-#[command(name = "cqube-emit", version, after_help = EXIT_CODES_HELP)]
+#[command(name = "cqube-emit", version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("CQUBE_EMIT_BUILD"), ")"), after_help = EXIT_CODES_HELP)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -144,4 +145,18 @@ pub enum Command {
     Uploads(crate::uploads_cmd::UploadsCommand),
     #[command(flatten)]
     Server(ServerCommand),
+    /// Print a shell completion script.
+    ///
+    /// Examples:
+    ///   cqube-emit completions bash > /etc/bash_completion.d/cqube-emit
+    ///   cqube-emit completions zsh > "${fpath[1]}/_cqube-emit"
+    ///   cqube-emit completions fish > ~/.config/fish/completions/cqube-emit.fish
+    #[command(verbatim_doc_comment)]
+    Completions(CompletionsArgs),
+    /// Write the man pages (one per subcommand), e.g. for a package.
+    ///
+    /// Examples:
+    ///   cqube-emit man -o /usr/share/man/man1
+    #[command(verbatim_doc_comment)]
+    Man(ManArgs),
 }

@@ -188,12 +188,9 @@ fn open<'c>(
     options: &mut ConvertOptions,
 ) -> anyhow::Result<(Prepared<'c>, Opened)> {
     let source = match &args.source {
-        Some(name) => Some(catalog.get(name).ok_or_else(|| {
-            fail(
-                ExitStatus::Usage,
-                anyhow::anyhow!("unknown data source: {name}\n\nhint: `cqube-emit catalog` lists them"),
-            )
-        })?),
+        Some(name) => Some(
+            catalog.get(name).ok_or_else(|| fail(ExitStatus::Usage, anyhow::anyhow!(catalog.unknown_source(name))))?,
+        ),
         None => None,
     };
     let (input, opened) = open_input(args, config, settings, options)?;

@@ -10,6 +10,7 @@ static QUIET: AtomicBool = AtomicBool::new(false);
 
 /// Flags every subcommand takes.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Print machine-readable JSON on stdout (one object per line) instead of tables.
     #[arg(long, global = true)]

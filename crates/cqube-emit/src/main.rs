@@ -6,6 +6,7 @@ mod config;
 mod config_cmd;
 mod convert_cmd;
 mod daemon;
+mod docs_cmd;
 mod emit_cmd;
 mod exit;
 mod gen_cmd;
@@ -29,6 +30,8 @@ fn main() -> ExitCode {
     cli.global.init_logging();
     let result = match cli.command {
         Command::Server(cmd) => server_cli::run(cmd, &cli.global),
+        Command::Completions(args) => docs_cmd::completions(&args),
+        Command::Man(args) => docs_cmd::man(&args),
         command => run_data_command(command, &cli.global),
     };
     exit::code(exit::report(result))
@@ -65,6 +68,6 @@ fn run_data_command(command: Command, global: &global::GlobalArgs) -> anyhow::Re
         Command::Verify(args) => emit_cmd::run_verify(&args, &catalog, &config, global),
         Command::Config(cmd) => config_cmd::run(&cmd, &config, config_path.as_deref(), global),
         Command::Uploads(cmd) => uploads_cmd::run(&cmd, &config, global),
-        Command::Server(_) => unreachable!("dispatched in main"),
+        Command::Server(_) | Command::Completions(_) | Command::Man(_) => unreachable!("dispatched in main"),
     }
 }

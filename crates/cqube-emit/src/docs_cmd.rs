@@ -1,0 +1,61 @@
+//! `completions` and `man`: the shell's and the manual's view of the same clap definitions as `--help`, so none of
+//! them drifts from the others.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Args, CommandFactory};
+
+use crate::cli::Cli;
+use crate::exit::ExitStatus;
+
+/// `completions` flags.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `man` flags.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write cqube-emit.1 and one cqube-emit-<command>.1 per subcommand into this directory (created if missing).
+    #[arg(long, short = 'o', default_value = "man")]
+    pub out_dir: PathBuf,
+}
+
+pub fn completions(args: &CompletionsArgs) -> anyhow::Result<ExitStatus> {
+    let mut cmd = Cli::command();
+    clap_complete::generate(args.shell, &mut cmd, "cqube-emit", &mut std::io::stdout().lock());
+    Ok(ExitStatus::Success)
+}
+
+pub fn man(args: &ManArgs) -> anyhow::Result<ExitStatus> {
+    let written = write_man_pages(&args.out_dir)?;
+    crate::global::note(&format!("wrote {written} man pages to {}", args.out_dir.display()));
+    Ok(ExitStatus::Success)
+}
+
+/// Renders the man pages into `dir`; returns how many.
+pub fn write_man_pages(dir: &Path) -> anyhow::Result<usize> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    // The plain version: the committed pages (man/) stay current across commits.
+    let mut cmd = Cli::command().version(env!("CARGO_PKG_VERSION"));
+    cmd.build();
+    let mut pages = vec![("cqube-emit".to_owned(), cmd.clone())];
+    pages.extend(cmd.get_subcommands().filter(|s| s.get_name() != "help").map(|s| {
+        let name = format!("cqube-emit-{}", s.get_name());
+        (name.clone(), s.clone().name(name))
+    }));
+    for (name, page) in &pages {
+        let path = dir.join(format!("{name}.1"));
+        let mut out = Vec::new();
+        clap_mangen::Man::new(page.clone()).render(&mut out)?;
+        std::fs::File::create(&path)
+            .and_then(|mut f| f.write_all(&out))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(pages.len())
+}
