@@ -408,7 +408,8 @@ fn completions_load_in_bash_and_name_every_subcommand() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("cqube-emit.bash");
     std::fs::write(&file, script).unwrap();
-    let loaded = run(Command::new("bash").arg("-c").arg(format!("source {} && complete -p cqube-emit", file.display())));
+    let loaded =
+        run(Command::new("bash").arg("-c").arg(format!("source {} && complete -p cqube-emit", file.display())));
     assert!(text(&loaded.stdout).contains("cqube-emit"), "bash did not register it: {}", text(&loaded.stderr));
 }
 
@@ -431,4 +432,63 @@ fn committed_man_pages_are_current() {
         assert!(fresh == std::fs::read(committed.join(&name)).unwrap(), "man/{name} is stale: run `make man`");
     }
     assert!(names(dir.path()).contains(&"cqube-emit-emit.1".to_owned()));
+}
+
+/// `cqube-emit.example.toml` is the documented config: with every `# key = value` line uncommented (except those
+/// showing an example instead of the default, marked `default:`), it loads, every value it states is the code's
+/// default, and every key `config show` knows is in it.
+#[test]
+fn the_example_config_loads_and_states_the_code_defaults() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let example = std::fs::read_to_string(root.join("cqube-emit.example.toml")).unwrap();
+    let is_toml = |rest: &str| {
+        rest.starts_with('[')
+            || rest.split_once(" = ").is_some_and(|(key, _)| {
+                key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') || (key.starts_with('"') && key.ends_with('"'))
+            })
+    };
+    let uncommented: Vec<&str> = example
+        .lines()
+        .map(|line| match line.strip_prefix("# ") {
+            Some(rest) if is_toml(rest) && !line.contains("default:") => rest,
+            _ => line,
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cqube-emit.toml");
+    std::fs::write(&file, uncommented.join("\n")).unwrap();
+    let show = |config: Option<&Path>| {
+        let mut cmd = bin();
+        cmd.current_dir(dir.path()).args(["config", "show", "--json"]);
+        for (var, _) in std::env::vars().filter(|(v, _)| v.starts_with("CQUBE_EMIT_")) {
+            cmd.env_remove(var);
+        }
+        match config {
+            Some(path) => cmd.arg("--config").arg(path),
+            None => cmd.arg("--config").arg("/dev/null"),
+        };
+        let out = run(&mut cmd);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let (defaults, loaded) = (show(None), show(Some(&file)));
+    let mut from_file = 0;
+    for section in ["convert", "emit", "daemon"] {
+        for (key, default) in defaults[section].as_object().unwrap() {
+            // The token is never a file key: it comes from token_file, the environment or --token.
+            if key != "token" {
+                assert!(example.contains(&format!("# {key} = ")), "[{section}] {key} is missing from the example");
+            }
+            let setting = &loaded[section][key];
+            if setting["origin"].as_str().unwrap().starts_with("file") {
+                from_file += 1;
+                assert_eq!(
+                    setting["value"], default["value"],
+                    "[{section}] {key}: the example's value is not the default"
+                );
+            }
+        }
+    }
+    assert!(from_file >= 15, "only {from_file} values came from the example");
+    assert_eq!(loaded["sources"].as_array().map(Vec::len), Some(2), "{loaded}");
 }
