@@ -280,7 +280,7 @@ async fn emit_one(ctx: &Ctx, index: usize, item: &Item) -> FileResult {
         }
         Err(e) => {
             let status = status_of(&e);
-            let error = format!("{e:#}");
+            let error = crate::status::describe(&e);
             ctx.sink.event(&Event::FileFailed {
                 source: item.source.clone(),
                 input: item.input.display(),

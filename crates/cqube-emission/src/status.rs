@@ -33,8 +33,26 @@ pub struct Failure {
 
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:#}", self.error)
+        f.write_str(&describe(&self.error))
     }
+}
+
+/// An error and its causes on one line, as `{:#}` writes them, but without repeats: many errors print their
+/// source in their own message and return it as their source too (`binding X: Address already in use` followed
+/// by `Address already in use`), so a cause whose text already ends the line is left out.
+pub fn describe(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if line.ends_with(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 impl std::error::Error for Failure {}
@@ -52,13 +70,23 @@ pub fn status_of(error: &anyhow::Error) -> ExitStatus {
 /// Maps an upload error to its status: 4 when running again can help, 5 when the server refused.
 pub fn remote_failure(e: cqube_upload::Error, what: &str) -> anyhow::Error {
     let status = if e.is_retryable() { ExitStatus::Transient } else { ExitStatus::Permanent };
-    let full = e.is_storage_full();
+    let hint = if e.is_storage_full() {
+        Some(STORAGE_FULL_HINT)
+    } else if e.is_connect() {
+        Some(CONNECT_HINT)
+    } else {
+        None
+    };
     let e = anyhow::Error::new(e).context(what.to_owned());
-    if full {
-        return fail(status, anyhow::anyhow!("{e:#}\n\nhint: {STORAGE_FULL_HINT}"));
+    match hint {
+        Some(hint) => fail(status, anyhow::anyhow!("{}\n\nhint: {hint}", describe(&e))),
+        None => fail(status, e),
     }
-    fail(status, e)
 }
+
+/// What to do when nothing answers at the API's address.
+const CONNECT_HINT: &str = "nothing answers at that address: start the API (`cqube-emit serve` prints its URL) or \
+                            check --api / CQUBE_EMIT_API (host, port, http or https)";
 
 /// What to do about a `507 insufficient_storage`.
 const STORAGE_FULL_HINT: &str = "the server's storage is full: free space on it (remove old objects, abort stale \
@@ -73,4 +101,38 @@ pub fn engine_failure(e: cqube_convert::Error) -> anyhow::Error {
         _ => ExitStatus::Input,
     };
     fail(status, e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Prints its source in its message and returns it as its source, as thiserror's `{source}` does.
+    #[derive(Debug)]
+    struct Bind(std::io::Error);
+
+    impl std::fmt::Display for Bind {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "binding 127.0.0.1:1: {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Bind {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let io = std::io::Error::new(std::io::ErrorKind::AddrInUse, "Address already in use");
+        let e = anyhow::Error::new(Bind(io)).context("starting the server");
+        assert_eq!(
+            format!("{e:#}"),
+            "starting the server: binding 127.0.0.1:1: Address already in use: Address already in use"
+        );
+        assert_eq!(describe(&e), "starting the server: binding 127.0.0.1:1: Address already in use");
+        let wrapped = fail(ExitStatus::Usage, e);
+        assert_eq!(wrapped.to_string(), "starting the server: binding 127.0.0.1:1: Address already in use");
+    }
 }

@@ -16,7 +16,7 @@ Exit codes:
   5    permanent remote failure (authentication, token expired, request refused)
   130  interrupted: Ctrl-C keeps the journal for resume; SIGTERM aborts the uploads in progress";
 
-/// Prints the error chain on one line (as `{:#}`) and picks the exit status.
+/// Prints the error chain on one line (without repeated causes) and picks the exit status.
 #[allow(clippy::print_stderr)] // the binary's one place that talks to the user about failure
 pub fn report(result: anyhow::Result<ExitStatus>) -> ExitStatus {
     match result {
@@ -30,7 +30,7 @@ pub fn report(result: anyhow::Result<ExitStatus>) -> ExitStatus {
                 return ExitStatus::Success;
             }
             let status = cqube_emission::status::status_of(&err);
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", cqube_emission::status::describe(&err));
             status
         }
     }

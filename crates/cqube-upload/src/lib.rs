@@ -103,6 +103,12 @@ impl Error {
         }
     }
 
+    /// Whether nothing answered at the address (connection refused, no route, DNS failure): the API is not
+    /// running there, or the address is wrong.
+    pub fn is_connect(&self) -> bool {
+        matches!(self, Error::Transport { source, .. } if source.is_connect())
+    }
+
     /// Whether the server or its store is out of space (`507 insufficient_storage`): an operator must free space,
     /// and retrying until then only waits.
     pub fn is_storage_full(&self) -> bool {
