@@ -1,13 +1,16 @@
 # cqube-emit: the two commands a newcomer needs are `make run` and `make test`.
 SHELL := /bin/bash
 CARGO ?= cargo
+# One target directory for every target here and for CI (.ci/run), so `make run` and `make test` share their build.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/cqube-emit/target
 
 .PHONY: run test lint build setup bench clean-demo fuzz fuzz-smoke fuzz-setup man
 
-## run: end-to-end demo on the embedded store: serve, generate a cqube_emission folder, emit it, show the acknowledgements
-run: setup
-	$(CARGO) build --release -p cqube-emit
-	scripts/demo.sh
+## run: end-to-end demo on the embedded store: serve, generate a cqube_emission folder, emit it, show the acknowledgements.
+## Needs only cargo: no root, no apt, no database. The debug build is the one `make test` uses (the demo's data is small).
+run:
+	$(CARGO) build --workspace --bins
+	CQUBE_EMIT_BIN=$(CARGO_TARGET_DIR)/debug/cqube-emit scripts/demo.sh
 
 ## test: formatting, clippy (warnings denied), every test against the real servers (embedded S3, moto, PostgreSQL,
 ## MariaDB), and two minutes of schemathesis against the served OpenAPI document

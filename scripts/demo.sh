@@ -45,14 +45,11 @@ echo "   …"
 echo "== 5. emit: each zip checked, streamed in parts, acknowledged (rows, bytes, sha256 checked against what was sent)"
 "$BIN" emit --no-progress "$WORK/cqube_emission"
 
-echo "== 6. the emission bucket"
-curl -sf -H "Authorization: Bearer $CQUBE_EMIT_TOKEN" -H 'Content-Type: application/json' \
-    -d '{"bucket": "emission"}' "$API/list_s3_files" |
-    python3 -c 'import json, sys
-for o in json.load(sys.stdin)["Contents"]: print("   %9d  %s" % (o["Size"], o["Key"]))'
+echo "== 6. the emission bucket (cqube-emit ls: list_s3_files, every page)"
+"$BIN" ls -q | sed 's/^/   /'
 
-echo "== 7. verify one object through download_uri (zip CRC, header, rows)"
-KEY=$("$BIN" emissions --json --data-dir "$WORK/server" --source school_master | head -n1 |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+echo "== 7. fetch one object (cqube-emit get: download_uri) and verify another (zip CRC, header, rows)"
+KEY=$("$BIN" ls -q emission/school_master/ | awk 'NR == 1 { print $NF }')
+(cd "$WORK" && "$BIN" get "$KEY")
 "$BIN" verify "$KEY"
 echo "== done; stopping the server"

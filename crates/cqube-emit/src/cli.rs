@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand};
 
+use crate::bucket_cmd::{GetArgs, LsArgs};
 use crate::catalog_cmd::CatalogArgs;
 use crate::config_cmd::ConfigCommand;
 use crate::convert_cmd::{ConvertArgs, InputArgs};
@@ -137,6 +138,22 @@ pub enum Command {
     ///   cqube-emit verify student_attendance/student_attendance_20240728101500.zip
     #[command(verbatim_doc_comment)]
     Verify(VerifyArgs),
+    /// List what a bucket holds (default: the emission bucket), through the API.
+    ///
+    /// Examples:
+    ///   cqube-emit ls
+    ///   cqube-emit ls emission/student_attendance/
+    ///   cqube-emit ls input --json
+    #[command(verbatim_doc_comment)]
+    Ls(LsArgs),
+    /// Download one object through the API (a presigned GET), e.g. to see what cQube received.
+    ///
+    /// Examples:
+    ///   cqube-emit get student_attendance/student_attendance_20240728101500.zip
+    ///   cqube-emit get cqube-emission/school_master/school_mst_20240728101500.zip -o school.zip
+    ///   cqube-emit get school_master/school_mst_20240728101500.zip -o - | unzip -l /dev/stdin
+    #[command(verbatim_doc_comment)]
+    Get(GetArgs),
     /// Show the resolved configuration and where each value came from (secrets masked).
     #[command(subcommand)]
     Config(ConfigCommand),

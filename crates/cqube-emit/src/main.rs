@@ -1,5 +1,6 @@
 //! The `cqube-emit` binary: argument parsing, logging, exit codes and wiring. The work happens in the library crates.
 
+mod bucket_cmd;
 mod catalog_cmd;
 mod cli;
 mod config;
@@ -68,6 +69,8 @@ fn run_data_command(command: Command, global: &global::GlobalArgs) -> anyhow::Re
         Command::Verify(args) => emit_cmd::run_verify(&args, &catalog, &config, global),
         Command::Config(cmd) => config_cmd::run(&cmd, &config, config_path.as_deref(), global),
         Command::Uploads(cmd) => uploads_cmd::run(&cmd, &config, global),
+        Command::Ls(args) => bucket_cmd::ls(&args, &config, global),
+        Command::Get(args) => bucket_cmd::get(&args, &config),
         Command::Server(_) | Command::Completions(_) | Command::Man(_) => unreachable!("dispatched in main"),
     }
 }

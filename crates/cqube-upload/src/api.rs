@@ -6,8 +6,8 @@ use std::time::{Duration, SystemTime};
 
 use cqube_protocol::{
     Acknowledgement, CompleteUploadRequest, CreateUploadRequest, CreateUploadResponse, DownloadUriRequest,
-    EmissionList, ErrorBody, ListPartsResponse, PresignPartsRequest, PresignPartsResponse, PresignedPart, StoredPart,
-    Watermark,
+    EmissionList, ErrorBody, ListFilesRequest, ListFilesResponse, ListPartsResponse, PresignPartsRequest,
+    PresignPartsResponse, PresignedPart, StoredPart, Watermark,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -144,11 +144,28 @@ impl ApiClient {
 
     /// `POST /download_uri`: a presigned GET for a key in the emission bucket.
     pub async fn download_uri(&self, key: &str) -> Result<String, Error> {
+        self.download_uri_in("emission", key).await
+    }
+
+    /// `POST /download_uri`: a presigned GET for a key in `bucket` (a role, `emission`, or the bucket's name).
+    pub async fn download_uri_in(&self, bucket: &str, key: &str) -> Result<String, Error> {
         let what = format!("presigning a download of {key}");
-        let body = DownloadUriRequest { filename: vec![key.to_owned()], bucket: "emission".into() };
+        let body = DownloadUriRequest { filename: vec![key.to_owned()], bucket: bucket.to_owned() };
         let mut answer: std::collections::BTreeMap<String, String> =
             self.retry.run(&what, || self.call(&what, reqwest::Method::POST, "/download_uri", Some(&body))).await?;
         answer.remove(key).ok_or_else(|| Error::Protocol { what, detail: "no URL for the key".into() })
+    }
+
+    /// `GET /list_s3_buckets`: the bucket of each role (`input`, `output`, `emission`).
+    pub async fn buckets(&self) -> Result<std::collections::BTreeMap<String, String>, Error> {
+        let what = "listing the buckets".to_owned();
+        self.retry.run(&what, || self.call::<(), _>(&what, reqwest::Method::GET, "/list_s3_buckets", None)).await
+    }
+
+    /// `POST /list_s3_files`: one page of a bucket's keys.
+    pub async fn list_files(&self, request: &ListFilesRequest) -> Result<ListFilesResponse, Error> {
+        let what = format!("listing bucket {}", request.bucket);
+        self.retry.run(&what, || self.call(&what, reqwest::Method::POST, "/list_s3_files", Some(request))).await
     }
 
     /// `GET /uploads/{id}/parts`: the parts the store holds.
