@@ -89,7 +89,7 @@ pub fn run(args: &GenArgs, catalog: &Catalog, global: &GlobalArgs) -> anyhow::Re
     } else {
         let name = args.source.as_deref().expect("clap requires --source or --all");
         let source =
-            catalog.get(name).ok_or_else(|| fail(ExitStatus::Usage, anyhow::anyhow!("unknown data source: {name}")))?;
+            catalog.get(name).ok_or_else(|| fail(ExitStatus::Usage, anyhow::anyhow!(catalog.unknown_source(name))))?;
         let format = args.format.unwrap_or(GenFormat::Csv);
         let opts = GenOptions { seed: args.seed, rows: args.rows, dirty: args.dirty, universe };
         let default = match format {
@@ -103,6 +103,14 @@ pub fn run(args: &GenArgs, catalog: &Catalog, global: &GlobalArgs) -> anyhow::Re
         } else {
             generate_to_file(source, &opts, format, &path, catalog, zip)?
         };
+        // A master lists each entity of the universe once, so it cannot have more rows than the universe holds.
+        if report.rows < args.rows && !args.dirty {
+            crate::global::note(&format!(
+                "warning: {name}: {} rows, not {}: a master has one row per entity and the universe has {} schools; \
+                 raise --schools for more",
+                report.rows, args.rows, args.schools
+            ));
+        }
         made.push((source, path.display().to_string(), report));
     }
     let stdout_taken = args.all.is_none()

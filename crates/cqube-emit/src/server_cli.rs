@@ -140,12 +140,8 @@ pub fn run(cmd: ServerCommand, global: &GlobalArgs) -> anyhow::Result<ExitStatus
                     writeln!(out, "{}", serde_json::to_string(t)?)?;
                 }
             } else {
-                writeln!(
-                    out,
-                    "{:<24} {:<14} {:<6} {:<9} {:<20} {:<20} sources",
-                    "name", "id", "admin", "state", "expires", "last used"
-                )?;
-                for t in &tokens {
+                let header = ["name", "id", "admin", "state", "expires (UTC)", "last used (UTC)", "sources"];
+                let rows = tokens.iter().map(|t| {
                     let state = if t.revoked_at.is_some() {
                         "revoked"
                     } else if t.expires_at.is_some_and(|e| e <= cqube_server::auth::now_ms()) {
@@ -153,18 +149,17 @@ pub fn run(cmd: ServerCommand, global: &GlobalArgs) -> anyhow::Result<ExitStatus
                     } else {
                         "live"
                     };
-                    writeln!(
-                        out,
-                        "{:<24} {:<14} {:<6} {:<9} {:<20} {:<20} {}",
-                        t.name,
+                    [
+                        t.name.clone(),
                         format!("cqe_{}", t.id),
-                        t.admin,
-                        state,
-                        t.expires_at.map_or_else(|| "never".into(), time),
-                        t.last_used_at.map_or_else(|| "-".into(), time),
+                        t.admin.to_string(),
+                        state.to_owned(),
+                        t.expires_at.map_or_else(|| "never".into(), minute),
+                        t.last_used_at.map_or_else(|| "-".into(), minute),
                         t.sources.as_ref().map_or_else(|| "all".into(), |s| s.join(",")),
-                    )?;
-                }
+                    ]
+                });
+                write_table(&mut out, header.map(str::to_owned), rows.collect())?;
             }
             Ok(ExitStatus::Success)
         }
@@ -230,6 +225,30 @@ fn emissions(global: &GlobalArgs, args: &EmissionsArgs) -> anyhow::Result<ExitSt
         }
     }
     Ok(ExitStatus::Success)
+}
+
+/// A table whose columns are as wide as their widest cell, so no value runs into the next column.
+fn write_table<const N: usize>(
+    out: &mut impl Write,
+    header: [String; N],
+    rows: Vec<[String; N]>,
+) -> std::io::Result<()> {
+    let mut widths = header.clone().map(|h| h.chars().count());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in std::iter::once(&header).chain(&rows) {
+        let cells: Vec<String> = row.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        writeln!(out, "{}", cells.join("  ").trim_end())?;
+    }
+    Ok(())
+}
+
+/// A time to the minute, for tables (`--json` keeps milliseconds).
+fn minute(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().format("%Y-%m-%d %H:%M").to_string()
 }
 
 fn time(ms: i64) -> String {

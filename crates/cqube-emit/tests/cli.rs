@@ -492,3 +492,35 @@ fn the_example_config_loads_and_states_the_code_defaults() {
     assert!(from_file >= 15, "only {from_file} values came from the example");
     assert_eq!(loaded["sources"].as_array().map(Vec::len), Some(2), "{loaded}");
 }
+
+#[test]
+fn gen_says_when_a_master_has_fewer_rows_than_asked() {
+    let out = run(bin().args(["gen", "--source", "school_master", "--rows", "1000", "--schools", "30", "-o", "-"]));
+    assert!(out.status.success());
+    assert_eq!(text(&out.stdout).lines().count(), 31, "a header and one row per school");
+    let err = text(&out.stderr);
+    assert!(err.contains("school_master: 30 rows, not 1000") && err.contains("raise --schools"), "{err}");
+    let enough = run(bin().args(["gen", "--source", "school_master", "--rows", "20", "--schools", "30", "-o", "-"]));
+    assert!(!text(&enough.stderr).contains("warning"), "{}", text(&enough.stderr));
+}
+
+#[test]
+fn token_list_columns_fit_long_names_and_expiry_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    for (name, expires) in [("a-rather-long-token-name-for-gujarat", "90d"), ("b", "never")] {
+        let mut create = bin();
+        create.args(["token", "create", "--name", name, "--expires", expires, "--data-dir"]).arg(&data);
+        assert!(run(&mut create).status.success());
+    }
+    let out = run(bin().args(["token", "list", "--data-dir"]).arg(&data));
+    let table = text(&out.stdout);
+    let lines: Vec<&str> = table.lines().collect();
+    // every column starts where its header starts: no value runs into the next column
+    for header in ["id", "admin", "state", "expires (UTC)", "last used (UTC)", "sources"] {
+        let at = lines[0].find(header).unwrap();
+        for line in &lines[1..] {
+            assert!(line[..at].ends_with("  ") && !line[at..].starts_with(' '), "{header} in {line:?}\n{table}");
+        }
+    }
+}
