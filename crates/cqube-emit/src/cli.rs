@@ -8,7 +8,7 @@ use crate::catalog_cmd::CatalogArgs;
 use crate::config_cmd::ConfigCommand;
 use crate::convert_cmd::{ConvertArgs, InputArgs};
 use crate::daemon::DaemonArgs;
-use crate::docs_cmd::{CompletionsArgs, ManArgs};
+use crate::docs_cmd::{CompletionsArgs, HelpArgs, ManArgs};
 use crate::emit_cmd::{EmitArgs, PlanArgs, ResumeArgs, RunArgs, VerifyArgs};
 use crate::exit::EXIT_CODES_HELP;
 use crate::gen_cmd::GenArgs;
@@ -22,7 +22,7 @@ use crate::server_cli::ServerCommand;
 /// `cqube-emit catalog` lists the sources; `convert` turns a raw export into such a zip; `validate`
 /// checks an export without writing; `gen` makes synthetic data to try it all on.
 #[derive(Debug, Parser)]
-#[command(name = "cqube-emit", version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("CQUBE_EMIT_BUILD"), ")"), after_help = EXIT_CODES_HELP)]
+#[command(name = "cqube-emit", disable_help_subcommand = true, version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("CQUBE_EMIT_BUILD"), ")"), after_help = EXIT_CODES_HELP)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -162,6 +162,14 @@ pub enum Command {
     Uploads(crate::uploads_cmd::UploadsCommand),
     #[command(flatten)]
     Server(ServerCommand),
+    /// Help on a command (`help emit`, `help token create`) or a topic: configuration, exit-codes.
+    ///
+    /// Examples:
+    ///   cqube-emit help emit
+    ///   cqube-emit help configuration
+    ///   cqube-emit help exit-codes
+    #[command(verbatim_doc_comment)]
+    Help(HelpArgs),
     /// Print a shell completion script.
     ///
     /// Examples:

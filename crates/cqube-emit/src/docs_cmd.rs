@@ -1,5 +1,5 @@
-//! `completions` and `man`: the shell's and the manual's view of the same clap definitions as `--help`, so none of
-//! them drifts from the others.
+//! `help`, `completions` and `man`: help on a command or a topic, and the shell's and the manual's view of the same
+//! clap definitions as `--help`, so none of them drifts from the others.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -9,6 +9,58 @@ use clap::{Args, CommandFactory};
 
 use crate::cli::Cli;
 use crate::exit::ExitStatus;
+
+/// Topics `cqube-emit help TOPIC` explains besides the commands: name and text.
+const TOPICS: &[(&str, &str)] = &[
+    ("configuration", include_str!("../help/configuration.txt")),
+    ("exit-codes", include_str!("../help/exit-codes.txt")),
+];
+
+/// `help` arguments.
+#[derive(Debug, Args)]
+pub struct HelpArgs {
+    /// A command (`emit`, `token create`) or a topic: configuration, exit-codes.
+    pub topic: Vec<String>,
+}
+
+/// Prints a command's long help or a topic; an unknown name is a usage error naming the closest.
+#[allow(clippy::print_stdout)] // the help is this command's data
+pub fn help(args: &HelpArgs) -> anyhow::Result<ExitStatus> {
+    let mut cmd = Cli::command();
+    let Some(first) = args.topic.first() else {
+        cmd.print_long_help()?;
+        return Ok(ExitStatus::Success);
+    };
+    if let Some((_, text)) = TOPICS.iter().find(|(name, _)| name == first) {
+        print!("{text}");
+        return Ok(ExitStatus::Success);
+    }
+    let mut current = &mut cmd;
+    for (depth, word) in args.topic.iter().enumerate() {
+        let names: Vec<String> = current.get_subcommands().map(|s| s.get_name().to_owned()).collect();
+        match current.find_subcommand_mut(word) {
+            Some(sub) => current = sub,
+            None => {
+                let mut known: Vec<&str> = names.iter().map(String::as_str).collect();
+                if depth == 0 {
+                    known.extend(TOPICS.iter().map(|(name, _)| *name));
+                }
+                let close: Vec<&str> =
+                    known.iter().copied().filter(|k| strsim::jaro_winkler(word, k) >= 0.85).collect();
+                let hint =
+                    if close.is_empty() { String::new() } else { format!("did you mean {}? ", close.join(", ")) };
+                return Err(crate::exit::fail(
+                    ExitStatus::Usage,
+                    anyhow::anyhow!("no command or topic {word:?}\n\nhint: {hint}one of: {}", known.join(", ")),
+                ));
+            }
+        }
+    }
+    let name = args.topic.join(" ");
+    current.set_bin_name(format!("cqube-emit {name}"));
+    current.print_long_help()?;
+    Ok(ExitStatus::Success)
+}
 
 /// `completions` flags.
 #[derive(Debug, Args)]

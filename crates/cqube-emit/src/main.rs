@@ -31,6 +31,7 @@ fn main() -> ExitCode {
     cli.global.init_logging();
     let result = match cli.command {
         Command::Server(cmd) => server_cli::run(cmd, &cli.global),
+        Command::Help(args) => docs_cmd::help(&args),
         Command::Completions(args) => docs_cmd::completions(&args),
         Command::Man(args) => docs_cmd::man(&args),
         command => run_data_command(command, &cli.global),
@@ -71,6 +72,8 @@ fn run_data_command(command: Command, global: &global::GlobalArgs) -> anyhow::Re
         Command::Uploads(cmd) => uploads_cmd::run(&cmd, &config, global),
         Command::Ls(args) => bucket_cmd::ls(&args, &config, global),
         Command::Get(args) => bucket_cmd::get(&args, &config),
-        Command::Server(_) | Command::Completions(_) | Command::Man(_) => unreachable!("dispatched in main"),
+        Command::Server(_) | Command::Help(_) | Command::Completions(_) | Command::Man(_) => {
+            unreachable!("dispatched in main")
+        }
     }
 }

@@ -524,3 +524,16 @@ fn token_list_columns_fit_long_names_and_expiry_times() {
         }
     }
 }
+
+#[test]
+fn help_explains_commands_and_topics_and_suggests_on_a_typo() {
+    let topic = run(bin().args(["help", "exit-codes"]));
+    assert!(text(&topic.stdout).contains("130  interrupted"));
+    let config = text(&run(bin().args(["help", "configuration"])).stdout);
+    assert!(config.contains("CQUBE_EMIT_") && config.contains("cqube-emit.example.toml"), "{config}");
+    let nested = text(&run(bin().args(["help", "token", "create"])).stdout);
+    assert!(nested.contains("Usage: cqube-emit token create"), "{nested}");
+    let typo = run(bin().args(["help", "exit-code"]));
+    assert_eq!(typo.status.code(), Some(2));
+    assert!(text(&typo.stderr).contains("did you mean exit-codes?"), "{}", text(&typo.stderr));
+}
