@@ -35,11 +35,13 @@ setup:
 	scripts/setup.sh
 
 ## bench: criterion benches for the hot path, the end-to-end comparison with the peers in ../shared/bench,
-## and PostgreSQL -> emission beside psql | the shell peer and the file path
+## PostgreSQL -> emission beside psql | the shell peer and the file path, and the compression frontier (every level's
+## size and CPU against pigz -p 2 -6 on the same bytes, scripts/frontier.sh)
 bench: setup
 	$(CARGO) bench -p cqube-benches
 	scripts/bench.sh
 	scripts/bench-db.sh
+	scripts/frontier.sh
 
 ## fuzz: every cargo-fuzz target (fuzz/fuzz_targets) for FUZZ_SECONDS each (default 60), seeded from tests/fixtures.
 ## Stable toolchain: no sanitizer (`--sanitizer none`), libFuzzer's coverage and our assertions; a crash stops it and
