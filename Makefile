@@ -4,7 +4,7 @@ CARGO ?= cargo
 # One target directory for every target here and for CI (.ci/run), so `make run` and `make test` share their build.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/cqube-emit/target
 
-.PHONY: run test lint build setup bench clean-demo fuzz fuzz-smoke fuzz-setup man
+.PHONY: run test lint build setup bench clean-demo fuzz fuzz-smoke fuzz-setup man deb
 
 ## run: end-to-end demo on the embedded store: serve, generate a cqube_emission folder, emit it, show the acknowledgements.
 ## Needs only cargo: no root, no apt, no database. The debug build is the one `make test` uses (the demo's data is small).
@@ -26,9 +26,20 @@ lint:
 build:
 	$(CARGO) build --release -p cqube-emit
 
-## man: regenerates man/ (one page per subcommand) from the clap definitions; a test fails when it is stale
+## man: regenerates man/ (one page per subcommand) and packaging/completions from the clap definitions; a test fails
+## when either is stale
 man:
-	$(CARGO) run -q -p cqube-emit -- man -o man
+	$(CARGO) build -q -p cqube-emit
+	$(CARGO_TARGET_DIR)/debug/cqube-emit man -o man
+	$(CARGO_TARGET_DIR)/debug/cqube-emit completions bash > packaging/completions/cqube-emit.bash
+	$(CARGO_TARGET_DIR)/debug/cqube-emit completions zsh > packaging/completions/_cqube-emit
+	$(CARGO_TARGET_DIR)/debug/cqube-emit completions fish > packaging/completions/cqube-emit.fish
+
+## deb: the Debian package (cargo-deb, installed if missing): binary, man pages, completions, systemd units, the
+## example config; its postinst creates the cqube-emit service user. CI installs it with dpkg -i.
+deb:
+	command -v cargo-deb >/dev/null || $(CARGO) install cargo-deb --locked
+	$(CARGO) deb -p cqube-emit
 
 ## setup: installs what tests and demo need (apt: unzip, p7zip, pigz; pip: requests, boto3, moto) and starts the databases
 setup:

@@ -465,8 +465,11 @@ fn run_job(
 
 /// The table of every file's result, on stderr for a person.
 fn print_summary(report: &Report, global: &GlobalArgs) -> std::io::Result<()> {
-    let failed = report.results.iter().any(|r| matches!(r, FileResult::Failed { .. }));
-    if global.quiet && !global.json && failed {
+    // Resuming helps only where running again can (a transient failure); a refused token or bad data needs a fix
+    // first, which each failure's own line says.
+    let resumable =
+        report.results.iter().any(|r| matches!(r, FileResult::Failed { status: ExitStatus::Transient, .. }));
+    if global.quiet && !global.json && resumable {
         writeln!(std::io::stderr().lock(), "hint: the journal is kept: cqube-emit resume {}", report.job)?;
     }
     if global.json || global.quiet {
@@ -509,8 +512,8 @@ fn print_summary(report: &Report, global: &GlobalArgs) -> std::io::Result<()> {
         report.items.len(),
         report.seconds
     )?;
-    if failed > 0 {
-        writeln!(err, "the journal is kept: cqube-emit resume {}", report.job)?;
+    if resumable {
+        writeln!(err, "hint: running again can help; the journal is kept: cqube-emit resume {}", report.job)?;
     }
     Ok(())
 }

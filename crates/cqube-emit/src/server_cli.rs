@@ -34,8 +34,8 @@ pub enum ServerCommand {
 /// Where the server keeps its database and embedded store.
 #[derive(Debug, Args)]
 pub struct DataDirArg {
-    /// Server data directory (database, embedded store). Config key `server.data_dir`, env
-    /// CQUBE_EMIT_SERVER_DATA_DIR.
+    /// Server data directory (database, embedded store). Default ./cqube-server-data (relative to the working
+    /// directory). Config key `server.data_dir`, env CQUBE_EMIT_SERVER_DATA_DIR.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
 }

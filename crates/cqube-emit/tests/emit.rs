@@ -581,3 +581,29 @@ fn sigterm_aborts_the_uploads_in_progress_and_exits_130() {
     assert_eq!(server.upload_states(), ["aborted"]);
     assert!(server.keys().is_empty(), "no object");
 }
+
+/// The summary offers `resume` only where running again can help: after a refused connection (transient), not
+/// after a refused token (permanent), which needs a new token first.
+#[test]
+fn the_resume_hint_appears_only_for_failures_resuming_can_fix() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = work.path().join("district_master.csv");
+    run_ok(bin().args(["gen", "--source", "district_master", "--rows", "3", "-o"]).arg(&csv));
+    let emit = |api: &str, token: &str| {
+        let mut cmd = bin();
+        cmd.args(["emit", "--no-progress", "--max-retries", "0", "--source", "district_master"]).arg(&csv);
+        cmd.env("CQUBE_EMIT_API", api).env("CQUBE_EMIT_TOKEN", token);
+        cmd.env("CQUBE_EMIT_JOURNAL_DIR", work.path().join("journal"));
+        let out = cmd.output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, err) = emit(&format!("http://127.0.0.1:{}/data", free_port()), "cqe_x");
+    assert_eq!(code, Some(4), "{err}");
+    assert!(err.contains("hint: running again can help; the journal is kept: cqube-emit resume"), "{err}");
+    assert!(err.contains("hint: nothing answers at that address"), "{err}");
+
+    let server = Server::start(false);
+    let (code, err) = emit(&server.base, "cqe_0123456789ab_wrongsecret");
+    assert_eq!(code, Some(5), "{err}");
+    assert!(err.contains("401") && !err.contains("cqube-emit resume"), "{err}");
+}
