@@ -1,6 +1,8 @@
 //! What integration tests share: real S3 stores on loopback, child processes killed on drop, free ports and
 //! payloads. See the README.
 
+pub mod proxy;
+
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
