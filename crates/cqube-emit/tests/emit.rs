@@ -3,13 +3,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use cqube_testkit::proxy::{Fault, FaultyProxy};
 use serde_json::Value;
 
 mod common;
@@ -328,126 +326,30 @@ fn a_killed_emission_resumes_without_resending_stored_parts_and_ends_byte_identi
     assert!(without_zip_times(server.download(&key)) == without_zip_times(server.download(&whole_key)));
 }
 
-/// What the proxy did: faults injected, and answers the store gave saying a presigned URL had expired.
-#[derive(Default)]
-struct ProxyStats {
-    faults: AtomicU32,
-    expired: AtomicU32,
-    part_puts: AtomicU32,
-}
-
-/// A forward HTTP proxy (HTTP_PROXY) that, on part PUTs, resets connections, answers 503 SlowDown or 500, and
-/// holds requests back for longer than a presigned URL lives; everything else it forwards.
-fn faulty_proxy() -> (u16, Arc<ProxyStats>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let stats = Arc::new(ProxyStats::default());
-    let shared = Arc::clone(&stats);
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(conn) = conn else { continue };
-            let stats = Arc::clone(&shared);
-            std::thread::spawn(move || {
-                let _ = proxy_one(conn, &stats);
-            });
-        }
-    });
-    (port, stats)
-}
-
-fn proxy_one(mut client: TcpStream, stats: &ProxyStats) -> std::io::Result<()> {
-    let (faults, count) = (&stats.faults, &stats.part_puts);
-    let mut reader = BufReader::new(client.try_clone()?);
-    let mut head = Vec::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
-            return Ok(());
-        }
-        if line == "\r\n" {
-            break;
-        }
-        head.push(line);
-    }
-    let mut request_line = head[0].split_whitespace();
-    let (method, uri) = (request_line.next().unwrap().to_owned(), request_line.next().unwrap().to_owned());
-    let length: usize = head
-        .iter()
-        .find_map(|h| h.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
-        .unwrap_or(0);
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
-    if method == "PUT" && uri.contains("partNumber=") {
-        match count.fetch_add(1, Ordering::SeqCst) % 6 {
-            0 => {
-                faults.fetch_add(1, Ordering::SeqCst);
-                return client.shutdown(std::net::Shutdown::Both); // reset: no answer at all
-            }
-            2 => {
-                faults.fetch_add(1, Ordering::SeqCst);
-                let xml = "<Error><Code>SlowDown</Code><Message>Reduce your request rate</Message></Error>";
-                return write!(
-                    client,
-                    "HTTP/1.1 503 Slow Down\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{xml}",
-                    xml.len()
-                );
-            }
-            4 => {
-                faults.fetch_add(1, Ordering::SeqCst);
-                return write!(
-                    client,
-                    "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                );
-            }
-            // Longer than the server's 1-second URLs: the store refuses it as expired, and the emitter presigns again.
-            3 => std::thread::sleep(Duration::from_millis(2200)),
-            _ => {}
-        }
-    }
-    let rest = uri.strip_prefix("http://").unwrap();
-    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let mut upstream = TcpStream::connect(host)?;
-    write!(upstream, "{method} {path} HTTP/1.1\r\n")?;
-    for h in &head[1..] {
-        let lower = h.to_ascii_lowercase();
-        if !lower.starts_with("connection:") && !lower.starts_with("proxy-") {
-            upstream.write_all(h.as_bytes())?;
-        }
-    }
-    upstream.write_all(b"Connection: close\r\n\r\n")?;
-    // A store that refuses early (an expired URL) answers and closes before reading the body: keep its answer.
-    let _ = upstream.write_all(&body);
-    let mut answer = Vec::new();
-    let mut chunk = vec![0; 64 * 1024];
-    while let Ok(n) = upstream.read(&mut chunk) {
-        if n == 0 {
-            break;
-        }
-        answer.extend_from_slice(&chunk[..n]);
-    }
-    if answer.starts_with(b"HTTP/1.1 403") && String::from_utf8_lossy(&answer).contains("expired") {
-        stats.expired.fetch_add(1, Ordering::SeqCst);
-    }
-    client.write_all(&answer)
-}
-
 #[test]
 fn part_uploads_survive_resets_slowdowns_errors_delays_and_expired_urls() {
     let server = Server::start_with(false, &[("CQUBE_EMIT_SERVER_PRESIGN_EXPIRY_SECONDS", "1")]);
     let work = tempfile::tempdir().unwrap();
     let zip = work.path().join("student_attendance.zip");
     gen_attendance_zip("400000", &zip);
-    let (port, stats) = faulty_proxy();
+    // Every sixth part PUT from the first: reset, pass, SlowDown, held past its 1-second URL, 500, pass.
+    let proxy = FaultyProxy::start(|n| match n % 6 {
+        0 => Fault::Reset,
+        2 => Fault::SlowDown,
+        3 => Fault::Delay(Duration::from_millis(2200)),
+        4 => Fault::ServerError,
+        _ => Fault::Pass,
+    });
     let out = run_ok(
         server
             .emit(&["--json", "--part-size-bytes", "5242880", "--parts-in-flight", "3"])
             .arg(&zip)
-            .env("HTTP_PROXY", format!("http://127.0.0.1:{port}"))
+            .env("HTTP_PROXY", proxy.url())
             .env("NO_PROXY", ""),
     );
     let events = events(&out);
-    assert!(stats.faults.load(Ordering::SeqCst) >= 3, "faults injected: {}", stats.faults.load(Ordering::SeqCst));
-    assert!(stats.expired.load(Ordering::SeqCst) >= 1, "a held-back PUT met an expired URL and was presigned again");
+    assert!(proxy.faults() >= 3, "faults injected: {}", proxy.faults());
+    assert!(proxy.expired() >= 1, "a held-back PUT met an expired URL and was presigned again");
     let ack = &of(&events, "file_acknowledged")[0]["ack"];
     assert_eq!(server.download(ack["key"].as_str().unwrap()), std::fs::read(&zip).unwrap());
 }

@@ -119,7 +119,8 @@ async fn complete_locked(
 }
 
 /// Checks the part list against the store's ListParts before anything changes: every part present, and with
-/// the same ETag where the store lists one (the store checks them again when completing), and the sizes add up
+/// the same ETag where the store lists one (the store checks them again when completing; a store that lists a
+/// retried part more than once completes from the upload whose ETag it is given), and the sizes add up
 /// to `bytes`. Stores whose ListParts the SDK cannot read (moto 5.2 answers with the wrong XML root) are checked
 /// by their own complete and by the size check after it.
 async fn check_parts(state: &AppState, upload: &UploadRecord, req: &CompleteUploadRequest) -> Result<(), Error> {
@@ -133,15 +134,18 @@ async fn check_parts(state: &AppState, upload: &UploadRecord, req: &CompleteUplo
     };
     let mut total: u64 = 0;
     for p in &req.parts {
-        let Some(found) = stored.iter().find(|s| s.part_number == p.part_number) else {
+        let mut uploads = stored.iter().map(|l| &l.part).filter(|s| s.part_number == p.part_number).peekable();
+        if uploads.peek().is_none() {
             return Err(Error::bad_request("invalid_parts", format!("part {} is not in the store", p.part_number)));
-        };
-        if !found.etag.is_empty() && !unquote(&found.etag).eq_ignore_ascii_case(unquote(&p.etag)) {
+        }
+        let Some(found) =
+            uploads.find(|s| s.etag.is_empty() || unquote(&s.etag).eq_ignore_ascii_case(unquote(&p.etag)))
+        else {
             return Err(Error::bad_request(
                 "invalid_parts",
                 format!("part {}: the ETag does not match the stored part", p.part_number),
             ));
-        }
+        };
         total += found.size_bytes;
     }
     check_size(total, req.bytes)

@@ -6,64 +6,13 @@
 //! block one of its workers for the whole query.
 
 use std::io::{self, Read};
-use std::sync::mpsc::SyncSender;
 use std::thread::JoinHandle;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use tokio::sync::mpsc;
 
+use crate::stream::{Message, Ready, Sink};
 use crate::{Backend, Error, Opened, Request};
-
-/// What the database thread sends. An explicit `Done` tells a finished stream from a thread that died: a closed
-/// channel without it is an error, never a silently short result.
-pub(crate) enum Message {
-    Data(Bytes),
-    Failed(Error),
-    Done,
-}
-
-/// Tells [`open`] whether the query was accepted (with the watermark it reaches) or why not.
-pub(crate) type Ready = SyncSender<Result<Option<String>, Error>>;
-
-/// Gathers bytes into buffers of about `limit` and hands them to the reader, waiting while the channel is full.
-pub(crate) struct Sink {
-    tx: mpsc::Sender<Message>,
-    buf: BytesMut,
-    limit: usize,
-}
-
-impl Sink {
-    /// The buffer to append to; call [`Sink::flush_if_full`] after appending.
-    pub(crate) fn buf(&mut self) -> &mut BytesMut {
-        &mut self.buf
-    }
-
-    /// Hands the buffer over once it reached the limit. `false` means the reader is gone: stop reading.
-    pub(crate) async fn flush_if_full(&mut self) -> bool {
-        if self.buf.len() < self.limit {
-            return true;
-        }
-        let data = self.buf.split().freeze();
-        self.buf.reserve(self.limit + self.limit / 4);
-        self.tx.send(Message::Data(data)).await.is_ok()
-    }
-
-    /// Sends what is left and the end marker.
-    pub(crate) async fn finish(mut self) {
-        if !self.buf.is_empty() {
-            let data = self.buf.split().freeze();
-            if self.tx.send(Message::Data(data)).await.is_err() {
-                return;
-            }
-        }
-        let _ = self.tx.send(Message::Done).await;
-    }
-
-    /// Reports a failure in the middle of the stream (the reader then fails with it).
-    pub(crate) async fn fail(self, error: Error) {
-        let _ = self.tx.send(Message::Failed(error)).await;
-    }
-}
 
 /// CSV bytes of one query's result, header first. Reading blocks while the database thread fetches more.
 pub struct DbReader {
@@ -139,7 +88,7 @@ pub(crate) fn open(request: &Request) -> Result<Opened, Error> {
     let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel(1);
     let (tx, rx) = mpsc::channel(request.buffers_in_flight.max(1));
     let limit = request.buffer_bytes.max(4096);
-    let sink = Sink { tx, buf: BytesMut::with_capacity(limit + limit / 4), limit };
+    let sink = Sink::new(tx, limit);
     let thread_request = request.clone();
     let thread = std::thread::Builder::new()
         .name(format!("db-{}", request.name))

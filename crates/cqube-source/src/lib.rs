@@ -23,6 +23,8 @@ mod mysql;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod query;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod stream;
 mod url;
 
 #[cfg(any(feature = "postgres", feature = "mysql"))]

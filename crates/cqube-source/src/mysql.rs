@@ -4,8 +4,8 @@ use mysql_async::consts::ColumnType;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Column, Conn, Opts, Value};
 
-use crate::bridge::{Ready, Sink};
 use crate::query::{max_query, rows_query, subquery};
+use crate::stream::{Ready, Sink};
 use crate::{Backend, Error, Request};
 
 /// How a column's text becomes a CSV field.

@@ -9,8 +9,8 @@ use tokio_postgres::config::SslMode;
 use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres::{Client, NoTls, Socket};
 
-use crate::bridge::{Ready, Sink};
 use crate::query::{max_query, pg_literal, rows_query, subquery};
+use crate::stream::{Ready, Sink};
 use crate::{Backend, Error, Request};
 
 /// Session settings that fix the text form of values, whatever the server's or role's defaults: ISO dates,

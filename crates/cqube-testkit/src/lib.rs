@@ -1,6 +1,9 @@
 //! What integration tests share: real S3 stores on loopback, child processes killed on drop, free ports and
 //! payloads. See the README.
 
+pub mod conformance;
+pub mod proxy;
+
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -41,7 +44,7 @@ pub enum Kind {
     Moto,
     /// SeaweedFS `weed mini`: a real distributed store that checks signatures and POST policies.
     SeaweedFs,
-    /// An endpoint from `CQUBE_EMIT_TEST_S3_ENDPOINT`.
+    /// A store someone else runs: an endpoint from `CQUBE_EMIT_TEST_S3_ENDPOINT`, a server's embedded store.
     External,
 }
 
@@ -125,7 +128,7 @@ impl S3Store {
         let process = Killed(child);
         // The S3 port opens before the filer behind it answers: wait for a signed-or-not S3 reply, then for the
         // buckets (created once the filer is up).
-        wait_for_port(s3, Duration::from_secs(60), "weed mini");
+        wait_for_port(s3, Duration::from_mins(1), "weed mini");
         let store = S3Store {
             kind: Kind::SeaweedFs,
             endpoint: format!("http://127.0.0.1:{s3}"),
@@ -146,15 +149,25 @@ impl S3Store {
     pub fn from_env() -> Option<S3Store> {
         let endpoint = std::env::var("CQUBE_EMIT_TEST_S3_ENDPOINT").ok().filter(|e| !e.is_empty())?;
         let var = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
-        Some(S3Store {
+        Some(S3Store::running(
+            &endpoint,
+            &var("AWS_ACCESS_KEY_ID", ""),
+            &var("AWS_SECRET_ACCESS_KEY", ""),
+            &var("AWS_REGION", "us-east-1"),
+        ))
+    }
+
+    /// A store someone else runs (an endpoint from the environment, a server's embedded store).
+    pub fn running(endpoint: &str, access_key_id: &str, secret_access_key: &str, region: &str) -> S3Store {
+        S3Store {
             kind: Kind::External,
-            endpoint,
-            access_key_id: var("AWS_ACCESS_KEY_ID", ""),
-            secret_access_key: var("AWS_SECRET_ACCESS_KEY", ""),
-            region: var("AWS_REGION", "us-east-1"),
+            endpoint: endpoint.to_owned(),
+            access_key_id: access_key_id.to_owned(),
+            secret_access_key: secret_access_key.to_owned(),
+            region: region.to_owned(),
             _process: None,
             _dir: None,
-        })
+        }
     }
 
     /// The `AWS_*` variables an S3 client needs to reach this store (endpoint included).
@@ -170,6 +183,10 @@ impl S3Store {
     /// Runs a boto3 snippet against this store (`s3` is a client for it; `sys.argv[1:]` are `args`) and returns
     /// its stdout: tests check what the store holds with a client that is not ours.
     pub fn boto3(&self, snippet: &str, args: &[&str]) -> String {
+        String::from_utf8(self.boto3_bytes(snippet, args)).expect("boto3 printed UTF-8")
+    }
+
+    fn boto3_bytes(&self, snippet: &str, args: &[&str]) -> Vec<u8> {
         let script = format!(
             "import sys, json, boto3\n\
              s3 = boto3.client('s3', endpoint_url={:?}, region_name={:?}, aws_access_key_id={:?}, \
@@ -178,7 +195,7 @@ impl S3Store {
         );
         let out = Command::new("python3").arg("-c").arg(script).args(args).output().expect("python3 runs");
         assert!(out.status.success(), "boto3 on {}: {}", self.endpoint, String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).expect("boto3 printed UTF-8")
+        out.stdout
     }
 
     /// Keys and sizes under `prefix` in `bucket`, sorted by key.
@@ -200,13 +217,24 @@ impl S3Store {
         out.trim().parse().expect("a count")
     }
 
+    /// The keys of the multipart uploads the store still holds in `bucket`, sorted.
+    pub fn open_upload_keys(&self, bucket: &str) -> Vec<String> {
+        let out = self.boto3(
+            "p = s3.get_paginator('list_multipart_uploads')\n\
+             print(json.dumps([u['Key'] for page in p.paginate(Bucket=sys.argv[1]) for u in page.get('Uploads', [])]))",
+            &[bucket],
+        );
+        let mut keys: Vec<String> = serde_json::from_str(&out).expect("a JSON list of keys");
+        keys.sort();
+        keys
+    }
+
     /// The bytes of one object.
     pub fn get(&self, bucket: &str, key: &str) -> Vec<u8> {
-        let out = self.boto3(
+        self.boto3_bytes(
             "sys.stdout.buffer.write(s3.get_object(Bucket=sys.argv[1], Key=sys.argv[2])['Body'].read())",
             &[bucket, key],
-        );
-        out.into_bytes()
+        )
     }
 
     /// Creates `bucket` (an existing one is fine).
@@ -222,7 +250,7 @@ impl S3Store {
         let started = Instant::now();
         let script = "import botocore\ntry:\n    s3.head_bucket(Bucket=sys.argv[1]); print('yes')\n\
                       except botocore.exceptions.ClientError:\n    print('no')";
-        while started.elapsed() < Duration::from_secs(60) {
+        while started.elapsed() < Duration::from_mins(1) {
             if self.boto3(script, &[bucket]).trim() == "yes" {
                 return;
             }

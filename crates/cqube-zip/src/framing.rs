@@ -62,26 +62,12 @@ impl DosTime {
         const MIN: u64 = 315_532_800;
         const MAX: u64 = 4_354_819_198;
         let secs = t.duration_since(UNIX_EPOCH).map_or(MIN, |d| d.as_secs()).clamp(MIN, MAX);
-        let (year, month, day) = civil_from_days((secs / 86_400).cast_signed());
+        let (year, month, day) = cqube_core::calendar::civil_from_days((secs / 86_400).cast_signed());
         let sod = secs % 86_400;
         let time = ((sod / 3600) << 11 | (sod % 3600 / 60) << 5 | ((sod % 60) / 2)) as u16;
         let date = ((year - 1980) << 9 | i64::from(month) << 5 | i64::from(day)) as u16;
         Self { time, date }
     }
-}
-
-/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 /// Little-endian record builder.

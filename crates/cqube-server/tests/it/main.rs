@@ -1,4 +1,4 @@
-//! Integration tests of the emission API against the embedded store and against moto_server.
+//! Integration tests of the emission API against the embedded store, moto_server and SeaweedFS.
 
 // Object keys are ours and exact: `.zip` is never `.ZIP`.
 #![allow(clippy::case_sensitive_file_extension_comparisons)]
@@ -8,6 +8,7 @@ mod harness;
 mod auth_matrix;
 mod bad_input;
 mod clients;
+mod conformance;
 mod multipart;
 mod post_form;
 mod restart;
