@@ -491,6 +491,7 @@ fn acknowledgement(e: EmissionRecord) -> Acknowledgement {
         started_at: rfc3339(e.started_at),
         completed_at: rfc3339(e.completed_at),
         watermark: e.watermark,
+        confirmed: None,
     }
 }
 

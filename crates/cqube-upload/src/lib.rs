@@ -23,7 +23,7 @@ pub use api::ApiClient;
 pub use journal::{ItemState, Journal, JournalEntry, JournalState, StoredPartRecord};
 pub use part::{MAX_PART_BYTES, MAX_PARTS, MIN_PART_BYTES, Part, PartSizer, PartWriter, StreamTotals};
 pub use retry::RetryPolicy;
-pub use target::{Aborted, DeliveryTarget};
+pub use target::{Aborted, DeliveryTarget, OneShot};
 pub use upload::{OnRetry, PartEvent, PartRetry, Uploader};
 
 /// Why an API call, a part upload or the journal failed.
