@@ -10,7 +10,7 @@
 //! confirmed", never a failure). `abort` settles a POST whose answer was lost after its body was sent: it lists the
 //! bucket, so a file that landed is not sent twice.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -573,6 +573,8 @@ fn rand_u64() -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     #[test]
