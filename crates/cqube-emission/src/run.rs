@@ -544,10 +544,12 @@ async fn emit_one_shot(
     };
     if let Some((upload_id, _, earlier)) = previous.upload.clone().filter(|_| !ctx.fresh) {
         restart(1, "a one-shot POST cannot be resumed: the file is sent again from its first byte".into());
-        if let Some(ack) = settle(ctx, item, &upload_id).await? {
-            if earlier == item.input.identity() && item.input.is_file() {
-                return Ok(Outcome::Acked { ack, rows_rejected: 0, resumed: true });
-            }
+        // A POST that landed although the earlier run never heard so stands, as on the multipart path.
+        if let Some(ack) = settle(ctx, item, &upload_id).await?
+            && earlier == item.input.identity()
+            && item.input.is_file()
+        {
+            return Ok(Outcome::Acked { ack, rows_rejected: 0, resumed: true });
         }
     }
     if matches!(item.input, ItemInput::Stdin) {

@@ -125,7 +125,7 @@ impl S3Store {
         let process = Killed(child);
         // The S3 port opens before the filer behind it answers: wait for a signed-or-not S3 reply, then for the
         // buckets (created once the filer is up).
-        wait_for_port(s3, Duration::from_secs(60), "weed mini");
+        wait_for_port(s3, Duration::from_mins(1), "weed mini");
         let store = S3Store {
             kind: Kind::SeaweedFs,
             endpoint: format!("http://127.0.0.1:{s3}"),
@@ -226,7 +226,7 @@ impl S3Store {
         let started = Instant::now();
         let script = "import botocore\ntry:\n    s3.head_bucket(Bucket=sys.argv[1]); print('yes')\n\
                       except botocore.exceptions.ClientError:\n    print('no')";
-        while started.elapsed() < Duration::from_secs(60) {
+        while started.elapsed() < Duration::from_mins(1) {
             if self.boto3(script, &[bucket]).trim() == "yes" {
                 return;
             }

@@ -11,6 +11,7 @@
 //! bucket, so a file that landed is not sent twice.
 
 use std::collections::HashMap;
+use std::fmt::Write;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -170,15 +171,14 @@ impl PostTarget {
         let boundary = format!("cqube-emit-{:016x}", xxhash_rust::xxh3::xxh3_64(what.as_bytes()) ^ rand_u64());
         let mut head = String::new();
         for (name, value) in &post.fields {
-            head.push_str(&format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-            ));
+            let _ = write!(head, "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n");
         }
         let file = filename.rsplit('/').next().unwrap_or(filename);
-        head.push_str(&format!(
+        let _ = write!(
+            head,
             "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file}\"\r\nContent-Type: \
              application/zip\r\n\r\n"
-        ));
+        );
         let end = format!("\r\n--{boundary}--\r\n");
         let length = head.len() as u64 + expected + end.len() as u64;
         // Capacity 1: the part being handed on, besides the one the connection is writing.

@@ -54,6 +54,7 @@ impl Uploader {
 
     /// An uploader for a one-shot target's file (see [`OneShot`](crate::OneShot)): its parts go in order, one at
     /// a time, and none is retried on its own, since a failure breaks the one request body and restarts the file.
+    #[must_use]
     pub fn one_at_a_time(&self) -> Uploader {
         let retry = RetryPolicy { max_retries: 0, ..self.retry };
         Uploader { target: Arc::clone(&self.target), retry, permits: Arc::new(Semaphore::new(1)) }
