@@ -547,7 +547,7 @@ fn print_dry_run_protocol(settings: &EmitSettings, json: bool) -> anyhow::Result
     });
     let (protocol, reason) = match chosen {
         Ok(d) => (Some(d.protocol.to_string()), d.reason),
-        Err(e) => (None, format!("not chosen: {e:#}")),
+        Err(e) => (None, format!("not chosen: {}", format!("{e:#}").lines().next().unwrap_or_default())),
     };
     let mut out = std::io::stdout().lock();
     if json {
