@@ -58,8 +58,9 @@ fn every_generated_source_is_emitted_in_dependency_order_and_verifies() {
     let generated = gen_all(&dir, "300");
 
     let dry = run_ok(server.emit(&["--dry-run", dir.to_str().unwrap()]));
-    assert_eq!(dry.lines().count(), generated.len());
+    assert_eq!(dry.lines().count(), generated.len() + 1, "the plan, then the protocol");
     assert!(dry.lines().all(|l| l.starts_with("(dry-run) ")), "{dry}");
+    assert!(dry.lines().last().unwrap().starts_with("(dry-run) protocol multipart: the API lists multipart"), "{dry}");
     assert!(server.keys().is_empty(), "a dry run sends nothing");
     let tree = run_ok(bin().args(["plan", dir.to_str().unwrap()]));
     assert!(tree.contains("└── cluster_master"), "{tree}");
