@@ -14,7 +14,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::{Killed, S3Store, Server, bin, events, free_port, of};
+use common::{Killed, MIB, S3Store, Server, bin, convert_with_peak, events, free_port, of, watch};
 use serde_json::Value;
 
 /// A small cqube_emission folder of every catalog source, from `cqube-emit gen`.
@@ -223,4 +223,55 @@ fn a_connection_cut_after_the_body_was_sent_leaves_no_duplicate() {
     assert_eq!(objects.len(), 1, "{objects:?}");
     assert_eq!(objects[0].0, acked[0]["ack"]["key"].as_str().unwrap());
     assert_eq!(store.get("cqube-emission", &objects[0].0), std::fs::read(&zip).unwrap());
+}
+
+/// Zips compared byte for byte except their entry timestamp (a job fixes its own; `convert` uses the clock).
+fn without_zip_times(mut zip: Vec<u8>) -> Vec<u8> {
+    zip[10..14].fill(0);
+    let central = (0..zip.len() - 4).rev().find(|&i| zip[i..i + 4] == [0x50, 0x4b, 0x01, 0x02]).unwrap();
+    zip[central + 12..central + 16].fill(0);
+    zip
+}
+
+#[test]
+#[allow(clippy::print_stderr)] // the measured figures, for the record (`-- --nocapture`)
+fn a_300_mb_export_is_converted_twice_and_posted_in_bounded_memory_without_touching_disk() {
+    let server = Server::start_with(false, &[("CQUBE_EMIT_SERVER_MULTIPART", "false")]);
+    let work = tempfile::tempdir().unwrap();
+    let csv = work.path().join("att.csv");
+    let out = bin().args(["gen", "--source", "student_attendance", "--rows", "2500000", "-o"]).arg(&csv).output();
+    assert!(out.unwrap().status.success());
+    assert!(std::fs::metadata(&csv).unwrap().len() > 280_000_000);
+    let (reference, convert_hwm) = convert_with_peak(&csv);
+
+    let part_size = 5 * MIB;
+    let mut child = Killed(
+        server
+            .emit(&["--json", "--source", "student_attendance", "--protocol", "post"])
+            .args(["--part-size-bytes", &part_size.to_string()])
+            .arg(&csv)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let (events, hwm, written) = watch(&mut child.0, |e| e["event"] == "summary");
+    assert!(child.0.wait().unwrap().success());
+    let ack = &of(&events, "file_acknowledged")[0]["ack"];
+    assert_eq!(ack["confirmed"], true);
+    let object = server.download(ack["key"].as_str().unwrap());
+    assert!(without_zip_times(object) == without_zip_times(reference), "the object is convert's zip, byte for byte");
+    // One part being sent, one in the body's channel, one the connection writes, and the producer's two.
+    let bound = 5 * part_size;
+    let slack = 24 * MIB;
+    eprintln!(
+        "peak RSS: emit (post) {} MiB, convert {} MiB, parts bound {} MiB; written {written} bytes",
+        hwm >> 20,
+        convert_hwm >> 20,
+        bound >> 20
+    );
+    assert!(
+        hwm as usize <= convert_hwm as usize + bound + slack,
+        "emit peak {hwm} vs convert {convert_hwm} + {bound} + {slack}"
+    );
+    assert!(written < MIB as u64, "nothing but the journal is written: {written} bytes");
 }
