@@ -542,10 +542,22 @@ async fn emit_one_shot(
         tracing::warn!(source = %item.source, attempt, %reason, "restarting the file");
         ctx.sink.event(&Event::FileRestarted { source: item.source.clone(), attempt, reason });
     };
-    if let Some((upload_id, _, earlier)) = previous.upload.clone().filter(|_| !ctx.fresh) {
-        restart(1, "a one-shot POST cannot be resumed: the file is sent again from its first byte".into());
+    // An earlier run's upload is settled first, on a plain re-run too: a POST that landed is not sent again.
+    if let Some((upload_id, key, earlier)) = previous.upload.clone() {
+        if !ctx.fresh {
+            restart(1, "a one-shot POST cannot be resumed: the file is sent again from its first byte".into());
+        }
+        let settled = match settle(ctx, item, &upload_id).await {
+            Ok(settled) => settled,
+            Err(e) => {
+                // Still unsettled: this run's journal keeps it, so the next run asks again instead of sending.
+                let entry = JournalEntry::Upload { item: item.id.clone(), identity: earlier, upload_id, key };
+                ctx.journal_append(&entry)?;
+                return Err(e);
+            }
+        };
         // A POST that landed although the earlier run never heard so stands, as on the multipart path.
-        if let Some(ack) = settle(ctx, item, &upload_id).await?
+        if let Some(ack) = settled
             && earlier == item.input.identity()
             && item.input.is_file()
         {
@@ -628,8 +640,7 @@ async fn emit_one_shot(
 /// sending it twice.
 async fn settle(ctx: &Ctx, item: &Item, upload_id: &str) -> anyhow::Result<Option<Box<Acknowledgement>>> {
     let settled = ctx.target().abort(upload_id).await.map_err(|e| {
-        let what =
-            format!("{}: whether upload {upload_id} landed cannot be told, so it is not sent again", item.source);
+        let what = format!("{}: settling upload {upload_id}", item.source);
         fail(ExitStatus::Permanent, anyhow::Error::new(e).context(what))
     })?;
     match settled {

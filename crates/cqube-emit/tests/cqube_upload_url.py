@@ -11,15 +11,17 @@ is not installable here, so this is a port of the two endpoints the emitter uses
 
 With --cut-first-post the URL it hands out points at its own /s3/<bucket> relay, which forwards each POST to the
 store and, for the first one only, closes the client's connection after the store stored it, without answering:
-a connection lost after the body was sent.
+a connection lost after the body was sent. With --hang-first-post the first one is never answered instead (the
+emitter is then killed: a crash after the body was sent).
 
-Usage: python3 cqube_upload_url.py PORT BUCKET [--cut-first-post]   (store from AWS_ENDPOINT_URL and AWS_*)
+Usage: python3 cqube_upload_url.py PORT BUCKET [--cut-first-post | --hang-first-post]   (store from AWS_ENDPOINT_URL and AWS_*)
 """
 import http.client
 import json
 import os
 import sys
 import threading
+import time
 import urllib.parse
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +30,7 @@ import boto3
 
 PORT, BUCKET = int(sys.argv[1]), sys.argv[2]
 CUT = "--cut-first-post" in sys.argv
+HANG = "--hang-first-post" in sys.argv
 ENDPOINT = os.environ["AWS_ENDPOINT_URL"]
 s3 = boto3.client("s3", endpoint_url=ENDPOINT)
 state = {"posts": 0}
@@ -65,7 +68,7 @@ class Handler(BaseHTTPRequestHandler):
             name, ext = os.path.splitext(filename)
             key = f"{name}_{datetime.now().strftime('%Y%m%d%H%M%S')}{ext}"
             post = s3.generate_presigned_post(BUCKET, key, ExpiresIn=3600)
-            if CUT:
+            if CUT or HANG:
                 post["url"] = f"http://127.0.0.1:{PORT}/s3/{BUCKET}"
             self.reply(200, json.dumps(post).encode())
         elif self.path == "/data/list_s3_files":
@@ -90,6 +93,8 @@ class Handler(BaseHTTPRequestHandler):
             first = state["posts"] == 1
         with open(os.environ["RELAY_LOG"], "a") as log:
             log.write(f"{answer.status}\n")
+        if first and HANG:
+            time.sleep(3600)
         if first:
             # Stored by the store; the emitter never hears so.
             self.close_connection = True

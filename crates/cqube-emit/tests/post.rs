@@ -275,3 +275,37 @@ fn a_300_mb_export_is_converted_twice_and_posted_in_bounded_memory_without_touch
     );
     assert!(written < MIB as u64, "nothing but the journal is written: {written} bytes");
 }
+
+#[test]
+fn a_post_that_landed_before_a_crash_is_not_sent_again_by_a_rerun_or_resume() {
+    let store = S3Store::seaweedfs(&["cqube-emission"]);
+    let dir = tempfile::tempdir().unwrap();
+    let root = emission_folder(dir.path());
+    let log = dir.path().join("relay.log");
+    let (base, _api) = stock_cqube(&store, "cqube-emission", &["--hang-first-post"], &log);
+    let zip = root.join("district_master/district_mst.zip");
+    let emit = || {
+        let mut cmd = bin();
+        cmd.args(["emit", "--max-retries", "0"]).arg(&zip).env("CQUBE_EMIT_API", &base);
+        cmd.env("CQUBE_EMIT_TOKEN", "t").env("CQUBE_EMIT_JOURNAL_DIR", dir.path().join("journal"));
+        cmd
+    };
+    let crashed = Killed(emit().stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap());
+    // The store has the object once the relay logged its answer; the emitter is still waiting for it.
+    while std::fs::read_to_string(&log).map_or(true, |l| l.is_empty()) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    drop(crashed); // SIGKILL
+    assert_eq!(store.objects("cqube-emission", "").len(), 1);
+    for resume in [false, true] {
+        let mut cmd = emit();
+        if resume {
+            cmd.arg("--resume");
+        }
+        let out = cmd.output().unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(5), "resume {resume}: {stderr}");
+        assert!(stderr.contains("it landed") && stderr.contains("not sent again"), "{stderr}");
+        assert_eq!(store.objects("cqube-emission", "").len(), 1, "resume {resume}: no second object");
+    }
+}

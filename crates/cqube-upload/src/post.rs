@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -41,7 +41,6 @@ pub struct PostTarget {
     retry: RetryPolicy,
     request_timeout: Duration,
     max_bytes: u64,
-    next: AtomicU64,
     uploads: Mutex<HashMap<String, Upload>>,
 }
 
@@ -95,7 +94,6 @@ impl PostTarget {
             retry,
             request_timeout,
             max_bytes: max_bytes.min(MAX_POST_BYTES),
-            next: AtomicU64::new(1),
             uploads: Mutex::default(),
         })
     }
@@ -237,7 +235,8 @@ impl PostTarget {
             what: what.clone(),
             detail: "neither the POST policy nor the URL names a bucket".into(),
         })?;
-        let upload_id = format!("post-{}-{}", std::process::id(), self.next.fetch_add(1, Ordering::Relaxed));
+        // What a later run needs to settle this POST from its journal alone: size, bucket and key.
+        let upload_id = format!("post:{expected}:{bucket}:{key}");
         let (body, task, body_sent) = self.open_post(&post, &request.filename, expected, format!("POST of {key}"));
         self.uploads().insert(
             upload_id.clone(),
@@ -359,9 +358,36 @@ impl PostTarget {
         Ok(ack)
     }
 
+    /// Settles a POST an earlier run started (its id names size, bucket and key): removed when the bucket does not
+    /// hold it; an error, so the file is not sent twice, when it does (that run's acknowledgement, with its rows
+    /// and SHA-256, was lost with it) or when the listing cannot tell.
+    async fn settle_earlier(&self, upload_id: &str) -> Result<Aborted, Error> {
+        let mut fields = upload_id.splitn(4, ':');
+        let (Some("post"), Some(size), Some(bucket), Some(key)) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            return Ok(Aborted::Removed);
+        };
+        let what = format!("settling an earlier run's POST of {key}");
+        let listed = self.listed_size(bucket, key).await.map_err(|e| Error::Protocol {
+            what: what.clone(),
+            detail: format!("whether it landed cannot be told, so it is not sent again: {e}"),
+        })?;
+        match listed {
+            Some(listed) if size.parse() == Ok(listed) => Err(Error::Protocol {
+                what,
+                detail: format!(
+                    "it landed ({listed} bytes in bucket {bucket}) but that run's acknowledgement was lost, so it is \
+                     not sent again; to send it anyway, remove this job's journal"
+                ),
+            }),
+            _ => Ok(Aborted::Removed),
+        }
+    }
+
     /// Settles an upload: acknowledged when it landed, removed when it cannot have, an error when nobody can tell.
     async fn settle(&self, upload_id: &str) -> Result<Aborted, Error> {
-        let Some(mut upload) = self.uploads().remove(upload_id) else { return Ok(Aborted::Removed) };
+        let Some(mut upload) = self.uploads().remove(upload_id) else { return self.settle_earlier(upload_id).await };
         if let Some(ack) = upload.acknowledged {
             return Ok(Aborted::Acknowledged(Box::new(ack)));
         }
