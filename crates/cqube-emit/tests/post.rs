@@ -1,6 +1,6 @@
 //! `emit` over the `post` protocol (stock cQube's `upload-url`: one presigned POST per file): against our own
-//! server with its multipart endpoints switched off, against SeaweedFS's real presigned POST behind a stand-in for
-//! cQube's Flask `upload-url`, a gateway's 401, a zip over the POST limit, and a connection cut after the body was
+//! server with its multipart endpoints switched off, against SeaweedFS's and moto's real presigned POST behind a
+//! stand-in for cQube's Flask `upload-url`, a gateway's 401, a zip over the POST limit, and a connection cut after the body was
 //! sent.
 //!
 //! The stand-in (`tests/cqube_upload_url.py`) is a Python port of cQube's own endpoint, boto3
@@ -176,11 +176,23 @@ fn emit_to(base: &str, dir: &Path, input: &Path) -> std::process::Output {
 
 #[test]
 fn post_to_a_stock_cqube_on_seaweedfs_delivers_a_folder_in_dependency_order() {
-    let store = S3Store::seaweedfs(&["cqube-emission"]);
+    stock_cqube_delivers_a_folder(&S3Store::seaweedfs(&["cqube-emission"]));
+}
+
+#[test]
+fn post_to_a_stock_cqube_on_moto_delivers_a_folder_in_dependency_order() {
+    let store = S3Store::moto();
+    store.create_bucket("cqube-emission");
+    stock_cqube_delivers_a_folder(&store);
+}
+
+/// A generated folder through the stand-in's presigned POSTs into `store`: every file acknowledged in dependency
+/// order, each object listed with its size, one byte for byte.
+fn stock_cqube_delivers_a_folder(store: &S3Store) {
     let dir = tempfile::tempdir().unwrap();
     let root = emission_folder(dir.path());
     let log = dir.path().join("relay.log");
-    let (base, _api) = stock_cqube(&store, "cqube-emission", &[], &log);
+    let (base, _api) = stock_cqube(store, "cqube-emission", &[], &log);
     let out = emit_to(&base, dir.path(), &root);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let events = events(&text(&out.stdout));
