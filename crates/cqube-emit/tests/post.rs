@@ -1,7 +1,7 @@
 //! `emit` over the `post` protocol (stock cQube's `upload-url`: one presigned POST per file): against our own
 //! server with its multipart endpoints switched off, against SeaweedFS's and moto's real presigned POST behind a
-//! stand-in for cQube's Flask `upload-url`, a gateway's 401, a zip over the POST limit, and a connection cut after the body was
-//! sent.
+//! stand-in for cQube's Flask `upload-url`, a gateway's 401, a zip over the POST limit, a connection cut after the
+//! body was sent, an emitter killed after its POST landed, and a 300 MB export in bounded memory.
 //!
 //! The stand-in (`tests/cqube_upload_url.py`) is a Python port of cQube's own endpoint, boto3
 //! `generate_presigned_post(bucket, filename_with_timestamp, ExpiresIn=3600)`, run as a real HTTP server: cQube's
