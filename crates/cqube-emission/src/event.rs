@@ -47,6 +47,9 @@ pub enum Event {
     },
     /// A part attempt failed and will be tried again after `delay_ms`.
     PartRetried { source: String, upload_id: String, part_number: u32, attempt: u32, delay_ms: u64, error: String },
+    /// A one-shot target's file starts again from its first byte under a new upload: after a transient failure,
+    /// or on `resume` (a one-shot POST cannot be continued).
+    FileRestarted { source: String, attempt: u32, reason: String },
     /// The target acknowledged the file (`already`: an earlier run of this job did).
     FileAcknowledged {
         source: String,

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use cqube_convert::{Input, NoRejects};
 use cqube_core::Catalog;
-use cqube_upload::PartWriter;
+use cqube_upload::{PartWriter, StreamTotals};
+use sha2::Digest;
 
 use crate::plan::ItemInput;
 use crate::status::{ExitStatus, engine_failure, fail};
@@ -63,8 +64,46 @@ pub fn open_database(request: &cqube_source::Request) -> anyhow::Result<(Input, 
     Ok((input, opened.watermark))
 }
 
-/// The producer thread: the file's zip bytes into the part writer.
-pub(crate) fn produce(job: Production, mut writer: PartWriter) -> anyhow::Result<Produced> {
+/// Where a producer writes the zip: the part writer, or (for a one-shot target's first pass) a counter.
+pub(crate) trait ZipSink: std::io::Write {
+    /// Ends the stream: its length and SHA-256.
+    fn end(self) -> std::io::Result<StreamTotals>;
+}
+
+impl ZipSink for PartWriter {
+    fn end(self) -> std::io::Result<StreamTotals> {
+        self.finish()
+    }
+}
+
+/// Counts and hashes a zip without keeping it: how a one-shot target learns a converted file's exact length before
+/// its first byte is sent (the conversion is deterministic with a fixed zip time, so the sending pass repeats it).
+#[derive(Default)]
+pub(crate) struct Measure {
+    bytes: u64,
+    sha: sha2::Sha256,
+}
+
+impl std::io::Write for Measure {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.sha.update(data);
+        self.bytes += data.len() as u64;
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl ZipSink for Measure {
+    fn end(self) -> std::io::Result<StreamTotals> {
+        Ok(StreamTotals { bytes: self.bytes, sha256: hex::encode(self.sha.finalize()), parts: 0 })
+    }
+}
+
+/// The producer thread: the file's zip bytes into `writer`.
+pub(crate) fn produce(job: Production, mut writer: impl ZipSink) -> anyhow::Result<Produced> {
     let catalog = &job.catalog;
     let source = catalog.get(&job.source).context("source left the catalog")?;
     let input_error = |e: anyhow::Error| fail(ExitStatus::Input, e);
@@ -93,6 +132,6 @@ pub(crate) fn produce(job: Production, mut writer: PartWriter) -> anyhow::Result
             (summary.rows_out, summary.rows_rejected, writer)
         }
     };
-    let totals = writer.finish().context("handing the last part over")?;
+    let totals = writer.end().context("handing the last part over")?;
     Ok(Produced { totals, rows, rows_rejected })
 }

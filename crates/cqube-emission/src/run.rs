@@ -10,8 +10,8 @@ use anyhow::Context;
 use cqube_core::Catalog;
 use cqube_protocol::{Acknowledgement, CompleteUploadRequest, CreateUploadRequest, Watermark};
 use cqube_upload::{
-    Aborted, DeliveryTarget, ItemState, Journal, JournalEntry, OnRetry, PartEvent, PartSizer, PartWriter, RetryPolicy,
-    StoredPartRecord, Uploader,
+    Aborted, DeliveryTarget, ItemState, Journal, JournalEntry, OnRetry, OneShot, PartEvent, PartSizer, PartWriter,
+    RetryPolicy, StoredPartRecord, StreamTotals, Uploader,
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -19,7 +19,7 @@ use tokio::task::JoinSet;
 use crate::event::{Event, EventSink, Interrupt};
 use crate::job::{Job, Watermarks, starts_over};
 use crate::plan::{Item, ItemInput};
-use crate::produce::{OpenedDatabase, Production, produce};
+use crate::produce::{Measure, OpenedDatabase, Production, produce};
 use crate::status::{ExitStatus, fail, remote_failure, status_of};
 
 /// Everything a job's run needs besides its plan, resolved once by the caller.
@@ -319,6 +319,9 @@ async fn emit_file(ctx: &Ctx, index: usize, item: &Item) -> anyhow::Result<Outco
         }
         _ => None,
     };
+    if let Some(one_shot) = ctx.target().one_shot() {
+        return emit_one_shot(ctx, index, item, database, &previous, one_shot).await;
+    }
     let identity = item.input.identity();
     let reuse = match previous.upload.clone() {
         Some((upload_id, key, _)) if !starts_over(&previous, ctx.fresh, &identity) => Some((upload_id, key)),
@@ -367,7 +370,7 @@ async fn emit_file(ctx: &Ctx, index: usize, item: &Item) -> anyhow::Result<Outco
     };
     let open = || ctx.open_uploads.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     open().insert(item.id.clone(), upload_id.clone());
-    let result = send(ctx, index, item, database, &upload_id, &key, &stored).await;
+    let result = send(ctx, &ctx.uploader, index, item, database, (&upload_id, &key), &stored, None).await;
     open().remove(&item.id);
     match result {
         Ok((ack, rows_rejected)) => Ok(Outcome::Acked { ack: Box::new(ack), rows_rejected, resumed: false }),
@@ -415,38 +418,25 @@ async fn open_database(ctx: &Ctx, item: &Item) -> anyhow::Result<OpenedDatabase>
 }
 
 /// Streams the file's parts to the target, completes the upload and checks the acknowledgement against what was
-/// sent.
+/// sent. `expected` (a one-shot target's announced length and SHA-256) must be what this pass produced, or the
+/// upload is not completed.
+#[allow(clippy::too_many_arguments)]
 async fn send(
     ctx: &Ctx,
+    uploader: &Uploader,
     index: usize,
     item: &Item,
     database: Option<OpenedDatabase>,
-    upload_id: &str,
-    key: &str,
+    (upload_id, key): (&str, &str),
     stored: &BTreeMap<u32, StoredPartRecord>,
+    expected: Option<&StreamTotals>,
 ) -> anyhow::Result<(Acknowledgement, u64)> {
     // Capacity 1: with the part being filled and the one blocked in `send`, a file holds two parts besides
     // those in flight — the `+ 2` of the memory formula.
     let (tx, rx) = mpsc::channel(1);
     let writer = PartWriter::new(tx, PartSizer::new(ctx.settings.part_size_bytes));
     let watermark = database.as_ref().and_then(OpenedDatabase::watermark);
-    let production = Production {
-        catalog: Arc::clone(&ctx.catalog),
-        source: item.source.clone(),
-        input: item.input.clone(),
-        normalize: ctx.settings.normalize,
-        convert: match &database {
-            Some(db) => {
-                let mut options = ctx.settings.database_convert.clone();
-                options.known_extra_columns.extend(db.column.clone());
-                options
-            }
-            None => ctx.settings.convert.clone(),
-        },
-        zip: ctx.settings.zip,
-        zip_limits: ctx.settings.zip_limits,
-        database: database.map(|d| d.input),
-    };
+    let production = production(ctx, item, database);
     let producer = tokio::task::spawn_blocking(move || produce(production, writer));
     let mut on_part = |event: PartEvent<'_>| -> Result<(), cqube_upload::Error> {
         if !event.skipped {
@@ -479,11 +469,24 @@ async fn send(
             });
         })
     };
-    let sent = ctx.uploader.send_parts(upload_id, rx, stored, &mut on_part, &on_retry).await;
+    let sent = uploader.send_parts(upload_id, rx, stored, &mut on_part, &on_retry).await;
     let produced = producer.await.context("the conversion thread panicked")?;
     // An upload failure makes the producer fail with a broken pipe: report the upload's error, not that.
     let parts = sent.map_err(|e| remote_failure(e, &format!("uploading {}", item.source)))?;
     let produced = produced?;
+    if let Some(expected) =
+        expected.filter(|e| (e.bytes, &e.sha256) != (produced.totals.bytes, &produced.totals.sha256))
+    {
+        let detail = format!(
+            "the sending pass produced {} bytes (sha256 {}), the measuring pass {} bytes (sha256 {}); nothing was \
+             stored",
+            produced.totals.bytes, produced.totals.sha256, expected.bytes, expected.sha256
+        );
+        return Err(fail(
+            ExitStatus::Input,
+            anyhow::anyhow!("{}: the input changed while it was sent: {detail}", item.source),
+        ));
+    }
     let request = CompleteUploadRequest {
         parts,
         rows: produced.rows,
@@ -499,6 +502,188 @@ async fn send(
     check_acknowledgement(&ack, &request, key)?;
     ctx.journal_append(&JournalEntry::Done { item: item.id.clone(), ack: Box::new(ack.clone()) })?;
     Ok((ack, produced.rows_rejected))
+}
+
+/// What the producer thread needs for `item`.
+fn production(ctx: &Ctx, item: &Item, database: Option<OpenedDatabase>) -> Production {
+    Production {
+        catalog: Arc::clone(&ctx.catalog),
+        source: item.source.clone(),
+        input: item.input.clone(),
+        normalize: ctx.settings.normalize,
+        convert: match &database {
+            Some(db) => {
+                let mut options = ctx.settings.database_convert.clone();
+                options.known_extra_columns.extend(db.column.clone());
+                options
+            }
+            None => ctx.settings.convert.clone(),
+        },
+        zip: ctx.settings.zip,
+        zip_limits: ctx.settings.zip_limits,
+        database: database.map(|d| d.input),
+    }
+}
+
+/// A one-shot target's file: its exact length and SHA-256 first (a prepared zip's from the file; a converted one's
+/// from a pass that only counts and hashes), refused over the target's limit before any byte is sent; then one
+/// upload with parts in order, one at a time. A transient failure settles the upload (the target answers whether
+/// the object landed after all, so nothing is sent twice) and restarts the file under a new upload, up to the
+/// retry limit. Nothing is continued from an earlier run: the body of a one-shot request cannot be resumed.
+async fn emit_one_shot(
+    ctx: &Ctx,
+    index: usize,
+    item: &Item,
+    mut database: Option<OpenedDatabase>,
+    previous: &ItemState,
+    one_shot: OneShot,
+) -> anyhow::Result<Outcome> {
+    let restart = |attempt: u32, reason: String| {
+        tracing::warn!(source = %item.source, attempt, %reason, "restarting the file");
+        ctx.sink.event(&Event::FileRestarted { source: item.source.clone(), attempt, reason });
+    };
+    // An earlier run's upload is settled first, on a plain re-run too: a POST that landed is not sent again.
+    if let Some((upload_id, key, earlier)) = previous.upload.clone() {
+        if !ctx.fresh {
+            restart(1, "a one-shot POST cannot be resumed: the file is sent again from its first byte".into());
+        }
+        let settled = match settle(ctx, item, &upload_id).await {
+            Ok(settled) => settled,
+            Err(e) => {
+                // Still unsettled: this run's journal keeps it, so the next run asks again instead of sending.
+                let entry = JournalEntry::Upload { item: item.id.clone(), identity: earlier, upload_id, key };
+                ctx.journal_append(&entry)?;
+                return Err(e);
+            }
+        };
+        // A POST that landed although the earlier run never heard so stands, as on the multipart path.
+        if let Some(ack) = settled
+            && earlier == item.input.identity()
+            && item.input.is_file()
+        {
+            return Ok(Outcome::Acked { ack, rows_rejected: 0, resumed: true });
+        }
+    }
+    if matches!(item.input, ItemInput::Stdin) {
+        let e = anyhow::anyhow!(
+            "stdin cannot be read twice, and a one-shot POST needs the zip's length before its first byte\n\nhint: \
+             save the export to a file, or emit to a cqube-emit server (multipart) or with --s3"
+        );
+        return Err(fail(ExitStatus::Usage, e));
+    }
+    let expected = measure(ctx, item, database.take()).await?;
+    if expected.bytes > one_shot.max_bytes {
+        let e = anyhow::anyhow!(
+            "{}: the zip is {} bytes, over the {}-byte limit of one presigned POST; nothing was sent\n\nhint: a \
+             cqube-emit server (multipart) or --s3 has no such limit",
+            item.source,
+            expected.bytes,
+            one_shot.max_bytes
+        );
+        return Err(fail(ExitStatus::Permanent, e));
+    }
+    // Parts go in order, one at a time, and are never retried on their own: a failure restarts the whole file.
+    let uploader = ctx.uploader.one_at_a_time();
+    let mut attempt = 1;
+    loop {
+        let database = match &item.input {
+            ItemInput::Database(_) => Some(open_database(ctx, item).await?),
+            _ => None,
+        };
+        let request = CreateUploadRequest {
+            source: item.source.clone(),
+            filename: item.filename.clone(),
+            expected_size_bytes: Some(expected.bytes),
+        };
+        let created =
+            ctx.target().create(&request).await.map_err(|e| remote_failure(e, &format!("emitting {}", item.source)));
+        let e = match created {
+            Ok(created) => {
+                ctx.journal_append(&JournalEntry::Upload {
+                    item: item.id.clone(),
+                    identity: item.input.identity(),
+                    upload_id: created.upload_id.clone(),
+                    key: created.key.clone(),
+                })?;
+                let open = || ctx.open_uploads.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                open().insert(item.id.clone(), created.upload_id.clone());
+                let ids = (created.upload_id.as_str(), created.key.as_str());
+                let sent = send(ctx, &uploader, index, item, database, ids, &BTreeMap::new(), Some(&expected)).await;
+                open().remove(&item.id);
+                match sent {
+                    Ok((ack, rows_rejected)) => {
+                        return Ok(Outcome::Acked { ack: Box::new(ack), rows_rejected, resumed: false });
+                    }
+                    Err(e) => {
+                        if let Some(ack) = settle(ctx, item, &created.upload_id).await? {
+                            check_acknowledgement(&ack, &expected_request(&expected, ack.rows), &created.key)?;
+                            return Ok(Outcome::Acked { ack, rows_rejected: 0, resumed: false });
+                        }
+                        e
+                    }
+                }
+            }
+            Err(e) => e,
+        };
+        if status_of(&e) != ExitStatus::Transient || attempt > ctx.settings.retry.max_retries as u32 {
+            return Err(e);
+        }
+        attempt += 1;
+        restart(attempt, format!("{e:#}"));
+        tokio::time::sleep(ctx.settings.retry.delay(attempt - 1)).await;
+    }
+}
+
+/// Asks the target what became of a one-shot upload that failed or was left by an earlier run: the
+/// acknowledgement when the object landed after all (journaled), `None` when nothing of it remains (journaled as
+/// aborted). An answer the target cannot give (a listing that cannot settle it) stops the file rather than risk
+/// sending it twice.
+async fn settle(ctx: &Ctx, item: &Item, upload_id: &str) -> anyhow::Result<Option<Box<Acknowledgement>>> {
+    let settled = ctx.target().abort(upload_id).await.map_err(|e| {
+        let what = format!("{}: settling upload {upload_id}", item.source);
+        fail(ExitStatus::Permanent, anyhow::Error::new(e).context(what))
+    })?;
+    match settled {
+        Aborted::Removed => {
+            ctx.journal_append(&JournalEntry::Aborted { item: item.id.clone(), upload_id: upload_id.to_owned() })?;
+            Ok(None)
+        }
+        Aborted::Acknowledged(ack) => {
+            tracing::info!(source = %item.source, %upload_id, key = %ack.key, "the upload landed although its answer was lost; not sending it again");
+            ctx.journal_append(&JournalEntry::Done { item: item.id.clone(), ack: ack.clone() })?;
+            Ok(Some(ack))
+        }
+    }
+}
+
+/// The length and SHA-256 a one-shot upload announces: a prepared zip sent as it is, from its file; anything else
+/// from a conversion pass that only counts and hashes.
+async fn measure(ctx: &Ctx, item: &Item, database: Option<OpenedDatabase>) -> anyhow::Result<StreamTotals> {
+    let production = production(ctx, item, database);
+    let measured = tokio::task::spawn_blocking(move || match &production.input {
+        ItemInput::Zip(path) if !production.normalize => {
+            let mut file = std::fs::File::open(path)
+                .with_context(|| format!("opening {}", path.display()))
+                .map_err(|e| fail(ExitStatus::Input, e))?;
+            let mut sink = Measure::default();
+            std::io::copy(&mut file, &mut sink).with_context(|| format!("reading {}", path.display()))?;
+            Ok(crate::produce::ZipSink::end(sink)?)
+        }
+        _ => produce(production, Measure::default()).map(|p| p.totals),
+    });
+    measured.await.context("the measuring thread panicked")?
+}
+
+/// What a one-shot upload's acknowledgement must match when it was settled rather than completed: the announced
+/// length and SHA-256 (rows are the target's record of the completion).
+fn expected_request(expected: &StreamTotals, rows: u64) -> CompleteUploadRequest {
+    CompleteUploadRequest {
+        parts: Vec::new(),
+        rows,
+        bytes: expected.bytes,
+        sha256: expected.sha256.clone(),
+        watermark: None,
+    }
 }
 
 /// The acknowledgement must name what was sent: rows, bytes, SHA-256 and the key the upload was created under.

@@ -9,6 +9,7 @@ use cqube_core::Catalog;
 use cqube_upload::memory::{Fault, MemoryTarget};
 use cqube_upload::{DeliveryTarget, Journal, RetryPolicy};
 use cqube_zip::{ZipOptions, ZipStream};
+use sha2::Digest;
 
 use crate::{Ended, Event, EventSink, ExitStatus, FileResult, Interrupt, Job, JobSpec, Report, Settings, Watermarks};
 
@@ -99,13 +100,24 @@ async fn run(
     max_retries: usize,
     stop: impl std::future::Future<Output = Interrupt> + Send,
 ) -> Run {
+    run_with(target, inputs, journals, resume, settings(max_retries), stop).await
+}
+
+async fn run_with(
+    target: &Arc<MemoryTarget>,
+    inputs: &Path,
+    journals: &Path,
+    resume: bool,
+    settings: Settings,
+    stop: impl std::future::Future<Output = Interrupt> + Send,
+) -> Run {
     let catalog = Arc::new(Catalog::builtin());
     let job = Job::open(spec(inputs), resume, journals).unwrap();
     let items = crate::plan::build(&catalog, &job.spec().inputs, None, &[], &[]).unwrap();
     let events = Arc::new(Recorder::default());
     let target = Arc::clone(target) as Arc<dyn DeliveryTarget>;
     let sink = Arc::clone(&events) as Arc<dyn EventSink>;
-    let ended = job.run(items, catalog, settings(max_retries), target, sink, stop).await.unwrap();
+    let ended = job.run(items, catalog, settings, target, sink, stop).await.unwrap();
     Run { ended, events }
 }
 
@@ -291,9 +303,127 @@ fn an_acknowledgement_that_differs_from_what_was_sent_is_refused() {
         started_at: String::new(),
         completed_at: String::new(),
         watermark: None,
+        confirmed: None,
     };
     assert!(crate::run::check_acknowledgement(&ack, &sent, "k").is_err());
     let err = crate::run::check_acknowledgement(&ack, &sent, "other").unwrap_err();
     assert_eq!(crate::status::status_of(&err), ExitStatus::Permanent);
     assert!(format!("{err:#}").contains("rows 3 (sent 2), key k (created as other)"), "{err:#}");
+}
+
+/// The acknowledgement of the report's only file.
+fn only_ack(report: &Report) -> &cqube_protocol::Acknowledgement {
+    match &report.results[..] {
+        [FileResult::Acknowledged { ack, .. }] => ack,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn one_shot_announces_a_prepared_zips_size_and_sends_its_parts_in_order_one_at_a_time() {
+    let (inputs, journals) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let zip = write_zip(&Catalog::builtin(), inputs.path(), "district_master", 1_600_000);
+    assert!(zip.len() > 2 * cqube_upload::MIN_PART_BYTES, "three parts");
+    let target = Arc::new(MemoryTarget::one_shot(5 << 30));
+    let settings = Settings { parts_in_flight: 4, ..settings(0) };
+    let run = run_with(&target, inputs.path(), journals.path(), false, settings, never()).await;
+    assert_eq!(run.report().status, ExitStatus::Success);
+    assert_eq!(target.expected_sizes(), [Some(zip.len() as u64)]);
+    assert_eq!(target.most_puts_running(), 1, "one part at a time although four may be in flight");
+    assert_eq!(target.objects()[0].1, zip, "the target refuses parts out of order, so the bytes prove the order");
+    assert_eq!(only_ack(run.report()).confirmed, Some(true));
+}
+
+#[tokio::test]
+async fn one_shot_measures_a_converted_file_in_a_first_pass_that_the_sending_pass_matches() {
+    let (inputs, journals) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut zip = ZipStream::new(Vec::new(), "district_mst.csv", ZipOptions::default()).unwrap();
+    writeln!(zip, "district_name|udise_district_code|inityear|is_active").unwrap();
+    for i in 0..50 {
+        writeln!(zip, "District {i}|{}|1995-96|1", 2400 + i).unwrap();
+    }
+    std::fs::create_dir(inputs.path().join("district_master")).unwrap();
+    std::fs::write(inputs.path().join("district_master/district_mst.zip"), zip.finish().unwrap().0).unwrap();
+    let target = Arc::new(MemoryTarget::one_shot(5 << 30));
+    // Re-encoded through the conversion engine: its size is not known until it has been produced once.
+    let settings = Settings { normalize: true, ..settings(0) };
+    let run = run_with(&target, inputs.path(), journals.path(), false, settings, never()).await;
+    assert_eq!(run.report().status, ExitStatus::Success, "{:?}", run.report());
+    let object = &target.objects()[0].1;
+    assert_eq!(target.expected_sizes(), [Some(object.len() as u64)], "the size announced is the size sent");
+    let ack = only_ack(run.report());
+    assert_eq!((ack.rows, &ack.sha256), (50, &hex::encode(sha2::Sha256::digest(object))));
+}
+
+#[tokio::test]
+async fn one_shot_refuses_a_zip_over_its_limit_before_sending_anything() {
+    let (inputs, journals) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let zip = write_zip(&Catalog::builtin(), inputs.path(), "district_master", 30);
+    let target = Arc::new(MemoryTarget::one_shot(100));
+    let run = run(&target, inputs.path(), journals.path(), false, 3, never()).await;
+    let FileResult::Failed { status, error } = &run.report().results[0] else { panic!("{:?}", run.report()) };
+    assert_eq!(*status, ExitStatus::Permanent);
+    assert!(error.contains(&format!("{} bytes, over the 100-byte limit", zip.len())), "{error}");
+    assert!(error.contains("cqube-emit server") && error.contains("--s3"), "{error}");
+    assert_eq!((target.expected_sizes().len(), target.put_attempts()), (0, 0), "no upload, no byte");
+}
+
+#[tokio::test]
+async fn one_shot_restarts_the_file_under_a_new_upload_after_a_transient_failure() {
+    let (inputs, journals) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let zip = write_zip(&Catalog::builtin(), inputs.path(), "district_master", 3);
+    let target = Arc::new(MemoryTarget::one_shot(5 << 30));
+    target.fail_puts([Fault::Unavailable, Fault::Unavailable]);
+    let done = run(&target, inputs.path(), journals.path(), false, 2, never()).await;
+    assert_eq!(done.report().status, ExitStatus::Success);
+    assert_eq!(target.expected_sizes().len(), 3, "a new create for each attempt");
+    assert_eq!(target.aborted(), ["upload-1", "upload-2"], "each failed attempt is settled");
+    assert_eq!(target.objects(), [(only_ack(done.report()).key.clone(), zip)]);
+    let names = done.events.names();
+    assert_eq!(names.iter().filter(|n| *n == "file_restarted").count(), 2);
+    assert_eq!(names.iter().filter(|n| *n == "part_retried").count(), 0, "a part is never retried alone");
+
+    // Out of retries: the file fails as transient.
+    let target = Arc::new(MemoryTarget::one_shot(5 << 30));
+    target.fail_puts([Fault::Unavailable, Fault::Unavailable]);
+    let failed = run(&target, inputs.path(), journals.path(), false, 1, never()).await;
+    assert!(matches!(failed.report().results[0], FileResult::Failed { status: ExitStatus::Transient, .. }));
+    assert_eq!((target.expected_sizes().len(), target.open_uploads().len()), (2, 0));
+}
+
+#[tokio::test]
+async fn one_shot_takes_an_upload_that_landed_although_its_answer_was_lost() {
+    let (inputs, journals) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let zip = write_zip(&Catalog::builtin(), inputs.path(), "district_master", 3);
+    let target = Arc::new(MemoryTarget::one_shot(5 << 30));
+    target.lose_next_complete_answer();
+    let run = run(&target, inputs.path(), journals.path(), false, 3, never()).await;
+    assert_eq!(run.report().status, ExitStatus::Success);
+    assert_eq!(target.expected_sizes().len(), 1, "not sent twice");
+    assert_eq!(target.objects(), [(only_ack(run.report()).key.clone(), zip)]);
+}
+
+#[tokio::test]
+async fn one_shot_resume_says_the_file_restarts_and_sends_it_again_from_its_first_byte() {
+    let (inputs, journals) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let zip = write_zip(&Catalog::builtin(), inputs.path(), "district_master", 3);
+    let target = Arc::new(MemoryTarget::one_shot(5 << 30));
+    target.fail_puts([Fault::Hang]);
+    let stop = when_in_flight(Arc::clone(&target), Interrupt::Sigint);
+    let first = run(&target, inputs.path(), journals.path(), false, 0, stop).await;
+    assert!(matches!(first.ended, Ended::Interrupted(Interrupt::Sigint)));
+    assert_eq!(target.open_uploads(), ["upload-1"], "SIGINT keeps the journal's upload");
+
+    let second = run(&target, inputs.path(), journals.path(), true, 0, never()).await;
+    assert_eq!(second.report().status, ExitStatus::Success);
+    let events = second.events.0.lock().unwrap();
+    let restarted: Vec<&str> = events
+        .iter()
+        .filter_map(|e| if let Event::FileRestarted { reason, .. } = e { Some(reason.as_str()) } else { None })
+        .collect();
+    assert_eq!(restarted.len(), 1);
+    assert!(restarted[0].contains("cannot be resumed"), "{restarted:?}");
+    assert!(!events.iter().any(|e| matches!(e, Event::PartDone { skipped: true, .. })), "nothing is continued");
+    assert_eq!((target.aborted(), target.objects().len()), (vec!["upload-1".to_owned()], 1));
+    assert_eq!(target.objects()[0].1, zip);
 }

@@ -135,7 +135,7 @@ pub fn get(args: &GetArgs, config: &FileConfig) -> anyhow::Result<ExitStatus> {
         let path = args.output.clone().unwrap_or_else(|| PathBuf::from(name));
         let partial = path.with_file_name(format!(
             ".{}.partial",
-            path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| name.to_owned())
+            path.file_name().map_or_else(|| name.to_owned(), |n| n.to_string_lossy().into_owned())
         ));
         let written = async {
             let mut file =

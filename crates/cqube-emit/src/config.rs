@@ -81,6 +81,10 @@ pub struct EmitSection {
     pub max_entry_bytes: Option<u64>,
     /// Largest decompressed-to-compressed ratio of a prepared zip's entry.
     pub max_compression_ratio: Option<u64>,
+    /// `auto`, `multipart` or `post`.
+    pub protocol: Option<String>,
+    /// Largest file one presigned POST takes.
+    pub post_max_bytes: Option<u64>,
 }
 
 /// `[daemon]` in the config file.

@@ -158,6 +158,8 @@ fn emit_rows(e: &EmitSettings) -> Vec<(String, Setting)> {
         row("journal_dir", &e.journal_dir),
         row("max_entry_bytes", &e.max_entry_bytes),
         row("max_compression_ratio", &e.max_compression_ratio),
+        row("protocol", &e.protocol),
+        row("post_max_bytes", &e.post_max_bytes),
     ]
 }
 

@@ -38,23 +38,19 @@ pub fn help(args: &HelpArgs) -> anyhow::Result<ExitStatus> {
     let mut current = &mut cmd;
     for (depth, word) in args.topic.iter().enumerate() {
         let names: Vec<String> = current.get_subcommands().map(|s| s.get_name().to_owned()).collect();
-        match current.find_subcommand_mut(word) {
-            Some(sub) => current = sub,
-            None => {
-                let mut known: Vec<&str> = names.iter().map(String::as_str).collect();
-                if depth == 0 {
-                    known.extend(TOPICS.iter().map(|(name, _)| *name));
-                }
-                let close: Vec<&str> =
-                    known.iter().copied().filter(|k| strsim::jaro_winkler(word, k) >= 0.85).collect();
-                let hint =
-                    if close.is_empty() { String::new() } else { format!("did you mean {}? ", close.join(", ")) };
-                return Err(crate::exit::fail(
-                    ExitStatus::Usage,
-                    anyhow::anyhow!("no command or topic {word:?}\n\nhint: {hint}one of: {}", known.join(", ")),
-                ));
+        let Some(sub) = current.find_subcommand_mut(word) else {
+            let mut known: Vec<&str> = names.iter().map(String::as_str).collect();
+            if depth == 0 {
+                known.extend(TOPICS.iter().map(|(name, _)| *name));
             }
-        }
+            let close: Vec<&str> = known.iter().copied().filter(|k| strsim::jaro_winkler(word, k) >= 0.85).collect();
+            let hint = if close.is_empty() { String::new() } else { format!("did you mean {}? ", close.join(", ")) };
+            return Err(crate::exit::fail(
+                ExitStatus::Usage,
+                anyhow::anyhow!("no command or topic {word:?}\n\nhint: {hint}one of: {}", known.join(", ")),
+            ));
+        };
+        current = sub;
     }
     let name = args.topic.join(" ");
     current.set_bin_name(format!("cqube-emit {name}"));
@@ -78,10 +74,10 @@ pub struct ManArgs {
     pub out_dir: PathBuf,
 }
 
-pub fn completions(args: &CompletionsArgs) -> anyhow::Result<ExitStatus> {
+pub fn completions(args: &CompletionsArgs) -> ExitStatus {
     let mut cmd = Cli::command();
     clap_complete::generate(args.shell, &mut cmd, "cqube-emit", &mut std::io::stdout().lock());
-    Ok(ExitStatus::Success)
+    ExitStatus::Success
 }
 
 pub fn man(args: &ManArgs) -> anyhow::Result<ExitStatus> {

@@ -30,6 +30,10 @@ pub struct ApiArgs {
     /// File holding the API token. Config key `emit.token_file`. [env: CQUBE_EMIT_TOKEN_FILE]
     #[arg(long)]
     pub token_file: Option<PathBuf>,
+    /// How files are delivered: a cqube-emit server's multipart API, a stock cQube's presigned POST (one per file,
+    /// at most 5 GiB, restarted rather than resumed), or auto: ask the API. Config key `emit.protocol`. [env: CQUBE_EMIT_PROTOCOL]
+    #[arg(long, value_enum)]
+    pub protocol: Option<crate::deliver::Protocol>,
 }
 
 /// Upload tuning shared by `emit` and `resume`.
@@ -165,6 +169,7 @@ fn emit_flags(api: &ApiArgs, tuning: Option<&TuningArgs>) -> EmitFlags {
         journal_dir: tuning.and_then(|t| t.journal_dir.clone()),
         max_entry_bytes: tuning.and_then(|t| t.max_entry_bytes),
         max_compression_ratio: tuning.and_then(|t| t.max_compression_ratio),
+        protocol: api.protocol,
     }
 }
 
@@ -199,6 +204,13 @@ fn retry_policy(settings: &EmitSettings) -> RetryPolicy {
 
 /// The API client; `api_default` (a resumed job's API) stands between the flag or env and the config file.
 pub(crate) fn api_client(settings: &EmitSettings, api_default: Option<&str>) -> anyhow::Result<ApiClient> {
+    let (api, token) = api_endpoint(settings, api_default)?;
+    let timeout = Duration::from_secs(settings.request_timeout_seconds.value);
+    ApiClient::new(&api, &token, retry_policy(settings), timeout).map_err(|e| fail(ExitStatus::Usage, e))
+}
+
+/// The API URL and token, as [`api_client`] resolves them.
+fn api_endpoint(settings: &EmitSettings, api_default: Option<&str>) -> anyhow::Result<(String, String)> {
     let usage = |m: String| fail(ExitStatus::Usage, anyhow::anyhow!(m));
     let api = match &settings.api {
         Setting { value: Some(api), origin: Origin::Flag(_) | Origin::Env(_) } => Some(api.clone()),
@@ -219,8 +231,7 @@ pub(crate) fn api_client(settings: &EmitSettings, api_default: Option<&str>) -> 
             ));
         }
     };
-    let timeout = Duration::from_secs(settings.request_timeout_seconds.value);
-    ApiClient::new(&api, &token, retry_policy(settings), timeout).map_err(|e| fail(ExitStatus::Usage, e))
+    Ok((api, token))
 }
 
 /// The config's `[[source]]`s that `emit` can send without inputs: `path` globs and database queries.
@@ -308,12 +319,13 @@ hint: `cqube-emit plan DIR` shows what is found"
             ),
         ));
     }
+    let settings = emit_settings(&args.send.api, Some(&args.send.tuning), config)?;
     if args.send.dry_run {
         print_dry_run(&items, global.json)?;
+        print_dry_run_protocol(&settings, global.json)?;
         return Ok(ExitStatus::Success);
     }
-    let settings = emit_settings(&args.send.api, Some(&args.send.tuning), config)?;
-    let api = api_client(&settings, None)?;
+    let api = api_endpoint(&settings, None)?;
     let (on_error, level) = job_conversion(&args.send, config)?;
     let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let spec = JobSpec {
@@ -347,7 +359,7 @@ pub fn run_resume(
         fail(ExitStatus::Usage, anyhow::anyhow!("no journal for job {}: {}", args.job, path.display()))
     })?;
     let spec = JobSpec::from_journal(&state).map_err(|e| fail(ExitStatus::Usage, e))?;
-    let api = api_client(&settings, Some(&spec.api))?;
+    let api = api_endpoint(&settings, Some(&spec.api))?;
     run_job(spec, true, &settings, &dir, api, catalog, config, config_path, global)
 }
 
@@ -400,15 +412,22 @@ fn run_job(
     resume: bool,
     emit: &EmitSettings,
     dir: &Path,
-    api: ApiClient,
+    (api, token): (String, String),
     catalog: Arc<Catalog>,
     config: &FileConfig,
     config_path: Option<&Path>,
     global: &GlobalArgs,
 ) -> anyhow::Result<ExitStatus> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let delivery = runtime.block_on(crate::deliver::choose(emit, &api, &token))?;
     let job = Job::open(spec, resume, dir)?;
     if job.resumed() {
         crate::global::note(&format!("resuming job {}", job.id()));
+        if delivery.target.one_shot().is_some() {
+            crate::global::note(
+                "a one-shot POST cannot be continued: files not yet acknowledged restart from their first byte",
+            );
+        }
     }
     let spec = job.spec();
     let (convert, database_convert, mut zip) = convert_options(spec, config)?;
@@ -436,11 +455,11 @@ fn run_job(
             _ => None,
         })
         .sum();
-    let output = Arc::new(crate::sink::Output::new(global, total));
+    let output = Arc::new(crate::sink::Output::new(global, total).with_protocol(&delivery));
     let id = job.id().to_owned();
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let sink: Arc<dyn cqube_emission::EventSink> = output.clone();
-    let ended = runtime.block_on(job.run(items, catalog, settings, Arc::new(api), sink, crate::signal::interrupted()));
+    let ended =
+        runtime.block_on(job.run(items, catalog, settings, delivery.target, sink, crate::signal::interrupted()));
     // Producers blocked on a part channel fail once their uploader is gone; nobody waits for them.
     runtime.shutdown_background();
     output.finish();
@@ -483,7 +502,12 @@ fn print_summary(report: &Report, global: &GlobalArgs) -> std::io::Result<()> {
             FileResult::Acknowledged { ack, .. } => {
                 acked += 1;
                 (rows, bytes) = (rows + ack.rows, bytes + ack.bytes);
-                ("acknowledged", ack.rows.to_string(), ack.bytes.to_string(), String::new())
+                let why = if ack.confirmed == Some(false) {
+                    "  sent, not confirmed (ingestion may have moved it)".to_owned()
+                } else {
+                    String::new()
+                };
+                ("acknowledged", ack.rows.to_string(), ack.bytes.to_string(), why)
             }
             FileResult::UpToDate { watermark } => {
                 up_to_date += 1;
@@ -514,6 +538,26 @@ fn print_summary(report: &Report, global: &GlobalArgs) -> std::io::Result<()> {
     )?;
     if resumable {
         writeln!(err, "hint: running again can help; the journal is kept: cqube-emit resume {}", report.job)?;
+    }
+    Ok(())
+}
+
+/// Which protocol `emit` would use, and why; asking the API when `auto` sends no data.
+fn print_dry_run_protocol(settings: &EmitSettings, json: bool) -> anyhow::Result<()> {
+    let chosen = api_endpoint(settings, None).and_then(|(api, token)| {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        runtime.block_on(crate::deliver::choose(settings, &api, &token))
+    });
+    let (protocol, reason) = match chosen {
+        Ok(d) => (Some(d.protocol.to_string()), d.reason),
+        Err(e) => (None, format!("not chosen: {}", format!("{e:#}").lines().next().unwrap_or_default())),
+    };
+    let mut out = std::io::stdout().lock();
+    if json {
+        let line = serde_json::json!({"event": "protocol", "dry_run": true, "protocol": protocol, "reason": reason});
+        writeln!(out, "{line}")?;
+    } else {
+        writeln!(out, "(dry-run) protocol {}: {reason}", protocol.as_deref().unwrap_or("-"))?;
     }
     Ok(())
 }

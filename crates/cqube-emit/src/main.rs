@@ -7,6 +7,7 @@ mod config;
 mod config_cmd;
 mod convert_cmd;
 mod daemon;
+mod deliver;
 mod docs_cmd;
 mod emit_cmd;
 mod exit;
@@ -32,7 +33,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Server(cmd) => server_cli::run(cmd, &cli.global),
         Command::Help(args) => docs_cmd::help(&args),
-        Command::Completions(args) => docs_cmd::completions(&args),
+        Command::Completions(args) => Ok(docs_cmd::completions(&args)),
         Command::Man(args) => docs_cmd::man(&args),
         command => run_data_command(command, &cli.global),
     };

@@ -159,7 +159,8 @@ pub fn run(cmd: ServerCommand, global: &GlobalArgs) -> anyhow::Result<ExitStatus
                         t.sources.as_ref().map_or_else(|| "all".into(), |s| s.join(",")),
                     ]
                 });
-                write_table(&mut out, header.map(str::to_owned), rows.collect())?;
+                let rows: Vec<_> = rows.collect();
+                write_table(&mut out, &header.map(str::to_owned), &rows)?;
             }
             Ok(ExitStatus::Success)
         }
@@ -230,16 +231,16 @@ fn emissions(global: &GlobalArgs, args: &EmissionsArgs) -> anyhow::Result<ExitSt
 /// A table whose columns are as wide as their widest cell, so no value runs into the next column.
 fn write_table<const N: usize>(
     out: &mut impl Write,
-    header: [String; N],
-    rows: Vec<[String; N]>,
+    header: &[String; N],
+    rows: &[[String; N]],
 ) -> std::io::Result<()> {
     let mut widths = header.clone().map(|h| h.chars().count());
-    for row in &rows {
+    for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
     }
-    for row in std::iter::once(&header).chain(&rows) {
+    for row in std::iter::once(header).chain(rows) {
         let cells: Vec<String> = row.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
         writeln!(out, "{}", cells.join("  ").trim_end())?;
     }

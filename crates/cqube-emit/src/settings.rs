@@ -33,6 +33,8 @@ pub const ENV: &[(&str, &str)] = &[
     ("CQUBE_EMIT_JOURNAL_DIR", "emit.journal_dir"),
     ("CQUBE_EMIT_MAX_ENTRY_BYTES", "emit.max_entry_bytes"),
     ("CQUBE_EMIT_MAX_COMPRESSION_RATIO", "emit.max_compression_ratio"),
+    ("CQUBE_EMIT_PROTOCOL", "emit.protocol"),
+    ("CQUBE_EMIT_POST_MAX_BYTES", "emit.post_max_bytes"),
     ("CQUBE_EMIT_TIMEZONE", "daemon.timezone"),
     ("CQUBE_EMIT_STATUS_FILE", "daemon.status_file"),
     ("CQUBE_EMIT_STATUS_LISTEN", "daemon.listen"),
@@ -317,6 +319,7 @@ pub struct EmitFlags {
     pub journal_dir: Option<PathBuf>,
     pub max_entry_bytes: Option<u64>,
     pub max_compression_ratio: Option<u64>,
+    pub protocol: Option<crate::deliver::Protocol>,
 }
 
 /// The `[daemon]` flags.
@@ -345,6 +348,10 @@ pub struct EmitSettings {
     pub max_entry_bytes: Setting<u64>,
     /// Largest decompressed-to-compressed ratio of a prepared zip's entry.
     pub max_compression_ratio: Setting<u64>,
+    /// How files are delivered: our multipart API, a stock cQube's presigned POST, or whichever the API speaks.
+    pub protocol: Setting<crate::deliver::Protocol>,
+    /// Largest file one presigned POST takes (S3: 5 GiB; lower it to test the refusal).
+    pub post_max_bytes: Setting<u64>,
 }
 
 impl fmt::Debug for EmitSettings {
@@ -360,6 +367,7 @@ impl EmitSettings {
         let file = &config.emit;
         let token_file = l.relative(file.token_file.as_ref());
         let zip_limits = cqube_zip::check::Limits::default();
+        let file_protocol = l.parse_file("[emit] protocol", file.protocol.as_ref());
         let settings = EmitSettings {
             api: l.pick_opt("emit.api", flags.api, "--api", file.api.clone()),
             token: l.pick_opt("emit.token", flags.token, "--token", None),
@@ -408,7 +416,22 @@ impl EmitSettings {
                 file.max_compression_ratio,
                 zip_limits.max_ratio,
             ),
+            protocol: l.pick(
+                "emit.protocol",
+                flags.protocol,
+                "--protocol",
+                file_protocol,
+                crate::deliver::Protocol::Auto,
+            ),
+            post_max_bytes: l.pick("emit.post_max_bytes", None, "", file.post_max_bytes, cqube_upload::MAX_POST_BYTES),
         };
+        if settings.post_max_bytes.value > cqube_upload::MAX_POST_BYTES {
+            let s = &settings.post_max_bytes;
+            l.problems.push(format!(
+                "post_max_bytes must be at most 5 GiB (S3's POST limit), got {} ({})",
+                s.value, s.origin
+            ));
+        }
         l.finish()?;
         let mut settings = settings;
         if settings.journal_dir.value.is_none() {

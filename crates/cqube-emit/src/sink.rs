@@ -17,6 +17,8 @@ pub struct Output {
     bar: Option<ProgressBar>,
     bars: Option<MultiProgress>,
     files: Mutex<HashMap<usize, ProgressBar>>,
+    /// The delivery protocol and why it was chosen: on the first line (`job_started`).
+    protocol: Option<(String, String)>,
 }
 
 impl Output {
@@ -31,7 +33,13 @@ impl Output {
             bars.add(bar.clone());
             bars
         });
-        Output { json: global.json, quiet: global.quiet, bar, bars, files: Mutex::default() }
+        Output { json: global.json, quiet: global.quiet, bar, bars, files: Mutex::default(), protocol: None }
+    }
+
+    /// Names the delivery protocol and its reason on the job's first line.
+    pub fn with_protocol(mut self, delivery: &crate::deliver::Delivery) -> Output {
+        self.protocol = Some((delivery.protocol.to_string(), delivery.reason.clone()));
+        self
     }
 
     /// A line of data on stdout. A closed stdout (a pipe into `head`) does not stop the uploads.
@@ -104,13 +112,21 @@ impl Output {
     /// What a person reads for an event (JSON mode prints the event itself).
     fn human(&self, event: &Event) {
         match event {
-            Event::JobStarted { job, files } => self.note(&format!("job {job}: {files} files")),
+            Event::JobStarted { job, files } => match &self.protocol {
+                Some((protocol, reason)) => {
+                    self.note(&format!("job {job}: {files} files, protocol {protocol} ({reason})"));
+                }
+                None => self.note(&format!("job {job}: {files} files")),
+            },
+            Event::FileRestarted { source, attempt, reason } => {
+                self.note(&format!("restarting {source} (attempt {attempt}): {reason}"));
+            }
             Event::FileSkipped { source, reason, .. } => self.note(&format!("skipped {source}: {reason}")),
             Event::FileFailed { source, error, .. } => self.failure(&format!("failed {source}: {error}")),
             Event::FileAcknowledged { ack, already, .. } => {
                 let watermark = ack.watermark.as_ref().map(|w| format!(", watermark {} = {}", w.column, w.value));
                 self.line(&format!(
-                    "acknowledged {} -> {}/{}: {} rows, {} bytes, sha256 {}, emission {}{}{}",
+                    "acknowledged {} -> {}/{}: {} rows, {} bytes, sha256 {}, emission {}{}{}{}",
                     ack.source,
                     ack.bucket,
                     ack.key,
@@ -119,7 +135,12 @@ impl Output {
                     ack.sha256,
                     ack.emission_id,
                     watermark.unwrap_or_default(),
-                    if *already { " (earlier run)" } else { "" }
+                    if *already { " (earlier run)" } else { "" },
+                    if ack.confirmed == Some(false) {
+                        " (sent, not confirmed: ingestion may have moved it)"
+                    } else {
+                        ""
+                    }
                 ));
             }
             Event::FileUpToDate { source, watermark, .. } => self.line(&format!(
@@ -149,7 +170,12 @@ impl EventSink for Output {
             _ => {}
         }
         if self.json {
-            match serde_json::to_string(event) {
+            let mut value = serde_json::to_value(event).unwrap_or_default();
+            if let (Event::JobStarted { .. }, Some((protocol, reason))) = (event, &self.protocol) {
+                value["protocol"] = serde_json::json!(protocol);
+                value["protocol_reason"] = serde_json::json!(reason);
+            }
+            match serde_json::to_string(&value) {
                 Ok(line) => self.line(&line),
                 Err(e) => tracing::warn!(error = %e, "an event could not be written as JSON"),
             }

@@ -303,6 +303,7 @@ fn config_show_names_each_origin_and_never_prints_a_password() {
             .arg(&config)
             .env("CQUBE_EMIT_ON_ERROR", "skip")
             .env("CQUBE_EMIT_MAX_COMPRESSION_RATIO", "250")
+            .env("CQUBE_EMIT_PROTOCOL", "post")
             .env("CQUBE_EMIT_TOKEN", "TokenSecret7")
             .env("TEST_MY_URL", "mysql://root:EnvSecret8@127.0.0.1:3306/x")
             .args(["config", "show"]);
@@ -326,6 +327,14 @@ fn config_show_names_each_origin_and_never_prints_a_password() {
     assert_eq!(v["emit"]["jobs"]["value"], 5);
     assert_eq!(v["emit"]["max_compression_ratio"]["origin"], "env CQUBE_EMIT_MAX_COMPRESSION_RATIO");
     assert_eq!(v["emit"]["max_entry_bytes"]["value"], 64_u64 << 30, "cqube-zip's default");
+    assert_eq!(
+        (&v["emit"]["protocol"]["value"], &v["emit"]["protocol"]["origin"]),
+        (&"post".into(), &"env CQUBE_EMIT_PROTOCOL".into())
+    );
+    assert_eq!(
+        (&v["emit"]["post_max_bytes"]["value"], &v["emit"]["post_max_bytes"]["origin"]),
+        (&(5_u64 << 30).into(), &"default".into())
+    );
     assert_eq!(v["emit"]["token"]["value"], "***");
     assert_eq!(v["daemon"]["timezone"]["origin"], file.as_str());
     assert_eq!(v["daemon"]["stop_grace_seconds"]["origin"], "default");

@@ -2,18 +2,16 @@
 //! store and on moto_server.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use cqube_testkit::proxy::{Fault, FaultyProxy};
 use serde_json::Value;
 
 mod common;
-use common::{Killed, Server, bin, events, free_port, of, run_ok};
-
-const MIB: usize = 1 << 20;
+use common::{Killed, MIB, Server, bin, convert_with_peak, events, free_port, of, run_ok, watch};
 
 fn gen_all(dir: &Path, rows: &str) -> BTreeMap<String, PathBuf> {
     let out = run_ok(bin().args(["gen", "--all", dir.to_str().unwrap(), "--rows", rows, "--json"]));
@@ -56,8 +54,9 @@ fn every_generated_source_is_emitted_in_dependency_order_and_verifies() {
     let generated = gen_all(&dir, "300");
 
     let dry = run_ok(server.emit(&["--dry-run", dir.to_str().unwrap()]));
-    assert_eq!(dry.lines().count(), generated.len());
+    assert_eq!(dry.lines().count(), generated.len() + 1, "the plan, then the protocol");
     assert!(dry.lines().all(|l| l.starts_with("(dry-run) ")), "{dry}");
+    assert!(dry.lines().last().unwrap().starts_with("(dry-run) protocol multipart: the API lists multipart"), "{dry}");
     assert!(server.keys().is_empty(), "a dry run sends nothing");
     let tree = run_ok(bin().args(["plan", dir.to_str().unwrap()]));
     assert!(tree.contains("└── cluster_master"), "{tree}");
@@ -164,33 +163,6 @@ fn on_moto_a_bad_file_fails_with_its_dependents_only_and_leaves_no_upload_behind
     assert_eq!(uploads.trim(), "0", "aborted uploads leave nothing behind");
 }
 
-/// Peak RSS and bytes written to disk of a running child, read until it prints its summary.
-fn watch(child: &mut Child, mut on_line: impl FnMut(&Value) -> bool) -> (Vec<Value>, u64, u64) {
-    let pid = child.id();
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut seen = Vec::new();
-    let (mut hwm, mut written) = (0, 0);
-    for line in stdout.lines() {
-        let event: Value = serde_json::from_str(&line.unwrap()).unwrap();
-        if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
-            hwm = field(&status, "VmHWM:") * 1024;
-        }
-        if let Ok(io) = std::fs::read_to_string(format!("/proc/{pid}/io")) {
-            written = field(&io, "write_bytes:");
-        }
-        let stop = on_line(&event);
-        seen.push(event);
-        if stop {
-            break;
-        }
-    }
-    (seen, hwm, written)
-}
-
-fn field(text: &str, name: &str) -> u64 {
-    text.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap_or(0)
-}
-
 #[test]
 #[allow(clippy::print_stderr)] // the measured figures, for the record (`-- --nocapture`)
 fn a_300_mb_export_streams_through_many_parts_in_bounded_memory_without_touching_disk() {
@@ -201,29 +173,7 @@ fn a_300_mb_export_streams_through_many_parts_in_bounded_memory_without_touching
     assert!(std::fs::metadata(&csv).unwrap().len() > 280_000_000);
 
     // The engine's own footprint (`convert` to a pipe) is the formula's constant.
-    let mut convert = bin()
-        .args(["convert", "--source", "student_attendance", "-o", "-"])
-        .arg(&csv)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = convert.id();
-    let mut reference = Vec::new();
-    let mut out = convert.stdout.take().unwrap();
-    let mut buf = vec![0; MIB];
-    let mut convert_hwm = 0;
-    loop {
-        let n = out.read(&mut buf).unwrap();
-        if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
-            convert_hwm = convert_hwm.max(field(&status, "VmHWM:") * 1024);
-        }
-        if n == 0 {
-            break;
-        }
-        reference.extend_from_slice(&buf[..n]);
-    }
-    assert!(convert.wait().unwrap().success());
+    let (reference, convert_hwm) = convert_with_peak(&csv);
 
     let (part_size, in_flight) = (5 * MIB, 4);
     let mut child = Killed(

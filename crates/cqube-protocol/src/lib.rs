@@ -301,6 +301,11 @@ pub struct Acknowledgement {
     /// The watermark the emitter reported, for incremental database sources.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub watermark: Option<Watermark>,
+    /// Only for a stock cQube's presigned POST, which has no acknowledgement of its own (S3's 2xx is it): whether
+    /// `list_s3_files` then showed the object with this size. `false` means sent, not confirmed: cQube's ingestion
+    /// may have moved it already. Absent (never sent by a server) for a server's acknowledgement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed: Option<bool>,
 }
 
 /// `GET /data/emissions`.

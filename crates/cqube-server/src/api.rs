@@ -155,6 +155,16 @@ pub(crate) async fn healthz() -> &'static str {
     "ok"
 }
 
+/// `GET /data/capabilities`: what this server speaks, so an emitter picks its protocol before sending data (stock
+/// cQube has no such endpoint and answers 404). Public, like `/healthz`: it names no data.
+pub(crate) async fn capabilities(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let protocols: &[&str] = if state.inner.config.multipart { &["multipart", "post"] } else { &["post"] };
+    Json(serde_json::json!({
+        "protocols": protocols,
+        "max_post_object_bytes": state.inner.config.max_post_object_bytes,
+    }))
+}
+
 pub(crate) async fn openapi(State(state): State<AppState>) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], state.inner.openapi.clone()).into_response()
 }
@@ -481,6 +491,7 @@ fn acknowledgement(e: EmissionRecord) -> Acknowledgement {
         started_at: rfc3339(e.started_at),
         completed_at: rfc3339(e.completed_at),
         watermark: e.watermark,
+        confirmed: None,
     }
 }
 

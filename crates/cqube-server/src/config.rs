@@ -35,6 +35,9 @@ pub struct ServerConfig {
     pub max_request_body_bytes: usize,
     /// Copy each acknowledged emission to the input bucket under cQube's archive key, then delete it.
     pub archive: bool,
+    /// Serve the multipart endpoints (`/data/uploads*`). `false` makes the API behave like stock cQube's (only
+    /// `upload-url`'s presigned POST), e.g. to test emitters against it.
+    pub multipart: bool,
     /// JSON file of catalog overrides (same shape as `datasources.json`).
     pub catalog_overrides: Option<PathBuf>,
     /// Bucket names.
@@ -156,6 +159,7 @@ impl Default for ServerConfig {
             max_post_object_bytes: 5 * 1024 * 1024 * 1024,
             max_request_body_bytes: 1024 * 1024,
             archive: false,
+            multipart: true,
             catalog_overrides: None,
             buckets: Buckets::default(),
             store: StoreConfig::default(),
@@ -171,6 +175,7 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("CQUBE_EMIT_SERVER_PUBLIC_URL", "public_url"),
     ("CQUBE_EMIT_SERVER_PRESIGN_EXPIRY_SECONDS", "presign_expiry_seconds"),
     ("CQUBE_EMIT_SERVER_ARCHIVE", "archive"),
+    ("CQUBE_EMIT_SERVER_MULTIPART", "multipart"),
     ("CQUBE_EMIT_SERVER_UPLOAD_EXPIRY_SECONDS", "upload_expiry_seconds"),
     ("CQUBE_EMIT_SERVER_SWEEP_INTERVAL_SECONDS", "sweep_interval_seconds"),
     ("CQUBE_EMIT_BUCKET_INPUT", "buckets.input"),

@@ -134,19 +134,23 @@ impl AppState {
 /// (`form.rs`). Headers are capped by hyper (about 400 KiB, 100 headers: 431 beyond).
 pub fn app(state: AppState) -> Router {
     let body_limit = state.inner.config.max_request_body_bytes;
-    let data = Router::new()
+    let mut data = Router::new()
+        .route("/capabilities", get(api::capabilities))
         .route("/list_s3_buckets", get(api::list_s3_buckets))
         .route("/list_s3_files", post(api::list_s3_files))
         .route("/download_uri", post(api::download_uri))
         .route("/upload-url", post(api::upload_url))
-        .route("/uploads", post(api::create_upload).get(api::list_uploads))
-        .route("/uploads/{upload_id}/parts", post(api::presign_parts).get(api::list_parts))
-        .route("/uploads/{upload_id}/complete", post(api::complete_upload))
-        .route("/uploads/{upload_id}", axum::routing::delete(api::abort_upload))
         .route("/emissions", get(api::emissions))
         .route("/auth", post(api::auth))
         // The form upload streams to disk and enforces the policy's own limit instead.
         .route("/post-object/{bucket}", post(api::post_object).layer(DefaultBodyLimit::disable()));
+    if state.inner.config.multipart {
+        data = data
+            .route("/uploads", post(api::create_upload).get(api::list_uploads))
+            .route("/uploads/{upload_id}/parts", post(api::presign_parts).get(api::list_parts))
+            .route("/uploads/{upload_id}/complete", post(api::complete_upload))
+            .route("/uploads/{upload_id}", axum::routing::delete(api::abort_upload));
+    }
     Router::new()
         .route("/healthz", get(api::healthz))
         .route("/openapi.json", get(api::openapi))

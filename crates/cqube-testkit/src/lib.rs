@@ -186,6 +186,7 @@ impl S3Store {
         String::from_utf8(self.boto3_bytes(snippet, args)).expect("boto3 printed UTF-8")
     }
 
+    /// As [`S3Store::boto3`], for a snippet that writes bytes (an object's body).
     fn boto3_bytes(&self, snippet: &str, args: &[&str]) -> Vec<u8> {
         let script = format!(
             "import sys, json, boto3\n\

@@ -6,8 +6,8 @@ use std::time::{Duration, SystemTime};
 
 use cqube_protocol::{
     Acknowledgement, CompleteUploadRequest, CreateUploadRequest, CreateUploadResponse, DownloadUriRequest,
-    EmissionList, ErrorBody, ListFilesRequest, ListFilesResponse, ListPartsResponse, PresignPartsRequest,
-    PresignPartsResponse, PresignedPart, StoredPart, Watermark,
+    EmissionList, ListFilesRequest, ListFilesResponse, ListPartsResponse, PresignPartsRequest, PresignPartsResponse,
+    PresignedPart, StoredPart, Watermark,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -63,6 +63,26 @@ impl ApiClient {
     /// The retry policy.
     pub fn retry(&self) -> &RetryPolicy {
         &self.retry
+    }
+
+    /// `GET /capabilities`: the protocols the server takes (`multipart`, `post`); `None` when it has no such
+    /// endpoint, as a stock cQube API (404).
+    pub async fn capabilities(&self) -> Result<Option<Vec<String>>, Error> {
+        let what = "asking the API what it speaks".to_owned();
+        let answer = self
+            .retry
+            .run(&what, || self.call::<(), serde_json::Value>(&what, reqwest::Method::GET, "/capabilities", None))
+            .await;
+        match answer {
+            Ok(caps) => {
+                let protocols = caps["protocols"]
+                    .as_array()
+                    .map(|p| p.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect());
+                protocols.map(Some).ok_or_else(|| Error::Protocol { what, detail: "no protocols listed".into() })
+            }
+            Err(Error::Api { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// `POST /uploads`: starts a multipart emission.
@@ -254,11 +274,8 @@ impl ApiClient {
         let status = response.status();
         let bytes = response.bytes().await.map_err(transport)?;
         if !status.is_success() {
-            let (code, message) = match serde_json::from_slice::<ErrorBody>(&bytes) {
-                Ok(b) => (b.code, b.message),
-                Err(_) => ("http".to_owned(), String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned()),
-            };
-            return Err(Error::Api { what: what.to_owned(), status: status.as_u16(), code, message });
+            let path = format!("{}{}", crate::post::url_path(&self.base), path.split('?').next().unwrap_or(path));
+            return Err(crate::post::refusal(what, &path, status.as_u16(), &bytes));
         }
         // A 204 (abort) has no body; `()` reads from `null`.
         let text: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };

@@ -15,6 +15,7 @@ mod journal;
 #[cfg(any(test, feature = "memory"))]
 pub mod memory;
 mod part;
+mod post;
 mod retry;
 pub mod target;
 mod upload;
@@ -22,8 +23,9 @@ mod upload;
 pub use api::ApiClient;
 pub use journal::{ItemState, Journal, JournalEntry, JournalState, StoredPartRecord};
 pub use part::{MAX_PART_BYTES, MAX_PARTS, MIN_PART_BYTES, Part, PartSizer, PartWriter, StreamTotals};
+pub use post::{MAX_POST_BYTES, PostTarget};
 pub use retry::RetryPolicy;
-pub use target::{Aborted, DeliveryTarget};
+pub use target::{Aborted, DeliveryTarget, OneShot};
 pub use upload::{OnRetry, PartEvent, PartRetry, Uploader};
 
 /// Why an API call, a part upload or the journal failed.

@@ -9,7 +9,7 @@ use cqube_protocol::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::target::{Aborted, BoxFuture, DeliveryTarget};
+use crate::target::{Aborted, BoxFuture, DeliveryTarget, OneShot};
 use crate::{Error, Part};
 
 /// What a `put_part` attempt does instead of storing the part.
@@ -30,6 +30,7 @@ struct Open {
     source: String,
     key: String,
     parts: BTreeMap<u32, (String, bytes::Bytes)>,
+    expected_size: Option<u64>,
 }
 
 #[derive(Debug, Default)]
@@ -44,18 +45,40 @@ struct State {
     faults: BTreeMap<u32, Fault>,
     /// The next `complete` stores the object but answers with an error, as a crash between the two would.
     lose_complete_answer: bool,
+    /// The `expected_size_bytes` of every `create`, in order.
+    expected_sizes: Vec<Option<u64>>,
+    /// `put_part` calls running now, and the most there ever were.
+    puts_running: u32,
+    most_puts_running: u32,
 }
 
 /// The in-memory target. Keys are `<dir>/<stem>_<n>.zip`, upload ids `upload-<n>`.
 #[derive(Debug, Default)]
 pub struct MemoryTarget {
     state: Mutex<State>,
+    one_shot: Option<OneShot>,
 }
 
 impl MemoryTarget {
     /// An empty target.
     pub fn new() -> MemoryTarget {
         MemoryTarget::default()
+    }
+
+    /// A target that behaves like a one-shot POST: it needs the file's size at `create`, takes parts only in order
+    /// and only a whole file of that size, and says so through [`DeliveryTarget::one_shot`].
+    pub fn one_shot(max_bytes: u64) -> MemoryTarget {
+        MemoryTarget { state: Mutex::default(), one_shot: Some(OneShot { max_bytes }) }
+    }
+
+    /// The `expected_size_bytes` of every `create` so far, in order.
+    pub fn expected_sizes(&self) -> Vec<Option<u64>> {
+        self.state().expected_sizes.clone()
+    }
+
+    /// The most `put_part` calls that ever ran at once (counted in one-shot mode, where each holds a moment).
+    pub fn most_puts_running(&self) -> u32 {
+        self.state().most_puts_running
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -123,11 +146,23 @@ impl DeliveryTarget for MemoryTarget {
     fn create<'a>(&'a self, request: &'a CreateUploadRequest) -> BoxFuture<'a, Result<CreateUploadResponse, Error>> {
         Box::pin(async move {
             let mut state = self.state();
+            state.expected_sizes.push(request.expected_size_bytes);
+            if self.one_shot.is_some() && request.expected_size_bytes.is_none() {
+                return Err(Error::Protocol {
+                    what: "create".into(),
+                    detail: "a one-shot upload needs its size".into(),
+                });
+            }
             state.created += 1;
             let n = state.created;
             let upload_id = format!("upload-{n}");
             let key = format!("{}_{n}.zip", request.filename.trim_end_matches(".zip"));
-            let open = Open { source: request.source.clone(), key: key.clone(), parts: BTreeMap::new() };
+            let open = Open {
+                source: request.source.clone(),
+                key: key.clone(),
+                parts: BTreeMap::new(),
+                expected_size: request.expected_size_bytes,
+            };
             state.open.insert(upload_id.clone(), open);
             Ok(CreateUploadResponse { upload_id, bucket: "emission".into(), key, expires_at: String::new() })
         })
@@ -151,8 +186,24 @@ impl DeliveryTarget for MemoryTarget {
                 let (part, upload_id) = (part.number, upload_id.to_owned());
                 return Err(Error::PartRejected { part, upload_id, status, detail: detail.into(), retryable });
             }
+            if self.one_shot.is_some() {
+                // Holds the call open a moment, so parts sent concurrently would overlap and be counted.
+                {
+                    let mut state = self.state();
+                    state.puts_running += 1;
+                    state.most_puts_running = state.most_puts_running.max(state.puts_running);
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                self.state().puts_running -= 1;
+            }
             let mut state = self.state();
             let open = state.open.get_mut(upload_id).ok_or_else(|| no_upload(upload_id))?;
+            if self.one_shot.is_some() && part.number as usize != open.parts.len() + 1 {
+                return Err(Error::Protocol {
+                    what: format!("part {} of upload {upload_id}", part.number),
+                    detail: format!("out of order: {} parts stored", open.parts.len()),
+                });
+            }
             let etag = format!("\"{:016x}\"", part.checksum);
             open.parts.insert(part.number, (etag.clone(), part.data.clone()));
             Ok(etag)
@@ -184,6 +235,14 @@ impl DeliveryTarget for MemoryTarget {
                     }
                 }
             }
+            if let Some(expected) = open.expected_size.filter(|_| self.one_shot.is_some())
+                && expected != data.len() as u64
+            {
+                return Err(Error::Protocol {
+                    what: format!("completing upload {upload_id}"),
+                    detail: format!("{} bytes sent, {expected} announced", data.len()),
+                });
+            }
             let ack = Acknowledgement {
                 emission_id: format!("emission-{upload_id}"),
                 upload_id: Some(upload_id.to_owned()),
@@ -198,6 +257,7 @@ impl DeliveryTarget for MemoryTarget {
                 started_at: String::new(),
                 completed_at: String::new(),
                 watermark: request.watermark.clone(),
+                confirmed: self.one_shot.map(|_| true),
             };
             state.done.push((upload_id.to_owned(), ack.clone(), data));
             if std::mem::take(&mut state.lose_complete_answer) {
@@ -239,6 +299,10 @@ impl DeliveryTarget for MemoryTarget {
                 })
                 .collect())
         })
+    }
+
+    fn one_shot(&self) -> Option<OneShot> {
+        self.one_shot
     }
 
     fn last_watermark<'a>(

@@ -28,6 +28,12 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// The wait before retry number `retry` (from 1) of something retried as a whole (a one-shot file): the
+    /// minimum delay doubling, up to the maximum, without jitter.
+    pub fn delay(&self, retry: u32) -> Duration {
+        self.min_delay.saturating_mul(1 << retry.saturating_sub(1).min(16)).min(self.max_delay)
+    }
+
     /// Runs `attempt` until it succeeds, fails with an error that is not retryable, or retries run out.
     pub async fn run<T, F, Fut>(&self, what: &str, attempt: F) -> Result<T, Error>
     where

@@ -25,6 +25,19 @@ pub enum Aborted {
     Acknowledged(Box<Acknowledgement>),
 }
 
+/// What a one-shot target (one request per file, such as stock cQube's presigned POST) needs from the engine.
+///
+/// Such a target needs the file's exact length before its first byte (`CreateUploadRequest::expected_size_bytes`),
+/// takes parts in order one at a time (they are one request body), cannot retry a part (the body is gone) nor
+/// continue an upload later: a failed or interrupted file is sent again under a new `create`. `abort` settles an
+/// upload whose outcome is unknown (the connection was lost after the body was sent): it answers
+/// [`Aborted::Acknowledged`] when the object landed, so the engine never sends a file twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OneShot {
+    /// The largest file the target takes (S3 POST: 5 GiB).
+    pub max_bytes: u64,
+}
+
 /// Somewhere emitted files are delivered to and acknowledged by. Object-safe, so the target is chosen at run time.
 pub trait DeliveryTarget: Send + Sync + std::fmt::Debug {
     /// Starts delivering one file; the answer names the upload and the object key it will become.
@@ -50,6 +63,11 @@ pub trait DeliveryTarget: Send + Sync + std::fmt::Debug {
 
     /// The parts the target holds for an open upload.
     fn list_parts<'a>(&'a self, upload_id: &'a str) -> BoxFuture<'a, Result<Vec<StoredPart>, Error>>;
+
+    /// `Some` for a target that takes each file in one request (see [`OneShot`]); multipart targets keep the default.
+    fn one_shot(&self) -> Option<OneShot> {
+        None
+    }
 
     /// The watermark of `source`'s newest acknowledged emission on `column`: where an incremental run starts.
     /// `None` before the first one.

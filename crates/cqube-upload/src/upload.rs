@@ -52,6 +52,14 @@ impl Uploader {
         Uploader { target, retry, permits: Arc::new(Semaphore::new(parts_in_flight.max(1))) }
     }
 
+    /// An uploader for a one-shot target's file (see [`OneShot`](crate::OneShot)): its parts go in order, one at
+    /// a time, and none is retried on its own, since a failure breaks the one request body and restarts the file.
+    #[must_use]
+    pub fn one_at_a_time(&self) -> Uploader {
+        let retry = RetryPolicy { max_retries: 0, ..self.retry };
+        Uploader { target: Arc::clone(&self.target), retry, permits: Arc::new(Semaphore::new(1)) }
+    }
+
     /// The target parts go to.
     pub fn target(&self) -> &dyn DeliveryTarget {
         self.target.as_ref()

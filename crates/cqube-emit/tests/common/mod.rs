@@ -5,9 +5,11 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
+
+pub const MIB: usize = 1 << 20;
 
 pub fn bin() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cqube-emit"));
@@ -129,4 +131,61 @@ pub fn events(stdout: &str) -> Vec<Value> {
 
 pub fn of<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
     events.iter().filter(|e| e["event"] == kind).collect()
+}
+
+/// Peak RSS and bytes written to disk of a running child, read until it prints its summary.
+pub fn watch(child: &mut Child, mut on_line: impl FnMut(&Value) -> bool) -> (Vec<Value>, u64, u64) {
+    let pid = child.id();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = Vec::new();
+    let (mut hwm, mut written) = (0, 0);
+    for line in stdout.lines() {
+        let event: Value = serde_json::from_str(&line.unwrap()).unwrap();
+        if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+            hwm = field(&status, "VmHWM:") * 1024;
+        }
+        if let Ok(io) = std::fs::read_to_string(format!("/proc/{pid}/io")) {
+            written = field(&io, "write_bytes:");
+        }
+        let stop = on_line(&event);
+        seen.push(event);
+        if stop {
+            break;
+        }
+    }
+    (seen, hwm, written)
+}
+
+pub fn field(text: &str, name: &str) -> u64 {
+    text.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap_or(0)
+}
+
+/// `convert` of a student_attendance export to a pipe: its zip and its peak RSS (the engine's own footprint, the
+/// constant of the memory formula).
+pub fn convert_with_peak(csv: &std::path::Path) -> (Vec<u8>, u64) {
+    use std::io::Read;
+    let mut convert = bin()
+        .args(["convert", "--source", "student_attendance", "-o", "-"])
+        .arg(csv)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = convert.id();
+    let mut reference = Vec::new();
+    let mut out = convert.stdout.take().unwrap();
+    let mut buf = vec![0; MIB];
+    let mut convert_hwm = 0;
+    loop {
+        let n = out.read(&mut buf).unwrap();
+        if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+            convert_hwm = convert_hwm.max(field(&status, "VmHWM:") * 1024);
+        }
+        if n == 0 {
+            break;
+        }
+        reference.extend_from_slice(&buf[..n]);
+    }
+    assert!(convert.wait().unwrap().success());
+    (reference, convert_hwm)
 }

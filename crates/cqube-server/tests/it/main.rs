@@ -7,6 +7,7 @@ mod harness;
 
 mod auth_matrix;
 mod bad_input;
+mod capabilities;
 mod clients;
 mod conformance;
 mod multipart;
