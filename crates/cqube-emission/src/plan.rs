@@ -21,8 +21,8 @@ pub enum ItemInput {
     Raw(PathBuf),
     /// Standard input, converted on the fly.
     Stdin,
-    /// The config's database query for the source (`postgres` or `mysql`), converted on the fly.
-    Database(String),
+    /// The config's database query for the source, converted on the fly.
+    Database(cqube_source::Backend),
 }
 
 /// A `[[source]]` of the config file, as the plan sees it.
@@ -30,8 +30,8 @@ pub enum ItemInput {
 pub enum Configured {
     /// Raw exports matching a glob.
     Files { source: String, pattern: PathBuf },
-    /// A database query (the backend's name).
-    Database { source: String, backend: String },
+    /// A database query.
+    Database { source: String, backend: cqube_source::Backend },
 }
 
 impl Configured {
@@ -141,7 +141,7 @@ pub fn build(
             let source =
                 catalog.get(name).ok_or_else(|| usage(anyhow::anyhow!("[[source]] {name}: unknown data source")))?;
             match entry {
-                Configured::Database { backend, .. } => found.push((source, ItemInput::Database(backend.clone()))),
+                Configured::Database { backend, .. } => found.push((source, ItemInput::Database(*backend))),
                 Configured::Files { pattern, .. } => {
                     let text = pattern.display().to_string();
                     let paths = glob::glob(&text)
@@ -276,7 +276,8 @@ mod tests {
     #[test]
     fn configured_sources_are_planned_only_without_inputs_and_can_be_narrowed() {
         let catalog = Catalog::builtin();
-        let db = |source: &str| Configured::Database { source: source.into(), backend: "postgres".into() };
+        let db =
+            |source: &str| Configured::Database { source: source.into(), backend: cqube_source::Backend::Postgres };
         let configured = [db("student_attendance"), db("school_master")];
         let names = |only: &[String]| -> Vec<String> {
             build(&catalog, &[], None, &configured, only).unwrap().iter().map(|i| i.source.clone()).collect()

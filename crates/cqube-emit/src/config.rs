@@ -115,9 +115,10 @@ pub struct SourceSection {
     pub constants: BTreeMap<String, String>,
     /// Glob of raw export files `emit` sends for this source (relative to the config file), e.g. `exports/att_*.csv`.
     pub path: Option<String>,
-    /// `postgres` or `mysql` (`mariadb`): read the rows from a database instead of a file (docs/databases.md).
+    /// `postgres` (`postgresql`) or `mysql` (`mariadb`): read the rows from a database instead of a file
+    /// (docs/databases.md).
     #[serde(default, rename = "type")]
-    pub kind: Option<String>,
+    pub kind: Option<cqube_source::Backend>,
     /// With `type`: the SELECT whose rows are the export.
     pub query: Option<String>,
     /// With `type`: a table to read whole (instead of `query`).
@@ -153,33 +154,28 @@ impl SourceSection {
     /// The database to read from, when the section has a `type`: the request (without a watermark position) and
     /// where its URL came from. Every problem of the section is reported at once.
     pub fn database(&self, config_path: Option<&Path>) -> Option<anyhow::Result<(cqube_source::Request, UrlOrigin)>> {
-        let kind = self.kind.as_deref()?;
-        Some(self.database_request(kind, config_path))
+        let backend = self.kind?;
+        Some(self.database_request(backend, config_path))
     }
 
     fn database_request(
         &self,
-        kind: &str,
+        backend: cqube_source::Backend,
         config_path: Option<&Path>,
     ) -> anyhow::Result<(cqube_source::Request, UrlOrigin)> {
         let name = &self.name;
         let mut problems = Vec::new();
-        let backend = cqube_source::Backend::from_name(kind);
-        if backend.is_none() {
-            problems.push(format!("type: expected postgres or mysql, got {kind:?}"));
-        }
-        let query = match (&self.query, &self.table, backend) {
-            (Some(q), None, _) => Some(q.clone()),
-            (None, Some(t), Some(b)) => Some(cqube_source::table_query(b, t)),
-            (Some(_), Some(_), _) => {
+        let query = match (&self.query, &self.table) {
+            (Some(q), None) => Some(q.clone()),
+            (None, Some(t)) => Some(cqube_source::table_query(backend, t)),
+            (Some(_), Some(_)) => {
                 problems.push("query and table: give one, not both".into());
                 None
             }
-            (None, None, _) => {
+            (None, None) => {
                 problems.push("needs query or table".into());
                 None
             }
-            (None, Some(_), None) => None,
         };
         let url = match (&self.url_env, &self.url_file) {
             (Some(var), None) => match std::env::var(var) {
@@ -212,8 +208,8 @@ impl SourceSection {
                 None
             }
         };
-        match (backend, query, url) {
-            (Some(backend), Some(query), Some((url, origin))) if problems.is_empty() => {
+        match (query, url) {
+            (Some(query), Some((url, origin))) if problems.is_empty() => {
                 let mut request =
                     cqube_source::Request::new(name, backend, cqube_source::ConnectionUrl::new(&url), &query);
                 request.watermark =
@@ -285,4 +281,33 @@ pub fn state_dir() -> anyhow::Result<PathBuf> {
         .context("no HOME or XDG_STATE_HOME for cqube-emit's state\n\nhint: pass --journal-dir or --status-file")
         .map_err(|e| fail(ExitStatus::Usage, e))?;
     Ok(state.join("cqube-emit"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(toml_type: &str) -> Result<SourceSection, toml::de::Error> {
+        toml::from_str(&format!("name = \"student_attendance\"\ntype = \"{toml_type}\"\ntable = \"att\""))
+    }
+
+    #[test]
+    fn source_type_takes_the_backends_and_their_aliases() {
+        for (written, backend) in [
+            ("postgres", cqube_source::Backend::Postgres),
+            ("postgresql", cqube_source::Backend::Postgres),
+            ("mysql", cqube_source::Backend::Mysql),
+            ("mariadb", cqube_source::Backend::Mysql),
+        ] {
+            assert_eq!(source(written).unwrap().kind, Some(backend), "type = {written}");
+        }
+        let file: SourceSection = toml::from_str("name = \"school_master\"\npath = \"exports/*.csv\"").unwrap();
+        assert_eq!(file.kind, None);
+    }
+
+    #[test]
+    fn an_unknown_source_type_names_the_allowed_ones() {
+        let message = source("oracle").unwrap_err().to_string();
+        assert!(message.contains("oracle") && message.contains("postgres") && message.contains("mysql"), "{message}");
+    }
 }

@@ -209,7 +209,7 @@ fn from_env(var: &str, value: &Path) -> bool {
 fn source_view(s: &crate::config::SourceSection, config_path: Option<&Path>, file_origin: &str) -> SourceView {
     let mut view = SourceView {
         name: s.name.clone(),
-        kind: s.kind.clone().unwrap_or_else(|| "file".into()),
+        kind: s.kind.map_or("file", cqube_source::Backend::name).to_owned(),
         query: s.query.clone(),
         table: s.table.clone(),
         path: s.path.clone(),

@@ -32,25 +32,20 @@ pub use bridge::DbReader;
 pub use query::{Watermark, table_query};
 pub use url::ConnectionUrl;
 
-/// Which database server a source reads from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which database server a source reads from: a `[[source]]`'s `type` tag. An unknown tag fails the config with
+/// serde's message, which names the allowed values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Backend {
     /// PostgreSQL, through tokio-postgres.
+    #[serde(alias = "postgresql")]
     Postgres,
     /// MySQL or MariaDB, through mysql_async.
+    #[serde(alias = "mariadb")]
     Mysql,
 }
 
 impl Backend {
-    /// Parses a config `type` value: `postgres` (or `postgresql`), `mysql` (or `mariadb`).
-    pub fn from_name(name: &str) -> Option<Backend> {
-        match name {
-            "postgres" | "postgresql" => Some(Backend::Postgres),
-            "mysql" | "mariadb" => Some(Backend::Mysql),
-            _ => None,
-        }
-    }
-
     /// The config `type` value.
     pub fn name(self) -> &'static str {
         match self {
