@@ -242,7 +242,7 @@ fn configured(config: &FileConfig, config_path: Option<&Path>) -> Vec<Configured
         .iter()
         .filter_map(|s| {
             if let Some(kind) = &s.kind {
-                return Some(Configured::Database { source: s.name.clone(), backend: kind.clone() });
+                return Some(Configured::Database { source: s.name.clone(), backend: *kind });
             }
             let p = PathBuf::from(s.path.as_ref()?);
             let pattern = if p.is_relative() { base.map_or_else(|| p.clone(), |b| b.join(&p)) } else { p };
