@@ -13,6 +13,8 @@ use cqube_emission::plan;
 use cqube_emission::{Configured, Ended, FileResult, Item, ItemInput, Job, JobSpec, Report, Watermarks};
 use cqube_upload::{ApiClient, Journal, RetryPolicy};
 
+use crate::destination::{Destination, S3Args};
+
 use crate::config::FileConfig;
 use crate::exit::{ExitStatus, fail};
 use crate::global::GlobalArgs;
@@ -110,6 +112,8 @@ pub struct SendArgs {
     #[command(flatten)]
     pub api: ApiArgs,
     #[command(flatten)]
+    pub s3: S3Args,
+    #[command(flatten)]
     pub tuning: TuningArgs,
 }
 
@@ -139,6 +143,8 @@ pub struct ResumeArgs {
     #[command(flatten)]
     pub api: ApiArgs,
     #[command(flatten)]
+    pub s3: S3Args,
+    #[command(flatten)]
     pub tuning: TuningArgs,
 }
 
@@ -152,11 +158,14 @@ pub struct VerifyArgs {
 }
 
 /// The `[emit]` flags of a command, for [`EmitSettings::resolve`].
-fn emit_flags(api: &ApiArgs, tuning: Option<&TuningArgs>) -> EmitFlags {
+fn emit_flags(api: &ApiArgs, s3: Option<&S3Args>, tuning: Option<&TuningArgs>) -> EmitFlags {
     EmitFlags {
         api: api.api.clone(),
         token: api.token.clone(),
         token_file: api.token_file.clone(),
+        s3: s3.and_then(|s| s.s3.clone()),
+        s3_endpoint: s3.and_then(|s| s.s3_endpoint.clone()),
+        s3_path_style: s3.and_then(|s| s.s3_path_style.then_some(true)),
         jobs: tuning.and_then(|t| t.jobs),
         parts_in_flight: tuning.and_then(|t| t.parts_in_flight),
         part_size_bytes: tuning.and_then(|t| t.part_size_bytes),
@@ -179,10 +188,11 @@ fn zip_limits(settings: &EmitSettings, max_record_bytes: usize) -> cqube_zip::ch
 
 pub(crate) fn emit_settings(
     api: &ApiArgs,
+    s3: Option<&S3Args>,
     tuning: Option<&TuningArgs>,
     config: &FileConfig,
 ) -> anyhow::Result<EmitSettings> {
-    EmitSettings::resolve(emit_flags(api, tuning), config).map_err(|e| fail(ExitStatus::Usage, e))
+    EmitSettings::resolve(emit_flags(api, s3, tuning), config).map_err(|e| fail(ExitStatus::Usage, e))
 }
 
 fn journal_dir(settings: &EmitSettings) -> anyhow::Result<PathBuf> {
@@ -193,7 +203,7 @@ fn journal_dir(settings: &EmitSettings) -> anyhow::Result<PathBuf> {
     }
 }
 
-fn retry_policy(settings: &EmitSettings) -> RetryPolicy {
+pub(crate) fn retry_policy(settings: &EmitSettings) -> RetryPolicy {
     RetryPolicy { max_retries: settings.max_retries.value, ..RetryPolicy::default() }
 }
 
@@ -204,7 +214,12 @@ pub(crate) fn api_client(settings: &EmitSettings, api_default: Option<&str>) -> 
         Setting { value: Some(api), origin: Origin::Flag(_) | Origin::Env(_) } => Some(api.clone()),
         Setting { value, .. } => api_default.map(str::to_owned).or_else(|| value.clone()),
     }
-    .ok_or_else(|| usage("no emission API URL\n\nhint: --api URL, CQUBE_EMIT_API or [emit] api".into()))?;
+    .ok_or_else(|| {
+        usage(
+            "no emission API URL\n\nhint: --api URL, CQUBE_EMIT_API or [emit] api (or --s3 s3://BUCKET to write to S3)"
+                .into(),
+        )
+    })?;
     let token = match (&settings.token.value, &settings.token_file.value) {
         (Some(t), _) => t.clone(),
         (None, Some(file)) => std::fs::read_to_string(file)
@@ -309,15 +324,16 @@ hint: `cqube-emit plan DIR` shows what is found"
         ));
     }
     if args.send.dry_run {
-        print_dry_run(&items, global.json)?;
+        let settings = emit_settings(&args.send.api, Some(&args.send.s3), Some(&args.send.tuning), config).ok();
+        print_dry_run(&items, global.json, &crate::destination::describe(settings.as_ref()))?;
         return Ok(ExitStatus::Success);
     }
-    let settings = emit_settings(&args.send.api, Some(&args.send.tuning), config)?;
-    let api = api_client(&settings, None)?;
+    let settings = emit_settings(&args.send.api, Some(&args.send.s3), Some(&args.send.tuning), config)?;
+    let destination = crate::destination::choose(&settings, None)?;
     let (on_error, level) = job_conversion(&args.send, config)?;
     let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let spec = JobSpec {
-        api: settings.api.value.clone().unwrap_or_default(),
+        api: destination.name(&settings, None),
         inputs,
         source: args.source.clone(),
         normalize: args.normalize,
@@ -329,7 +345,7 @@ hint: `cqube-emit plan DIR` shows what is found"
         full: args.send.full,
     };
     let dir = journal_dir(&settings)?;
-    run_job(spec, args.resume, &settings, &dir, api, catalog, config, config_path, global)
+    run_job(spec, args.resume, &settings, &dir, destination, catalog, config, config_path, global)
 }
 
 /// `cqube-emit resume JOB`: runs the job its journal describes, reusing what was stored.
@@ -340,15 +356,15 @@ pub fn run_resume(
     config_path: Option<&Path>,
     global: &GlobalArgs,
 ) -> anyhow::Result<ExitStatus> {
-    let settings = emit_settings(&args.api, Some(&args.tuning), config)?;
+    let settings = emit_settings(&args.api, Some(&args.s3), Some(&args.tuning), config)?;
     let dir = journal_dir(&settings)?;
     let path = Journal::path(&dir, &args.job);
     let state = Journal::read(&path)?.ok_or_else(|| {
         fail(ExitStatus::Usage, anyhow::anyhow!("no journal for job {}: {}", args.job, path.display()))
     })?;
     let spec = JobSpec::from_journal(&state).map_err(|e| fail(ExitStatus::Usage, e))?;
-    let api = api_client(&settings, Some(&spec.api))?;
-    run_job(spec, true, &settings, &dir, api, catalog, config, config_path, global)
+    let destination = crate::destination::choose(&settings, Some(&spec.api))?;
+    run_job(spec, true, &settings, &dir, destination, catalog, config, config_path, global)
 }
 
 /// How exports are converted, and how database rows are, as `convert` would; a job's own `on_error` and `level`
@@ -400,7 +416,7 @@ fn run_job(
     resume: bool,
     emit: &EmitSettings,
     dir: &Path,
-    api: ApiClient,
+    destination: Destination,
     catalog: Arc<Catalog>,
     config: &FileConfig,
     config_path: Option<&Path>,
@@ -440,7 +456,8 @@ fn run_job(
     let id = job.id().to_owned();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let sink: Arc<dyn cqube_emission::EventSink> = output.clone();
-    let ended = runtime.block_on(job.run(items, catalog, settings, Arc::new(api), sink, crate::signal::interrupted()));
+    let target = runtime.block_on(destination.connect())?;
+    let ended = runtime.block_on(job.run(items, catalog, settings, target, sink, crate::signal::interrupted()));
     // Producers blocked on a part channel fail once their uploader is gone; nobody waits for them.
     runtime.shutdown_background();
     output.finish();
@@ -515,13 +532,14 @@ fn print_summary(report: &Report, global: &GlobalArgs) -> std::io::Result<()> {
     Ok(())
 }
 
-fn print_dry_run(items: &[Item], json: bool) -> std::io::Result<()> {
+fn print_dry_run(items: &[Item], json: bool, destination: &str) -> std::io::Result<()> {
+    crate::global::note(&format!("(dry-run) would deliver to {destination}"));
     let mut out = std::io::stdout().lock();
     for (i, item) in items.iter().enumerate() {
         let after: Vec<&str> = item.after.iter().map(|&a| items[a].source.as_str()).collect();
         if json {
             let line = serde_json::json!({"event": "plan", "dry_run": true, "step": i + 1, "source": item.source,
-                "input": item.input, "key_prefix": item.filename, "after": after});
+                "input": item.input, "key_prefix": item.filename, "after": after, "destination": destination});
             writeln!(out, "{line}")?;
         } else {
             let after = if after.is_empty() { String::new() } else { format!(" (after {})", after.join(", ")) };
@@ -542,7 +560,7 @@ pub fn run_verify(
     let source = catalog
         .find_by_path(&args.key)
         .ok_or_else(|| fail(ExitStatus::Usage, anyhow::anyhow!("no data source for key {}", args.key)))?;
-    let emit = emit_settings(&args.api, None, config)?;
+    let emit = emit_settings(&args.api, None, None, config)?;
     let api = api_client(&emit, None)?;
     let convert =
         crate::convert_cmd::options(&crate::convert_cmd::convert_settings(ConvertFlags::default(), config)?, config)?;

@@ -6,6 +6,7 @@ mod config;
 mod config_cmd;
 mod convert_cmd;
 mod daemon;
+mod destination;
 mod emit_cmd;
 mod exit;
 mod gen_cmd;

@@ -125,7 +125,7 @@ impl S3Store {
         let process = Killed(child);
         // The S3 port opens before the filer behind it answers: wait for a signed-or-not S3 reply, then for the
         // buckets (created once the filer is up).
-        wait_for_port(s3, Duration::from_secs(60), "weed mini");
+        wait_for_port(s3, Duration::from_mins(1), "weed mini");
         let store = S3Store {
             kind: Kind::SeaweedFs,
             endpoint: format!("http://127.0.0.1:{s3}"),
@@ -170,6 +170,11 @@ impl S3Store {
     /// Runs a boto3 snippet against this store (`s3` is a client for it; `sys.argv[1:]` are `args`) and returns
     /// its stdout: tests check what the store holds with a client that is not ours.
     pub fn boto3(&self, snippet: &str, args: &[&str]) -> String {
+        String::from_utf8(self.boto3_bytes(snippet, args)).expect("boto3 printed UTF-8")
+    }
+
+    /// [`S3Store::boto3`] for a snippet that writes bytes (`sys.stdout.buffer`).
+    pub fn boto3_bytes(&self, snippet: &str, args: &[&str]) -> Vec<u8> {
         let script = format!(
             "import sys, json, boto3\n\
              s3 = boto3.client('s3', endpoint_url={:?}, region_name={:?}, aws_access_key_id={:?}, \
@@ -178,7 +183,7 @@ impl S3Store {
         );
         let out = Command::new("python3").arg("-c").arg(script).args(args).output().expect("python3 runs");
         assert!(out.status.success(), "boto3 on {}: {}", self.endpoint, String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).expect("boto3 printed UTF-8")
+        out.stdout
     }
 
     /// Keys and sizes under `prefix` in `bucket`, sorted by key.
@@ -202,11 +207,10 @@ impl S3Store {
 
     /// The bytes of one object.
     pub fn get(&self, bucket: &str, key: &str) -> Vec<u8> {
-        let out = self.boto3(
+        self.boto3_bytes(
             "sys.stdout.buffer.write(s3.get_object(Bucket=sys.argv[1], Key=sys.argv[2])['Body'].read())",
             &[bucket, key],
-        );
-        out.into_bytes()
+        )
     }
 
     /// Creates `bucket` (an existing one is fine).
@@ -222,7 +226,7 @@ impl S3Store {
         let started = Instant::now();
         let script = "import botocore\ntry:\n    s3.head_bucket(Bucket=sys.argv[1]); print('yes')\n\
                       except botocore.exceptions.ClientError:\n    print('no')";
-        while started.elapsed() < Duration::from_secs(60) {
+        while started.elapsed() < Duration::from_mins(1) {
             if self.boto3(script, &[bucket]).trim() == "yes" {
                 return;
             }
