@@ -307,3 +307,20 @@ fn s3_and_api_together_are_a_usage_error_and_config_show_names_the_s3_settings()
         (&false.into(), &Value::Null)
     );
 }
+
+#[test]
+fn on_seaweedfs_a_wrong_secret_fails_at_once_as_a_permanent_error() {
+    let store = seaweedfs();
+    let work = tempfile::tempdir().unwrap();
+    let zip = work.path().join("school_master.zip");
+    run_ok(bin().args(["gen", "--source", "school_master", "--rows", "5", "--format", "zip", "-o"]).arg(&zip));
+    let mut cmd = emit(&store, &work.path().join("journal"), &["--json"]);
+    let out = cmd.env("AWS_SECRET_ACCESS_KEY", "not-the-secret").arg(&zip).output().unwrap();
+    let events = events(std::str::from_utf8(&out.stdout).unwrap());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{said}");
+    assert!(of(&events, "part_retried").is_empty(), "access errors are not retried");
+    let error = of(&events, "file_failed")[0]["error"].as_str().unwrap().to_owned();
+    assert!(error.contains("403") && !error.contains("not-the-secret"), "{error}");
+    assert!(zips(&store).is_empty());
+}

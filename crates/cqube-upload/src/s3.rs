@@ -27,7 +27,7 @@ use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::config::{
     BehaviorVersion, ProvideCredentials, Region, RequestChecksumCalculation, ResponseChecksumValidation, retry, timeout,
 };
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -140,7 +140,7 @@ impl S3Target {
             what: what.into(),
             status: None,
             code: None,
-            detail: DisplayErrorContext(&e).to_string(),
+            detail: chain(&e),
             retryable: false,
         })?;
         let mut config = aws_sdk_s3::config::Builder::from(&shared)
@@ -377,7 +377,7 @@ impl S3Target {
                 // lost answer finds the upload gone: 404, 412, or moto's bare 500): the object decides. Keys are
                 // unique, so an object at ours is this upload completed.
                 if self.head(key).await?.is_some() {
-                    tracing::debug!(%key, error = %DisplayErrorContext(&e), "completion error, but the object exists");
+                    tracing::debug!(%key, error = %chain(&e), "completion error, but the object exists");
                     return Ok(());
                 }
                 Err(store_error(&what, &e))
@@ -540,6 +540,20 @@ fn parse_upload_id(id: &str) -> Result<(&str, &str, &str), Error> {
     })
 }
 
+/// An error and its sources on one line (the SDK's own `DisplayErrorContext` adds a Debug dump of the answer).
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !line.contains(&text) {
+            line = format!("{line}: {text}");
+        }
+        source = s.source();
+    }
+    line
+}
+
 /// Whether S3 answering `status` with error `code` may succeed when asked again: 5xx, 429, throttling and
 /// request timeouts; never access or validation errors.
 fn retryable(status: Option<u16>, code: Option<&str>) -> bool {
@@ -571,15 +585,13 @@ where
             let detail = match (code.as_deref(), e.message()) {
                 (Some(code), message) => format!("HTTP {status_text} {code}: {}", message.unwrap_or_default()),
                 // An answer the SDK could not read as an S3 error: its own account says why.
-                (None, _) => format!("HTTP {status_text}: {}", DisplayErrorContext(e)),
+                (None, _) => format!("HTTP {status_text}: {}", chain(e)),
             };
             (status, code.clone(), retryable(status, code.as_deref()), detail)
         }
-        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
-            (None, None, true, DisplayErrorContext(e).to_string())
-        }
-        SdkError::DispatchFailure(d) => (None, None, d.is_io() || d.is_timeout(), DisplayErrorContext(e).to_string()),
-        _ => (None, None, false, DisplayErrorContext(e).to_string()),
+        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => (None, None, true, chain(e)),
+        SdkError::DispatchFailure(d) => (None, None, d.is_io() || d.is_timeout(), chain(e)),
+        _ => (None, None, false, chain(e)),
     };
     Error::Store { what: what.to_owned(), status, code, detail, retryable: retry }
 }
