@@ -20,6 +20,7 @@
 
 use std::collections::HashSet;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use aws_sdk_s3::Client;
@@ -110,6 +111,8 @@ pub struct S3Target {
     taken: Mutex<HashSet<String>>,
     /// Serializes this process's read-modify-write of state objects.
     state_lock: tokio::sync::Mutex<()>,
+    /// Whether CompleteMultipartUpload carries `If-None-Match: *`; cleared for a store that answers NotImplemented.
+    conditional_complete: AtomicBool,
 }
 
 impl std::fmt::Debug for S3Target {
@@ -166,6 +169,7 @@ impl S3Target {
             retry: options.retry,
             taken: Mutex::default(),
             state_lock: tokio::sync::Mutex::default(),
+            conditional_complete: AtomicBool::new(true),
         })
     }
 
@@ -187,7 +191,8 @@ impl S3Target {
     ///
     /// Across processes this is best effort: two emitters creating the same file in the same second may both find
     /// a key free. CompleteMultipartUpload is sent with `If-None-Match: *`, so on AWS S3 (and stores that honour
-    /// it) the second completion is refused rather than replacing the first; elsewhere the later one wins.
+    /// it) the second completion does not replace the first object (its size check then fails unless the objects
+    /// are the same size); elsewhere the later one wins.
     async fn free_key(&self, filename: &str) -> Result<String, Error> {
         let stem = filename.strip_suffix(".zip").unwrap_or(filename);
         let start = Utc::now();
@@ -370,9 +375,20 @@ impl S3Target {
         self.retry
             .run(&what, || async {
                 let call = self.client.complete_multipart_upload().bucket(self.bucket()).key(key).upload_id(s3_id);
-                let Err(e) = call.multipart_upload(completed.clone()).if_none_match("*").send().await else {
-                    return Ok(());
-                };
+                let conditional = self.conditional_complete.load(Ordering::Relaxed);
+                let call = call.multipart_upload(completed.clone()).set_if_none_match(conditional.then(|| "*".into()));
+                let Err(e) = call.send().await else { return Ok(()) };
+                if conditional && e.code() == Some("NotImplemented") {
+                    tracing::warn!(bucket = %self.bucket(), "the store does not take If-None-Match on completion; completing without it");
+                    self.conditional_complete.store(false, Ordering::Relaxed);
+                    return Err(Error::Store {
+                        what: what.clone(),
+                        status: Some(501),
+                        code: Some("NotImplemented".into()),
+                        detail: "If-None-Match on CompleteMultipartUpload".into(),
+                        retryable: true,
+                    });
+                }
                 // No answer, or one that does not read (moto 5.2 names its XML root differently; a retry after a
                 // lost answer finds the upload gone: 404, 412, or moto's bare 500): the object decides. Keys are
                 // unique, so an object at ours is this upload completed.
