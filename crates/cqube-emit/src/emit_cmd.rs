@@ -13,9 +13,8 @@ use cqube_emission::plan;
 use cqube_emission::{Configured, Ended, FileResult, Item, ItemInput, Job, JobSpec, Report, Watermarks};
 use cqube_upload::{ApiClient, Journal, RetryPolicy};
 
-use crate::destination::{Destination, S3Args};
-
 use crate::config::FileConfig;
+use crate::destination::{Destination, S3Args};
 use crate::exit::{ExitStatus, fail};
 use crate::global::GlobalArgs;
 use crate::settings::{ConvertFlags, EmitFlags, EmitSettings, OnErrorArg, Origin, Setting};
