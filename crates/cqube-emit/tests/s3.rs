@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 mod common;
 use common::{Killed, S3Store, bin, events, of, run_ok};
@@ -121,12 +122,15 @@ fn a_folder_lands_in_dependency_order_byte_identical(store: &S3Store) {
 
     let in_bucket = zips(store);
     assert_eq!(in_bucket.len(), generated.len(), "one object per file: {in_bucket:?}");
+    let stored = store.sha256s(BUCKET, &format!("{PREFIX}/"));
     for (source, ack) in &acked {
         let key = ack["key"].as_str().unwrap();
         assert!(named_as_cqube_does(key, &filenames[source]), "{key} for {}", filenames[source]);
         let sent = std::fs::read(&generated[source]).unwrap();
         assert_eq!(ack["bytes"], sent.len(), "{source}");
-        assert!(store.get(BUCKET, key) == sent, "{key} is not byte-identical to {}", generated[source].display());
+        let sha256 = hex::encode(Sha256::digest(&sent));
+        assert_eq!(stored[key], sha256, "{key} is not byte-identical to {}", generated[source].display());
+        assert_eq!(ack["sha256"], sha256);
     }
     assert_eq!(store.open_multipart_uploads(BUCKET), 0);
     let summary = of(&events, "summary")[0];

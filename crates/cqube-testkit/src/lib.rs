@@ -205,6 +205,17 @@ impl S3Store {
         out.trim().parse().expect("a count")
     }
 
+    /// SHA-256 (hex) of every object under `prefix` in `bucket`, by key: many objects compared in one boto3 run.
+    pub fn sha256s(&self, bucket: &str, prefix: &str) -> std::collections::BTreeMap<String, String> {
+        let out = self.boto3(
+            "import hashlib\np = s3.get_paginator('list_objects_v2')\n\
+             print(json.dumps({o['Key']: hashlib.sha256(s3.get_object(Bucket=sys.argv[1], Key=o['Key'])['Body'].read())\
+             .hexdigest() for page in p.paginate(Bucket=sys.argv[1], Prefix=sys.argv[2]) for o in page.get('Contents', [])}))",
+            &[bucket, prefix],
+        );
+        serde_json::from_str(&out).expect("a JSON object of key: sha256")
+    }
+
     /// The bytes of one object.
     pub fn get(&self, bucket: &str, key: &str) -> Vec<u8> {
         self.boto3_bytes(
