@@ -6,8 +6,8 @@
 //! - **The acknowledgement** is S3's: CompleteMultipartUpload, then a HeadObject whose size must be the bytes sent.
 //!   Rows, SHA-256 and the watermark are the emitter's own figures (S3 fixes an object's metadata when the upload
 //!   is created, before they are known), kept in a small state object per source (below).
-//! - **State** lives in `[PREFIX/].cqube-emit/sources/<source>.json`: the source's last acknowledgement, and the
-//!   one being completed. It is written before CompleteMultipartUpload (as `pending`) and promoted once HeadObject
+//! - **State** lives in `[PREFIX/].cqube-emit/sources/<source>.json`: the source's last acknowledgement, its last
+//!   one with a watermark, and the one being completed. It is written before CompleteMultipartUpload (as `pending`) and promoted once HeadObject
 //!   shows the object, so a crash between the two loses nothing: the next `last_watermark` or `abort` finds the
 //!   object and promotes it. The watermark therefore advances exactly when the object lands, and survives the
 //!   machine. It is JSON under a dot-directory that is no data source's `<dir>`, never a `.zip`, so cQube's
@@ -98,8 +98,33 @@ pub struct S3Options {
 struct SourceState {
     /// The newest acknowledged emission.
     acknowledged: Option<Acknowledgement>,
+    /// The newest acknowledged emission with a watermark (a prepared zip of the source sent since has none, and
+    /// must not reset where the next incremental run starts).
+    #[serde(default)]
+    watermarked: Option<Acknowledgement>,
     /// An emission whose completion was asked for and not yet seen to land.
     pending: Option<Acknowledgement>,
+}
+
+impl SourceState {
+    /// Records `ack` as acknowledged; a pending entry of the same upload is settled.
+    fn acknowledge(&mut self, ack: Acknowledgement) {
+        if self.pending.as_ref().is_some_and(|p| p.upload_id == ack.upload_id) {
+            self.pending = None;
+        }
+        if ack.watermark.is_some() {
+            self.watermarked = Some(ack.clone());
+        }
+        self.acknowledged = Some(ack);
+    }
+
+    /// The entry of `upload_id`, pending or acknowledged.
+    fn find(&self, upload_id: &str) -> Option<&Acknowledgement> {
+        [&self.pending, &self.acknowledged, &self.watermarked]
+            .into_iter()
+            .flatten()
+            .find(|a| a.upload_id.as_deref() == Some(upload_id))
+    }
 }
 
 /// The direct S3 target. See the module docs.
@@ -279,13 +304,13 @@ impl S3Target {
     async fn promote(&self, source: &str, upload_id: &str) -> Result<Option<Acknowledgement>, Error> {
         let _guard = self.state_lock.lock().await;
         let mut state = self.read_state(source).await?;
-        let ours =
-            |ack: &Option<Acknowledgement>| ack.as_ref().is_some_and(|a| a.upload_id.as_deref() == Some(upload_id));
-        if ours(&state.pending) {
-            state.acknowledged = state.pending.take();
+        let found = state.find(upload_id).cloned();
+        let pending = state.pending.as_ref().is_some_and(|p| p.upload_id.as_deref() == Some(upload_id));
+        if let Some(ack) = found.clone().filter(|_| pending) {
+            state.acknowledge(ack);
             self.write_state(source, &state).await?;
         }
-        Ok(state.acknowledged.filter(|a| a.upload_id.as_deref() == Some(upload_id)))
+        Ok(found)
     }
 
     /// Starts a multipart upload under a free key.
@@ -413,10 +438,7 @@ impl S3Target {
         {
             let _guard = self.state_lock.lock().await;
             let mut state = self.read_state(source).await?;
-            if state.pending.as_ref().is_some_and(|p| p.upload_id == ack.upload_id) {
-                state.pending = None;
-            }
-            state.acknowledged = Some(ack.clone());
+            state.acknowledge(ack.clone());
             self.write_state(source, &state).await?;
         }
         Ok(ack)
@@ -478,15 +500,15 @@ impl S3Target {
     /// The watermark of `source`'s newest acknowledged emission on `column`, from its state object; a pending
     /// emission whose object is in the bucket counts as acknowledged.
     pub async fn last_watermark(&self, source: &str, column: &str) -> Result<Option<Watermark>, Error> {
-        let state = self.read_state(source).await?;
-        let mut newest = state.acknowledged;
-        if let Some(pending) = state.pending
-            && self.head(&pending.key).await?.is_some_and(|(size, _)| size == pending.bytes)
+        let mut state = self.read_state(source).await?;
+        if let Some(pending) = &state.pending
             && let Some(upload_id) = &pending.upload_id
+            && self.head(&pending.key).await?.is_some_and(|(size, _)| size == pending.bytes)
         {
-            newest = self.promote(source, upload_id).await?.or(newest);
+            self.promote(source, upload_id).await?;
+            state = self.read_state(source).await?;
         }
-        Ok(newest.and_then(|ack| ack.watermark).filter(|w| w.column == column))
+        Ok(state.watermarked.and_then(|ack| ack.watermark).filter(|w| w.column == column))
     }
 }
 
@@ -638,6 +660,34 @@ mod tests {
             ("school_master", "p:x#y/school_master/school_master_20240101000000.zip", "2~Ab.c_d-E")
         );
         assert!(parse_upload_id("upload-1").is_err(), "an API upload id is refused, not misread");
+    }
+
+    #[test]
+    fn a_zip_sent_after_an_incremental_run_keeps_its_watermark_and_settles_only_its_own_pending_entry() {
+        let ack = |id: &str, watermark: Option<&str>| Acknowledgement {
+            emission_id: id.into(),
+            upload_id: Some(id.into()),
+            token_name: "s3".into(),
+            source: "student_attendance".into(),
+            bucket: "b".into(),
+            key: format!("k{id}"),
+            archived_key: None,
+            bytes: 1,
+            rows: 1,
+            sha256: String::new(),
+            started_at: String::new(),
+            completed_at: String::new(),
+            watermark: watermark.map(|v| Watermark { column: "id".into(), value: v.into() }),
+        };
+        let mut state = SourceState { pending: Some(ack("2", None)), ..SourceState::default() };
+        state.acknowledge(ack("1", Some("500")));
+        assert!(state.pending.is_some(), "another upload's pending entry stays");
+        state.acknowledge(ack("2", None));
+        assert!(state.pending.is_none());
+        assert_eq!(state.acknowledged.as_ref().unwrap().emission_id, "2");
+        assert_eq!(state.watermarked.as_ref().unwrap().watermark.as_ref().unwrap().value, "500");
+        assert_eq!(state.find("1").unwrap().emission_id, "1");
+        assert!(state.find("3").is_none());
     }
 
     #[test]
