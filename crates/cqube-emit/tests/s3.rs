@@ -328,3 +328,46 @@ fn on_seaweedfs_a_wrong_secret_fails_at_once_as_a_permanent_error() {
     assert!(error.contains("403") && !error.contains("not-the-secret"), "{error}");
     assert!(zips(&store).is_empty());
 }
+
+/// A run whose completion reached S3 but never reached the journal (a crash between the two): the next run's abort
+/// of that upload finds the object and its acknowledgement in the bucket's state, so the file is not sent twice.
+#[test]
+fn on_moto_a_completion_the_journal_missed_is_taken_not_sent_twice() {
+    let store = moto();
+    let work = tempfile::tempdir().unwrap();
+    let journal = work.path().join("journal");
+    let (school, attendance) = (work.path().join("school_master.zip"), work.path().join("student_attendance.zip"));
+    run_ok(bin().args(["gen", "--source", "school_master", "--rows", "50", "--format", "zip", "-o"]).arg(&school));
+    run_ok(
+        bin()
+            .args(["gen", "--source", "student_attendance", "--rows", "500", "--format", "zip", "-o"])
+            .arg(&attendance),
+    );
+    // A damaged dependent fails after school_master is acknowledged, so the journal is kept.
+    let mut bytes = std::fs::read(&attendance).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle..middle + 32].iter_mut().for_each(|b| *b ^= 0x5a);
+    std::fs::write(&attendance, bytes).unwrap();
+    let inputs = [school.to_str().unwrap(), attendance.to_str().unwrap()];
+
+    let first = emit(&store, &journal, &["--json"]).args(inputs).output().unwrap();
+    assert_eq!(first.status.code(), Some(1), "{}", String::from_utf8_lossy(&first.stderr));
+    let first = events(std::str::from_utf8(&first.stdout).unwrap());
+    let ack = &of(&first, "file_acknowledged")[0]["ack"];
+    assert_eq!(ack["source"], "school_master");
+    let file = journal.read_dir().unwrap().next().unwrap().unwrap().path();
+    let lines = std::fs::read_to_string(&file).unwrap();
+    let kept: Vec<&str> =
+        lines.lines().filter(|l| !(l.contains("\"type\":\"done\"") && l.contains("school_master"))).collect();
+    assert_eq!(kept.len() + 1, lines.lines().count(), "the journal had school_master's acknowledgement");
+    std::fs::write(&file, kept.join("\n") + "\n").unwrap();
+
+    let again = emit(&store, &journal, &["--json"]).args(inputs).output().unwrap();
+    let again = events(std::str::from_utf8(&again.stdout).unwrap());
+    let taken = of(&again, "file_acknowledged");
+    assert_eq!((taken.len(), &taken[0]["already"]), (1, &Value::Bool(true)), "{again:?}");
+    assert_eq!(taken[0]["ack"], *ack, "the acknowledgement is the first run's, from the bucket");
+    assert!(of(&again, "part_done").iter().all(|e| e["source"] != "school_master"), "nothing sent again");
+    assert_eq!(zips(&store).len(), 1, "one school_master object");
+    assert_eq!(store.open_multipart_uploads(BUCKET), 0);
+}
