@@ -371,3 +371,26 @@ fn on_moto_a_completion_the_journal_missed_is_taken_not_sent_twice() {
     assert_eq!(zips(&store).len(), 1, "one school_master object");
     assert_eq!(store.open_multipart_uploads(BUCKET), 0);
 }
+
+#[test]
+fn on_moto_files_of_one_source_sent_at_once_get_distinct_keys_a_second_apart() {
+    let store = moto();
+    let work = tempfile::tempdir().unwrap();
+    let mut inputs = Vec::new();
+    for n in 0..3 {
+        let csv = work.path().join(format!("att_{n}.csv"));
+        run_ok(
+            bin()
+                .args(["gen", "--source", "student_attendance", "--rows", "100", "--seed", &n.to_string(), "-o"])
+                .arg(&csv),
+        );
+        inputs.push(csv);
+    }
+    let args = ["--json", "--jobs", "3", "--source", "student_attendance"];
+    let events = events(&run_ok(emit(&store, &work.path().join("journal"), &args).args(&inputs)));
+    let keys: BTreeSet<String> =
+        of(&events, "file_acknowledged").iter().map(|e| e["ack"]["key"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    assert_eq!(zips(&store).into_iter().map(|(k, _)| k).collect::<BTreeSet<_>>(), keys);
+    assert!(keys.iter().all(|k| named_as_cqube_does(k, "student_attendance/student_attendance.zip")), "{keys:?}");
+}
