@@ -101,6 +101,11 @@ convert "$LABEL" student_attendance "$ATT"
 start_server "$BIN" "$DIR"
 run "$LABEL" "cqube-emit emit (embedded store, loopback)" "$ATT" - \
     "'$BIN' -q --no-progress emit --source student_attendance '$ATT'"
+# The same conversion into the same store, written straight to its bucket (`--s3`) with the store's credentials.
+run "$LABEL" "cqube-emit emit --s3 (same store, direct)" "$ATT" - \
+    "AWS_SHARED_CREDENTIALS_FILE='$DIR/server/store-credentials' AWS_PROFILE=cqube-emit-store AWS_REGION=us-east-1 \
+     '$BIN' -q --no-progress emit --s3 s3://cqube-emission/bench --s3-endpoint '$STORE_ENDPOINT' --s3-path-style \
+     --source student_attendance '$ATT'"
 
 SCH=$DIR/school_master.csv
 gen school_master "$SCHOOLS" "$SCH" --schools "$SCHOOLS"

@@ -4,6 +4,7 @@
 
 MOTO_PID=
 SERVER_PID=
+STORE_ENDPOINT=
 
 # need COMMAND [HINT]: exits 2 with a message when COMMAND is not on the PATH.
 need() { command -v "$1" >/dev/null || { echo "${0##*/}: $1 not found${2:+ ($2)}" >&2; exit 2; }; }
@@ -27,7 +28,8 @@ start_moto() {
 }
 
 # start_server BIN DIR: `BIN serve` on its embedded store in DIR/server, with an admin token; exports the API, the
-# token and a journal directory (DIR/journal) for `emit`.
+# token and a journal directory (DIR/journal) for `emit`, and sets STORE_ENDPOINT to the embedded store's URL (its
+# credentials are in DIR/server/store-credentials).
 start_server() {
     local bin=$1 dir=$2
     rm -rf "$dir/server"
@@ -38,6 +40,7 @@ start_server() {
     export CQUBE_EMIT_API CQUBE_EMIT_TOKEN CQUBE_EMIT_JOURNAL_DIR=$dir/journal
     CQUBE_EMIT_API=$(head -n1 "$dir/server.url")
     CQUBE_EMIT_TOKEN=$("$bin" token create --name bench --admin --data-dir "$dir/server")
+    STORE_ENDPOINT=$(sed -n 's/^embedded store: endpoint \([^ ]*\) .*/\1/p' "$dir/server.log")
 }
 
 # stop_servers: stops what start_moto and start_server started (for the EXIT trap).

@@ -52,7 +52,7 @@ async fn locate(api: &ApiClient, path: &str) -> anyhow::Result<(String, String)>
 
 #[allow(clippy::print_stdout)] // the listing is this command's data
 pub fn ls(args: &LsArgs, config: &FileConfig, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-    let api = api_client(&emit_settings(&args.api, None, config)?, None)?;
+    let api = api_client(&emit_settings(&args.api, None, None, config)?, None)?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
         let (bucket, prefix) = locate(&api, args.path.as_deref().unwrap_or("emission")).await?;
@@ -93,7 +93,7 @@ pub fn ls(args: &LsArgs, config: &FileConfig, global: &GlobalArgs) -> anyhow::Re
 }
 
 pub fn get(args: &GetArgs, config: &FileConfig) -> anyhow::Result<ExitStatus> {
-    let api = api_client(&emit_settings(&args.api, None, config)?, None)?;
+    let api = api_client(&emit_settings(&args.api, None, None, config)?, None)?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
         let (bucket, key) = locate(&api, &args.key).await?;

@@ -70,7 +70,7 @@ pub enum Command {
     ///   cqube-emit gen --all cqube_emission --rows 10000     # every source, referentially consistent
     #[command(verbatim_doc_comment)]
     Gen(GenArgs),
-    /// Emit exports to cQube through the emission API: converted, zipped and uploaded in parts, all streamed.
+    /// Emit exports to cQube through the emission API (or its bucket, --s3): converted, zipped, sent in parts.
     ///
     /// Inputs: a cqube_emission directory (<dir>/<stem>.zip files: each checked, then sent
     /// as it is, or re-encoded with --normalize), raw exports (converted on the fly), `-`
@@ -90,6 +90,7 @@ pub enum Command {
     ///   psql -c "\copy (select * from att) to stdout csv header" \
     ///     | cqube-emit emit --source student_attendance -
     ///   cqube-emit emit --resume cqube_emission/        # after a crash: stored parts are not sent again
+    ///   AWS_PROFILE=cqube cqube-emit emit --s3 s3://cqube-emission cqube_emission/   # no API
     ///   cqube-emit emit --json cqube_emission/ | jq .   # one event per line for schedulers
     ///   cqube-emit emit --config cqube-emit.toml --source student_attendance --full
     #[command(verbatim_doc_comment)]

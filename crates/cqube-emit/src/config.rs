@@ -65,6 +65,12 @@ pub struct EmitSection {
     pub api: Option<String>,
     /// File holding the API token (relative to the config file).
     pub token_file: Option<PathBuf>,
+    /// `s3://BUCKET[/PREFIX]`: deliver straight to the emission bucket (AWS credentials) instead of an API.
+    pub s3: Option<String>,
+    /// An S3-compatible store's URL for `s3`, e.g. `http://minio:9000`.
+    pub s3_endpoint: Option<String>,
+    /// Path-style S3 requests (`ENDPOINT/BUCKET/KEY`), as most S3-compatible stores need.
+    pub s3_path_style: Option<bool>,
     /// Files emitted at once.
     pub jobs: Option<usize>,
     /// Part PUTs running at once, over all files.

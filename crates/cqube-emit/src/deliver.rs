@@ -47,10 +47,11 @@ impl fmt::Display for Protocol {
     }
 }
 
-/// The chosen target, its protocol and the reason, for the first progress line and `--dry-run`.
+/// The chosen target, its protocol (`multipart`, `post`, or `s3` for `--s3`) and the reason, for the first
+/// progress line and `--dry-run`.
 pub struct Delivery {
     pub target: Arc<dyn DeliveryTarget>,
-    pub protocol: Protocol,
+    pub protocol: String,
     pub reason: String,
 }
 
@@ -80,5 +81,5 @@ pub async fn choose(settings: &EmitSettings, url: &str, token: &str) -> anyhow::
         ),
         _ => Arc::new(api),
     };
-    Ok(Delivery { target, protocol, reason })
+    Ok(Delivery { target, protocol: protocol.to_string(), reason })
 }

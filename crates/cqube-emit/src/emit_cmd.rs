@@ -14,6 +14,7 @@ use cqube_emission::{Configured, Ended, FileResult, Item, ItemInput, Job, JobSpe
 use cqube_upload::{ApiClient, Journal, RetryPolicy};
 
 use crate::config::FileConfig;
+use crate::destination::{Destination, S3Args};
 use crate::exit::{ExitStatus, fail};
 use crate::global::GlobalArgs;
 use crate::settings::{ConvertFlags, EmitFlags, EmitSettings, OnErrorArg, Origin, Setting};
@@ -114,6 +115,8 @@ pub struct SendArgs {
     #[command(flatten)]
     pub api: ApiArgs,
     #[command(flatten)]
+    pub s3: S3Args,
+    #[command(flatten)]
     pub tuning: TuningArgs,
 }
 
@@ -143,6 +146,8 @@ pub struct ResumeArgs {
     #[command(flatten)]
     pub api: ApiArgs,
     #[command(flatten)]
+    pub s3: S3Args,
+    #[command(flatten)]
     pub tuning: TuningArgs,
 }
 
@@ -156,11 +161,14 @@ pub struct VerifyArgs {
 }
 
 /// The `[emit]` flags of a command, for [`EmitSettings::resolve`].
-fn emit_flags(api: &ApiArgs, tuning: Option<&TuningArgs>) -> EmitFlags {
+fn emit_flags(api: &ApiArgs, s3: Option<&S3Args>, tuning: Option<&TuningArgs>) -> EmitFlags {
     EmitFlags {
         api: api.api.clone(),
         token: api.token.clone(),
         token_file: api.token_file.clone(),
+        s3: s3.and_then(|s| s.s3.clone()),
+        s3_endpoint: s3.and_then(|s| s.s3_endpoint.clone()),
+        s3_path_style: s3.and_then(|s| s.s3_path_style.then_some(true)),
         jobs: tuning.and_then(|t| t.jobs),
         parts_in_flight: tuning.and_then(|t| t.parts_in_flight),
         part_size_bytes: tuning.and_then(|t| t.part_size_bytes),
@@ -184,10 +192,11 @@ fn zip_limits(settings: &EmitSettings, max_record_bytes: usize) -> cqube_zip::ch
 
 pub(crate) fn emit_settings(
     api: &ApiArgs,
+    s3: Option<&S3Args>,
     tuning: Option<&TuningArgs>,
     config: &FileConfig,
 ) -> anyhow::Result<EmitSettings> {
-    EmitSettings::resolve(emit_flags(api, tuning), config).map_err(|e| fail(ExitStatus::Usage, e))
+    EmitSettings::resolve(emit_flags(api, s3, tuning), config).map_err(|e| fail(ExitStatus::Usage, e))
 }
 
 fn journal_dir(settings: &EmitSettings) -> anyhow::Result<PathBuf> {
@@ -198,7 +207,7 @@ fn journal_dir(settings: &EmitSettings) -> anyhow::Result<PathBuf> {
     }
 }
 
-fn retry_policy(settings: &EmitSettings) -> RetryPolicy {
+pub(crate) fn retry_policy(settings: &EmitSettings) -> RetryPolicy {
     RetryPolicy { max_retries: settings.max_retries.value, ..RetryPolicy::default() }
 }
 
@@ -210,13 +219,18 @@ pub(crate) fn api_client(settings: &EmitSettings, api_default: Option<&str>) -> 
 }
 
 /// The API URL and token, as [`api_client`] resolves them.
-fn api_endpoint(settings: &EmitSettings, api_default: Option<&str>) -> anyhow::Result<(String, String)> {
+pub(crate) fn api_endpoint(settings: &EmitSettings, api_default: Option<&str>) -> anyhow::Result<(String, String)> {
     let usage = |m: String| fail(ExitStatus::Usage, anyhow::anyhow!(m));
     let api = match &settings.api {
         Setting { value: Some(api), origin: Origin::Flag(_) | Origin::Env(_) } => Some(api.clone()),
         Setting { value, .. } => api_default.map(str::to_owned).or_else(|| value.clone()),
     }
-    .ok_or_else(|| usage("no emission API URL\n\nhint: --api URL, CQUBE_EMIT_API or [emit] api".into()))?;
+    .ok_or_else(|| {
+        usage(
+            "no emission API URL\n\nhint: --api URL, CQUBE_EMIT_API or [emit] api (or --s3 s3://BUCKET to write to S3)"
+                .into(),
+        )
+    })?;
     let token = match (&settings.token.value, &settings.token_file.value) {
         (Some(t), _) => t.clone(),
         (None, Some(file)) => std::fs::read_to_string(file)
@@ -319,17 +333,21 @@ hint: `cqube-emit plan DIR` shows what is found"
             ),
         ));
     }
-    let settings = emit_settings(&args.send.api, Some(&args.send.tuning), config)?;
+    let settings = emit_settings(&args.send.api, Some(&args.send.s3), Some(&args.send.tuning), config);
     if args.send.dry_run {
-        print_dry_run(&items, global.json)?;
-        print_dry_run_protocol(&settings, global.json)?;
+        let settings = settings.ok();
+        print_dry_run(&items, global.json, &crate::destination::describe(settings.as_ref()))?;
+        if let Some(settings) = &settings {
+            print_dry_run_protocol(settings, global.json)?;
+        }
         return Ok(ExitStatus::Success);
     }
-    let api = api_endpoint(&settings, None)?;
+    let settings = settings?;
+    let destination = crate::destination::choose(&settings, None)?;
     let (on_error, level) = job_conversion(&args.send, config)?;
     let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let spec = JobSpec {
-        api: settings.api.value.clone().unwrap_or_default(),
+        api: destination.name(),
         inputs,
         source: args.source.clone(),
         normalize: args.normalize,
@@ -341,7 +359,7 @@ hint: `cqube-emit plan DIR` shows what is found"
         full: args.send.full,
     };
     let dir = journal_dir(&settings)?;
-    run_job(spec, args.resume, &settings, &dir, api, catalog, config, config_path, global)
+    run_job(spec, args.resume, &settings, &dir, destination, catalog, config, config_path, global)
 }
 
 /// `cqube-emit resume JOB`: runs the job its journal describes, reusing what was stored.
@@ -352,15 +370,15 @@ pub fn run_resume(
     config_path: Option<&Path>,
     global: &GlobalArgs,
 ) -> anyhow::Result<ExitStatus> {
-    let settings = emit_settings(&args.api, Some(&args.tuning), config)?;
+    let settings = emit_settings(&args.api, Some(&args.s3), Some(&args.tuning), config)?;
     let dir = journal_dir(&settings)?;
     let path = Journal::path(&dir, &args.job);
     let state = Journal::read(&path)?.ok_or_else(|| {
         fail(ExitStatus::Usage, anyhow::anyhow!("no journal for job {}: {}", args.job, path.display()))
     })?;
     let spec = JobSpec::from_journal(&state).map_err(|e| fail(ExitStatus::Usage, e))?;
-    let api = api_endpoint(&settings, Some(&spec.api))?;
-    run_job(spec, true, &settings, &dir, api, catalog, config, config_path, global)
+    let destination = crate::destination::choose(&settings, Some(&spec.api))?;
+    run_job(spec, true, &settings, &dir, destination, catalog, config, config_path, global)
 }
 
 /// How exports are converted, and how database rows are, as `convert` would; a job's own `on_error` and `level`
@@ -412,14 +430,14 @@ fn run_job(
     resume: bool,
     emit: &EmitSettings,
     dir: &Path,
-    (api, token): (String, String),
+    destination: Destination,
     catalog: Arc<Catalog>,
     config: &FileConfig,
     config_path: Option<&Path>,
     global: &GlobalArgs,
 ) -> anyhow::Result<ExitStatus> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let delivery = runtime.block_on(crate::deliver::choose(emit, &api, &token))?;
+    let delivery = runtime.block_on(destination.connect(emit))?;
     let job = Job::open(spec, resume, dir)?;
     if job.resumed() {
         crate::global::note(&format!("resuming job {}", job.id()));
@@ -544,12 +562,12 @@ fn print_summary(report: &Report, global: &GlobalArgs) -> std::io::Result<()> {
 
 /// Which protocol `emit` would use, and why; asking the API when `auto` sends no data.
 fn print_dry_run_protocol(settings: &EmitSettings, json: bool) -> anyhow::Result<()> {
-    let chosen = api_endpoint(settings, None).and_then(|(api, token)| {
+    let chosen = crate::destination::choose(settings, None).and_then(|destination| {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        runtime.block_on(crate::deliver::choose(settings, &api, &token))
+        runtime.block_on(destination.connect(settings))
     });
     let (protocol, reason) = match chosen {
-        Ok(d) => (Some(d.protocol.to_string()), d.reason),
+        Ok(d) => (Some(d.protocol), d.reason),
         Err(e) => (None, format!("not chosen: {}", format!("{e:#}").lines().next().unwrap_or_default())),
     };
     let mut out = std::io::stdout().lock();
@@ -562,13 +580,14 @@ fn print_dry_run_protocol(settings: &EmitSettings, json: bool) -> anyhow::Result
     Ok(())
 }
 
-fn print_dry_run(items: &[Item], json: bool) -> std::io::Result<()> {
+fn print_dry_run(items: &[Item], json: bool, destination: &str) -> std::io::Result<()> {
+    crate::global::note(&format!("(dry-run) would deliver to {destination}"));
     let mut out = std::io::stdout().lock();
     for (i, item) in items.iter().enumerate() {
         let after: Vec<&str> = item.after.iter().map(|&a| items[a].source.as_str()).collect();
         if json {
             let line = serde_json::json!({"event": "plan", "dry_run": true, "step": i + 1, "source": item.source,
-                "input": item.input, "key_prefix": item.filename, "after": after});
+                "input": item.input, "key_prefix": item.filename, "after": after, "destination": destination});
             writeln!(out, "{line}")?;
         } else {
             let after = if after.is_empty() { String::new() } else { format!(" (after {})", after.join(", ")) };
@@ -589,7 +608,7 @@ pub fn run_verify(
     let source = catalog
         .find_by_path(&args.key)
         .ok_or_else(|| fail(ExitStatus::Usage, anyhow::anyhow!("no data source for key {}", args.key)))?;
-    let emit = emit_settings(&args.api, None, config)?;
+    let emit = emit_settings(&args.api, None, None, config)?;
     let api = api_client(&emit, None)?;
     let convert =
         crate::convert_cmd::options(&crate::convert_cmd::convert_settings(ConvertFlags::default(), config)?, config)?;

@@ -8,6 +8,7 @@ mod config_cmd;
 mod convert_cmd;
 mod daemon;
 mod deliver;
+mod destination;
 mod docs_cmd;
 mod emit_cmd;
 mod exit;

@@ -25,6 +25,9 @@ pub const ENV: &[(&str, &str)] = &[
     ("CQUBE_EMIT_API", "emit.api"),
     ("CQUBE_EMIT_TOKEN", "emit.token"),
     ("CQUBE_EMIT_TOKEN_FILE", "emit.token_file"),
+    ("CQUBE_EMIT_S3", "emit.s3"),
+    ("CQUBE_EMIT_S3_ENDPOINT", "emit.s3_endpoint"),
+    ("CQUBE_EMIT_S3_PATH_STYLE", "emit.s3_path_style"),
     ("CQUBE_EMIT_JOBS", "emit.jobs"),
     ("CQUBE_EMIT_PARTS_IN_FLIGHT", "emit.parts_in_flight"),
     ("CQUBE_EMIT_PART_SIZE_BYTES", "emit.part_size_bytes"),
@@ -311,6 +314,9 @@ pub struct EmitFlags {
     pub api: Option<String>,
     pub token: Option<String>,
     pub token_file: Option<PathBuf>,
+    pub s3: Option<String>,
+    pub s3_endpoint: Option<String>,
+    pub s3_path_style: Option<bool>,
     pub jobs: Option<usize>,
     pub parts_in_flight: Option<usize>,
     pub part_size_bytes: Option<usize>,
@@ -337,6 +343,11 @@ pub struct EmitSettings {
     /// A secret: never printed (`config show` masks it).
     pub token: Setting<Option<String>>,
     pub token_file: Setting<Option<PathBuf>>,
+    /// `s3://BUCKET[/PREFIX]`: deliver straight to S3 instead of through an API.
+    pub s3: Setting<Option<String>>,
+    /// An S3-compatible store's URL (else the AWS chain's endpoint).
+    pub s3_endpoint: Setting<Option<String>>,
+    pub s3_path_style: Setting<bool>,
     pub jobs: Setting<usize>,
     pub parts_in_flight: Setting<usize>,
     pub part_size_bytes: Setting<usize>,
@@ -372,6 +383,15 @@ impl EmitSettings {
             api: l.pick_opt("emit.api", flags.api, "--api", file.api.clone()),
             token: l.pick_opt("emit.token", flags.token, "--token", None),
             token_file: l.pick_opt("emit.token_file", flags.token_file, "--token-file", token_file),
+            s3: l.pick_opt("emit.s3", flags.s3, "--s3", file.s3.clone()),
+            s3_endpoint: l.pick_opt("emit.s3_endpoint", flags.s3_endpoint, "--s3-endpoint", file.s3_endpoint.clone()),
+            s3_path_style: l.pick(
+                "emit.s3_path_style",
+                flags.s3_path_style,
+                "--s3-path-style",
+                file.s3_path_style,
+                false,
+            ),
             jobs: l.pick("emit.jobs", flags.jobs, "--jobs", file.jobs, 2),
             parts_in_flight: l.pick(
                 "emit.parts_in_flight",

@@ -38,7 +38,7 @@ impl Output {
 
     /// Names the delivery protocol and its reason on the job's first line.
     pub fn with_protocol(mut self, delivery: &crate::deliver::Delivery) -> Output {
-        self.protocol = Some((delivery.protocol.to_string(), delivery.reason.clone()));
+        self.protocol = Some((delivery.protocol.clone(), delivery.reason.clone()));
         self
     }
 

@@ -53,7 +53,7 @@ pub fn run(cmd: &UploadsCommand, config: &FileConfig, global: &GlobalArgs) -> an
     let mut out = std::io::stdout().lock();
     match cmd {
         UploadsCommand::List(args) => {
-            let api = api_client(&emit_settings(&args.api, None, config)?, None)?;
+            let api = api_client(&emit_settings(&args.api, None, None, config)?, None)?;
             let list = runtime
                 .block_on(api.uploads(args.state.as_deref()))
                 .map_err(|e| cqube_emission::status::remote_failure(e, "listing uploads"))?;
@@ -67,7 +67,7 @@ pub fn run(cmd: &UploadsCommand, config: &FileConfig, global: &GlobalArgs) -> an
             }
         }
         UploadsCommand::Abort(args) => {
-            let api = api_client(&emit_settings(&args.api, None, config)?, None)?;
+            let api = api_client(&emit_settings(&args.api, None, None, config)?, None)?;
             runtime.block_on(api.abort_by_admin(&args.upload_id)).map_err(|e| {
                 cqube_emission::status::remote_failure(e, &format!("aborting upload {}", args.upload_id))
             })?;

@@ -651,3 +651,63 @@ fn mysql_result_larger_than_memory_bound_streams() {
     assert!(bytes_in > 400_000_000, "{bytes_in}");
     assert!(peak < 120 << 20, "peak RSS {} MiB for a {} MB result", peak >> 20, bytes_in / 1_000_000);
 }
+
+/// `emit --s3` keeps the watermark in the bucket (a state object per source, beside no data file): incremental runs
+/// straight into S3 send only new rows, and a run with nothing new sends nothing.
+#[test]
+fn postgres_incremental_runs_into_s3_keep_their_watermark_in_the_bucket() {
+    let db = Db::Postgres;
+    let temp = TempDb::new(db);
+    temp.sql(&attendance_sql(db, 3_000));
+    let store = common::S3Store::moto();
+    store.create_bucket("emission");
+    let dir = tempfile::tempdir().unwrap();
+    let extra = format!("watermark = \"student_attendance_id\"\n{}", day_columns());
+    config(dir.path(), db, "student_attendance", "select * from student_attendance", &extra);
+    let run = || {
+        let mut cmd = common::bin();
+        cmd.current_dir(dir.path())
+            .env("TEST_DB_URL", temp.url())
+            .env("AWS_ACCESS_KEY_ID", &store.access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &store.secret_access_key)
+            .env("AWS_REGION", &store.region)
+            .env("CQUBE_EMIT_S3", "s3://emission/wm")
+            .env("CQUBE_EMIT_S3_ENDPOINT", &store.endpoint)
+            .env("CQUBE_EMIT_S3_PATH_STYLE", "true")
+            .env("CQUBE_EMIT_JOURNAL_DIR", dir.path().join("journal"))
+            .args(["--json", "run", "--config", "cqube-emit.toml"]);
+        let out = cmd.output().unwrap();
+        let events = events(&String::from_utf8(out.stdout).unwrap());
+        assert_eq!(out.status.code(), Some(0), "{events:?} {}", String::from_utf8_lossy(&out.stderr));
+        events
+    };
+    let first = run();
+    assert_eq!(of(&first, "file_acknowledged")[0]["ack"]["watermark"]["value"], "3000");
+    insert_attendance(&temp, 3_001, 3_500);
+    let second = run();
+    let ack = &of(&second, "file_acknowledged")[0]["ack"];
+    assert_eq!((ack["rows"].as_u64(), ack["watermark"]["value"].as_str()), (Some(500), Some("3500")));
+    let idle = run();
+    assert_eq!(of(&idle, "file_up_to_date").len(), 1, "{idle:?}");
+    let objects = store.objects("emission", "wm/");
+    let state = store.get("emission", "wm/.cqube-emit/sources/student_attendance.json");
+    let state: Value = serde_json::from_slice(&state).unwrap();
+    assert_eq!(state["acknowledged"]["watermark"]["value"], "3500");
+    assert_eq!(objects.len(), 3, "two zips and the state object: {objects:?}");
+
+    // A crash after CompleteMultipartUpload but before the state was updated leaves the emission `pending`; its
+    // object is in the bucket, so it counts: the next run starts after its watermark.
+    insert_attendance(&temp, 3_501, 3_600);
+    let key = "wm/student_attendance/student_attendance_20990101000000.zip";
+    store.boto3("s3.put_object(Bucket='emission', Key=sys.argv[1], Body=b'x' * 7)", &[key]);
+    let mut pending = state["acknowledged"].clone();
+    pending["upload_id"] = format!("student_attendance:{key}#crashed").into();
+    (pending["key"], pending["bytes"], pending["watermark"]["value"]) = (key.into(), 7.into(), "3600".into());
+    let crashed = serde_json::json!({"acknowledged": state["acknowledged"], "pending": pending}).to_string();
+    let state_key = "wm/.cqube-emit/sources/student_attendance.json";
+    store.boto3("s3.put_object(Bucket='emission', Key=sys.argv[1], Body=sys.argv[2].encode())", &[state_key, &crashed]);
+    let after_crash = run();
+    assert_eq!(of(&after_crash, "file_up_to_date").len(), 1, "rows up to 3600 landed before the crash");
+    let state: Value = serde_json::from_slice(&store.get("emission", state_key)).unwrap();
+    assert_eq!((&state["acknowledged"]["watermark"]["value"], &state["pending"]), (&"3600".into(), &Value::Null));
+}

@@ -186,8 +186,8 @@ impl S3Store {
         String::from_utf8(self.boto3_bytes(snippet, args)).expect("boto3 printed UTF-8")
     }
 
-    /// As [`S3Store::boto3`], for a snippet that writes bytes (an object's body).
-    fn boto3_bytes(&self, snippet: &str, args: &[&str]) -> Vec<u8> {
+    /// [`S3Store::boto3`] for a snippet that writes bytes (`sys.stdout.buffer`).
+    pub fn boto3_bytes(&self, snippet: &str, args: &[&str]) -> Vec<u8> {
         let script = format!(
             "import sys, json, boto3\n\
              s3 = boto3.client('s3', endpoint_url={:?}, region_name={:?}, aws_access_key_id={:?}, \
@@ -228,6 +228,17 @@ impl S3Store {
         let mut keys: Vec<String> = serde_json::from_str(&out).expect("a JSON list of keys");
         keys.sort();
         keys
+    }
+
+    /// SHA-256 (hex) of every object under `prefix` in `bucket`, by key: many objects compared in one boto3 run.
+    pub fn sha256s(&self, bucket: &str, prefix: &str) -> std::collections::BTreeMap<String, String> {
+        let out = self.boto3(
+            "import hashlib\np = s3.get_paginator('list_objects_v2')\n\
+             print(json.dumps({o['Key']: hashlib.sha256(s3.get_object(Bucket=sys.argv[1], Key=o['Key'])['Body'].read())\
+             .hexdigest() for page in p.paginate(Bucket=sys.argv[1], Prefix=sys.argv[2]) for o in page.get('Contents', [])}))",
+            &[bucket, prefix],
+        );
+        serde_json::from_str(&out).expect("a JSON object of key: sha256")
     }
 
     /// The bytes of one object.

@@ -17,6 +17,8 @@ pub mod memory;
 mod part;
 mod post;
 mod retry;
+#[cfg(feature = "s3")]
+pub mod s3;
 pub mod target;
 mod upload;
 
@@ -83,6 +85,20 @@ pub enum Error {
         /// Which field differs.
         detail: String,
     },
+    /// A request of the direct S3 target failed (no presigned URL or secret is part of it).
+    #[error("{what}: {detail}")]
+    Store {
+        /// The request, e.g. `part 3 of s3://emission/student_attendance/...zip`.
+        what: String,
+        /// HTTP status, when S3 answered.
+        status: Option<u16>,
+        /// S3's error code, when it answered with one.
+        code: Option<String>,
+        /// What S3 or the SDK said.
+        detail: String,
+        /// Whether trying again can help (no answer, 5xx, 429, SlowDown, RequestTimeout).
+        retryable: bool,
+    },
     /// Reading or writing the resume journal.
     #[error("resume journal {path}: {source}")]
     Journal {
@@ -101,6 +117,7 @@ impl Error {
             Error::Transport { .. } => true,
             Error::Api { status, .. } => (*status >= 500 && !self.is_storage_full()) || *status == 429,
             Error::PartRejected { retryable, .. } => *retryable && !self.is_storage_full(),
+            Error::Store { retryable, .. } => *retryable,
             Error::Protocol { .. } | Error::AckMismatch { .. } | Error::Journal { .. } => false,
         }
     }
@@ -124,6 +141,7 @@ impl Error {
             Error::Api { status, .. } | Error::PartRejected { status, .. } => {
                 (400..500).contains(status) && !self.is_retryable()
             }
+            Error::Store { status: Some(status), .. } => (400..500).contains(status) && !self.is_retryable(),
             _ => false,
         }
     }
