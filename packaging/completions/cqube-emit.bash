@@ -391,7 +391,7 @@ _cqube__emit() {
             return 0
             ;;
         cqube__subcmd__emit__subcmd__emit)
-            opts="-s -j -v -q -h --source --normalize --resume --on-error --level --dry-run --full --api --token --token-file --jobs --parts-in-flight --part-size-bytes --max-retries --request-timeout-seconds --journal-dir --max-entry-bytes --max-compression-ratio --json --verbose --quiet --no-progress --log-format --config --catalog --help"
+            opts="-s -j -v -q -h --source --normalize --resume --on-error --level --dry-run --full --api --token --token-file --protocol --s3 --s3-endpoint --s3-path-style --jobs --parts-in-flight --part-size-bytes --max-retries --request-timeout-seconds --journal-dir --max-entry-bytes --max-compression-ratio --json --verbose --quiet --no-progress --log-format --config --catalog --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -422,6 +422,18 @@ _cqube__emit() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protocol)
+                    COMPREPLY=($(compgen -W "auto multipart post" -- "${cur}"))
+                    return 0
+                    ;;
+                --s3)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-endpoint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -547,7 +559,7 @@ _cqube__emit() {
             return 0
             ;;
         cqube__subcmd__emit__subcmd__get)
-            opts="-o -v -q -h --output --api --token --token-file --json --verbose --quiet --no-progress --log-format --config --catalog --help"
+            opts="-o -v -q -h --output --api --token --token-file --protocol --json --verbose --quiet --no-progress --log-format --config --catalog --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -571,6 +583,10 @@ _cqube__emit() {
                     ;;
                 --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protocol)
+                    COMPREPLY=($(compgen -W "auto multipart post" -- "${cur}"))
                     return 0
                     ;;
                 --log-format)
@@ -619,7 +635,7 @@ _cqube__emit() {
             return 0
             ;;
         cqube__subcmd__emit__subcmd__ls)
-            opts="-v -q -h --api --token --token-file --json --verbose --quiet --no-progress --log-format --config --catalog --help"
+            opts="-v -q -h --api --token --token-file --protocol --json --verbose --quiet --no-progress --log-format --config --catalog --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -635,6 +651,10 @@ _cqube__emit() {
                     ;;
                 --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protocol)
+                    COMPREPLY=($(compgen -W "auto multipart post" -- "${cur}"))
                     return 0
                     ;;
                 --log-format)
@@ -725,7 +745,7 @@ _cqube__emit() {
             return 0
             ;;
         cqube__subcmd__emit__subcmd__resume)
-            opts="-j -v -q -h --api --token --token-file --jobs --parts-in-flight --part-size-bytes --max-retries --request-timeout-seconds --journal-dir --max-entry-bytes --max-compression-ratio --json --verbose --quiet --no-progress --log-format --config --catalog --help"
+            opts="-j -v -q -h --api --token --token-file --protocol --s3 --s3-endpoint --s3-path-style --jobs --parts-in-flight --part-size-bytes --max-retries --request-timeout-seconds --journal-dir --max-entry-bytes --max-compression-ratio --json --verbose --quiet --no-progress --log-format --config --catalog --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -740,6 +760,18 @@ _cqube__emit() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protocol)
+                    COMPREPLY=($(compgen -W "auto multipart post" -- "${cur}"))
+                    return 0
+                    ;;
+                --s3)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-endpoint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -799,7 +831,7 @@ _cqube__emit() {
             return 0
             ;;
         cqube__subcmd__emit__subcmd__run)
-            opts="-s -j -v -q -h --source --on-error --level --dry-run --full --api --token --token-file --jobs --parts-in-flight --part-size-bytes --max-retries --request-timeout-seconds --journal-dir --max-entry-bytes --max-compression-ratio --json --verbose --quiet --no-progress --log-format --config --catalog --help"
+            opts="-s -j -v -q -h --source --on-error --level --dry-run --full --api --token --token-file --protocol --s3 --s3-endpoint --s3-path-style --jobs --parts-in-flight --part-size-bytes --max-retries --request-timeout-seconds --journal-dir --max-entry-bytes --max-compression-ratio --json --verbose --quiet --no-progress --log-format --config --catalog --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -830,6 +862,18 @@ _cqube__emit() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protocol)
+                    COMPREPLY=($(compgen -W "auto multipart post" -- "${cur}"))
+                    return 0
+                    ;;
+                --s3)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-endpoint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1077,7 +1121,7 @@ _cqube__emit() {
             return 0
             ;;
         cqube__subcmd__emit__subcmd__uploads__subcmd__abort)
-            opts="-v -q -h --api --token --token-file --json --verbose --quiet --no-progress --log-format --config --catalog --help"
+            opts="-v -q -h --api --token --token-file --protocol --json --verbose --quiet --no-progress --log-format --config --catalog --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1093,6 +1137,10 @@ _cqube__emit() {
                     ;;
                 --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protocol)
+                    COMPREPLY=($(compgen -W "auto multipart post" -- "${cur}"))
                     return 0
                     ;;
                 --log-format)
@@ -1115,7 +1163,7 @@ _cqube__emit() {
             return 0
             ;;
         cqube__subcmd__emit__subcmd__uploads__subcmd__list)
-            opts="-v -q -h --state --api --token --token-file --json --verbose --quiet --no-progress --log-format --config --catalog --help"
+            opts="-v -q -h --state --api --token --token-file --protocol --json --verbose --quiet --no-progress --log-format --config --catalog --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1135,6 +1183,10 @@ _cqube__emit() {
                     ;;
                 --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protocol)
+                    COMPREPLY=($(compgen -W "auto multipart post" -- "${cur}"))
                     return 0
                     ;;
                 --log-format)
@@ -1279,7 +1331,7 @@ _cqube__emit() {
             return 0
             ;;
         cqube__subcmd__emit__subcmd__verify)
-            opts="-v -q -h --api --token --token-file --json --verbose --quiet --no-progress --log-format --config --catalog --help"
+            opts="-v -q -h --api --token --token-file --protocol --json --verbose --quiet --no-progress --log-format --config --catalog --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1295,6 +1347,10 @@ _cqube__emit() {
                     ;;
                 --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protocol)
+                    COMPREPLY=($(compgen -W "auto multipart post" -- "${cur}"))
                     return 0
                     ;;
                 --log-format)

@@ -38,7 +38,7 @@ complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "catalog" -d '
 complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "convert" -d 'Convert a raw export into a cQube-ready zip (pipe-delimited, catalog header, one CSV per zip).'
 complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "validate" -d 'Check an export against the catalog without writing anything (except --rejects).'
 complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "gen" -d 'Generate deterministic synthetic data for any data source (for trials and benchmarks).'
-complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "emit" -d 'Emit exports to cQube through the emission API: converted, zipped and uploaded in parts, all streamed.'
+complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "emit" -d 'Emit exports to cQube through the emission API (or its bucket, --s3): converted, zipped, sent in parts.'
 complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "run" -d 'Emit every source of the config file once, in dependency order (for cron and systemd timers).'
 complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "daemon" -d 'Run the config\'s sources on their cron schedules until stopped (SIGTERM).'
 complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "plan" -d 'Show the order `emit` would send files in, as a tree of dependencies.'
@@ -130,6 +130,11 @@ complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l level -d 
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l api -d 'Emission API base URL (what `cqube-emit serve` prints). Config key `emit.api`. [env: CQUBE_EMIT_API]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l token -d 'API token. Prefer CQUBE_EMIT_TOKEN or a token file: a flag shows in `ps`. [env: CQUBE_EMIT_TOKEN]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l token-file -d 'File holding the API token. Config key `emit.token_file`. [env: CQUBE_EMIT_TOKEN_FILE]' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l protocol -d 'How files are delivered: a cqube-emit server\'s multipart API, a stock cQube\'s presigned POST (one per file, at most 5 GiB, restarted rather than resumed), or auto: ask the API. Config key `emit.protocol`. [env: CQUBE_EMIT_PROTOCOL]' -r -f -a "auto\t'Ask the API: multipart when it lists it, else post'
+multipart\t'A cqube-emit server\'s `/uploads` endpoints: parts in parallel, resumable, acknowledged'
+post\t'Stock cQube\'s `upload-url`: one presigned POST per file, at most 5 GiB, restarted rather than resumed'"
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l s3 -d 'Deliver straight to the emission bucket, as `aws s3 cp` would, with AWS credentials that may write it (AWS_* variables or a profile). Excludes --api. Config key `emit.s3`. [env: CQUBE_EMIT_S3]' -r
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l s3-endpoint -d 'S3-compatible store for --s3, e.g. http://minio:9000 (else AWS_ENDPOINT_URL, else AWS). Config key `emit.s3_endpoint`. [env: CQUBE_EMIT_S3_ENDPOINT]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -s j -l jobs -d 'Files emitted at once; a dependent still waits for its dependencies\' acknowledgements. Default 2. [env: CQUBE_EMIT_JOBS]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l parts-in-flight -d 'Part PUTs running at once, over all files. Default 4. [env: CQUBE_EMIT_PARTS_IN_FLIGHT]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l part-size-bytes -d 'First part size in bytes (5 MiB..5 GiB); doubles every 1,000 parts. Default 8 MiB. [env: CQUBE_EMIT_PART_SIZE_BYTES]' -r
@@ -146,6 +151,7 @@ complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l normalize
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l resume -d 'Continue this job\'s journal: parts already stored are not sent again'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l dry-run -d 'Print the plan, labelled (dry-run), and send nothing'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l full -d 'Database sources with a watermark: read every row, not only those past the last acknowledged watermark (for backfills). The new watermark is still recorded with the acknowledgement'
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l s3-path-style -d 'Path-style requests for --s3 (URL/BUCKET/KEY), as MinIO, SeaweedFS and most S3-compatible stores need. Config key `emit.s3_path_style`. [env: CQUBE_EMIT_S3_PATH_STYLE]'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l json -d 'Print machine-readable JSON on stdout (one object per line) instead of tables'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -s v -l verbose -d 'More log detail on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -s q -l quiet -d 'Less output on stderr: errors only'
@@ -158,6 +164,11 @@ complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l level -d '
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l api -d 'Emission API base URL (what `cqube-emit serve` prints). Config key `emit.api`. [env: CQUBE_EMIT_API]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l token -d 'API token. Prefer CQUBE_EMIT_TOKEN or a token file: a flag shows in `ps`. [env: CQUBE_EMIT_TOKEN]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l token-file -d 'File holding the API token. Config key `emit.token_file`. [env: CQUBE_EMIT_TOKEN_FILE]' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l protocol -d 'How files are delivered: a cqube-emit server\'s multipart API, a stock cQube\'s presigned POST (one per file, at most 5 GiB, restarted rather than resumed), or auto: ask the API. Config key `emit.protocol`. [env: CQUBE_EMIT_PROTOCOL]' -r -f -a "auto\t'Ask the API: multipart when it lists it, else post'
+multipart\t'A cqube-emit server\'s `/uploads` endpoints: parts in parallel, resumable, acknowledged'
+post\t'Stock cQube\'s `upload-url`: one presigned POST per file, at most 5 GiB, restarted rather than resumed'"
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l s3 -d 'Deliver straight to the emission bucket, as `aws s3 cp` would, with AWS credentials that may write it (AWS_* variables or a profile). Excludes --api. Config key `emit.s3`. [env: CQUBE_EMIT_S3]' -r
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l s3-endpoint -d 'S3-compatible store for --s3, e.g. http://minio:9000 (else AWS_ENDPOINT_URL, else AWS). Config key `emit.s3_endpoint`. [env: CQUBE_EMIT_S3_ENDPOINT]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -s j -l jobs -d 'Files emitted at once; a dependent still waits for its dependencies\' acknowledgements. Default 2. [env: CQUBE_EMIT_JOBS]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l parts-in-flight -d 'Part PUTs running at once, over all files. Default 4. [env: CQUBE_EMIT_PARTS_IN_FLIGHT]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l part-size-bytes -d 'First part size in bytes (5 MiB..5 GiB); doubles every 1,000 parts. Default 8 MiB. [env: CQUBE_EMIT_PART_SIZE_BYTES]' -r
@@ -172,6 +183,7 @@ complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l config -d 
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l catalog -d 'Catalog override (JSON, same shape as the built-in catalog): replaces or adds data sources' -r -F
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l dry-run -d 'Print the plan, labelled (dry-run), and send nothing'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l full -d 'Database sources with a watermark: read every row, not only those past the last acknowledged watermark (for backfills). The new watermark is still recorded with the acknowledgement'
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l s3-path-style -d 'Path-style requests for --s3 (URL/BUCKET/KEY), as MinIO, SeaweedFS and most S3-compatible stores need. Config key `emit.s3_path_style`. [env: CQUBE_EMIT_S3_PATH_STYLE]'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l json -d 'Print machine-readable JSON on stdout (one object per line) instead of tables'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -s v -l verbose -d 'More log detail on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -s q -l quiet -d 'Less output on stderr: errors only'
@@ -203,6 +215,11 @@ complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand plan" -s h -l help
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand resume" -l api -d 'Emission API base URL (what `cqube-emit serve` prints). Config key `emit.api`. [env: CQUBE_EMIT_API]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand resume" -l token -d 'API token. Prefer CQUBE_EMIT_TOKEN or a token file: a flag shows in `ps`. [env: CQUBE_EMIT_TOKEN]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand resume" -l token-file -d 'File holding the API token. Config key `emit.token_file`. [env: CQUBE_EMIT_TOKEN_FILE]' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand resume" -l protocol -d 'How files are delivered: a cqube-emit server\'s multipart API, a stock cQube\'s presigned POST (one per file, at most 5 GiB, restarted rather than resumed), or auto: ask the API. Config key `emit.protocol`. [env: CQUBE_EMIT_PROTOCOL]' -r -f -a "auto\t'Ask the API: multipart when it lists it, else post'
+multipart\t'A cqube-emit server\'s `/uploads` endpoints: parts in parallel, resumable, acknowledged'
+post\t'Stock cQube\'s `upload-url`: one presigned POST per file, at most 5 GiB, restarted rather than resumed'"
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand resume" -l s3 -d 'Deliver straight to the emission bucket, as `aws s3 cp` would, with AWS credentials that may write it (AWS_* variables or a profile). Excludes --api. Config key `emit.s3`. [env: CQUBE_EMIT_S3]' -r
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand resume" -l s3-endpoint -d 'S3-compatible store for --s3, e.g. http://minio:9000 (else AWS_ENDPOINT_URL, else AWS). Config key `emit.s3_endpoint`. [env: CQUBE_EMIT_S3_ENDPOINT]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand resume" -s j -l jobs -d 'Files emitted at once; a dependent still waits for its dependencies\' acknowledgements. Default 2. [env: CQUBE_EMIT_JOBS]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand resume" -l parts-in-flight -d 'Part PUTs running at once, over all files. Default 4. [env: CQUBE_EMIT_PARTS_IN_FLIGHT]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand resume" -l part-size-bytes -d 'First part size in bytes (5 MiB..5 GiB); doubles every 1,000 parts. Default 8 MiB. [env: CQUBE_EMIT_PART_SIZE_BYTES]' -r
@@ -215,6 +232,7 @@ complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand resume" -l log-for
 json\t''"
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand resume" -l config -d 'Config file (default: $CQUBE_EMIT_CONFIG, then ./cqube-emit.toml when present)' -r -F
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand resume" -l catalog -d 'Catalog override (JSON, same shape as the built-in catalog): replaces or adds data sources' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand resume" -l s3-path-style -d 'Path-style requests for --s3 (URL/BUCKET/KEY), as MinIO, SeaweedFS and most S3-compatible stores need. Config key `emit.s3_path_style`. [env: CQUBE_EMIT_S3_PATH_STYLE]'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand resume" -l json -d 'Print machine-readable JSON on stdout (one object per line) instead of tables'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand resume" -s v -l verbose -d 'More log detail on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand resume" -s q -l quiet -d 'Less output on stderr: errors only'
@@ -223,6 +241,9 @@ complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand resume" -s h -l he
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand verify" -l api -d 'Emission API base URL (what `cqube-emit serve` prints). Config key `emit.api`. [env: CQUBE_EMIT_API]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand verify" -l token -d 'API token. Prefer CQUBE_EMIT_TOKEN or a token file: a flag shows in `ps`. [env: CQUBE_EMIT_TOKEN]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand verify" -l token-file -d 'File holding the API token. Config key `emit.token_file`. [env: CQUBE_EMIT_TOKEN_FILE]' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand verify" -l protocol -d 'How files are delivered: a cqube-emit server\'s multipart API, a stock cQube\'s presigned POST (one per file, at most 5 GiB, restarted rather than resumed), or auto: ask the API. Config key `emit.protocol`. [env: CQUBE_EMIT_PROTOCOL]' -r -f -a "auto\t'Ask the API: multipart when it lists it, else post'
+multipart\t'A cqube-emit server\'s `/uploads` endpoints: parts in parallel, resumable, acknowledged'
+post\t'Stock cQube\'s `upload-url`: one presigned POST per file, at most 5 GiB, restarted rather than resumed'"
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand verify" -l log-format -d 'Log format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand verify" -l config -d 'Config file (default: $CQUBE_EMIT_CONFIG, then ./cqube-emit.toml when present)' -r -F
@@ -235,6 +256,9 @@ complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand verify" -s h -l he
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand ls" -l api -d 'Emission API base URL (what `cqube-emit serve` prints). Config key `emit.api`. [env: CQUBE_EMIT_API]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand ls" -l token -d 'API token. Prefer CQUBE_EMIT_TOKEN or a token file: a flag shows in `ps`. [env: CQUBE_EMIT_TOKEN]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand ls" -l token-file -d 'File holding the API token. Config key `emit.token_file`. [env: CQUBE_EMIT_TOKEN_FILE]' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand ls" -l protocol -d 'How files are delivered: a cqube-emit server\'s multipart API, a stock cQube\'s presigned POST (one per file, at most 5 GiB, restarted rather than resumed), or auto: ask the API. Config key `emit.protocol`. [env: CQUBE_EMIT_PROTOCOL]' -r -f -a "auto\t'Ask the API: multipart when it lists it, else post'
+multipart\t'A cqube-emit server\'s `/uploads` endpoints: parts in parallel, resumable, acknowledged'
+post\t'Stock cQube\'s `upload-url`: one presigned POST per file, at most 5 GiB, restarted rather than resumed'"
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand ls" -l log-format -d 'Log format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand ls" -l config -d 'Config file (default: $CQUBE_EMIT_CONFIG, then ./cqube-emit.toml when present)' -r -F
@@ -248,6 +272,9 @@ complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand get" -s o -l outpu
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand get" -l api -d 'Emission API base URL (what `cqube-emit serve` prints). Config key `emit.api`. [env: CQUBE_EMIT_API]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand get" -l token -d 'API token. Prefer CQUBE_EMIT_TOKEN or a token file: a flag shows in `ps`. [env: CQUBE_EMIT_TOKEN]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand get" -l token-file -d 'File holding the API token. Config key `emit.token_file`. [env: CQUBE_EMIT_TOKEN_FILE]' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand get" -l protocol -d 'How files are delivered: a cqube-emit server\'s multipart API, a stock cQube\'s presigned POST (one per file, at most 5 GiB, restarted rather than resumed), or auto: ask the API. Config key `emit.protocol`. [env: CQUBE_EMIT_PROTOCOL]' -r -f -a "auto\t'Ask the API: multipart when it lists it, else post'
+multipart\t'A cqube-emit server\'s `/uploads` endpoints: parts in parallel, resumable, acknowledged'
+post\t'Stock cQube\'s `upload-url`: one presigned POST per file, at most 5 GiB, restarted rather than resumed'"
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand get" -l log-format -d 'Log format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand get" -l config -d 'Config file (default: $CQUBE_EMIT_CONFIG, then ./cqube-emit.toml when present)' -r -F
@@ -296,6 +323,9 @@ aborted\t''"
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand uploads; and __fish_seen_subcommand_from list" -l api -d 'Emission API base URL (what `cqube-emit serve` prints). Config key `emit.api`. [env: CQUBE_EMIT_API]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand uploads; and __fish_seen_subcommand_from list" -l token -d 'API token. Prefer CQUBE_EMIT_TOKEN or a token file: a flag shows in `ps`. [env: CQUBE_EMIT_TOKEN]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand uploads; and __fish_seen_subcommand_from list" -l token-file -d 'File holding the API token. Config key `emit.token_file`. [env: CQUBE_EMIT_TOKEN_FILE]' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand uploads; and __fish_seen_subcommand_from list" -l protocol -d 'How files are delivered: a cqube-emit server\'s multipart API, a stock cQube\'s presigned POST (one per file, at most 5 GiB, restarted rather than resumed), or auto: ask the API. Config key `emit.protocol`. [env: CQUBE_EMIT_PROTOCOL]' -r -f -a "auto\t'Ask the API: multipart when it lists it, else post'
+multipart\t'A cqube-emit server\'s `/uploads` endpoints: parts in parallel, resumable, acknowledged'
+post\t'Stock cQube\'s `upload-url`: one presigned POST per file, at most 5 GiB, restarted rather than resumed'"
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand uploads; and __fish_seen_subcommand_from list" -l log-format -d 'Log format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand uploads; and __fish_seen_subcommand_from list" -l config -d 'Config file (default: $CQUBE_EMIT_CONFIG, then ./cqube-emit.toml when present)' -r -F
@@ -308,6 +338,9 @@ complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand uploads; and __fis
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand uploads; and __fish_seen_subcommand_from abort" -l api -d 'Emission API base URL (what `cqube-emit serve` prints). Config key `emit.api`. [env: CQUBE_EMIT_API]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand uploads; and __fish_seen_subcommand_from abort" -l token -d 'API token. Prefer CQUBE_EMIT_TOKEN or a token file: a flag shows in `ps`. [env: CQUBE_EMIT_TOKEN]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand uploads; and __fish_seen_subcommand_from abort" -l token-file -d 'File holding the API token. Config key `emit.token_file`. [env: CQUBE_EMIT_TOKEN_FILE]' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand uploads; and __fish_seen_subcommand_from abort" -l protocol -d 'How files are delivered: a cqube-emit server\'s multipart API, a stock cQube\'s presigned POST (one per file, at most 5 GiB, restarted rather than resumed), or auto: ask the API. Config key `emit.protocol`. [env: CQUBE_EMIT_PROTOCOL]' -r -f -a "auto\t'Ask the API: multipart when it lists it, else post'
+multipart\t'A cqube-emit server\'s `/uploads` endpoints: parts in parallel, resumable, acknowledged'
+post\t'Stock cQube\'s `upload-url`: one presigned POST per file, at most 5 GiB, restarted rather than resumed'"
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand uploads; and __fish_seen_subcommand_from abort" -l log-format -d 'Log format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand uploads; and __fish_seen_subcommand_from abort" -l config -d 'Config file (default: $CQUBE_EMIT_CONFIG, then ./cqube-emit.toml when present)' -r -F
