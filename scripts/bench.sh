@@ -106,6 +106,10 @@ run "$LABEL" "cqube-emit emit --s3 (same store, direct)" "$ATT" - \
     "AWS_SHARED_CREDENTIALS_FILE='$DIR/server/store-credentials' AWS_PROFILE=cqube-emit-store AWS_REGION=us-east-1 \
      '$BIN' -q --no-progress emit --s3 s3://cqube-emission/bench --s3-endpoint '$STORE_ENDPOINT' --s3-path-style \
      --source student_attendance '$ATT'"
+# Stock cQube's protocol against the same server (upload-url, one presigned POST per file): a converted export is
+# converted twice (the first pass learns the zip's length and SHA-256), so expect about twice the CPU.
+run "$LABEL" "cqube-emit emit --protocol post (same server)" "$ATT" - \
+    "'$BIN' -q --no-progress emit --protocol post --source student_attendance '$ATT'"
 
 SCH=$DIR/school_master.csv
 gen school_master "$SCHOOLS" "$SCH" --schools "$SCHOOLS"

@@ -52,7 +52,7 @@ complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "serve" -d 'Ru
 complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "token" -d 'Create, list or revoke API tokens'
 complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "user" -d 'Manage emission users, who trade a password for a short-lived token at POST /data/auth'
 complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "emissions" -d 'List acknowledged emissions from the server\'s database'
-complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "help" -d 'Help on a command (`help emit`, `help token create`) or a topic: configuration, exit-codes.'
+complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "help" -d 'Help on a command (`help emit`, `help token create`) or a topic: configuration, delivery, exit-codes.'
 complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "completions" -d 'Print a shell completion script.'
 complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "man" -d 'Write the man pages (one per subcommand), e.g. for a package.'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand catalog" -l log-format -d 'Log format on stderr' -r -f -a "text\t''

@@ -40,7 +40,7 @@ pub struct GetArgs {
 }
 
 /// Splits `BUCKET/REST` when the first segment names a bucket (by role or name); otherwise the emission bucket.
-async fn locate(api: &ApiClient, path: &str) -> anyhow::Result<(String, String)> {
+pub(crate) async fn locate(api: &ApiClient, path: &str) -> anyhow::Result<(String, String)> {
     let buckets = api.buckets().await.map_err(|e| cqube_emission::status::remote_failure(e, "listing the buckets"))?;
     let (first, rest) = path.split_once('/').unwrap_or((path, ""));
     let named = buckets.iter().find(|(role, name)| *role == first || *name == first);

@@ -163,11 +163,12 @@ pub enum Command {
     Uploads(crate::uploads_cmd::UploadsCommand),
     #[command(flatten)]
     Server(ServerCommand),
-    /// Help on a command (`help emit`, `help token create`) or a topic: configuration, exit-codes.
+    /// Help on a command (`help emit`, `help token create`) or a topic: configuration, delivery, exit-codes.
     ///
     /// Examples:
     ///   cqube-emit help emit
     ///   cqube-emit help configuration
+    ///   cqube-emit help delivery
     ///   cqube-emit help exit-codes
     #[command(verbatim_doc_comment)]
     Help(HelpArgs),

@@ -13,13 +13,14 @@ use crate::exit::ExitStatus;
 /// Topics `cqube-emit help TOPIC` explains besides the commands: name and text.
 const TOPICS: &[(&str, &str)] = &[
     ("configuration", include_str!("../help/configuration.txt")),
+    ("delivery", include_str!("../help/delivery.txt")),
     ("exit-codes", include_str!("../help/exit-codes.txt")),
 ];
 
 /// `help` arguments.
 #[derive(Debug, Args)]
 pub struct HelpArgs {
-    /// A command (`emit`, `token create`) or a topic: configuration, exit-codes.
+    /// A command (`emit`, `token create`) or a topic: configuration, delivery, exit-codes.
     pub topic: Vec<String>,
 }
 

@@ -615,9 +615,10 @@ pub fn run_verify(
     let limits = zip_limits(&emit, convert.max_record_bytes);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
     let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<bytes::Bytes>>(8);
-    let key = args.key.clone();
+    // The key as an acknowledgement or `ls` prints it, with or without its bucket in front.
+    let (bucket, key) = runtime.block_on(crate::bucket_cmd::locate(&api, &args.key))?;
     let fetch = runtime.spawn(async move {
-        let url = api.download_uri(&key).await?;
+        let url = api.download_uri_in(&bucket, &key).await?;
         let mut response = api.http().get(&url).send().await.map_err(|e| cqube_upload::Error::Transport {
             what: format!("downloading {key}"),
             source: e.without_url(),

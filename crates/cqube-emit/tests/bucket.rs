@@ -49,6 +49,10 @@ fn ls_lists_the_bucket_and_get_fetches_the_emitted_zip_byte_for_byte() {
         run_ok(&mut get);
         assert!(std::fs::read(work.path().join(file)).unwrap() == original, "{as_printed}: not the emitted zip");
     }
+    let mut verify = bin();
+    verify.args(["verify", &format!("cqube-emission/{key}")]);
+    with_api(&server, &mut verify);
+    assert!(run_ok(&mut verify).contains("school_master"), "verify takes the key with its bucket, as printed");
     let mut to_stdout = bin();
     to_stdout.args(["get", &key, "-o", "-"]);
     with_api(&server, &mut to_stdout);

@@ -549,6 +549,8 @@ fn help_explains_commands_and_topics_and_suggests_on_a_typo() {
     assert!(text(&topic.stdout).contains("130  interrupted"));
     let config = text(&run(bin().args(["help", "configuration"])).stdout);
     assert!(config.contains("CQUBE_EMIT_") && config.contains("cqube-emit.example.toml"), "{config}");
+    let delivery = text(&run(bin().args(["help", "delivery"])).stdout);
+    assert!(["--api", "--protocol post", "--s3", "5 GiB"].iter().all(|w| delivery.contains(w)), "{delivery}");
     let nested = text(&run(bin().args(["help", "token", "create"])).stdout);
     assert!(nested.contains("Usage: cqube-emit token create"), "{nested}");
     let typo = run(bin().args(["help", "exit-code"]));

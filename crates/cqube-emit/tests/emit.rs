@@ -443,7 +443,9 @@ fn the_resume_hint_appears_only_for_failures_resuming_can_fix() {
     run_ok(bin().args(["gen", "--source", "district_master", "--rows", "3", "-o"]).arg(&csv));
     let emit = |api: &str, token: &str| {
         let mut cmd = bin();
-        cmd.args(["emit", "--no-progress", "--max-retries", "0", "--source", "district_master"]).arg(&csv);
+        // multipart: the job starts (and keeps a journal) without first asking the API what it speaks
+        cmd.args(["emit", "--no-progress", "--max-retries", "0", "--protocol", "multipart"]);
+        cmd.args(["--source", "district_master"]).arg(&csv);
         cmd.env("CQUBE_EMIT_API", api).env("CQUBE_EMIT_TOKEN", token);
         cmd.env("CQUBE_EMIT_JOURNAL_DIR", work.path().join("journal"));
         let out = cmd.output().unwrap();

@@ -151,14 +151,28 @@ fn forward(mut client: TcpStream, stats: &Stats, plan: &(dyn Fn(u32) -> Fault + 
 mod tests {
     use super::*;
 
-    /// An upstream answering every request `200` with its request line as the body.
+    /// An upstream answering every request `200` with its request line as the body. It reads the whole request
+    /// first: closing a socket with unread bytes sends a reset, which can overtake the answer.
     fn echo_upstream() -> u16 {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         std::thread::spawn(move || {
             for mut conn in listener.incoming().flatten() {
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
                 let mut line = String::new();
-                BufReader::new(conn.try_clone().unwrap()).read_line(&mut line).unwrap();
+                reader.read_line(&mut line).unwrap();
+                let mut length = 0;
+                loop {
+                    let mut header = String::new();
+                    reader.read_line(&mut header).unwrap();
+                    if header.trim_end().is_empty() {
+                        break;
+                    }
+                    if let Some(value) = header.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = value.trim().parse().unwrap();
+                    }
+                }
+                reader.read_exact(&mut vec![0; length]).unwrap();
                 let line = line.trim_end();
                 write!(conn, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{line}", line.len()).unwrap();
             }
