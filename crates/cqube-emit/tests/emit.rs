@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -11,15 +11,10 @@ use cqube_testkit::proxy::{Fault, FaultyProxy};
 use serde_json::Value;
 
 mod common;
-use common::{Killed, MIB, Server, bin, convert_with_peak, events, free_port, of, run_ok, watch};
-
-fn gen_all(dir: &Path, rows: &str) -> BTreeMap<String, PathBuf> {
-    let out = run_ok(bin().args(["gen", "--all", dir.to_str().unwrap(), "--rows", rows, "--json"]));
-    events(&out)
-        .iter()
-        .map(|e| (e["source"].as_str().unwrap().to_owned(), PathBuf::from(e["path"].as_str().unwrap())))
-        .collect()
-}
+use common::{
+    Killed, MIB, Server, assert_bounded, bin, convert_with_peak, depends_on, events, free_port, gen_all, of, run_ok,
+    watch,
+};
 
 /// A `student_attendance` zip of `rows` rows at deflate level 1 (fast to make, big enough for many parts).
 fn gen_attendance_zip(rows: &str, out: &Path) {
@@ -33,17 +28,6 @@ fn without_zip_times(mut zip: Vec<u8>) -> Vec<u8> {
     let central = (0..zip.len() - 4).rev().find(|&i| zip[i..i + 4] == [0x50, 0x4b, 0x01, 0x02]).unwrap();
     zip[central + 12..central + 16].fill(0);
     zip
-}
-
-fn depends_on() -> BTreeMap<String, Vec<String>> {
-    let out = run_ok(bin().args(["catalog", "--json"]));
-    events(&out)
-        .iter()
-        .map(|s| {
-            let deps = s["depends_on"].as_array().unwrap().iter().map(|d| d.as_str().unwrap().to_owned()).collect();
-            (s["name"].as_str().unwrap().to_owned(), deps)
-        })
-        .collect()
 }
 
 #[test]
@@ -164,7 +148,6 @@ fn on_moto_a_bad_file_fails_with_its_dependents_only_and_leaves_no_upload_behind
 }
 
 #[test]
-#[allow(clippy::print_stderr)] // the measured figures, for the record (`-- --nocapture`)
 fn a_300_mb_export_streams_through_many_parts_in_bounded_memory_without_touching_disk() {
     let server = Server::start(false);
     let work = tempfile::tempdir().unwrap();
@@ -194,19 +177,7 @@ fn a_300_mb_export_streams_through_many_parts_in_bounded_memory_without_touching
     assert_eq!(object.len(), reference.len());
     assert!(without_zip_times(object) == without_zip_times(reference), "the object is convert's zip, byte for byte");
 
-    let bound = (in_flight + 2) * part_size;
-    let slack = 24 * MIB;
-    eprintln!(
-        "peak RSS: emit {} MiB, convert {} MiB, parts bound {} MiB; written {written} bytes",
-        hwm >> 20,
-        convert_hwm >> 20,
-        bound >> 20
-    );
-    assert!(
-        hwm as usize <= convert_hwm as usize + bound + slack,
-        "emit peak {hwm} vs convert {convert_hwm} + {bound} + {slack}"
-    );
-    assert!(written < MIB as u64, "only the journal is written: {written} bytes");
+    assert_bounded("emit", hwm, convert_hwm, (in_flight + 2) * part_size, written);
 }
 
 #[test]

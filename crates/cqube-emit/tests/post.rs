@@ -14,7 +14,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::{Killed, MIB, S3Store, Server, bin, convert_with_peak, events, free_port, of, watch};
+use common::{Killed, MIB, S3Store, Server, assert_bounded, bin, convert_with_peak, events, free_port, of, watch};
 use serde_json::Value;
 
 /// A small cqube_emission folder of every catalog source, from `cqube-emit gen`.
@@ -246,7 +246,6 @@ fn without_zip_times(mut zip: Vec<u8>) -> Vec<u8> {
 }
 
 #[test]
-#[allow(clippy::print_stderr)] // the measured figures, for the record (`-- --nocapture`)
 fn a_300_mb_export_is_converted_twice_and_posted_in_bounded_memory_without_touching_disk() {
     let server = Server::start_with(false, &[("CQUBE_EMIT_SERVER_MULTIPART", "false")]);
     let work = tempfile::tempdir().unwrap();
@@ -273,19 +272,7 @@ fn a_300_mb_export_is_converted_twice_and_posted_in_bounded_memory_without_touch
     let object = server.download(ack["key"].as_str().unwrap());
     assert!(without_zip_times(object) == without_zip_times(reference), "the object is convert's zip, byte for byte");
     // One part being sent, one in the body's channel, one the connection writes, and the producer's two.
-    let bound = 5 * part_size;
-    let slack = 24 * MIB;
-    eprintln!(
-        "peak RSS: emit (post) {} MiB, convert {} MiB, parts bound {} MiB; written {written} bytes",
-        hwm >> 20,
-        convert_hwm >> 20,
-        bound >> 20
-    );
-    assert!(
-        hwm as usize <= convert_hwm as usize + bound + slack,
-        "emit peak {hwm} vs convert {convert_hwm} + {bound} + {slack}"
-    );
-    assert!(written < MIB as u64, "nothing but the journal is written: {written} bytes");
+    assert_bounded("emit (post)", hwm, convert_hwm, 5 * part_size, written);
 }
 
 #[test]

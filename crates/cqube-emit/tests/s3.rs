@@ -3,14 +3,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 mod common;
-use common::{Killed, S3Store, bin, events, of, run_ok};
+use common::{Killed, S3Store, bin, depends_on, events, gen_all, of, run_ok};
 
 const BUCKET: &str = "emission";
 const PREFIX: &str = "state-ka";
@@ -41,25 +41,6 @@ fn emit(store: &S3Store, journal: &Path, args: &[&str]) -> Command {
     cmd.arg("emit").args(["--s3", &format!("s3://{BUCKET}/{PREFIX}"), "--s3-endpoint", &store.endpoint]);
     cmd.arg("--s3-path-style").args(args);
     cmd
-}
-
-fn gen_all(dir: &Path, rows: &str) -> BTreeMap<String, PathBuf> {
-    let out = run_ok(bin().args(["gen", "--all", dir.to_str().unwrap(), "--rows", rows, "--json"]));
-    events(&out)
-        .iter()
-        .map(|e| (e["source"].as_str().unwrap().to_owned(), PathBuf::from(e["path"].as_str().unwrap())))
-        .collect()
-}
-
-fn depends_on() -> BTreeMap<String, Vec<String>> {
-    let out = run_ok(bin().args(["catalog", "--json"]));
-    events(&out)
-        .iter()
-        .map(|s| {
-            let deps = s["depends_on"].as_array().unwrap().iter().map(|d| d.as_str().unwrap().to_owned()).collect();
-            (s["name"].as_str().unwrap().to_owned(), deps)
-        })
-        .collect()
 }
 
 /// Whether `key` is `state-ka/<dir>/<stem>_YYYYmmddHHMMSS.zip` for `filename` = `<dir>/<stem>.zip`.

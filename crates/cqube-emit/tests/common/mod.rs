@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
@@ -188,4 +189,43 @@ pub fn convert_with_peak(csv: &std::path::Path) -> (Vec<u8>, u64) {
     }
     assert!(convert.wait().unwrap().success());
     (reference, convert_hwm)
+}
+
+/// `gen --all` into `dir`: each source's generated file, by source.
+pub fn gen_all(dir: &Path, rows: &str) -> BTreeMap<String, PathBuf> {
+    let out = run_ok(bin().args(["gen", "--all", dir.to_str().unwrap(), "--rows", rows, "--json"]));
+    events(&out)
+        .iter()
+        .map(|e| (e["source"].as_str().unwrap().to_owned(), PathBuf::from(e["path"].as_str().unwrap())))
+        .collect()
+}
+
+/// The catalog's dependencies, by source.
+pub fn depends_on() -> BTreeMap<String, Vec<String>> {
+    let out = run_ok(bin().args(["catalog", "--json"]));
+    events(&out)
+        .iter()
+        .map(|s| {
+            let deps = s["depends_on"].as_array().unwrap().iter().map(|d| d.as_str().unwrap().to_owned()).collect();
+            (s["name"].as_str().unwrap().to_owned(), deps)
+        })
+        .collect()
+}
+
+/// An emission's peak RSS stays within `convert`'s on the same input plus `bound` (the parts it may hold) and
+/// 24 MiB of slack, and it writes less than a MiB to disk (the journal).
+#[allow(clippy::print_stderr)] // the measured figures, for the record (`-- --nocapture`)
+pub fn assert_bounded(what: &str, hwm: u64, convert_hwm: u64, bound: usize, written: u64) {
+    let slack = 24 * MIB;
+    eprintln!(
+        "peak RSS: {what} {} MiB, convert {} MiB, parts bound {} MiB; written {written} bytes",
+        hwm >> 20,
+        convert_hwm >> 20,
+        bound >> 20
+    );
+    assert!(
+        hwm as usize <= convert_hwm as usize + bound + slack,
+        "{what} peak {hwm} vs convert {convert_hwm} + {bound} + {slack}"
+    );
+    assert!(written < MIB as u64, "{what}: only the journal is written: {written} bytes");
 }
