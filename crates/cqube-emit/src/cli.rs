@@ -43,16 +43,16 @@ pub enum Command {
     Catalog(CatalogArgs),
     /// Convert a raw export into a cQube-ready zip (pipe-delimited, catalog header, one CSV per zip).
     ///
-    /// Reads CSV/TSV with any delimiter, UTF-8/UTF-16/windows-1252, gzip or not; maps the header onto
-    /// the catalog's columns; normalizes values (dates to yyyy-MM-dd, nulls, numbers); checks types,
-    /// rules and duplicate keys; writes <stem>.zip. Nothing but the zip (and --rejects) is written.
-    ///
     /// Examples:
     ///   cqube-emit convert --source student_attendance exports/att_2024_07.csv -o student_attendance.zip
     ///   cqube-emit convert exports/school_master.csv.gz            # source inferred from the name
     ///   cqube-emit convert --on-error skip --rejects bad.csv att.csv -o att.zip
     ///   psql -c "\copy (select * from att) to stdout csv header" \
     ///     | cqube-emit convert -s student_attendance - -o - > att.zip
+    ///
+    /// Reads CSV/TSV with any delimiter, UTF-8/UTF-16/windows-1252, gzip or not; maps the header onto
+    /// the catalog's columns; normalizes values (dates to yyyy-MM-dd, nulls, numbers); checks types,
+    /// rules and duplicate keys; writes <stem>.zip. Nothing but the zip (and --rejects) is written.
     #[command(verbatim_doc_comment)]
     Convert(ConvertArgs),
     /// Check an export against the catalog without writing anything (except --rejects).
@@ -72,17 +72,6 @@ pub enum Command {
     Gen(GenArgs),
     /// Emit exports to cQube through the emission API (or its bucket, --s3): converted, zipped, sent in parts.
     ///
-    /// Inputs: a cqube_emission directory (<dir>/<stem>.zip files: each checked, then sent
-    /// as it is, or re-encoded with --normalize), raw exports (converted on the fly), `-`
-    /// for stdin, or nothing to use the config's `[[source]]`s: `path` globs and database
-    /// queries (`--source NAME` picks one). A database source with a `watermark` column
-    /// sends only rows past the watermark of its last acknowledged emission (`--full`: all).
-    ///
-    /// Files go in dependency order (masters first); independent files run --jobs at a
-    /// time, and a file whose dependency failed is skipped. Nothing but the small resume
-    /// journal is written to disk; memory stays under
-    /// (parts_in_flight + 2 × jobs) × part_size_bytes + the engine's buffers.
-    ///
     /// Examples:
     ///   cqube-emit emit --api http://127.0.0.1:8470/data --token $T cqube_emission/
     ///   CQUBE_EMIT_TOKEN_FILE=~/.cqube-token cqube-emit emit --dry-run cqube_emission/
@@ -93,20 +82,35 @@ pub enum Command {
     ///   AWS_PROFILE=cqube cqube-emit emit --s3 s3://cqube-emission cqube_emission/   # no API
     ///   cqube-emit emit --json cqube_emission/ | jq .   # one event per line for schedulers
     ///   cqube-emit emit --config cqube-emit.toml --source student_attendance --full
+    ///
+    /// Inputs: a cqube_emission directory (<dir>/<stem>.zip files: each checked, then sent
+    /// as it is, or re-encoded with --normalize), raw exports (converted on the fly), `-`
+    /// for stdin, or nothing to use the config's `[[source]]`s: `path` globs and database
+    /// queries (`--source NAME` picks one). A database source with a `watermark` column
+    /// sends only rows past the watermark of its last acknowledged emission (`--full`: all).
+    ///
+    /// Files go in dependency order (masters first); independent files run --jobs at a
+    /// time, and a file whose dependency failed is skipped. Nothing but the small resume
+    /// journal is written to disk; memory stays under
+    /// (parts_in_flight + 2 × jobs) × part_size_bytes + the engine's buffers.
     #[command(verbatim_doc_comment)]
     Emit(EmitArgs),
     /// Emit every source of the config file once, in dependency order (for cron and systemd timers).
-    ///
-    /// The same pipeline as `emit` with no inputs: `[[source]]` path globs and database
-    /// queries, incremental where a source names a watermark.
     ///
     /// Examples:
     ///   cqube-emit run --config /etc/cqube-emit/cqube-emit.toml
     ///   cqube-emit run --config cqube-emit.toml --source school_master --source student_attendance
     ///   cqube-emit run --config cqube-emit.toml --full --json
+    ///
+    /// The same pipeline as `emit` with no inputs: `[[source]]` path globs and database
+    /// queries, incremental where a source names a watermark.
     #[command(verbatim_doc_comment)]
     Run(RunArgs),
     /// Run the config's sources on their cron schedules until stopped (SIGTERM).
+    ///
+    /// Examples:
+    ///   cqube-emit daemon --config /etc/cqube-emit/cqube-emit.toml
+    ///   curl -s http://127.0.0.1:8471/status | jq .
     ///
     /// Each `[[source]]` with a `schedule` ("0 30 1 * * *": sec min hour day month weekday,
     /// seconds optional) runs in the `[daemon] timezone` (default Asia/Kolkata); sources
@@ -115,10 +119,6 @@ pub enum Command {
     /// last run of each source is in the status file and at GET /status on `[daemon] listen`.
     /// SIGTERM stops scheduling, passes SIGTERM to running emissions (they abort their
     /// uploads, so nothing is left open) and exits 0.
-    ///
-    /// Examples:
-    ///   cqube-emit daemon --config /etc/cqube-emit/cqube-emit.toml
-    ///   curl -s http://127.0.0.1:8471/status | jq .
     #[command(verbatim_doc_comment)]
     Daemon(DaemonArgs),
     /// Show the order `emit` would send files in, as a tree of dependencies.

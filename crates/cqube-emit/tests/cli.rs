@@ -557,3 +557,14 @@ fn help_explains_commands_and_topics_and_suggests_on_a_typo() {
     assert_eq!(typo.status.code(), Some(2));
     assert!(text(&typo.stderr).contains("did you mean exit-codes?"), "{}", text(&typo.stderr));
 }
+
+/// Each command's long help opens with its one-line summary and then its examples, before the details.
+#[test]
+fn long_help_shows_examples_right_after_the_summary() {
+    for command in ["catalog", "convert", "validate", "gen", "emit", "run", "daemon", "plan", "ls", "get", "help"] {
+        let help = text(&run(bin().args([command, "--help"])).stdout);
+        let mut paragraphs = help.split("\n\n");
+        let (_summary, second) = (paragraphs.next(), paragraphs.next().unwrap_or_default());
+        assert!(second.starts_with("Examples:"), "{command}: the examples do not come second:\n{help}");
+    }
+}
