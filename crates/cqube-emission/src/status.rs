@@ -74,6 +74,8 @@ pub fn remote_failure(e: cqube_upload::Error, what: &str) -> anyhow::Error {
         Some(STORAGE_FULL_HINT)
     } else if e.is_connect() {
         Some(CONNECT_HINT)
+    } else if e.is_token_refused() {
+        Some(TOKEN_HINT)
     } else {
         None
     };
@@ -83,6 +85,10 @@ pub fn remote_failure(e: cqube_upload::Error, what: &str) -> anyhow::Error {
         None => fail(status, e),
     }
 }
+
+/// What to do when a cqube-emit server refuses the token.
+const TOKEN_HINT: &str = "check the token (CQUBE_EMIT_TOKEN, CQUBE_EMIT_TOKEN_FILE or --token-file): the server's \
+                          operator makes one with `cqube-emit token create --name NAME`, shown once";
 
 /// What to do when nothing answers at the API's address.
 const CONNECT_HINT: &str = "nothing answers at that address: start the API (`cqube-emit serve` prints its URL) or \

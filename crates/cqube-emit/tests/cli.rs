@@ -568,3 +568,17 @@ fn long_help_shows_examples_right_after_the_summary() {
         assert!(second.starts_with("Examples:"), "{command}: the examples do not come second:\n{help}");
     }
 }
+
+#[test]
+fn serve_on_a_busy_port_says_so_once() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let mut serve = bin();
+    serve.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"]).arg(dir.path().join("server"));
+    let out = run(&mut serve);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert_eq!(err.matches("Address already in use").count(), 1, "{err}");
+    assert!(err.contains(&format!("binding 127.0.0.1:{port}")), "{err}");
+}

@@ -431,4 +431,5 @@ fn the_resume_hint_appears_only_for_failures_resuming_can_fix() {
     let (code, err) = emit(&server.base, "cqe_0123456789ab_wrongsecret");
     assert_eq!(code, Some(5), "{err}");
     assert!(err.contains("401") && !err.contains("cqube-emit resume"), "{err}");
+    assert!(err.contains("hint: check the token") && err.contains("cqube-emit token create"), "{err}");
 }

@@ -122,6 +122,12 @@ impl Error {
         }
     }
 
+    /// Whether a cqube-emit server refused the token (401 with its own error body; a gateway's page carries its
+    /// own hint).
+    pub fn is_token_refused(&self) -> bool {
+        matches!(self, Error::Api { status: 401, code, .. } if code != "http")
+    }
+
     /// Whether nothing answered at the address (connection refused, no route, DNS failure): the API is not
     /// running there, or the address is wrong.
     pub fn is_connect(&self) -> bool {
