@@ -39,7 +39,8 @@ cpu() {
     local t
     t=$(mktemp)
     /usr/bin/time -f '%U %S %e' -o "$t" "$@"
-    awk '{ printf "%.3f %.3f\n", $1 + $2, $3 }' "$t"
+    # The last line: time writes "Command exited with non-zero status N" first when a convert skipped rows.
+    tail -n 1 "$t" | awk '{ printf "%.3f %.3f\n", $1 + $2, $3 }'
     rm -f "$t"
 }
 
