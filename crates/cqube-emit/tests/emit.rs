@@ -13,21 +13,13 @@ use serde_json::Value;
 mod common;
 use common::{
     Killed, MIB, Server, assert_bounded, bin, convert_with_peak, depends_on, events, free_port, gen_all, of, run_ok,
-    watch,
+    watch, without_zip_times,
 };
 
 /// A `student_attendance` zip of `rows` rows at deflate level 1 (fast to make, big enough for many parts).
 fn gen_attendance_zip(rows: &str, out: &Path) {
     let args = ["gen", "--source", "student_attendance", "--rows", rows, "--format", "zip", "--level", "1", "-o"];
     run_ok(bin().args(args).arg(out));
-}
-
-/// Zips compared byte for byte except their entry timestamp (a job fixes its own; `convert` uses the clock).
-fn without_zip_times(mut zip: Vec<u8>) -> Vec<u8> {
-    zip[10..14].fill(0);
-    let central = (0..zip.len() - 4).rev().find(|&i| zip[i..i + 4] == [0x50, 0x4b, 0x01, 0x02]).unwrap();
-    zip[central + 12..central + 16].fill(0);
-    zip
 }
 
 #[test]

@@ -14,7 +14,10 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::{Killed, MIB, S3Store, Server, assert_bounded, bin, convert_with_peak, events, free_port, of, watch};
+use common::{
+    Killed, MIB, S3Store, Server, assert_bounded, bin, convert_with_peak, events, free_port, of, watch,
+    without_zip_times,
+};
 use serde_json::Value;
 
 /// A small cqube_emission folder of every catalog source, from `cqube-emit gen`.
@@ -235,14 +238,6 @@ fn a_connection_cut_after_the_body_was_sent_leaves_no_duplicate() {
     assert_eq!(objects.len(), 1, "{objects:?}");
     assert_eq!(objects[0].0, acked[0]["ack"]["key"].as_str().unwrap());
     assert_eq!(store.get("cqube-emission", &objects[0].0), std::fs::read(&zip).unwrap());
-}
-
-/// Zips compared byte for byte except their entry timestamp (a job fixes its own; `convert` uses the clock).
-fn without_zip_times(mut zip: Vec<u8>) -> Vec<u8> {
-    zip[10..14].fill(0);
-    let central = (0..zip.len() - 4).rev().find(|&i| zip[i..i + 4] == [0x50, 0x4b, 0x01, 0x02]).unwrap();
-    zip[central + 12..central + 16].fill(0);
-    zip
 }
 
 #[test]

@@ -228,7 +228,7 @@ impl ApiClient {
                 .ok_or_else(|| Error::Protocol { what, detail: "the store's answer has no ETag".into() });
         }
         let body = response.text().await.unwrap_or_default();
-        let detail = s3_code(&body).unwrap_or_else(|| body.chars().take(120).collect());
+        let detail = crate::answer::s3_code(&body).unwrap_or_else(|| body.chars().take(120).collect());
         let expired = status == reqwest::StatusCode::FORBIDDEN && body.to_ascii_lowercase().contains("expired");
         if expired {
             urls().remove(&slot);
@@ -274,8 +274,8 @@ impl ApiClient {
         let status = response.status();
         let bytes = response.bytes().await.map_err(transport)?;
         if !status.is_success() {
-            let path = format!("{}{}", crate::post::url_path(&self.base), path.split('?').next().unwrap_or(path));
-            return Err(crate::post::refusal(what, &path, status.as_u16(), &bytes));
+            let path = format!("{}{}", crate::answer::url_path(&self.base), path.split('?').next().unwrap_or(path));
+            return Err(crate::answer::refusal(what, &path, status.as_u16(), &bytes));
         }
         // A 204 (abort) has no body; `()` reads from `null`.
         let text: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
@@ -353,13 +353,6 @@ fn parse_rfc3339(s: &str) -> Option<SystemTime> {
     Some(SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).ok()?))
 }
 
-/// The `<Code>` of an S3 error document.
-fn s3_code(body: &str) -> Option<String> {
-    let start = body.find("<Code>")? + "<Code>".len();
-    let end = body[start..].find("</Code>")? + start;
-    Some(body[start..end].to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -373,11 +366,5 @@ mod tests {
         assert!(expiring("2000-01-01T00:00:00Z"));
         assert!(expiring("garbage"));
         assert!(!expiring("2999-01-01T00:00:00Z"));
-    }
-
-    #[test]
-    fn s3_error_code_is_read_from_the_xml() {
-        assert_eq!(s3_code("<Error><Code>SlowDown</Code><Message>x</Message></Error>").as_deref(), Some("SlowDown"));
-        assert_eq!(s3_code("oops"), None);
     }
 }

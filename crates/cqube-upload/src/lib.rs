@@ -10,6 +10,7 @@
 //! the channel holds none it has not handed on, and the uploader holds `parts_in_flight` parts being sent, so
 //! `(parts_in_flight + 2) × part size` for one stream (each further concurrent stream adds `2 × part size`).
 
+mod answer;
 mod api;
 mod journal;
 #[cfg(any(test, feature = "memory"))]

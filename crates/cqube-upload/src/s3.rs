@@ -692,29 +692,28 @@ mod tests {
         assert!(state.find("3").is_none());
     }
 
+    fn store_error(status: u16, code: &str) -> Error {
+        let (status, code) = (Some(status), Some(code.to_owned()));
+        Error::Store {
+            what: "w".into(),
+            retryable: retryable(status, code.as_deref()),
+            status,
+            code,
+            detail: String::new(),
+        }
+    }
+
     #[test]
     fn throttling_and_5xx_are_retried_access_and_validation_errors_are_not() {
         for (status, code) in [(503, "SlowDown"), (500, "InternalError"), (400, "RequestTimeout"), (429, "x")] {
-            let e = Error::Store {
-                what: "w".into(),
-                status: Some(status),
-                code: Some(code.into()),
-                detail: String::new(),
-                retryable: retryable(Some(status), Some(code)),
-            };
+            let e = store_error(status, code);
             assert!(e.is_retryable(), "{status} {code}");
             assert!(!e.is_refusal(), "{status} {code}");
         }
         for (status, code) in
             [(403, "AccessDenied"), (403, "SignatureDoesNotMatch"), (404, "NoSuchBucket"), (400, "InvalidPart")]
         {
-            let e = Error::Store {
-                what: "w".into(),
-                status: Some(status),
-                code: Some(code.into()),
-                detail: String::new(),
-                retryable: retryable(Some(status), Some(code)),
-            };
+            let e = store_error(status, code);
             assert!(!e.is_retryable(), "{status} {code}");
             assert!(e.is_refusal(), "{status} {code}");
         }
