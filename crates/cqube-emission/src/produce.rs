@@ -77,16 +77,27 @@ impl ZipSink for PartWriter {
 }
 
 /// Counts and hashes a zip without keeping it: how a one-shot target learns a converted file's exact length before
-/// its first byte is sent (the conversion is deterministic with a fixed zip time, so the sending pass repeats it).
+/// its first byte is sent (the conversion is deterministic with a fixed zip time, so the sending pass repeats it),
+/// and, [`Measure::with_md5`], whether an object an earlier run left is this file.
 #[derive(Default)]
 pub(crate) struct Measure {
     bytes: u64,
     sha: sha2::Sha256,
+    md5: Option<md5::Md5>,
+}
+
+impl Measure {
+    pub fn with_md5() -> Measure {
+        Measure { md5: Some(md5::Md5::default()), ..Measure::default() }
+    }
 }
 
 impl std::io::Write for Measure {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
         self.sha.update(data);
+        if let Some(md5) = &mut self.md5 {
+            md5::Digest::update(md5, data);
+        }
         self.bytes += data.len() as u64;
         Ok(data.len())
     }
@@ -98,7 +109,12 @@ impl std::io::Write for Measure {
 
 impl ZipSink for Measure {
     fn end(self) -> std::io::Result<StreamTotals> {
-        Ok(StreamTotals { bytes: self.bytes, sha256: hex::encode(self.sha.finalize()), parts: 0 })
+        Ok(StreamTotals {
+            bytes: self.bytes,
+            sha256: hex::encode(self.sha.finalize()),
+            parts: 0,
+            md5: self.md5.map(|m| hex::encode(md5::Digest::finalize(m))),
+        })
     }
 }
 

@@ -171,6 +171,8 @@ async fn abort_open_uploads(ctx: &Ctx) {
                 let entry = match aborted {
                     Aborted::Removed => JournalEntry::Aborted { item, upload_id },
                     Aborted::Acknowledged(ack) => JournalEntry::Done { item, ack },
+                    // Only the next run, which can reproduce the file, can tell whether it is this file.
+                    Aborted::Landed(_) => continue,
                 };
                 if let Err(e) = ctx.journal_append(&entry) {
                     tracing::warn!(error = %e, "recording an aborted upload failed");
@@ -344,6 +346,8 @@ async fn emit_file(ctx: &Ctx, index: usize, item: &Item) -> anyhow::Result<Outco
                 Aborted::Acknowledged(ack) => {
                     tracing::warn!(source = %item.source, %upload_id, key = %ack.key, "the previous run's upload was acknowledged; this run's input is emitted as well");
                 }
+                // Only one-shot targets answer so, and they do not reach this path.
+                Aborted::Landed(landed) => return Err(not_recognized(item, &landed, "a multipart target")),
             }
             None
         }
@@ -387,6 +391,9 @@ async fn emit_file(ctx: &Ctx, index: usize, item: &Item) -> anyhow::Result<Outco
                 // error stands and the operator decides.
                 Ok(Aborted::Acknowledged(ack)) => {
                     tracing::warn!(%upload_id, key = %ack.key, "the failed upload was acknowledged by the target");
+                }
+                Ok(Aborted::Landed(landed)) => {
+                    tracing::warn!(%upload_id, key = %landed.key, "the failed upload was stored by the target");
                 }
                 Err(abort) => tracing::warn!(%upload_id, error = %abort, "aborting the failed upload failed"),
             }
@@ -547,21 +554,31 @@ async fn emit_one_shot(
         if !ctx.fresh {
             restart(1, "a one-shot POST cannot be resumed: the file is sent again from its first byte".into());
         }
+        // A POST that landed although the earlier run never heard so stands, as on the multipart path.
+        let unchanged_file = earlier == item.input.identity() && item.input.is_file();
         let settled = match settle(ctx, item, &upload_id).await {
-            Ok(settled) => settled,
-            Err(e) => {
+            Ok(Aborted::Acknowledged(ack)) if unchanged_file => Ok(ack),
+            Ok(Aborted::Landed(landed)) if unchanged_file => recognize(ctx, item, &upload_id, &landed).await,
+            Ok(Aborted::Landed(landed)) => {
+                tracing::warn!(source = %item.source, %upload_id, key = %landed.key, "the previous run's POST landed; this run's input is emitted as well");
+                ctx.journal_append(&JournalEntry::Aborted { item: item.id.clone(), upload_id: upload_id.clone() })?;
+                Err(None)
+            }
+            Ok(_) => Err(None),
+            Err(e) => Err(Some(e)),
+        };
+        match settled {
+            Ok(ack) => {
+                ctx.journal_append(&JournalEntry::Done { item: item.id.clone(), ack: ack.clone() })?;
+                return Ok(Outcome::Acked { ack, rows_rejected: 0, resumed: true });
+            }
+            Err(Some(e)) => {
                 // Still unsettled: this run's journal keeps it, so the next run asks again instead of sending.
                 let entry = JournalEntry::Upload { item: item.id.clone(), identity: earlier, upload_id, key };
                 ctx.journal_append(&entry)?;
                 return Err(e);
             }
-        };
-        // A POST that landed although the earlier run never heard so stands, as on the multipart path.
-        if let Some(ack) = settled
-            && earlier == item.input.identity()
-            && item.input.is_file()
-        {
-            return Ok(Outcome::Acked { ack, rows_rejected: 0, resumed: true });
+            Err(None) => {}
         }
     }
     if matches!(item.input, ItemInput::Stdin) {
@@ -614,13 +631,15 @@ async fn emit_one_shot(
                     Ok((ack, rows_rejected)) => {
                         return Ok(Outcome::Acked { ack: Box::new(ack), rows_rejected, resumed: false });
                     }
-                    Err(e) => {
-                        if let Some(ack) = settle(ctx, item, &created.upload_id).await? {
+                    Err(e) => match settle(ctx, item, &created.upload_id).await? {
+                        Aborted::Acknowledged(ack) => {
                             check_acknowledgement(&ack, &expected_request(&expected, ack.rows), &created.key)?;
                             return Ok(Outcome::Acked { ack, rows_rejected: 0, resumed: false });
                         }
-                        e
-                    }
+                        // This run sent it, so the target vouches for it itself: not answered for this run's uploads.
+                        Aborted::Landed(landed) => return Err(not_recognized(item, &landed, "this run's upload")),
+                        Aborted::Removed => e,
+                    },
                 }
             }
             Err(e) => e,
@@ -634,26 +653,69 @@ async fn emit_one_shot(
     }
 }
 
-/// Asks the target what became of a one-shot upload that failed or was left by an earlier run: the
-/// acknowledgement when the object landed after all (journaled), `None` when nothing of it remains (journaled as
-/// aborted). An answer the target cannot give (a listing that cannot settle it) stops the file rather than risk
-/// sending it twice.
-async fn settle(ctx: &Ctx, item: &Item, upload_id: &str) -> anyhow::Result<Option<Box<Acknowledgement>>> {
+/// Asks the target what became of a one-shot upload that failed or was left by an earlier run: an acknowledgement
+/// when the object landed after all (journaled), removed when nothing of it remains (journaled as aborted), or an
+/// earlier run's object for the caller to recognize (not journaled yet). An answer the target cannot give (a
+/// listing that cannot settle it) stops the file rather than risk sending it twice.
+async fn settle(ctx: &Ctx, item: &Item, upload_id: &str) -> anyhow::Result<Aborted> {
     let settled = ctx.target().abort(upload_id).await.map_err(|e| {
         let what = format!("{}: settling upload {upload_id}", item.source);
         fail(ExitStatus::Permanent, anyhow::Error::new(e).context(what))
     })?;
-    match settled {
+    match &settled {
         Aborted::Removed => {
             ctx.journal_append(&JournalEntry::Aborted { item: item.id.clone(), upload_id: upload_id.to_owned() })?;
-            Ok(None)
         }
         Aborted::Acknowledged(ack) => {
             tracing::info!(source = %item.source, %upload_id, key = %ack.key, "the upload landed although its answer was lost; not sending it again");
             ctx.journal_append(&JournalEntry::Done { item: item.id.clone(), ack: ack.clone() })?;
-            Ok(Some(ack))
         }
+        Aborted::Landed(_) => {}
     }
+    Ok(settled)
+}
+
+/// Whether the object an earlier run's one-shot upload left (that run was killed before it heard the answer) is
+/// this file: the file is produced again, counted and hashed (nothing kept), and its length and MD5 compared with
+/// the object's size and ETag. The acknowledgement that run lost, else an error: it is not sent twice.
+async fn recognize(
+    ctx: &Ctx,
+    item: &Item,
+    upload_id: &str,
+    landed: &cqube_upload::Landed,
+) -> Result<Box<Acknowledgement>, Option<anyhow::Error>> {
+    let production = production(ctx, item, None);
+    let produced = tokio::task::spawn_blocking(move || produce(production, Measure::with_md5()))
+        .await
+        .context("the measuring thread panicked")
+        .and_then(|p| p)
+        .map_err(Some)?;
+    let totals = &produced.totals;
+    if !landed.is(totals.bytes, totals.md5.as_deref().unwrap_or_default()) {
+        return Err(Some(not_recognized(
+            item,
+            landed,
+            &format!("{} bytes, MD5 {}", totals.bytes, totals.md5.as_deref().unwrap_or("?")),
+        )));
+    }
+    tracing::info!(source = %item.source, %upload_id, key = %landed.key, "the previous run's POST landed with this file's length and MD5; not sending it again");
+    let sent = expected_request(totals, produced.rows);
+    Ok(Box::new(landed.acknowledgement(upload_id, &item.source, &sent)))
+}
+
+/// An object an earlier upload left that cannot be recognized as this file: not sent again, the operator decides.
+fn not_recognized(item: &Item, landed: &cqube_upload::Landed, file: &str) -> anyhow::Error {
+    let e = anyhow::anyhow!(
+        "{}: an earlier run's upload left {}/{} ({} bytes, ETag {}) and it cannot be told to be this file ({file}), so          the file is not sent again\n\nhint: look at it with `cqube-emit get {}/{}`; to send the file anyway, remove          this job's journal",
+        item.source,
+        landed.bucket,
+        landed.key,
+        landed.bytes,
+        landed.etag.as_deref().unwrap_or("none"),
+        landed.bucket,
+        landed.key
+    );
+    fail(ExitStatus::Permanent, e)
 }
 
 /// The length and SHA-256 a one-shot upload announces: a prepared zip sent as it is, from its file; anything else

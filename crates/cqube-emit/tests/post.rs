@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use common::{
-    Killed, MIB, S3Store, Server, assert_bounded, bin, convert_with_peak, events, free_port, of, watch,
-    without_zip_times,
+    Killed, MIB, S3Store, Server, assert_bounded, bin, convert_with_peak, events, free_port, of, sha256_hex, watch,
+    without_zip_times, zip_rows,
 };
 use serde_json::Value;
 
@@ -270,36 +270,73 @@ fn a_300_mb_export_is_converted_twice_and_posted_in_bounded_memory_without_touch
     assert_bounded("emit (post)", hwm, convert_hwm, 5 * part_size, written);
 }
 
+/// The emitter SIGKILLed after its POST's body was sent, while the store's answer hangs: the store has the object,
+/// the journal only the upload. A plain re-run and `--resume` each recognize the object as the file (same length,
+/// ETag = the file's MD5) and take it as acknowledged, with the file's rows and SHA-256, without a second POST; an
+/// object of the same length but other bytes is not taken, and not overwritten by a second send either.
 #[test]
-fn a_post_that_landed_before_a_crash_is_not_sent_again_by_a_rerun_or_resume() {
+fn a_post_that_landed_before_a_crash_is_acknowledged_not_sent_again_by_a_rerun_or_resume() {
     let store = S3Store::seaweedfs(&["cqube-emission"]);
     let dir = tempfile::tempdir().unwrap();
     let root = emission_folder(dir.path());
-    let log = dir.path().join("relay.log");
-    let (base, _api) = stock_cqube(&store, "cqube-emission", &["--hang-first-post"], &log);
     let zip = root.join("district_master/district_mst.zip");
-    let emit = || {
-        let mut cmd = bin();
-        cmd.args(["emit", "--max-retries", "0"]).arg(&zip).env("CQUBE_EMIT_API", &base);
-        cmd.env("CQUBE_EMIT_TOKEN", "t").env("CQUBE_EMIT_JOURNAL_DIR", dir.path().join("journal"));
-        cmd
-    };
-    let crashed = Killed(emit().stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap());
-    // The store has the object once the relay logged its answer; the emitter is still waiting for it.
-    while std::fs::read_to_string(&log).map_or(true, |l| l.is_empty()) {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    drop(crashed); // SIGKILL
-    assert_eq!(store.objects("cqube-emission", "").len(), 1);
-    for resume in [false, true] {
+    let local = std::fs::read(&zip).unwrap();
+    for (run, how) in ["rerun", "resume", "replaced"].into_iter().enumerate() {
+        let journal = dir.path().join(format!("journal-{how}"));
+        let log = dir.path().join(format!("relay-{how}.log"));
+        let (base, _api) = stock_cqube(&store, "cqube-emission", &["--hang-first-post"], &log);
+        let emit = || {
+            let mut cmd = bin();
+            cmd.args(["emit", "--json", "--max-retries", "0"]).arg(&zip).env("CQUBE_EMIT_API", &base);
+            cmd.env("CQUBE_EMIT_TOKEN", "t").env("CQUBE_EMIT_JOURNAL_DIR", &journal);
+            cmd
+        };
+        let crashed = Killed(emit().stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap());
+        // The store has the object once the relay logged its answer; the emitter is still waiting for it.
+        while std::fs::read_to_string(&log).map_or(true, |l| l.is_empty()) {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        drop(crashed); // SIGKILL
+        let objects = store.objects("cqube-emission", "");
+        assert_eq!(objects.len(), run + 1, "{how}: {objects:?}");
+        let key = objects.iter().map(|(k, _)| k.clone()).max().unwrap(); // keys carry the time: the newest
+        if how == "replaced" {
+            // Same length, other bytes: the store's ETag is no longer the file's MD5.
+            let mut other = local.clone();
+            other[local.len() / 2] ^= 0xff;
+            let tmp = dir.path().join("other.zip");
+            std::fs::write(&tmp, other).unwrap();
+            let put = "s3.put_object(Bucket='cqube-emission', Key=sys.argv[2], Body=open(sys.argv[1], 'rb').read())";
+            store.boto3(put, &[tmp.to_str().unwrap(), &key]);
+        }
         let mut cmd = emit();
-        if resume {
+        if how == "resume" {
             cmd.arg("--resume");
         }
         let out = cmd.output().unwrap();
         let stderr = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(5), "resume {resume}: {stderr}");
-        assert!(stderr.contains("it landed") && stderr.contains("not sent again"), "{stderr}");
-        assert_eq!(store.objects("cqube-emission", "").len(), 1, "resume {resume}: no second object");
+        assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 1, "{how}: one POST reached the store");
+        assert_eq!(store.objects("cqube-emission", "").len(), run + 1, "{how}: no second object");
+        if how == "replaced" {
+            let stdout = text(&out.stdout);
+            assert_eq!(out.status.code(), Some(5), "{stderr}");
+            let events = events(&stdout);
+            let failed = of(&events, "file_failed");
+            let error = failed[0]["error"].as_str().unwrap();
+            assert!(error.contains("cannot be told to be this file") && error.contains("not sent again"), "{error}");
+            assert!(error.contains("hint: look at it with `cqube-emit get cqube-emission/"), "{error}");
+            continue;
+        }
+        assert!(out.status.success(), "{how}: {stderr}");
+        let events = events(&text(&out.stdout));
+        let acked = of(&events, "file_acknowledged");
+        assert_eq!(acked.len(), 1, "{how}");
+        let ack = &acked[0]["ack"];
+        assert_eq!(ack["key"], key.as_str(), "{how}");
+        assert_eq!(ack["bytes"], local.len() as u64, "{how}");
+        assert_eq!(ack["sha256"], sha256_hex(&local), "{how}");
+        assert_eq!(ack["rows"], zip_rows(&zip), "{how}: the file's rows, counted again");
+        assert_eq!(ack["confirmed"], true, "{how}");
+        assert_eq!(store.get("cqube-emission", &key), local, "{how}");
     }
 }

@@ -327,7 +327,7 @@ pub(crate) async fn post_object(
         }
         let max_bytes = state.inner.storage.verify_post(&bucket, &fields)?;
         let key = fields.get("key").cloned().unwrap_or_default();
-        let spool_dir = state.inner.config.data_dir.join("spool");
+        let spool_dir = state.inner.config.data_dir.join(SPOOL_DIR);
         tokio::fs::create_dir_all(&spool_dir)
             .await
             .map_err(|source| Error::Io { what: format!("creating {}", spool_dir.display()), source })?;
@@ -343,6 +343,9 @@ pub(crate) async fn post_object(
                     return Err(form::too_large(format!("the file exceeds the policy's limit of {max_bytes} bytes")));
                 }
                 file.write_all(&chunk).await.map_err(io)?;
+                if written == chunk.len() as u64 {
+                    crate::test_hooks::pause("post.spooling").await;
+                }
             }
             file.flush().await.map_err(io)?;
             drop(file);
@@ -355,6 +358,28 @@ pub(crate) async fn post_object(
         return result.map(|()| StatusCode::NO_CONTENT);
     }
     Err(Error::bad_request("invalid_request", "the form has no `file` field"))
+}
+
+/// Where `post_object` spools a POST's file, under the data directory.
+const SPOOL_DIR: &str = "spool";
+
+/// Removes the spool files a crash left: a POST whose server died mid-body is gone (its client never got an
+/// answer, so it sends again), and only this server's POSTs write there.
+pub(crate) fn clear_spool(data_dir: &std::path::Path) -> Result<(), Error> {
+    let spool = data_dir.join(SPOOL_DIR);
+    let io = |source| Error::Io { what: format!("clearing {}", spool.display()), source };
+    match std::fs::read_dir(&spool) {
+        Ok(entries) => {
+            for entry in entries {
+                let path = entry.map_err(io)?.path();
+                std::fs::remove_file(&path).map_err(io)?;
+                tracing::info!(file = %path.display(), "removed the spool file of a POST a crash interrupted");
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io(e)),
+    }
 }
 
 /// Who may act on an upload besides the token that started it.

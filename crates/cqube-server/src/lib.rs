@@ -98,6 +98,7 @@ impl AppState {
         config.validate()?;
         let catalog = load_catalog(&config)?;
         let db = Database::open(&config.data_dir)?;
+        api::clear_spool(&config.data_dir)?;
         let storage = Storage::connect(&config, &db).await?;
         let b = &config.buckets;
         storage.ensure_buckets(&[&b.input, &b.output, &b.emission]).await?;

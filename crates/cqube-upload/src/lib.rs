@@ -28,7 +28,7 @@ pub use journal::{ItemState, Journal, JournalEntry, JournalState, StoredPartReco
 pub use part::{MAX_PART_BYTES, MAX_PARTS, MIN_PART_BYTES, Part, PartSizer, PartWriter, StreamTotals};
 pub use post::{MAX_POST_BYTES, PostTarget};
 pub use retry::RetryPolicy;
-pub use target::{Aborted, DeliveryTarget, OneShot};
+pub use target::{Aborted, DeliveryTarget, Landed, OneShot};
 pub use upload::{OnRetry, PartEvent, PartRetry, Uploader};
 
 /// Why an API call, a part upload or the journal failed.

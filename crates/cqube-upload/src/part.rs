@@ -58,6 +58,9 @@ pub struct StreamTotals {
     pub sha256: String,
     /// Parts handed to the channel.
     pub parts: u32,
+    /// MD5 of all bytes, lowercase hex, where the writer was asked for it (recognizing a one-shot object, whose
+    /// ETag is its MD5).
+    pub md5: Option<String>,
 }
 
 /// An `io::Write` that fills one part buffer and hands each full part to a bounded channel.
@@ -98,7 +101,12 @@ impl PartWriter {
         if !self.buf.is_empty() || self.next == 1 {
             self.send()?;
         }
-        Ok(StreamTotals { bytes: self.bytes, sha256: hex::encode(self.sha.finalize()), parts: self.next - 1 })
+        Ok(StreamTotals {
+            bytes: self.bytes,
+            sha256: hex::encode(self.sha.finalize()),
+            parts: self.next - 1,
+            md5: None,
+        })
     }
 }
 
@@ -158,7 +166,7 @@ mod tests {
         assert_eq!(parts[2].checksum, xxhash_rust::xxh3::xxh3_64(&data[2 * MIN_PART_BYTES..]));
         assert_eq!(
             totals,
-            StreamTotals { bytes: data.len() as u64, sha256: hex::encode(Sha256::digest(&data)), parts: 3 }
+            StreamTotals { bytes: data.len() as u64, sha256: hex::encode(Sha256::digest(&data)), parts: 3, md5: None }
         );
     }
 

@@ -28,7 +28,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::answer::{refusal, url_path};
-use crate::target::{Aborted, BoxFuture, DeliveryTarget, OneShot};
+use crate::target::{Aborted, BoxFuture, DeliveryTarget, Landed, OneShot};
 use crate::{Error, Part, RetryPolicy};
 
 /// S3's limit for one POST upload.
@@ -117,9 +117,9 @@ impl PostTarget {
     }
 
     /// `POST {api}/list_s3_files` for `bucket` (stock cQube takes only `bucket` and returns at most 1,000 keys;
-    /// `prefix` narrows a cqube-emit server's answer): `Some(size)` when `key` is listed, `None` when it is not
-    /// and the listing is complete.
-    async fn listed_size(&self, bucket: &str, key: &str) -> Result<Option<u64>, Error> {
+    /// `prefix` narrows a cqube-emit server's answer): `key`'s size and unquoted ETag when it is listed, `None`
+    /// when it is not and the listing is complete.
+    async fn listed(&self, bucket: &str, key: &str) -> Result<Option<(u64, Option<String>)>, Error> {
         let what = format!("listing bucket {bucket} for {key}");
         let listing: serde_json::Value = self
             .retry
@@ -133,7 +133,12 @@ impl PostTarget {
             .await?;
         let contents = listing.get("Contents").and_then(serde_json::Value::as_array).map_or(&[][..], Vec::as_slice);
         if let Some(found) = contents.iter().find(|o| o.get("Key").and_then(serde_json::Value::as_str) == Some(key)) {
-            return Ok(found.get("Size").and_then(serde_json::Value::as_u64));
+            let size = found.get("Size").and_then(serde_json::Value::as_u64).ok_or_else(|| Error::Protocol {
+                what: what.clone(),
+                detail: format!("{key} is listed without a size"),
+            })?;
+            let etag = found.get("ETag").and_then(serde_json::Value::as_str).map(|e| e.trim_matches('"').to_owned());
+            return Ok(Some((size, etag)));
         }
         if listing.get("IsTruncated").and_then(serde_json::Value::as_bool).unwrap_or(false) {
             return Err(Error::Protocol {
@@ -338,9 +343,9 @@ impl PostTarget {
             let upload = uploads.get(upload_id).ok_or_else(|| gone(&what))?;
             (upload.bucket.clone(), upload.key.clone(), upload.source.clone())
         };
-        let confirmed = match self.listed_size(&bucket, &key).await {
-            Ok(Some(size)) if size == request.bytes => true,
-            Ok(Some(size)) => {
+        let confirmed = match self.listed(&bucket, &key).await {
+            Ok(Some((size, _))) if size == request.bytes => true,
+            Ok(Some((size, _))) => {
                 return Err(Error::AckMismatch {
                     key,
                     detail: format!("listed with {size} bytes, sent {}", request.bytes),
@@ -360,8 +365,9 @@ impl PostTarget {
     }
 
     /// Settles a POST an earlier run started (its id names size, bucket and key): removed when the bucket does not
-    /// hold it; an error, so the file is not sent twice, when it does (that run's acknowledgement, with its rows
-    /// and SHA-256, was lost with it) or when the listing cannot tell.
+    /// hold it; landed, for the engine to recognize by length and MD5, when it does (that run's acknowledgement,
+    /// with its rows and SHA-256, was lost with it); an error, so the file is not sent twice, when the listing
+    /// cannot tell.
     async fn settle_earlier(&self, upload_id: &str) -> Result<Aborted, Error> {
         let mut fields = upload_id.splitn(4, ':');
         let (Some("post"), Some(size), Some(bucket), Some(key)) =
@@ -370,18 +376,14 @@ impl PostTarget {
             return Ok(Aborted::Removed);
         };
         let what = format!("settling an earlier run's POST of {key}");
-        let listed = self.listed_size(bucket, key).await.map_err(|e| Error::Protocol {
-            what: what.clone(),
+        let listed = self.listed(bucket, key).await.map_err(|e| Error::Protocol {
+            what,
             detail: format!("whether it landed cannot be told, so it is not sent again: {e}"),
         })?;
         match listed {
-            Some(listed) if size.parse() == Ok(listed) => Err(Error::Protocol {
-                what,
-                detail: format!(
-                    "it landed ({listed} bytes in bucket {bucket}) but that run's acknowledgement was lost, so it is \
-                     not sent again; to send it anyway, remove this job's journal"
-                ),
-            }),
+            Some((bytes, etag)) if size.parse() == Ok(bytes) => {
+                Ok(Aborted::Landed(Box::new(Landed { bucket: bucket.to_owned(), key: key.to_owned(), bytes, etag })))
+            }
             _ => Ok(Aborted::Removed),
         }
     }
@@ -400,12 +402,12 @@ impl PostTarget {
             // The last byte never left: the store cannot have the object.
             return Ok(Aborted::Removed);
         };
-        let size = self.listed_size(&upload.bucket, &upload.key).await.map_err(|e| Error::Protocol {
+        let listed = self.listed(&upload.bucket, &upload.key).await.map_err(|e| Error::Protocol {
             what: format!("settling the POST of {}", upload.key),
             detail: format!("its answer was lost after the body was sent, and {e}"),
         })?;
-        match size {
-            Some(size) if size == upload.expected => {
+        match listed {
+            Some((size, _)) if size == upload.expected => {
                 let ack = acknowledgement(upload_id, &upload.source, &upload.bucket, &upload.key, &request, true);
                 Ok(Aborted::Acknowledged(Box::new(ack)))
             }
@@ -504,6 +506,14 @@ impl http_body::Body for FormBody {
 
     fn size_hint(&self) -> http_body::SizeHint {
         http_body::SizeHint::with_exact(self.length)
+    }
+}
+
+impl Landed {
+    /// The acknowledgement an earlier run's POST would have had, once the caller recognized the object as the file
+    /// `sent` describes.
+    pub fn acknowledgement(&self, upload_id: &str, source: &str, sent: &CompleteUploadRequest) -> Acknowledgement {
+        acknowledgement(upload_id, source, &self.bucket, &self.key, sent, true)
     }
 }
 

@@ -23,6 +23,30 @@ pub enum Aborted {
     Removed,
     /// The target had acknowledged the upload before the abort arrived; the emission stands.
     Acknowledged(Box<Acknowledgement>),
+    /// An earlier run's one-shot upload is in the store, but the target never saw its bytes and keeps no record of
+    /// them, so only the caller, which can reproduce the file, can tell whether it is this file: the same length
+    /// and an ETag equal to the file's MD5 (a single-request object's ETag is its MD5).
+    Landed(Box<Landed>),
+}
+
+/// An object an earlier run's one-shot upload left in the store ([`Aborted::Landed`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Landed {
+    /// Where it landed.
+    pub bucket: String,
+    /// Its key, as the upload was created under.
+    pub key: String,
+    /// Its size in the store.
+    pub bytes: u64,
+    /// The ETag the store lists for it, unquoted (`None`: the listing gave none).
+    pub etag: Option<String>,
+}
+
+impl Landed {
+    /// Whether the object is a file `bytes` long with MD5 `md5` (hex): a single-request object's ETag is its MD5.
+    pub fn is(&self, bytes: u64, md5: &str) -> bool {
+        self.bytes == bytes && !md5.is_empty() && self.etag.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(md5))
+    }
 }
 
 /// What a one-shot target (one request per file, such as stock cQube's presigned POST) needs from the engine.
@@ -31,7 +55,8 @@ pub enum Aborted {
 /// takes parts in order one at a time (they are one request body), cannot retry a part (the body is gone) nor
 /// continue an upload later: a failed or interrupted file is sent again under a new `create`. `abort` settles an
 /// upload whose outcome is unknown (the connection was lost after the body was sent): it answers
-/// [`Aborted::Acknowledged`] when the object landed, so the engine never sends a file twice.
+/// [`Aborted::Acknowledged`] when the object landed, so the engine never sends a file twice, and [`Aborted::Landed`]
+/// for an earlier run's upload that landed, for the engine to compare with the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OneShot {
     /// The largest file the target takes (S3 POST: 5 GiB).

@@ -126,6 +126,20 @@ impl Server {
     }
 }
 
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// The data rows of a cQube zip's one CSV, counted by Python's zipfile (not our code): its lines after the header.
+pub fn zip_rows(zip: &Path) -> u64 {
+    let script =
+        "import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nprint(z.read(z.namelist()[0]).count(b'\\n') - 1)";
+    let out = Command::new("python3").args(["-c", script]).arg(zip).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().parse().unwrap()
+}
+
 pub fn events(stdout: &str) -> Vec<Value> {
     stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
 }
