@@ -44,3 +44,49 @@ pub fn open_entry(
         .with_context(|| path.display().to_string())?;
     Ok(Box::new(entry))
 }
+
+/// `verify`: downloads `key` from `bucket` through the API's presigned GET and checks it as `emit` checks a
+/// prepared zip, streaming (at most 8 chunks in flight; nothing held whole or written to disk). A download that
+/// fails is a remote failure (its exit status from the API's answer), a refused zip an input failure.
+pub async fn verify_object(
+    api: &cqube_upload::ApiClient,
+    bucket: &str,
+    key: &str,
+    source: &DataSource,
+    limits: &Limits,
+) -> anyhow::Result<Checked> {
+    use crate::status::{ExitStatus, fail, remote_failure};
+    let (tx, reader) = cqube_source::byte_channel(key, 8);
+    let what = format!("downloading {key}");
+    let url = api.download_uri_in(bucket, key).await.map_err(|e| remote_failure(e, key))?;
+    let mut response = api
+        .http()
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| cqube_upload::Error::Transport { what: what.clone(), source: e.without_url() })
+        .map_err(|e| remote_failure(e, key))?;
+    if !response.status().is_success() {
+        let e = cqube_upload::Error::Protocol { what, detail: format!("HTTP {}", response.status()) };
+        return Err(remote_failure(e, key));
+    }
+    let fetch = tokio::spawn(async move {
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if !tx.send(chunk).await {
+                        return; // the checker stopped reading: it has its answer
+                    }
+                }
+                Ok(None) => return tx.finish().await,
+                Err(e) => return tx.fail(std::io::Error::other(e.without_url())).await,
+            }
+        }
+    });
+    let (source, limits) = (source.clone(), *limits);
+    let checked = tokio::task::spawn_blocking(move || check_zip(reader, &mut std::io::sink(), &source, &limits))
+        .await
+        .context("the checking thread panicked")?;
+    fetch.await.context("the download task panicked")?;
+    checked.with_context(|| format!("object {key}")).map_err(|e| fail(ExitStatus::Input, e))
+}

@@ -614,44 +614,11 @@ pub fn run_verify(
         crate::convert_cmd::options(&crate::convert_cmd::convert_settings(ConvertFlags::default(), config)?, config)?;
     let limits = zip_limits(&emit, convert.max_record_bytes);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
-    let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<bytes::Bytes>>(8);
     // The key as an acknowledgement or `ls` prints it, with or without its bucket in front.
-    let (bucket, key) = runtime.block_on(crate::bucket_cmd::locate(&api, &args.key))?;
-    let fetch = runtime.spawn(async move {
-        let url = api.download_uri_in(&bucket, &key).await?;
-        let mut response = api.http().get(&url).send().await.map_err(|e| cqube_upload::Error::Transport {
-            what: format!("downloading {key}"),
-            source: e.without_url(),
-        })?;
-        if !response.status().is_success() {
-            return Err(cqube_upload::Error::Protocol {
-                what: format!("downloading {key}"),
-                detail: format!("HTTP {}", response.status()),
-            });
-        }
-        loop {
-            let chunk = response.chunk().await.map_err(|e| std::io::Error::other(e.without_url()));
-            let stop = !matches!(chunk, Ok(Some(_)));
-            let item = match chunk {
-                Ok(Some(b)) => Ok(b),
-                Ok(None) => break,
-                Err(e) => Err(e),
-            };
-            if tx.send(item).is_err() || stop {
-                break;
-            }
-        }
-        Ok(())
-    });
-    let checked = cqube_emission::zip_check::check_zip(
-        ChannelReader { rx, current: bytes::Bytes::new() },
-        &mut std::io::sink(),
-        source,
-        &limits,
-    );
-    let fetched = runtime.block_on(fetch).context("download task")?;
-    fetched.map_err(|e| cqube_emission::status::remote_failure(e, &args.key))?;
-    let facts = checked.with_context(|| format!("object {}", args.key)).map_err(|e| fail(ExitStatus::Input, e))?;
+    let facts = runtime.block_on(async {
+        let (bucket, key) = crate::bucket_cmd::locate(&api, &args.key).await?;
+        cqube_emission::zip_check::verify_object(&api, &bucket, &key, source, &limits).await
+    })?;
     if global.json {
         let line = serde_json::json!({"event": "verified", "key": args.key, "source": source.name, "rows": facts.rows,
             "crc32": format!("{:08x}", facts.crc32), "csv_bytes": facts.csv_bytes, "zip_bytes": facts.zip_bytes});
@@ -663,24 +630,4 @@ pub fn run_verify(
         );
     }
     Ok(ExitStatus::Success)
-}
-
-/// A blocking reader over chunks an async download sends.
-struct ChannelReader {
-    rx: std::sync::mpsc::Receiver<std::io::Result<bytes::Bytes>>,
-    current: bytes::Bytes,
-}
-
-impl std::io::Read for ChannelReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.current.is_empty() {
-            match self.rx.recv() {
-                Ok(chunk) => self.current = chunk?,
-                Err(_) => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.current.len());
-        buf[..n].copy_from_slice(&self.current.split_to(n));
-        Ok(n)
-    }
 }

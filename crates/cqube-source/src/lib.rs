@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! database --(tokio-postgres COPY | mysql_async query_iter)--> thread with a current-thread runtime
-//!   --> bounded channel of Bytes (buffers_in_flight x buffer_bytes) --> DbReader: std::io::Read
+//!   --> byte_channel (buffers_in_flight x buffer_bytes) --> ByteReader: std::io::Read
 //! ```
 //!
 //! PostgreSQL writes the CSV itself (`COPY (query) TO STDOUT (FORMAT csv, HEADER)`); MySQL rows are read one at a
@@ -27,9 +27,9 @@ mod query;
 mod stream;
 mod url;
 
-#[cfg(any(feature = "postgres", feature = "mysql"))]
-pub use bridge::DbReader;
 pub use query::{Watermark, table_query};
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub use stream::{ByteReader, ByteSender, byte_channel};
 pub use url::ConnectionUrl;
 
 /// Which database server a source reads from: a `[[source]]`'s `type` tag. An unknown tag fails the config with
@@ -109,7 +109,7 @@ impl Request {
 #[derive(Debug)]
 pub struct Opened {
     /// CSV bytes, header first; a failure later in the stream is an `io::Error` wrapping [`Error`].
-    pub reader: DbReader,
+    pub reader: ByteReader,
     /// With a watermark: the greatest value among the rows being streamed (`None` when there are none), as text.
     /// Store it only once the emission is acknowledged.
     pub watermark: Option<String>,

@@ -77,7 +77,7 @@ impl S3Store {
             .spawn()
             .expect("moto_server is installed (scripts/setup.sh: pip install 'moto[server]')");
         let process = Killed(child);
-        wait_for_port(port, Duration::from_secs(30), "moto_server");
+        wait_for_port(port, Duration::from_mins(1), "moto_server");
         S3Store {
             kind: Kind::Moto,
             endpoint: format!("http://127.0.0.1:{port}"),
