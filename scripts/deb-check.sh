@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the Debian package (make deb), installs it with dpkg -i, checks what it put where, and removes it again.
-# Needs root (CI runs as root). Run by .ci/run after make test.
+# Builds the Debian package (make deb), installs it with dpkg -i, checks what it put where, and removes it again;
+# then the README's `cargo install` from this checkout (it reuses the release build). Needs root (CI runs as root).
+# Run by .ci/run after make test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 make deb
@@ -20,4 +21,10 @@ getent passwd cqube-emit >/dev/null || { echo "deb-check: postinst did not creat
 [[ -d /etc/cqube-emit ]] || { echo "deb-check: postinst did not create /etc/cqube-emit" >&2; exit 1; }
 # The packaged example config loads as it is (every key commented out).
 /usr/bin/cqube-emit config show --config /usr/share/doc/cqube-emit/examples/cqube-emit.toml >/dev/null
-echo "deb-check: ok"
+# The README's install command works from a clean clone (.ci/run runs on one).
+root=$(mktemp -d)
+trap 'dpkg -r cqube-emit >/dev/null; rm -rf "$root"' EXIT
+cargo install --locked --path crates/cqube-emit --root "$root"
+installed=$("$root/bin/cqube-emit" --version)
+[[ $installed == "$version" ]] || { echo "deb-check: cargo install gave '$installed', the package '$version'" >&2; exit 1; }
+echo "deb-check: ok (package and cargo install)"
