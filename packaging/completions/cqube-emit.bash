@@ -16,6 +16,9 @@ _cqube__emit() {
             ",$1")
                 cmd="cqube__emit"
                 ;;
+            cqube__emit,bench)
+                cmd="cqube__emit__subcmd__bench"
+                ;;
             cqube__emit,catalog)
                 cmd="cqube__emit__subcmd__catalog"
                 ;;
@@ -107,12 +110,86 @@ _cqube__emit() {
 
     case "${cmd}" in
         cqube__emit)
-            opts="-v -q -h -V --json --verbose --quiet --no-progress --log-format --config --catalog --help --version catalog convert validate gen emit run daemon plan resume verify ls get config uploads serve token user emissions help completions man"
+            opts="-v -q -h -V --json --verbose --quiet --no-progress --log-format --config --catalog --help --version catalog convert validate gen bench emit run daemon plan resume verify ls get config uploads serve token user emissions help completions man"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --catalog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cqube__subcmd__emit__subcmd__bench)
+            opts="-s -v -q -h --source --rows --seconds --levels --seed --api --token --token-file --protocol --s3 --s3-endpoint --s3-path-style --json --verbose --quiet --no-progress --log-format --config --catalog --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rows)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --seconds)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --levels)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --seed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protocol)
+                    COMPREPLY=($(compgen -W "auto multipart post" -- "${cur}"))
+                    return 0
+                    ;;
+                --s3)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --s3-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --log-format)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0

@@ -38,6 +38,7 @@ complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "catalog" -d '
 complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "convert" -d 'Convert a raw export into a cQube-ready zip (pipe-delimited, catalog header, one CSV per zip).'
 complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "validate" -d 'Check an export against the catalog without writing anything (except --rejects).'
 complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "gen" -d 'Generate deterministic synthetic data for any data source (for trials and benchmarks).'
+complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "bench" -d 'Measure this machine before a real run: convert and emit generated data, and recommend settings.'
 complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "emit" -d 'Emit exports to cQube through the emission API (or its bucket, --s3): converted, zipped, sent in parts.'
 complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "run" -d 'Emit every source of the config file once, in dependency order (for cron and systemd timers).'
 complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "daemon" -d 'Run the config\'s sources on their cron schedules until stopped (SIGTERM).'
@@ -123,6 +124,29 @@ complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand gen" -s v -l verbo
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand gen" -s q -l quiet -d 'Less output on stderr: errors only'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand gen" -l no-progress -d 'Never draw progress bars (also CQUBE_EMIT_NO_PROGRESS or NO_COLOR)'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand gen" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand bench" -s s -l source -d 'Data source to generate' -r
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand bench" -l rows -d 'Rows to generate: exactly this many, or at most this many with --seconds. Default: as many as fit the time budget (at most 512 MiB of CSV)' -r
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand bench" -l seconds -d 'Size the input from a sample so the whole run takes about this long. Default 60 (without --rows)' -r
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand bench" -l levels -d 'Deflate levels to convert at, comma-separated; the lowest is also emitted. Default 1,5,6,9' -r
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand bench" -l seed -d 'Generator seed' -r
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand bench" -l api -d 'Emission API base URL (what `cqube-emit serve` prints). Config key `emit.api`. [env: CQUBE_EMIT_API]' -r
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand bench" -l token -d 'API token. Prefer CQUBE_EMIT_TOKEN or a token file: a flag shows in `ps`. [env: CQUBE_EMIT_TOKEN]' -r
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand bench" -l token-file -d 'File holding the API token. Config key `emit.token_file`. [env: CQUBE_EMIT_TOKEN_FILE]' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand bench" -l protocol -d 'How files are delivered: a cqube-emit server\'s multipart API, a stock cQube\'s presigned POST (one per file, at most 5 GiB, restarted rather than resumed), or auto: ask the API. Config key `emit.protocol`. [env: CQUBE_EMIT_PROTOCOL]' -r -f -a "auto\t'Ask the API: multipart when it lists it, else post'
+multipart\t'A cqube-emit server\'s `/uploads` endpoints: parts in parallel, resumable, acknowledged'
+post\t'Stock cQube\'s `upload-url`: one presigned POST per file, at most 5 GiB, restarted rather than resumed'"
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand bench" -l s3 -d 'Deliver straight to the emission bucket, as `aws s3 cp` would, with AWS credentials that may write it (AWS_* variables or a profile). Excludes --api. Config key `emit.s3`. [env: CQUBE_EMIT_S3]' -r
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand bench" -l s3-endpoint -d 'S3-compatible store for --s3, e.g. http://minio:9000 (else AWS_ENDPOINT_URL, else AWS). Config key `emit.s3_endpoint`. [env: CQUBE_EMIT_S3_ENDPOINT]' -r
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand bench" -l log-format -d 'Log format on stderr' -r -f -a "text\t''
+json\t''"
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand bench" -l config -d 'Config file (default: $CQUBE_EMIT_CONFIG, then ./cqube-emit.toml when present)' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand bench" -l catalog -d 'Catalog override (JSON, same shape as the built-in catalog): replaces or adds data sources' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand bench" -l s3-path-style -d 'Path-style requests for --s3 (URL/BUCKET/KEY), as MinIO, SeaweedFS and most S3-compatible stores need. Config key `emit.s3_path_style`. [env: CQUBE_EMIT_S3_PATH_STYLE]'
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand bench" -l json -d 'Print machine-readable JSON on stdout (one object per line) instead of tables'
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand bench" -s v -l verbose -d 'More log detail on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides'
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand bench" -s q -l quiet -d 'Less output on stderr: errors only'
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand bench" -l no-progress -d 'Never draw progress bars (also CQUBE_EMIT_NO_PROGRESS or NO_COLOR)'
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -s s -l source -d 'Data source of stdin or of a raw file whose name does not say; with no inputs, the configured source to send' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l on-error -d 'What a bad row in a converted export does (fail the file, or skip the row). Config `[convert] on_error`. [env: CQUBE_EMIT_ON_ERROR]' -r -f -a "fail\t''
 skip\t''"

@@ -11,6 +11,7 @@
 //! The API takes resolved [`Settings`], a [`DeliveryTarget`](cqube_upload::DeliveryTarget), an [`EventSink`] and a
 //! stop future (the caller's signal handler); it never parses flags, prints or exits.
 
+pub mod bench;
 pub mod event;
 pub mod job;
 pub mod plan;
@@ -22,6 +23,7 @@ pub mod zip_check;
 pub use event::{Event, EventSink, Interrupt};
 pub use job::{Job, JobSpec, Watermarks};
 pub use plan::{Configured, Item, ItemInput};
+pub use produce::StreamSource;
 pub use run::{Ended, FileResult, Report, Settings};
 pub use status::{ExitStatus, Failure, fail};
 

@@ -23,6 +23,9 @@ pub enum ItemInput {
     Stdin,
     /// The config's database query for the source, converted on the fly.
     Database(cqube_source::Backend),
+    /// Bytes the caller supplies under this name ([`Settings::streams`](crate::Settings)), converted on the fly:
+    /// `cqube-emit bench`'s generated data, which never touches the disk.
+    Stream(String),
 }
 
 /// A `[[source]]` of the config file, as the plan sees it.
@@ -49,6 +52,7 @@ impl ItemInput {
             ItemInput::Zip(p) | ItemInput::Raw(p) => p.display().to_string(),
             ItemInput::Stdin => "-".into(),
             ItemInput::Database(backend) => format!("{backend} query"),
+            ItemInput::Stream(name) => format!("{name} (stream)"),
         }
     }
 
@@ -75,6 +79,7 @@ impl ItemInput {
             // Streams cannot be looked at in advance; regenerated part checksums decide what is reused.
             ItemInput::Stdin => "stdin".into(),
             ItemInput::Database(_) => "database".into(),
+            ItemInput::Stream(_) => "stream".into(),
         }
     }
 }

@@ -30,6 +30,19 @@ pub(crate) struct Production {
     pub zip_limits: cqube_zip::check::Limits,
     /// For a database item: its rows, already streaming.
     pub database: Option<Input>,
+    /// For a stream item: how to open it.
+    pub stream: Option<StreamSource>,
+}
+
+/// Opens the bytes of an [`ItemInput::Stream`]. Each pass over the file opens it again (a one-shot target makes two:
+/// one to measure, one to send), so it must give the same bytes every time.
+#[derive(Clone)]
+pub struct StreamSource(pub Arc<dyn Fn() -> Box<dyn std::io::Read + Send> + Send + Sync>);
+
+impl std::fmt::Debug for StreamSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StreamSource")
+    }
 }
 
 /// A database item's rows, streaming.
@@ -140,6 +153,10 @@ pub(crate) fn produce(job: Production, mut writer: impl ZipSink) -> anyhow::Resu
                 ItemInput::Raw(path) => Input::open(path).with_context(|| format!("opening {}", path.display())),
                 ItemInput::Stdin => Input::open(std::path::Path::new("-")).context("reading stdin"),
                 ItemInput::Database(_) => job.database.context("no rows for the database source"),
+                ItemInput::Stream(name) => match &job.stream {
+                    Some(open) => Input::from_reader(name, None, (open.0)()).map_err(anyhow::Error::from),
+                    None => Err(anyhow::anyhow!("no stream named {name} in the settings")),
+                },
             };
             let prepared = cqube_convert::prepare(catalog, Some(source), opened.map_err(input_error)?, &job.convert)
                 .map_err(engine_failure)?;

@@ -19,7 +19,7 @@ use tokio::task::JoinSet;
 use crate::event::{Event, EventSink, Interrupt};
 use crate::job::{Job, Watermarks, starts_over};
 use crate::plan::{Item, ItemInput};
-use crate::produce::{Measure, OpenedDatabase, Production, produce};
+use crate::produce::{Measure, OpenedDatabase, Production, StreamSource, produce};
 use crate::status::{ExitStatus, fail, remote_failure, status_of};
 
 /// Everything a job's run needs besides its plan, resolved once by the caller.
@@ -43,6 +43,8 @@ pub struct Settings {
     pub databases: BTreeMap<String, cqube_source::Request>,
     pub database_convert: cqube_convert::ConvertOptions,
     pub watermarks: Watermarks,
+    /// The bytes of the plan's [`ItemInput::Stream`] items, by name.
+    pub streams: BTreeMap<String, StreamSource>,
 }
 
 /// How one file ended.
@@ -529,6 +531,10 @@ fn production(ctx: &Ctx, item: &Item, database: Option<OpenedDatabase>) -> Produ
         zip: ctx.settings.zip,
         zip_limits: ctx.settings.zip_limits,
         database: database.map(|d| d.input),
+        stream: match &item.input {
+            ItemInput::Stream(name) => ctx.settings.streams.get(name).cloned(),
+            _ => None,
+        },
     }
 }
 

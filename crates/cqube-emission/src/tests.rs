@@ -75,6 +75,7 @@ fn settings(max_retries: usize) -> Settings {
         databases: std::collections::BTreeMap::new(),
         database_convert: cqube_convert::ConvertOptions::default(),
         watermarks: Watermarks::Incremental,
+        streams: std::collections::BTreeMap::new(),
     }
 }
 

@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand};
 
+use crate::bench_cmd::BenchArgs;
 use crate::bucket_cmd::{GetArgs, LsArgs};
 use crate::catalog_cmd::CatalogArgs;
 use crate::config_cmd::ConfigCommand;
@@ -70,6 +71,29 @@ pub enum Command {
     ///   cqube-emit gen --all cqube_emission --rows 10000     # every source, referentially consistent
     #[command(verbatim_doc_comment)]
     Gen(GenArgs),
+    /// Measure this machine before a real run: convert and emit generated data, and recommend settings.
+    ///
+    /// Examples:
+    ///   cqube-emit bench                        # about a minute, to a server started in-process
+    ///   cqube-emit bench --seconds 20 --levels 1,5,9
+    ///   cqube-emit bench --source school_master --rows 200000 --json | jq .recommended
+    ///   cqube-emit bench --api https://cqube.example/data --token-file ~/.cqube-token
+    ///
+    /// Generates rows of --source in memory (nothing is written to disk), converts them at
+    /// each of --levels, and emits them once, at the lowest level, through the engine: to a
+    /// cqube-emit server it starts on loopback with a temporary data directory, or to --api
+    /// or --s3 when given (which then receive a real file of generated rows). Prints MB/s,
+    /// CPU seconds, peak memory and zip size per stage, and the [convert] level, threads,
+    /// --jobs and part size that follow from them, each with its reason. Without --rows the
+    /// input is sized from a sample to take about --seconds (60) in all.
+    ///
+    /// --json prints one object: source, rows, input_bytes, sized_by, threads,
+    /// destination, protocol, stages (stage, level, seconds, cpu_seconds, mb_per_second,
+    /// peak_rss_bytes, zip_bytes, rows), upload_mb_per_second, link_bound,
+    /// recommended (level, threads, jobs, part_size_bytes, reasons) and seconds;
+    /// docs/benchmarks.md describes each field.
+    #[command(verbatim_doc_comment)]
+    Bench(BenchArgs),
     /// Emit exports to cQube through the emission API (or its bucket, --s3): converted, zipped, sent in parts.
     ///
     /// Examples:

@@ -182,7 +182,7 @@ fn emit_flags(api: &ApiArgs, s3: Option<&S3Args>, tuning: Option<&TuningArgs>) -
 }
 
 /// The prepared-zip limits; records as long as `convert` accepts.
-fn zip_limits(settings: &EmitSettings, max_record_bytes: usize) -> cqube_zip::check::Limits {
+pub(crate) fn zip_limits(settings: &EmitSettings, max_record_bytes: usize) -> cqube_zip::check::Limits {
     cqube_zip::check::Limits {
         max_entry_bytes: settings.max_entry_bytes.value,
         max_ratio: settings.max_compression_ratio.value.max(1),
@@ -465,6 +465,7 @@ fn run_job(
         database_convert,
         normalize: spec.normalize,
         watermarks: if spec.full { Watermarks::Ignored } else { Watermarks::Incremental },
+        streams: std::collections::BTreeMap::new(),
     };
     let total: Option<u64> = items
         .iter()

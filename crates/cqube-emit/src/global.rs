@@ -43,8 +43,9 @@ pub enum LogFormat {
 }
 
 impl GlobalArgs {
-    /// Installs the stderr log subscriber: `-v`/`-q` pick the level, RUST_LOG overrides it.
-    pub fn init_logging(&self) {
+    /// Installs the stderr log subscriber: `-v`/`-q` pick the level, RUST_LOG overrides it. `serving`: the command
+    /// is `serve`, whose requests are logged by default.
+    pub fn init_logging(&self, serving: bool) {
         use tracing_subscriber::layer::SubscriberExt as _;
         use tracing_subscriber::util::SubscriberInitExt as _;
         QUIET.store(self.quiet, Ordering::Relaxed);
@@ -55,9 +56,12 @@ impl GlobalArgs {
             (false, 2) => "debug",
             _ => "trace",
         };
-        // `serve` logs one line per request by default (no effect on the other commands, which run no server).
-        let defaults =
-            if level == "warn" { format!("{level},{}", cqube_server::DEFAULT_LOG_DIRECTIVES) } else { level.into() };
+        // `serve` logs one line per request by default; `bench`'s in-process server does not.
+        let defaults = if serving && level == "warn" {
+            format!("{level},{}", cqube_server::DEFAULT_LOG_DIRECTIVES)
+        } else {
+            level.into()
+        };
         let filter = tracing_subscriber::EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(defaults));
         // Whatever RUST_LOG says: the targets whose debug events carry presigned URLs or Authorization headers.

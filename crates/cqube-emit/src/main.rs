@@ -1,5 +1,6 @@
 //! The `cqube-emit` binary: argument parsing, logging, exit codes and wiring. The work happens in the library crates.
 
+mod bench_cmd;
 mod bucket_cmd;
 mod catalog_cmd;
 mod cli;
@@ -30,7 +31,7 @@ use crate::exit::ExitStatus;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    cli.global.init_logging();
+    cli.global.init_logging(matches!(cli.command, Command::Server(server_cli::ServerCommand::Serve(_))));
     let result = match cli.command {
         Command::Server(cmd) => server_cli::run(cmd, &cli.global),
         Command::Help(args) => docs_cmd::help(&args),
@@ -59,6 +60,7 @@ fn run_data_command(command: Command, global: &global::GlobalArgs) -> anyhow::Re
         Command::Convert(args) => convert_cmd::run_convert(&args, &catalog, &config, global),
         Command::Validate(args) => convert_cmd::run_validate(&args, &catalog, &config, global),
         Command::Gen(args) => gen_cmd::run(&args, &catalog, global),
+        Command::Bench(args) => bench_cmd::run(&args, catalog.into(), &config, global),
         Command::Emit(args) => {
             emit_cmd::run_emit(&args, Vec::new(), catalog.into(), &config, config_path.as_deref(), global)
         }
