@@ -3,9 +3,9 @@
 //! stand-in for cQube's Flask `upload-url`, a gateway's 401, a zip over the POST limit, a connection cut after the
 //! body was sent, an emitter killed after its POST landed, and a 300 MB export in bounded memory.
 //!
-//! The stand-in (`cqube-testkit/cqube_upload_url.py`, started by `cqube_testkit::stock_cqube`) is a Python port of cQube's own endpoint, boto3
-//! `generate_presigned_post(bucket, filename_with_timestamp, ExpiresIn=3600)`, run as a real HTTP server: cQube's
-//! Flask app itself is not installable here.
+//! The stand-in (`cqube-testkit/cqube_upload_url.py`, started by `cqube_testkit::stock_cqube`) is a Python port of
+//! cQube's own endpoint, boto3 `generate_presigned_post(bucket, filename_with_timestamp, ExpiresIn=3600)`, run as a
+//! real HTTP server: cQube's Flask app itself is not installable here.
 
 mod common;
 
