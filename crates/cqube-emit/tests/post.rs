@@ -3,21 +3,22 @@
 //! stand-in for cQube's Flask `upload-url`, a gateway's 401, a zip over the POST limit, a connection cut after the
 //! body was sent, an emitter killed after its POST landed, and a 300 MB export in bounded memory.
 //!
-//! The stand-in (`tests/cqube_upload_url.py`) is a Python port of cQube's own endpoint, boto3
-//! `generate_presigned_post(bucket, filename_with_timestamp, ExpiresIn=3600)`, run as a real HTTP server: cQube's
-//! Flask app itself is not installable here.
+//! The stand-in (`cqube-testkit/cqube_upload_url.py`, started by `cqube_testkit::stock_cqube`) is a Python port of
+//! cQube's own endpoint, boto3 `generate_presigned_post(bucket, filename_with_timestamp, ExpiresIn=3600)`, run as a
+//! real HTTP server: cQube's Flask app itself is not installable here.
 
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use common::{
-    Killed, MIB, S3Store, Server, assert_bounded, bin, convert_with_peak, events, free_port, of, sha256_hex, watch,
+    Killed, MIB, S3Store, Server, assert_bounded, bin, convert_with_peak, events, of, sha256_hex, watch,
     without_zip_times, zip_rows,
 };
+use cqube_testkit::stock_cqube;
 use serde_json::Value;
 
 /// A small cqube_emission folder of every catalog source, from `cqube-emit gen`.
@@ -140,30 +141,6 @@ fn a_gateways_401_names_the_status_path_and_token_without_its_html() {
         assert!(!stderr.contains("<html") && !stderr.contains("kong"), "{stderr}");
         drop(gateway);
     }
-}
-
-/// The stand-in for cQube's `upload-url` on a free port, in front of `store`.
-fn stock_cqube(store: &S3Store, bucket: &str, extra: &[&str], relay_log: &Path) -> (String, Killed) {
-    let port = free_port();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cqube_upload_url.py");
-    let child = Command::new("python3")
-        .arg(script)
-        .args([&port.to_string(), bucket])
-        .args(extra)
-        .envs(store.env())
-        .env("RELAY_LOG", relay_log)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let child = Killed(child);
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return (format!("http://127.0.0.1:{port}/data"), child);
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    panic!("the upload-url stand-in did not start");
 }
 
 fn emit_to(base: &str, dir: &Path, input: &Path) -> std::process::Output {

@@ -231,6 +231,37 @@ pub struct StoredPart {
     pub size_bytes: u64,
 }
 
+/// One upload of a part, as a store's ListParts lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedPart {
+    /// Number, ETag and size.
+    pub part: StoredPart,
+    /// Its LastModified (seconds, nanoseconds): stores write whole seconds.
+    pub modified: Option<(i64, u32)>,
+}
+
+/// One part per number from a store's ListParts: the newest upload of each, the one S3 would complete. A number can
+/// be listed more than once (SeaweedFS lists each upload of a part, a retried PUT, until the upload completes).
+/// When uploads of one number with different ETags share the newest timestamp, which one is current cannot be
+/// told: its ETag is left empty, as for a store that lists none.
+pub fn newest_parts(mut parts: Vec<ListedPart>) -> Vec<StoredPart> {
+    parts.sort_by_key(|p| (p.part.part_number, p.modified));
+    let mut newest: Vec<ListedPart> = Vec::with_capacity(parts.len());
+    for listed in parts {
+        match newest.last_mut() {
+            Some(last) if last.part.part_number == listed.part.part_number => {
+                let ambiguous = last.modified == listed.modified && last.part.etag != listed.part.etag;
+                *last = listed;
+                if ambiguous {
+                    last.part.etag.clear();
+                }
+            }
+            _ => newest.push(listed),
+        }
+    }
+    newest.into_iter().map(|l| l.part).collect()
+}
+
 /// `POST /data/uploads/{upload_id}/complete`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -384,6 +415,20 @@ pub struct UploadInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn newest_parts_keeps_the_last_upload_of_each_number() {
+        let part = |n: u32, etag: &str| StoredPart { part_number: n, etag: etag.into(), size_bytes: 5 };
+        let listed = |n: u32, etag: &str, second: i64| ListedPart { part: part(n, etag), modified: Some((second, 0)) };
+        let parts = vec![listed(1, "a", 1), listed(2, "new", 2), listed(2, "old", 1), listed(3, "c", 2)];
+        assert_eq!(newest_parts(parts), [part(1, "a"), part(2, "new"), part(3, "c")], "listed in any order");
+        // two uploads of part 2 in the same second: no telling which one the store would complete
+        let parts = vec![listed(1, "a", 1), listed(2, "x", 2), listed(2, "y", 2)];
+        assert_eq!(newest_parts(parts), [part(1, "a"), part(2, "")]);
+        // the same bytes sent twice in one second: one ETag either way
+        let parts = vec![listed(2, "x", 2), listed(2, "x", 2)];
+        assert_eq!(newest_parts(parts), [part(2, "x")]);
+    }
 
     #[test]
     fn token_parse_accepts_only_the_exact_shape() {

@@ -498,7 +498,7 @@ pub(crate) async fn list_parts(
     let upload = upload_for(&state, &who, &upload_id, Others::Refused)?;
     require_open(&upload)?;
     let parts = state.inner.storage.list_parts(&upload.bucket, &upload.key, &upload.store_upload_id).await?;
-    Ok(Json(ListPartsResponse { parts: crate::storage::newest_parts(parts) }))
+    Ok(Json(ListPartsResponse { parts: cqube_protocol::newest_parts(parts) }))
 }
 
 fn acknowledgement(e: EmissionRecord) -> Acknowledgement {

@@ -19,7 +19,7 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use base64::Engine as _;
-use cqube_protocol::{ListFilesResponse, ObjectInfo, PresignedPost, StoredPart};
+use cqube_protocol::{ListFilesResponse, ListedPart, ObjectInfo, PresignedPost, StoredPart};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
@@ -276,7 +276,8 @@ impl Storage {
 
     /// Every part upload the store lists for an upload, by part number and, within one number, oldest first.
     /// A number can appear more than once: SeaweedFS lists each upload of a part (a retried PUT) until the
-    /// upload completes, and completes from the one whose ETag it is given. [`newest_parts`] keeps one per number.
+    /// upload completes, and completes from the one whose ETag it is given. [`cqube_protocol::newest_parts`]
+    /// keeps one per number.
     pub async fn list_parts(&self, bucket: &str, key: &str, upload_id: &str) -> Result<Vec<ListedPart>, Error> {
         let mut parts = Vec::new();
         let mut marker: Option<String> = None;
@@ -668,35 +669,6 @@ impl Storage {
 }
 
 /// Writes the shared-credentials file with mode 0600 (replacing it whole, so a reader never sees half of it).
-/// One upload of a part, as the store lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListedPart {
-    /// Number, ETag and size.
-    pub part: StoredPart,
-    /// Its LastModified (seconds, nanoseconds): stores write whole seconds.
-    modified: Option<(i64, u32)>,
-}
-
-/// One part per number from [`Storage::list_parts`]: the newest upload of each, the one S3 would complete. When
-/// uploads of one number with different ETags share the newest timestamp, which one is current cannot be told:
-/// its ETag is left empty, as for a store that lists none.
-pub fn newest_parts(parts: Vec<ListedPart>) -> Vec<StoredPart> {
-    let mut newest: Vec<ListedPart> = Vec::with_capacity(parts.len());
-    for listed in parts {
-        match newest.last_mut() {
-            Some(last) if last.part.part_number == listed.part.part_number => {
-                let ambiguous = last.modified == listed.modified && last.part.etag != listed.part.etag;
-                *last = listed;
-                if ambiguous {
-                    last.part.etag.clear();
-                }
-            }
-            _ => newest.push(listed),
-        }
-    }
-    newest.into_iter().map(|l| l.part).collect()
-}
-
 fn write_credentials_file(path: &Path, access_key_id: &str, secret_access_key: &str) -> Result<(), Error> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
@@ -785,20 +757,6 @@ fn encode_copy_source(key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn newest_parts_keeps_the_last_upload_of_each_number() {
-        let part = |n: u32, etag: &str| StoredPart { part_number: n, etag: etag.into(), size_bytes: 5 };
-        let listed = |n: u32, etag: &str, second: i64| ListedPart { part: part(n, etag), modified: Some((second, 0)) };
-        let parts = vec![listed(1, "a", 1), listed(2, "old", 1), listed(2, "new", 2), listed(3, "c", 2)];
-        assert_eq!(newest_parts(parts), [part(1, "a"), part(2, "new"), part(3, "c")]);
-        // two uploads of part 2 in the same second: no telling which one the store would complete
-        let parts = vec![listed(1, "a", 1), listed(2, "x", 2), listed(2, "y", 2)];
-        assert_eq!(newest_parts(parts), [part(1, "a"), part(2, "")]);
-        // the same bytes sent twice in one second: one ETag either way
-        let parts = vec![listed(2, "x", 2), listed(2, "x", 2)];
-        assert_eq!(newest_parts(parts), [part(2, "x")]);
-    }
 
     #[test]
     fn copy_source_encoding_keeps_slashes() {

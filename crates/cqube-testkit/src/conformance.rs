@@ -3,8 +3,13 @@
 //! `integration.rs`: one set of checks, run by each target on each store.
 //!
 //! A target joins by describing itself as a [`Subject`] and calling [`run`] (or single checks) from its own
-//! integration test; `crates/cqube-server/tests/it/conformance.rs` runs `ApiClient` → the emission API on the
-//! embedded store, moto, SeaweedFS and `CQUBE_EMIT_TEST_S3_ENDPOINT`.
+//! integration test. Multipart targets meet the checks below; one-shot targets (one request per file) meet those of
+//! [`one_shot`], and [`run`] picks the section from [`DeliveryTarget::one_shot`]. Who runs it:
+//!
+//! - `ApiClient` → the emission API on the embedded store, moto, SeaweedFS and `CQUBE_EMIT_TEST_S3_ENDPOINT`, and
+//!   `PostTarget` → the API with multipart off on the embedded store: `crates/cqube-server/tests/it/conformance.rs`;
+//! - `PostTarget` → the stock-cQube stand-in ([`crate::stock_cqube`]) on moto and SeaweedFS, and `S3Target` on
+//!   moto, SeaweedFS and `CQUBE_EMIT_TEST_S3_ENDPOINT`: `crates/cqube-upload/tests/conformance.rs`.
 //!
 //! Every check panics with the subject's name on the first thing that does not conform.
 
@@ -19,6 +24,8 @@ use cqube_upload::{Aborted, DeliveryTarget, MIN_PART_BYTES, Part};
 use sha2::Digest;
 
 use crate::{S3Store, payload};
+
+pub mod one_shot;
 
 /// A target under test and the store behind it.
 pub struct Subject<'a> {
@@ -54,9 +61,13 @@ impl std::fmt::Debug for Subject<'_> {
     }
 }
 
-/// Runs every check against `subject`; returns the names of those that ran (`expired_url` needs
-/// [`Subject::short_lived_urls`]).
+/// Runs every check that applies to `subject`: the one-shot section ([`one_shot`]) for a target whose
+/// [`DeliveryTarget::one_shot`] is `Some`, else the multipart checks below. Returns the names of those that ran
+/// (`expired_url` needs [`Subject::short_lived_urls`]).
 pub async fn run(subject: &Subject<'_>) -> Vec<&'static str> {
+    if (subject.connect)().one_shot().is_some() {
+        return one_shot::run(subject).await;
+    }
     let mut ran = Vec::new();
     happy_path(subject).await;
     ran.push("happy_path");
@@ -78,23 +89,34 @@ pub async fn run(subject: &Subject<'_>) -> Vec<&'static str> {
 
 /// A file of three parts (two full, one short last part) and what completing it needs.
 struct File {
+    /// The catalog source and its `<dir>/<stem>.zip`.
+    source: &'static str,
+    filename: &'static str,
     data: Vec<u8>,
     parts: Vec<Part>,
 }
 
 impl File {
     fn new(seed: u64) -> File {
+        File::of(seed, ("student_attendance", "student_attendance/student_attendance.zip"))
+    }
+
+    fn of(seed: u64, (source, filename): (&'static str, &'static str)) -> File {
         let data = payload(2 * MIN_PART_BYTES + (1 << 20) + 7, seed);
         let parts = data.chunks(MIN_PART_BYTES).zip(1..).map(|(chunk, number)| part(number, chunk)).collect();
-        File { data, parts }
+        File { source, filename, data, parts }
     }
 
     fn create_request(&self) -> CreateUploadRequest {
         CreateUploadRequest {
-            source: "student_attendance".into(),
-            filename: "student_attendance/student_attendance.zip".into(),
+            source: self.source.into(),
+            filename: self.filename.into(),
             expected_size_bytes: Some(self.data.len() as u64),
         }
+    }
+
+    fn sha256(&self) -> String {
+        hex::encode(sha2::Sha256::digest(&self.data))
     }
 
     fn complete_request(&self, etags: &[String]) -> CompleteUploadRequest {
@@ -106,7 +128,7 @@ impl File {
                 .collect(),
             rows: 1234,
             bytes: self.data.len() as u64,
-            sha256: hex::encode(sha2::Sha256::digest(&self.data)),
+            sha256: self.sha256(),
             watermark: None,
         }
     }

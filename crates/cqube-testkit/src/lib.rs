@@ -5,6 +5,7 @@ pub mod conformance;
 pub mod proxy;
 
 use std::net::{TcpListener, TcpStream};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -270,6 +271,28 @@ impl S3Store {
         }
         panic!("{} never created bucket {bucket}", self.endpoint);
     }
+}
+
+/// The stand-in for stock cQube's emission API (`cqube_upload_url.py`, a port of cQube's Flask `upload-url` and
+/// `list_s3_files`) on a free port, in front of `store`'s `bucket`; `extra` are its flags (`--cut-first-post`,
+/// `--hang-first-post`), and its relay appends each POST's status to `relay_log`. Returns the API's base URL
+/// (`http://127.0.0.1:PORT/data`) and the process.
+pub fn stock_cqube(store: &S3Store, bucket: &str, extra: &[&str], relay_log: &Path) -> (String, Killed) {
+    let port = free_port();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("cqube_upload_url.py");
+    let child = Command::new("python3")
+        .arg(script)
+        .args([&port.to_string(), bucket])
+        .args(extra)
+        .envs(store.env())
+        .env("RELAY_LOG", relay_log)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("python3 runs the upload-url stand-in");
+    let child = Killed(child);
+    wait_for_port(port, Duration::from_secs(10), "the upload-url stand-in");
+    (format!("http://127.0.0.1:{port}/data"), child)
 }
 
 fn wait_for_port(port: u16, within: Duration, what: &str) {

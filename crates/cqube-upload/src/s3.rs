@@ -26,14 +26,16 @@ use std::time::Duration;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::config::{
-    BehaviorVersion, ProvideCredentials, Region, RequestChecksumCalculation, ResponseChecksumValidation, retry, timeout,
+    BehaviorVersion, Credentials, ProvideCredentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
+    retry, timeout,
 };
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use cqube_protocol::{
-    Acknowledgement, CompleteUploadRequest, CreateUploadRequest, CreateUploadResponse, StoredPart, Watermark,
+    Acknowledgement, CompleteUploadRequest, CreateUploadRequest, CreateUploadResponse, ListedPart, StoredPart,
+    Watermark, newest_parts,
 };
 use serde::{Deserialize, Serialize};
 
@@ -150,12 +152,7 @@ impl S3Target {
     /// A target for `options`, with credentials, region and endpoint from the standard AWS chain (a region left
     /// unset is `us-east-1`, as the aws CLI's s3 commands assume). Fails when no credentials are found.
     pub async fn connect(options: S3Options) -> Result<S3Target, Error> {
-        let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-                aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-            ))
-            .build_https();
-        let shared = aws_config::defaults(BehaviorVersion::latest()).http_client(http).load().await;
+        let shared = aws_config::defaults(BehaviorVersion::latest()).http_client(http_client()).load().await;
         let what = "loading AWS credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, ...)";
         let credentials = shared.credentials_provider().ok_or_else(|| Error::Store {
             what: what.into(),
@@ -171,7 +168,35 @@ impl S3Target {
             detail: chain(&e),
             retryable: false,
         })?;
-        let mut config = aws_sdk_s3::config::Builder::from(&shared)
+        let mut config = aws_sdk_s3::config::Builder::from(&shared);
+        if shared.region().is_none() {
+            config = config.region(Region::new("us-east-1"));
+        }
+        Ok(S3Target::from_config(config, options))
+    }
+
+    /// A target for `options` that signs with these credentials for `region` instead of the standard chain's:
+    /// for a caller that reaches several stores from one process, where the process-wide `AWS_*` variables can
+    /// name only one (the conformance suite).
+    pub fn with_credentials(
+        options: S3Options,
+        access_key_id: &str,
+        secret_access_key: &str,
+        region: &str,
+    ) -> S3Target {
+        let credentials = Credentials::new(access_key_id, secret_access_key, None, None, "cqube-emit");
+        let config = aws_sdk_s3::config::Builder::new()
+            .behavior_version(BehaviorVersion::latest())
+            .http_client(http_client())
+            .credentials_provider(credentials)
+            .region(Region::new(region.to_owned()));
+        S3Target::from_config(config, options)
+    }
+
+    /// The client every constructor ends with: path style as asked, checksums only where S3 requires them, the
+    /// SDK's retries off (the [`RetryPolicy`] retries), `options.request_timeout` per attempt.
+    fn from_config(config: aws_sdk_s3::config::Builder, options: S3Options) -> S3Target {
+        let mut config = config
             .force_path_style(options.path_style)
             .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
             .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
@@ -185,17 +210,14 @@ impl S3Target {
         if let Some(endpoint) = &options.endpoint {
             config = config.endpoint_url(endpoint);
         }
-        if shared.region().is_none() {
-            config = config.region(Region::new("us-east-1"));
-        }
-        Ok(S3Target {
+        S3Target {
             client: Client::from_conf(config.build()),
             location: options.location,
             retry: options.retry,
             taken: Mutex::default(),
             state_lock: tokio::sync::Mutex::default(),
             conditional_complete: AtomicBool::new(true),
-        })
+        }
     }
 
     fn bucket(&self) -> &str {
@@ -472,7 +494,7 @@ impl S3Target {
         }
     }
 
-    /// ListParts, every page.
+    /// ListParts, every page, one part per number (a store may list every upload of a retried part).
     pub async fn list_parts(&self, upload_id: &str) -> Result<Vec<StoredPart>, Error> {
         let (_, key, s3_id) = parse_upload_id(upload_id)?;
         let what = format!("listing the parts of s3://{}/{key}", self.bucket());
@@ -486,14 +508,17 @@ impl S3Target {
                     call.set_part_number_marker(marker.clone()).send().await.map_err(|e| store_error(&what, &e))
                 })
                 .await?;
-            parts.extend(page.parts().iter().map(|p| StoredPart {
-                part_number: p.part_number().and_then(|n| u32::try_from(n).ok()).unwrap_or(0),
-                etag: p.e_tag().unwrap_or_default().to_owned(),
-                size_bytes: p.size().and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
+            parts.extend(page.parts().iter().map(|p| ListedPart {
+                part: StoredPart {
+                    part_number: p.part_number().and_then(|n| u32::try_from(n).ok()).unwrap_or(0),
+                    etag: p.e_tag().unwrap_or_default().to_owned(),
+                    size_bytes: p.size().and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
+                },
+                modified: p.last_modified().map(|t| (t.secs(), t.subsec_nanos())),
             }));
             marker = page.next_part_number_marker().map(str::to_owned);
             if !page.is_truncated().unwrap_or(false) || marker.is_none() {
-                return Ok(parts);
+                return Ok(newest_parts(parts));
             }
         }
     }
@@ -545,6 +570,15 @@ impl DeliveryTarget for S3Target {
     ) -> BoxFuture<'a, Result<Option<Watermark>, Error>> {
         Box::pin(S3Target::last_watermark(self, source, column))
     }
+}
+
+/// HTTPS with rustls on ring, as the rest of the workspace.
+fn http_client() -> aws_sdk_s3::config::SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
 }
 
 /// `<stem>_YYYYmmddHHMMSS.zip`, the time in UTC: cQube's API's name for an upload of `<stem>.zip` at `at`.

@@ -1,11 +1,13 @@
-//! The delivery-target conformance suite (`cqube_testkit::conformance`) for `ApiClient` → this server, on every
-//! store: the embedded one, moto, SeaweedFS, and the endpoint in `CQUBE_EMIT_TEST_S3_ENDPOINT` when it is set.
+//! The delivery-target conformance suite (`cqube_testkit::conformance`) against this server: `ApiClient` on every
+//! store (the embedded one, moto, SeaweedFS, and the endpoint in `CQUBE_EMIT_TEST_S3_ENDPOINT` when it is set), and
+//! `PostTarget` (one presigned POST per file) with the multipart endpoints off, as a stock-compatible server, on the
+//! embedded store.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use cqube_testkit::conformance::{self, Listing, Subject};
-use cqube_upload::{ApiClient, DeliveryTarget, RetryPolicy};
+use cqube_upload::{ApiClient, DeliveryTarget, MAX_POST_BYTES, PostTarget, RetryPolicy};
 
 use crate::harness::{S3Store, TestServer, start_with, store};
 
@@ -16,9 +18,11 @@ const SHORT_URL_SECONDS: u64 = 3;
 /// A new client of `server`, with a token for every source. Its API calls retry briefly: a store whose answer
 /// cannot be read (moto's ListParts) fails the same after the default minute and a half of backoff.
 fn client(server: &TestServer, token: &str) -> Arc<dyn DeliveryTarget> {
-    let retry =
-        RetryPolicy { max_retries: 3, min_delay: Duration::from_millis(100), max_delay: Duration::from_secs(1) };
-    Arc::new(ApiClient::new(&server.base, token, retry, Duration::from_mins(1)).unwrap())
+    Arc::new(ApiClient::new(&server.base, token, retry(), Duration::from_mins(1)).unwrap())
+}
+
+fn retry() -> RetryPolicy {
+    RetryPolicy { max_retries: 3, min_delay: Duration::from_millis(100), max_delay: Duration::from_secs(1) }
 }
 
 /// Runs the suite with one server on `s3` (`None`: the embedded store) and a second, on the same store, whose URLs
@@ -81,4 +85,26 @@ async fn api_client_on_the_endpoint_in_the_environment() {
         return;
     };
     suite(&s3.endpoint.clone(), Some(&s3), Listing::Parts).await;
+}
+
+/// `PostTarget` → this server with `[server] multipart = false` on the embedded store: the one-shot checks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn post_target_with_multipart_off_on_the_embedded_store() {
+    let (_dir, server) = start_with(|cfg| cfg.multipart = false).await;
+    let a = server.state.storage().embedded_access().expect("the embedded store");
+    let store = S3Store::running(&a.endpoint_url, &a.access_key_id, &a.secret_access_key, &a.region);
+    let token = server.token("conformance", None, false);
+    let subject = Subject {
+        name: "PostTarget on the embedded store, multipart off".into(),
+        connect: Box::new(|| {
+            Arc::new(PostTarget::new(&server.base, &token, retry(), Duration::from_mins(1), MAX_POST_BYTES).unwrap())
+        }),
+        store: &store,
+        listing: Listing::Parts,
+        short_lived_urls: None,
+    };
+    let ran = conformance::run(&subject).await;
+    assert_eq!(ran.len(), 5, "checks run: {ran:?}");
+    drop(subject);
+    server.stop().await;
 }

@@ -1,4 +1,4 @@
-"""A stand-in for stock cQube's emission API, for cqube-emit's tests only.
+"""A stand-in for stock cQube's emission API, for the tests only (cqube-testkit starts it: `stock_cqube`).
 
 cQube's own Flask app (cQube_Workflow development/datasource/python/views.py, Flask 1.1.2 + Flask-RESTful 0.3.8)
 is not installable here, so this is a port of the two endpoints the emitter uses, on a real HTTP server:
