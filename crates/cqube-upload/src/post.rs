@@ -231,6 +231,15 @@ impl PostTarget {
             what: what.clone(),
             detail: "a presigned POST needs the file's size in advance".into(),
         })?;
+        if expected > self.max_bytes {
+            return Err(Error::Protocol {
+                what,
+                detail: format!(
+                    "{expected} bytes, over the {}-byte limit of one presigned POST; nothing was sent",
+                    self.max_bytes
+                ),
+            });
+        }
         let post = self.presigned_post(&request.filename).await?;
         let key = post
             .fields

@@ -105,7 +105,7 @@ async fn post_to_stock_cqube(name: &str, store: &S3Store) {
         short_lived_urls: None,
     };
     let ran = conformance::run(&subject).await;
-    assert_eq!(ran.len(), 5, "{name}: checks run: {ran:?}");
+    assert_eq!(ran.len(), 6, "{name}: checks run: {ran:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -104,7 +104,7 @@ async fn post_target_with_multipart_off_on_the_embedded_store() {
         short_lived_urls: None,
     };
     let ran = conformance::run(&subject).await;
-    assert_eq!(ran.len(), 5, "checks run: {ran:?}");
+    assert_eq!(ran.len(), 6, "checks run: {ran:?}");
     drop(subject);
     server.stop().await;
 }
