@@ -314,7 +314,7 @@ _cqube__emit() {
             return 0
             ;;
         cqube__subcmd__emit__subcmd__convert)
-            opts="-s -o -v -q -h --source --delimiter --encoding --on-error --max-errors --rejects --null-token --thousands-separator --threads --output --level --json --verbose --quiet --no-progress --log-format --config --catalog --help"
+            opts="-s -o -v -q -h --source --delimiter --encoding --on-error --max-errors --rejects --strict --null-token --thousands-separator --threads --output --level --json --verbose --quiet --no-progress --log-format --config --catalog --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -468,7 +468,7 @@ _cqube__emit() {
             return 0
             ;;
         cqube__subcmd__emit__subcmd__emit)
-            opts="-s -j -v -q -h --source --normalize --resume --on-error --level --dry-run --full --api --token --token-file --protocol --s3 --s3-endpoint --s3-path-style --jobs --parts-in-flight --part-size-bytes --max-retries --request-timeout-seconds --journal-dir --max-entry-bytes --max-compression-ratio --json --verbose --quiet --no-progress --log-format --config --catalog --help"
+            opts="-s -j -v -q -h --source --normalize --resume --on-error --strict --rejects --level --dry-run --full --api --token --token-file --protocol --s3 --s3-endpoint --s3-path-style --jobs --parts-in-flight --part-size-bytes --max-retries --request-timeout-seconds --journal-dir --max-entry-bytes --max-compression-ratio --json --verbose --quiet --no-progress --log-format --config --catalog --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -484,6 +484,10 @@ _cqube__emit() {
                     ;;
                 --on-error)
                     COMPREPLY=($(compgen -W "fail skip" -- "${cur}"))
+                    return 0
+                    ;;
+                --rejects)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --level)
@@ -908,7 +912,7 @@ _cqube__emit() {
             return 0
             ;;
         cqube__subcmd__emit__subcmd__run)
-            opts="-s -j -v -q -h --source --on-error --level --dry-run --full --api --token --token-file --protocol --s3 --s3-endpoint --s3-path-style --jobs --parts-in-flight --part-size-bytes --max-retries --request-timeout-seconds --journal-dir --max-entry-bytes --max-compression-ratio --json --verbose --quiet --no-progress --log-format --config --catalog --help"
+            opts="-s -j -v -q -h --source --on-error --strict --rejects --level --dry-run --full --api --token --token-file --protocol --s3 --s3-endpoint --s3-path-style --jobs --parts-in-flight --part-size-bytes --max-retries --request-timeout-seconds --journal-dir --max-entry-bytes --max-compression-ratio --json --verbose --quiet --no-progress --log-format --config --catalog --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -924,6 +928,10 @@ _cqube__emit() {
                     ;;
                 --on-error)
                     COMPREPLY=($(compgen -W "fail skip" -- "${cur}"))
+                    return 0
+                    ;;
+                --rejects)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --level)
@@ -1346,7 +1354,7 @@ _cqube__emit() {
             return 0
             ;;
         cqube__subcmd__emit__subcmd__validate)
-            opts="-s -v -q -h --source --delimiter --encoding --on-error --max-errors --rejects --null-token --thousands-separator --threads --json --verbose --quiet --no-progress --log-format --config --catalog --help"
+            opts="-s -v -q -h --source --delimiter --encoding --on-error --max-errors --rejects --strict --null-token --thousands-separator --threads --json --verbose --quiet --no-progress --log-format --config --catalog --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

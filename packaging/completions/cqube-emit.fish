@@ -80,6 +80,7 @@ complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand convert" -l log-fo
 json\t''"
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand convert" -l config -d 'Config file (default: $CQUBE_EMIT_CONFIG, then ./cqube-emit.toml when present)' -r -F
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand convert" -l catalog -d 'Catalog override (JSON, same shape as the built-in catalog): replaces or adds data sources' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand convert" -l strict -d 'Reject rows that break a warning rule too (a check cQube does not enforce, such as district_master inityear\'s format); by default they are only counted. Config `[convert] strict`. [env: CQUBE_EMIT_STRICT]'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand convert" -l thousands-separator -d 'Accept thousands separators in numbers (1,234 -> 1234)'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand convert" -l json -d 'Print machine-readable JSON on stdout (one object per line) instead of tables'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand convert" -s v -l verbose -d 'More log detail on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides'
@@ -99,6 +100,7 @@ complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand validate" -l log-f
 json\t''"
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand validate" -l config -d 'Config file (default: $CQUBE_EMIT_CONFIG, then ./cqube-emit.toml when present)' -r -F
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand validate" -l catalog -d 'Catalog override (JSON, same shape as the built-in catalog): replaces or adds data sources' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand validate" -l strict -d 'Reject rows that break a warning rule too (a check cQube does not enforce, such as district_master inityear\'s format); by default they are only counted. Config `[convert] strict`. [env: CQUBE_EMIT_STRICT]'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand validate" -l thousands-separator -d 'Accept thousands separators in numbers (1,234 -> 1234)'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand validate" -l json -d 'Print machine-readable JSON on stdout (one object per line) instead of tables'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand validate" -s v -l verbose -d 'More log detail on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides'
@@ -150,6 +152,7 @@ complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand bench" -s h -l hel
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -s s -l source -d 'Data source of stdin or of a raw file whose name does not say; with no inputs, the configured source to send' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l on-error -d 'What a bad row in a converted export does (fail the file, or skip the row). Config `[convert] on_error`. [env: CQUBE_EMIT_ON_ERROR]' -r -f -a "fail\t''
 skip\t''"
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l rejects -d 'Write every row left out of a converted export (file, line, column, value, rule) to this CSV report' -r -F
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l level -d 'Deflate level 0-9 for converted exports. [env: CQUBE_EMIT_LEVEL]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l api -d 'Emission API base URL (what `cqube-emit serve` prints). Config key `emit.api`. [env: CQUBE_EMIT_API]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l token -d 'API token. Prefer CQUBE_EMIT_TOKEN or a token file: a flag shows in `ps`. [env: CQUBE_EMIT_TOKEN]' -r
@@ -173,6 +176,7 @@ complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l config -d
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l catalog -d 'Catalog override (JSON, same shape as the built-in catalog): replaces or adds data sources' -r -F
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l normalize -d 'Re-encode zips through the conversion engine instead of sending them as they are'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l resume -d 'Continue this job\'s journal: parts already stored are not sent again'
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l strict -d 'Reject rows of converted exports that break a warning rule too (a check cQube does not enforce); by default they are counted and sent. Config `[convert] strict`. [env: CQUBE_EMIT_STRICT]'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l dry-run -d 'Print the plan, labelled (dry-run), and send nothing'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l full -d 'Database sources with a watermark: read every row, not only those past the last acknowledged watermark (for backfills). The new watermark is still recorded with the acknowledgement'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l s3-path-style -d 'Path-style requests for --s3 (URL/BUCKET/KEY), as MinIO, SeaweedFS and most S3-compatible stores need. Config key `emit.s3_path_style`. [env: CQUBE_EMIT_S3_PATH_STYLE]'
@@ -184,6 +188,7 @@ complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -s h -l help
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -s s -l source -d 'Only these configured sources (repeatable); default all. Their dependencies are not added' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l on-error -d 'What a bad row in a converted export does (fail the file, or skip the row). Config `[convert] on_error`. [env: CQUBE_EMIT_ON_ERROR]' -r -f -a "fail\t''
 skip\t''"
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l rejects -d 'Write every row left out of a converted export (file, line, column, value, rule) to this CSV report' -r -F
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l level -d 'Deflate level 0-9 for converted exports. [env: CQUBE_EMIT_LEVEL]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l api -d 'Emission API base URL (what `cqube-emit serve` prints). Config key `emit.api`. [env: CQUBE_EMIT_API]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l token -d 'API token. Prefer CQUBE_EMIT_TOKEN or a token file: a flag shows in `ps`. [env: CQUBE_EMIT_TOKEN]' -r
@@ -205,6 +210,7 @@ complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l log-format
 json\t''"
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l config -d 'Config file (default: $CQUBE_EMIT_CONFIG, then ./cqube-emit.toml when present)' -r -F
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l catalog -d 'Catalog override (JSON, same shape as the built-in catalog): replaces or adds data sources' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l strict -d 'Reject rows of converted exports that break a warning rule too (a check cQube does not enforce); by default they are counted and sent. Config `[convert] strict`. [env: CQUBE_EMIT_STRICT]'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l dry-run -d 'Print the plan, labelled (dry-run), and send nothing'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l full -d 'Database sources with a watermark: read every row, not only those past the last acknowledged watermark (for backfills). The new watermark is still recorded with the acknowledgement'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l s3-path-style -d 'Path-style requests for --s3 (URL/BUCKET/KEY), as MinIO, SeaweedFS and most S3-compatible stores need. Config key `emit.s3_path_style`. [env: CQUBE_EMIT_S3_PATH_STYLE]'

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use cqube_core::{Catalog, Column, DataSource};
+use cqube_core::{Catalog, Column, DataSource, InferError};
 use cqube_normalize::{
     Detected, HeaderError, HeaderMap, LineEndReader, LineEnds, Mapping, Quick, QuickRule, Slot, TextEncoding,
     ValueOptions,
@@ -51,6 +51,10 @@ pub struct ConvertOptions {
     /// Source columns the caller knows the catalog lacks (a database source's watermark column): left out without
     /// a warning.
     pub known_extra_columns: Vec<String>,
+    /// Treat every warning rule (a check cQube does not enforce) as an error: the row is rejected.
+    pub strict: bool,
+    /// `source.column` names whose warning rules are errors, as with `strict` for those columns only.
+    pub strict_checks: Vec<String>,
 }
 
 impl Default for ConvertOptions {
@@ -68,6 +72,8 @@ impl Default for ConvertOptions {
             chunks_in_flight: threads + 2,
             max_record_bytes: 64 << 20,
             known_extra_columns: Vec::new(),
+            strict: false,
+            strict_checks: Vec::new(),
         }
     }
 }
@@ -86,8 +92,8 @@ pub enum Error {
     Empty { input: String },
     #[error("{input}:1: header line is not valid UTF-8\n\nhint: pass --encoding (e.g. windows-1252)")]
     HeaderEncoding { input: String },
-    #[error("{input}: cannot tell which data source this is (header: {header})\n\nhint: pass --source NAME")]
-    UnknownSource { input: String, header: String },
+    #[error("{input}: {problem}")]
+    UnknownSource { input: String, problem: InferError },
     #[error(
         "data source {0}: the catalog does not know its columns\n\nhint: describe them in a catalog override (--catalog FILE)"
     )]
@@ -150,6 +156,10 @@ pub struct Summary {
     pub rows_in: u64,
     pub rows_out: u64,
     pub rows_rejected: u64,
+    /// Rows written that break a warning rule (a check cQube does not enforce); see `warned`.
+    pub rows_warned: u64,
+    /// Each warning rule broken, per column: how often, and the first case.
+    pub warned: Vec<Warned>,
     /// Source columns not in the catalog, left out of the output.
     pub dropped_columns: Vec<String>,
     pub bytes_in: u64,
@@ -163,6 +173,19 @@ pub struct Summary {
     pub seconds: f64,
     /// What the caller should show even on success: a non-empty input that gave no rows, say.
     pub warnings: Vec<String>,
+}
+
+/// A warning rule broken in the rows written: counted, never a reason to reject.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Warned {
+    pub column: String,
+    /// The rule, in words (`academic year YYYY-YY`).
+    pub rule: String,
+    /// Cells that break it.
+    pub count: u64,
+    pub first_line: u64,
+    /// The first offending value, cut as in the rejects report.
+    pub first_value: String,
 }
 
 impl Summary {
@@ -245,12 +268,15 @@ pub fn prepare<'c>(
     }
     let (source, source_inferred_by) = if let Some(s) = source {
         (s, None)
-    } else if let Some(s) = (name != "-").then(|| catalog.find_by_path(&name)).flatten() {
-        (s, Some("file name"))
-    } else if let Some(s) = catalog.infer_from_header(header.iter().map(String::as_str)) {
-        (s, Some("header"))
     } else {
-        return Err(Error::UnknownSource { input: name, header: header.join(", ") });
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        let path = (name != "-").then_some(name.as_str());
+        let filled =
+            |s: &DataSource| options.mappings.get(&s.name).map(|m| mapped_columns(m, &header)).unwrap_or_default();
+        match catalog.infer_source(path, &header, &filled) {
+            Ok((s, by)) => (s, Some(by.as_str())),
+            Err(problem) => return Err(Error::UnknownSource { input: name, problem }),
+        }
     };
     if !source.columns_known() {
         return Err(Error::ColumnsUnknown(source.name.clone()));
@@ -348,6 +374,8 @@ impl Prepared<'_> {
             rows_out: 0,
             rejected: 0,
             csv_bytes,
+            warned: BTreeMap::new(),
+            rows_warned: 0,
         };
         pipeline(chunker, &work, options.chunks_in_flight.max(1), |chunk| {
             work.recycle(state.take(chunk, &mut out, rejects)?);
@@ -379,6 +407,8 @@ impl Prepared<'_> {
             rows_in: state.rows_in,
             rows_out: state.rows_out,
             rows_rejected: state.rejected,
+            rows_warned: state.rows_warned,
+            warned: state.warned(),
             dropped_columns: self.header_map.dropped.clone(),
             bytes_in: bytes_read.load(Ordering::Relaxed),
             csv_bytes: state.csv_bytes,
@@ -406,6 +436,9 @@ struct Tally<'a> {
     rows_out: u64,
     rejected: u64,
     csv_bytes: u64,
+    /// Per (column, rule) broken: the count, the first line and value.
+    warned: BTreeMap<(usize, usize), (u64, u64, String)>,
+    rows_warned: u64,
 }
 
 impl Tally<'_> {
@@ -435,6 +468,7 @@ impl Tally<'_> {
                 return Err(Error::TooManyErrors { input: self.input.to_owned(), max });
             }
         }
+        self.count_warnings(&c.warnings, &c.row_lines, &duplicates);
         if !duplicates.is_empty() {
             c.encoded = remove_rows(&c.encoded, &c.row_ends, &duplicates);
         }
@@ -444,6 +478,37 @@ impl Tally<'_> {
             out.write_all(&c.encoded).map_err(Error::Output)?;
         }
         Ok(c.encoded)
+    }
+
+    /// Counts the warnings of the rows written (not of those dropped as duplicates).
+    fn count_warnings(&mut self, warnings: &[Warning], row_lines: &[u64], duplicates: &[usize]) {
+        let dropped: Vec<u64> = duplicates.iter().map(|&row| row_lines[row]).collect();
+        let mut last_line = None;
+        for w in warnings.iter().filter(|w| !dropped.contains(&w.line)) {
+            let entry = self.warned.entry((w.column, w.rule)).or_insert_with(|| (0, w.line, w.value.clone()));
+            entry.0 += 1;
+            if last_line != Some(w.line) {
+                self.rows_warned += 1;
+                last_line = Some(w.line);
+            }
+        }
+    }
+
+    /// The warning counts, in catalog order.
+    fn warned(&self) -> Vec<Warned> {
+        self.warned
+            .iter()
+            .map(|(&(column, rule), (count, first_line, value))| {
+                let column = &self.source.columns[column];
+                Warned {
+                    column: column.name.clone(),
+                    rule: column.checks[rule].check.to_string(),
+                    count: *count,
+                    first_line: *first_line,
+                    first_value: Reject::new(0, None, value, String::new(), "").value,
+                }
+            })
+            .collect()
     }
 
     fn duplicate_reject(&self, c: &ChunkOutput, row: usize) -> Reject {
@@ -486,7 +551,10 @@ fn remove_rows(encoded: &[u8], ends: &[u32], drop: &[usize]) -> Vec<u8> {
 
 /// Everything a worker needs to convert a chunk, shared by all workers.
 struct Work {
+    /// The source's columns, with the warnings `strict`/`strict_checks` raise made errors.
     columns: Vec<Column>,
+    /// Per column: whether it has warning rules left to count.
+    warns: Vec<bool>,
     slots: Vec<Slot>,
     quick: Vec<QuickRule>,
     is_key: Vec<bool>,
@@ -510,9 +578,16 @@ impl Work {
         in_delimiter: u8,
         options: &ConvertOptions,
     ) -> Work {
+        let mut columns = source.columns.clone();
+        for c in &mut columns {
+            if options.strict || options.strict_checks.iter().any(|n| *n == format!("{}.{}", source.name, c.name)) {
+                c.raise_warnings();
+            }
+        }
         Work {
             is_key: source.columns.iter().map(|c| source.key.contains(&c.name)).collect(),
-            columns: source.columns.clone(),
+            warns: columns.iter().map(Column::has_warnings).collect(),
+            columns,
             slots: map.slots.clone(),
             quick: source.columns.iter().map(|c| QuickRule::new(c, &options.values, source.delimiter)).collect(),
             header_len,
@@ -549,6 +624,16 @@ struct ChunkOutput {
     row_lines: Vec<u64>,
     key_hashes: Vec<u64>,
     rejects: Vec<Reject>,
+    /// Warning rules broken by the rows that passed, in row order.
+    warnings: Vec<Warning>,
+}
+
+/// One cell that breaks a warning rule: its column and rule (positions in the catalog), line and value.
+struct Warning {
+    column: usize,
+    rule: usize,
+    line: u64,
+    value: String,
 }
 
 /// Parses, maps, normalizes and encodes one chunk. Runs on the rayon pool.
@@ -565,6 +650,7 @@ fn convert_chunk(w: &Work, chunk: &Chunk) -> ChunkOutput {
             row_lines: Vec::new(),
             key_hashes: Vec::new(),
             rejects: Vec::new(),
+            warnings: Vec::new(),
         },
     };
     // Checked once for the whole chunk (nearly always valid): then no record or field needs checking.
@@ -701,9 +787,10 @@ impl Rows<'_> {
         let c = &mut self.out;
         c.rows_in += 1;
         let start = c.encoded.len();
+        let warnings_before = c.warnings.len();
         self.key.clear();
         let outcome = match invalid {
-            None => encode_row(self.w, record, line, &mut c.encoded, &mut self.key),
+            None => encode_row(self.w, record, line, &mut c.encoded, &mut self.key, &mut c.warnings),
             Some(invalid) => Err(utf8_reject(self.w, record, line, invalid)),
         };
         match outcome {
@@ -718,6 +805,7 @@ impl Rows<'_> {
             }
             Err(reject) => {
                 c.encoded.truncate(start);
+                c.warnings.truncate(warnings_before);
                 c.rejects.push(reject);
                 !self.w.fail_fast
             }
@@ -740,7 +828,14 @@ fn utf8_reject(w: &Work, record: &impl Fields, line: u64, (byte, offset): (u8, u
 
 /// Appends one record's output fields (no line end) and its key bytes, or says why the row is rejected.
 /// The record must be valid UTF-8.
-fn encode_row(w: &Work, record: &impl Fields, line: u64, out: &mut Vec<u8>, key: &mut Vec<u8>) -> Result<(), Reject> {
+fn encode_row(
+    w: &Work,
+    record: &impl Fields,
+    line: u64,
+    out: &mut Vec<u8>,
+    key: &mut Vec<u8>,
+    warnings: &mut Vec<Warning>,
+) -> Result<(), Reject> {
     if record.count() != w.header_len {
         let rule = format!("row has {} fields, the header has {}", record.count(), w.header_len);
         let row = (0..record.count().min(50))
@@ -775,6 +870,10 @@ fn encode_row(w: &Work, record: &impl Fields, line: u64, out: &mut Vec<u8>, key:
                 let value = cqube_normalize::normalize_value(column, raw, &w.values)
                     .map_err(|v| Reject::new(line, Some(&column.name), raw, v.to_string(), v.code()))?;
                 if let Some(v) = &value {
+                    if w.warns[i] {
+                        let broken = cqube_normalize::warned(column, v);
+                        warnings.extend(broken.map(|rule| Warning { column: i, rule, line, value: v.to_string() }));
+                    }
                     cqube_encode::write_field(out, v, w.out_delimiter);
                 }
                 value.is_none()
@@ -885,6 +984,14 @@ fn chunk_error(input: &str, e: ChunkError) -> Error {
     }
 }
 
+/// The catalog columns a mapping fills for this header: renamed source columns present in it, and constants.
+fn mapped_columns(mapping: &Mapping, header: &[&str]) -> Vec<String> {
+    let present = |name: &str| header.iter().any(|h| cqube_core::canonical_name(h) == cqube_core::canonical_name(name));
+    let renamed =
+        mapping.columns.iter().filter(|(from, to)| !to.trim().is_empty() && present(from)).map(|(_, to)| to.trim());
+    renamed.chain(mapping.constants.keys().map(String::as_str)).map(str::to_owned).collect()
+}
+
 fn read_up_to(r: &mut impl Read, limit: usize) -> io::Result<Vec<u8>> {
     let mut buf = Vec::with_capacity(limit);
     r.take(limit as u64).read_to_end(&mut buf)?;
@@ -906,13 +1013,16 @@ mod tests {
 
     /// student_attendance, its header in catalog order but for one dropped source column at the end.
     fn work(on_error: OnError) -> Work {
+        work_with(&ConvertOptions { on_error, ..ConvertOptions::default() })
+    }
+
+    fn work_with(options: &ConvertOptions) -> Work {
         let catalog = Catalog::builtin();
         let source = catalog.get("student_attendance").expect("a built-in source");
         let mut header: Vec<&str> = source.columns.iter().map(|c| c.name.as_str()).collect();
         header.push("remarks");
         let map = cqube_normalize::map_header(source, &header, &Mapping::default()).expect("the catalog's own header");
-        let options = ConvertOptions { on_error, ..ConvertOptions::default() };
-        Work::new(source, &map, header.len(), b',', &options)
+        Work::new(source, &map, header.len(), b',', options)
     }
 
     fn row(id: u32, days: &str, month: &str) -> String {
@@ -933,6 +1043,7 @@ mod tests {
                 row_lines: Vec::new(),
                 key_hashes: Vec::new(),
                 rejects: Vec::new(),
+                warnings: Vec::new(),
             },
         };
         if split {
@@ -952,7 +1063,7 @@ mod tests {
         data += &row(2, &days, "4").replace('\n', "\r\n");
         data += "\n\r\n";
         data += &row(3, &(nulls.clone() + " 2 "), "12");
-        data += &row(4, &days.replace("1,1,1", "1,8,1"), "4"); // fails the day range check
+        data += &row(4, &days.replacen("1,1,1", "1,8,1", 1), "4"); // breaks the day range, a warning: kept
         data += &row(5, &days, "x");
         data += "6,1,2\n"; // too few fields
         data += &row(7, &days, "NULL"); // required
@@ -970,11 +1081,21 @@ mod tests {
                 (&csv.row_ends, &csv.row_lines, &csv.key_hashes)
             );
             assert_eq!(split.rejects, csv.rejects);
+            let warned =
+                |c: &ChunkOutput| c.warnings.iter().map(|w| (w.column, w.line, w.value.clone())).collect::<Vec<_>>();
+            assert_eq!(warned(&split), warned(&csv));
         }
         let skip = convert(&work(OnError::Skip), data, true);
-        assert_eq!((skip.rows_in, skip.row_lines.as_slice()), (9, [7, 8, 11, 16, 17].as_slice()));
+        assert_eq!((skip.rows_in, skip.row_lines.as_slice()), (9, [7, 8, 11, 12, 16, 17].as_slice()));
         let lines: Vec<u64> = skip.rejects.iter().map(|r| r.line).collect();
-        assert_eq!(lines, [12, 13, 14, 15]);
+        assert_eq!(lines, [13, 14, 15]);
+        let warnings: Vec<(usize, u64, &str)> =
+            skip.warnings.iter().map(|w| (w.column, w.line, w.value.as_str())).collect();
+        assert_eq!(warnings, [(7, 12, "8")], "day 2 (column 8) of line 12");
+        let strict = work_with(&ConvertOptions { on_error: OnError::Skip, strict: true, ..ConvertOptions::default() });
+        let raised = convert(&strict, data, true);
+        assert_eq!(raised.rejects.iter().map(|r| r.line).collect::<Vec<_>>(), [12, 13, 14, 15], "--strict rejects it");
+        assert!(raised.warnings.is_empty());
     }
 
     #[test]

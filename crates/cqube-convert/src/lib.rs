@@ -20,6 +20,6 @@ mod input;
 mod keys;
 mod reject;
 
-pub use engine::{ConvertOptions, Error, OnError, Prepared, Progress, Summary, prepare};
+pub use engine::{ConvertOptions, Error, OnError, Prepared, Progress, Summary, Warned, prepare};
 pub use input::Input;
-pub use reject::{NoRejects, Reject, RejectCsv, RejectSink};
+pub use reject::{NoRejects, Reject, RejectCsv, RejectSink, SharedRejects};

@@ -1,6 +1,7 @@
 //! Rejected rows: what was wrong, where, and the report file they go to.
 
 use std::io::{self, Write};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::Serialize;
 
@@ -34,6 +35,37 @@ impl Reject {
 /// Where rejected rows are reported.
 pub trait RejectSink: Send {
     fn record(&mut self, input: &str, reject: &Reject) -> io::Result<()>;
+
+    /// Writes out what is buffered (a report shared by several conversions cannot be finished by any one).
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// One report for conversions running at once (`emit` of several files): each record is written whole.
+#[derive(Clone)]
+pub struct SharedRejects(Arc<Mutex<dyn RejectSink>>);
+
+impl SharedRejects {
+    pub fn new(sink: impl RejectSink + 'static) -> SharedRejects {
+        SharedRejects(Arc::new(Mutex::new(sink)))
+    }
+}
+
+impl std::fmt::Debug for SharedRejects {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedRejects")
+    }
+}
+
+impl RejectSink for SharedRejects {
+    fn record(&mut self, input: &str, reject: &Reject) -> io::Result<()> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).record(input, reject)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).flush()
+    }
 }
 
 /// Discards rejects (they are still counted in the summary).
@@ -71,6 +103,10 @@ impl<W: Write + Send> RejectSink for RejectCsv<W> {
         self.writer.write_record([input, &line, r.column.as_deref().unwrap_or(""), &r.value, &r.rule, r.code])?;
         Ok(())
     }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.writer.flush()
+    }
 }
 
 #[cfg(test)]
@@ -84,6 +120,32 @@ mod tests {
         report.record("att.csv", &r).unwrap();
         let text = String::from_utf8(report.finish().unwrap()).unwrap();
         assert_eq!(text, "file,line,column,value,rule,code\natt.csv,7,Month,13,fails check: range 1..=12,check\n");
+    }
+
+    #[test]
+    fn a_shared_report_takes_records_from_several_threads() {
+        let file = tempfile_path();
+        let shared = SharedRejects::new(RejectCsv::new(std::fs::File::create(&file).unwrap()).unwrap());
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let mut sink = shared.clone();
+                s.spawn(move || {
+                    for line in 0..100 {
+                        let r = Reject::new(line, Some("Month"), "13", "fails check: range 1..=12".into(), "check");
+                        sink.record(&format!("f{t}.csv"), &r).unwrap();
+                    }
+                });
+            }
+        });
+        shared.clone().flush().unwrap();
+        let text = std::fs::read_to_string(&file).unwrap();
+        let _ = std::fs::remove_file(&file);
+        assert_eq!(text.lines().count(), 401);
+        assert!(text.lines().skip(1).all(|l| l.ends_with(",13,fails check: range 1..=12,check")), "{text}");
+    }
+
+    fn tempfile_path() -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("cqube-rejects-{}-{:?}.csv", std::process::id(), std::thread::current().id()))
     }
 
     #[test]

@@ -2,7 +2,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Check, canonical_name};
+use crate::{Check, Rule, Severity, canonical_name};
 
 const BUILTIN_SOURCES: &str = include_str!("../catalog/datasources.json");
 const BUILTIN_CHECKS: &str = include_str!("../catalog/checks.json");
@@ -56,7 +56,8 @@ pub struct Column {
     pub declared_type: String,
     /// A null here makes cQube drop the row.
     pub required: bool,
-    pub checks: Vec<Check>,
+    /// Value rules, each with its severity and what cQube does when it is broken.
+    pub checks: Vec<Rule>,
     /// Other header names that mean this column (beyond case, space, `_` and `-` differences).
     pub aliases: Vec<String>,
     pub notes: String,
@@ -222,24 +223,12 @@ impl Catalog {
         }
     }
 
-    /// The source whose columns best match a header: every required column present, then the most
-    /// columns in common. Returns `None` when no source has all its required columns in the header.
-    pub fn infer_from_header<'a>(&self, header: impl IntoIterator<Item = &'a str>) -> Option<&DataSource> {
-        let found: HashSet<String> = header.into_iter().map(canonical_name).collect();
-        self.sources
-            .iter()
-            .filter(|s| !s.columns.is_empty())
-            .filter_map(|s| {
-                let matches = |c: &Column| c.match_names().any(|n| found.contains(&n));
-                if !s.columns.iter().filter(|c| c.required).all(matches) {
-                    return None;
-                }
-                let common = s.columns.iter().filter(|c| matches(c)).count();
-                // Prefer the source that explains most of the header, then the one with fewest unmatched columns.
-                Some((common, usize::MAX - s.columns.len(), s))
-            })
-            .max_by_key(|(common, fewer, _)| (*common, *fewer))
-            .map(|(_, _, s)| s)
+    /// The `source.column` names (as `[convert] strict_checks` lists them) that name no column with a warning.
+    pub fn unknown_warning_columns<'n>(&self, names: &'n [String]) -> Vec<&'n str> {
+        let has_warnings = |name: &str| {
+            name.split_once('.').and_then(|(s, c)| self.get(s)?.column(c)).is_some_and(Column::has_warnings)
+        };
+        names.iter().map(String::as_str).filter(|n| !has_warnings(n)).collect()
     }
 
     fn validate(&self) -> Result<(), Error> {
@@ -321,6 +310,18 @@ impl Column {
         }
     }
 
+    /// Turns this column's warnings into errors: `--strict`, or the column named in `strict_checks`.
+    pub fn raise_warnings(&mut self) {
+        for rule in &mut self.checks {
+            rule.severity = Severity::Error;
+        }
+    }
+
+    /// Whether any of this column's rules is a warning.
+    pub fn has_warnings(&self) -> bool {
+        self.checks.iter().any(|r| r.severity == Severity::Warning)
+    }
+
     /// Canonical forms of every header name that means this column.
     pub fn match_names(&self) -> impl Iterator<Item = String> + '_ {
         std::iter::once(&self.name).chain(&self.aliases).map(|n| canonical_name(n))
@@ -370,9 +371,17 @@ struct RawColumn {
     #[serde(default)]
     notes: String,
     #[serde(default)]
-    checks: Vec<Check>,
+    checks: Vec<RawRule>,
     #[serde(default)]
     aliases: Vec<String>,
+}
+
+/// A rule as a catalog override may write it: in full, or a bare check (an error rule).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawRule {
+    Full(Rule),
+    Bare(Check),
 }
 
 /// `checks.json`: what we add to cQube's catalog. Checks are keyed by source name or `group:<group>`,
@@ -381,11 +390,11 @@ struct RawColumn {
 struct Overlay {
     delimiter: BTreeMap<String, char>,
     aliases: BTreeMap<String, BTreeMap<String, Vec<String>>>,
-    checks: BTreeMap<String, BTreeMap<String, Vec<Check>>>,
+    checks: BTreeMap<String, BTreeMap<String, Vec<Rule>>>,
 }
 
 impl Overlay {
-    fn checks_for(&self, source: &RawSource, column: &str) -> Vec<Check> {
+    fn checks_for(&self, source: &RawSource, column: &str) -> Vec<Rule> {
         let group_key = format!("group:{}", source.group);
         [source.name.as_str(), group_key.as_str()]
             .into_iter()
@@ -413,7 +422,14 @@ impl RawSource {
             .columns
             .iter()
             .map(|c| {
-                let mut checks = c.checks.clone();
+                let mut checks: Vec<Rule> = c
+                    .checks
+                    .iter()
+                    .map(|r| match r {
+                        RawRule::Full(rule) => rule.clone(),
+                        RawRule::Bare(check) => Rule::from_override(check.clone()),
+                    })
+                    .collect();
                 if checks.is_empty() {
                     checks = overlay.checks_for(&self, &c.name);
                 }
@@ -471,10 +487,12 @@ mod tests {
         assert_eq!(att.columns.len(), 37);
         assert_eq!(att.columns[0].name, "StudentAttendanceId");
         assert_eq!(att.emission_path(), "student_attendance/student_attendance.zip");
-        assert!(att.column("Month").unwrap().checks.contains(&Check::Range([1.0, 12.0])));
-        assert!(att.column("17").unwrap().checks.contains(&Check::Range([0.0, 7.0])));
+        let checks = |c: &str| att.column(c).unwrap().checks.iter().map(|r| r.check.clone()).collect::<Vec<_>>();
+        assert_eq!(checks("Month"), [Check::Range([1.0, 12.0])]);
+        assert_eq!(checks("17"), [Check::Range([0.0, 7.0])]);
         assert_eq!(c.get("diksha_tpd").unwrap().delimiter, b',');
-        assert_eq!(c.get("sch_enr_age").unwrap().column("ac_year").unwrap().checks, vec![Check::AcademicYear]);
+        let ac_year = &c.get("sch_enr_age").unwrap().column("ac_year").unwrap().checks;
+        assert_eq!((ac_year.len(), &ac_year[0].check), (1, &Check::AcademicYear));
     }
 
     #[test]
@@ -517,17 +535,6 @@ mod tests {
     }
 
     #[test]
-    fn infers_source_from_header() {
-        let c = Catalog::builtin();
-        let header = "StudentAttendanceId,StudentId,SchoolId,AadhaarUID,AcademicYear,Month,1,2,3".split(',');
-        assert_eq!(c.infer_from_header(header).unwrap().name, "student_attendance");
-        let grade = ["school_id", "grade", "students_count"];
-        // periodic and semester grade details share columns; catalog order decides, deterministically.
-        assert!(c.infer_from_header(grade).unwrap().name.ends_with("exam_grade_details"));
-        assert!(c.infer_from_header(["foo", "bar"]).is_none());
-    }
-
-    #[test]
     fn overrides_replace_and_extend() {
         let extra = r#"[
           {"name":"school_category_master","dir":"school_category","file_stem":"school_category_master",
@@ -549,5 +556,70 @@ mod tests {
         for needle in ["without '.'", "appears twice", "key column \"b\"", "unknown source \"nope\""] {
             assert!(err.contains(needle), "{needle} missing from {err}");
         }
+    }
+
+    /// `§A.B` in INGESTION.md: heading `## A.` of the first reading (or of the cross-check), item `B.` within it.
+    fn section_exists(doc: &str, cross_check: bool, section: &str) -> bool {
+        let (first, second) = doc.split_once("\n# Cross-check").expect("INGESTION.md has a cross-check part");
+        let part = if cross_check { second } else { first };
+        let (major, minor) = section.split_once('.').map_or((section, None), |(a, b)| (a, Some(b)));
+        let Some(start) = part.find(&format!("\n## {major}. ")) else { return false };
+        let body = &part[start + 1..];
+        let body = &body[..body[3..].find("\n## ").map_or(body.len(), |end| end + 3)];
+        minor.is_none_or(|m| body.lines().any(|l| l.starts_with(&format!("{m}. "))))
+    }
+
+    /// Every value rule of the built-in catalog is an error that names cQube's consequence, or an explicit warning
+    /// saying why it is one; every INGESTION.md section cited exists.
+    #[test]
+    fn every_rule_cites_its_consequence_or_is_an_explicit_warning() {
+        let doc =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/cqube/INGESTION.md"))
+                .expect("the fixture copy of INGESTION.md");
+        let (mut errors, mut warnings) = (0, 0);
+        for s in Catalog::builtin().sources() {
+            for c in &s.columns {
+                for rule in &c.checks {
+                    let what = format!("{}.{} {}", s.name, c.name, rule.check);
+                    assert!(!rule.reference.trim().is_empty(), "{what}: no reference");
+                    match rule.severity {
+                        Severity::Error => {
+                            errors += 1;
+                            let consequence = rule.consequence.as_deref().unwrap_or("");
+                            assert!(consequence.len() > 20, "{what}: an error must say what cQube does");
+                            assert!(
+                                rule.reference.contains("INGESTION.md") && rule.reference.contains('§'),
+                                "{what}: cite a section of INGESTION.md"
+                            );
+                        }
+                        Severity::Warning => {
+                            warnings += 1;
+                            assert!(rule.consequence.is_none(), "{what}: a warning has no cQube consequence");
+                            assert!(
+                                rule.reference.contains("INGESTION.md §") || rule.reference.contains("catalog notes"),
+                                "{what}: say where it is shown that cQube does not enforce it"
+                            );
+                        }
+                    }
+                    let mut rest = rule.reference.as_str();
+                    while let Some(at) = rest.find('§') {
+                        let cross = rest[..at].ends_with("cross-check ");
+                        let section: String = rest[at + '§'.len_utf8()..]
+                            .chars()
+                            .take_while(|c| c.is_ascii_digit() || *c == '.')
+                            .collect();
+                        let section = section.trim_end_matches('.');
+                        assert!(section_exists(&doc, cross, section), "{what}: INGESTION.md §{section} not found");
+                        rest = &rest[at + '§'.len_utf8()..];
+                    }
+                }
+            }
+        }
+        // Attendance month/year (student, teacher) and school lat/long are what cQube acts on.
+        assert_eq!(errors, 6, "errors");
+        assert!(warnings >= 10, "{warnings} warnings");
+        let catalog = Catalog::builtin();
+        let inityear = &catalog.get("district_master").unwrap().column("inityear").unwrap().checks[0];
+        assert_eq!((inityear.check.clone(), inityear.severity), (Check::AcademicYear, Severity::Warning));
     }
 }

@@ -19,6 +19,54 @@ pub enum Check {
     OneOf(Vec<String>),
 }
 
+/// Whether breaking a rule rejects the row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// cQube would lose the row or file: the row is rejected (per `--on-error`).
+    Error,
+    /// A plausibility rule cQube does not enforce: counted and reported, the row is kept (unless raised).
+    Warning,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        })
+    }
+}
+
+/// A check with what breaking it costs in cQube.
+///
+/// In `checks.json` a rule is written `{"check": {"range": [1, 12]}, "severity": "error", "consequence": "...",
+/// "reference": "INGESTION.md §2.7"}`. A catalog override may give a bare check, which is an error rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub check: Check,
+    pub severity: Severity,
+    /// What cQube does with a row or file that breaks the rule; `None` for a warning (cQube does not enforce it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consequence: Option<String>,
+    /// Where the consequence (or, for a warning, its absence) is documented: a section of INGESTION.md, the
+    /// catalog's notes, or the user's catalog override.
+    pub reference: String,
+}
+
+impl Rule {
+    /// An error rule given by the user's catalog override, which is its own authority.
+    pub fn from_override(check: Check) -> Rule {
+        Rule {
+            check,
+            severity: Severity::Error,
+            consequence: Some("rejected because the catalog override asks for it".to_owned()),
+            reference: "catalog override (--catalog)".to_owned(),
+        }
+    }
+}
+
 impl Check {
     /// Whether a normalized, non-null value satisfies the rule.
     pub fn holds(&self, value: &str) -> bool {
@@ -78,7 +126,7 @@ impl fmt::Display for Check {
 
 #[cfg(test)]
 mod tests {
-    use super::Check;
+    use super::{Check, Rule, Severity};
 
     #[test]
     fn range_is_inclusive_and_numeric() {
@@ -124,5 +172,21 @@ mod tests {
             checks,
             vec![Check::Range([1.0, 12.0]), Check::AcademicYear, Check::NonZero, Check::OneOf(vec!["a".into()])]
         );
+    }
+
+    #[test]
+    fn rules_parse_with_severity_and_consequence() {
+        let rule: Rule = serde_json::from_str(
+            r#"{"check":"non_zero","severity":"error","consequence":"moved","reference":"INGESTION.md §2.5"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (rule.check, rule.severity, rule.consequence.as_deref()),
+            (Check::NonZero, Severity::Error, Some("moved"))
+        );
+        let warning: Rule =
+            serde_json::from_str(r#"{"check":"academic_year","severity":"warning","reference":"notes"}"#).unwrap();
+        assert_eq!((warning.severity, warning.consequence), (Severity::Warning, None));
+        assert!(serde_json::from_str::<Rule>(r#"{"check":"non_zero","severity":"fatal","reference":"x"}"#).is_err());
     }
 }

@@ -6,10 +6,12 @@
 pub mod calendar;
 mod catalog;
 mod check;
+mod infer;
 mod names;
 mod order;
 
 pub use catalog::{Catalog, Column, ColumnType, DataSource, Error, IntWidth};
-pub use check::Check;
+pub use check::{Check, Rule, Severity};
+pub use infer::{Candidate, InferError, InferredBy};
 pub use names::canonical_name;
 pub use order::{OrderError, emission_order};

@@ -381,6 +381,7 @@ fn emit(
             part_size_bytes: Some(spec.part_size_bytes),
             on_error: None,
             full: false,
+            strict: None,
         },
         false,
         journal_dir,
@@ -398,6 +399,7 @@ fn emit(
         normalize: false,
         databases: std::collections::BTreeMap::new(),
         database_convert: spec.convert.clone(),
+        rejects: None,
         watermarks: Watermarks::Ignored,
         streams: [(stream, open)].into(),
     };

@@ -55,6 +55,11 @@ pub enum Event {
         source: String,
         already: bool,
         ack: Box<Acknowledgement>,
+        /// Rows the conversion left out (see `--rejects`), and rows sent that break a warning rule.
+        #[serde(default)]
+        rows_rejected: u64,
+        #[serde(default)]
+        rows_warned: u64,
         #[serde(skip)]
         item: usize,
     },
@@ -89,6 +94,8 @@ pub enum Event {
         rows: u64,
         bytes: u64,
         rows_rejected: u64,
+        #[serde(default)]
+        rows_warned: u64,
         seconds: f64,
         exit_status: u8,
     },

@@ -27,6 +27,9 @@ pub struct JobSpec {
     pub part_size_bytes: Option<usize>,
     #[serde(default)]
     pub on_error: Option<String>,
+    /// `--strict` (or its env var) as the first run was given it: warnings reject rows, which changes the bytes.
+    #[serde(default)]
+    pub strict: Option<bool>,
     /// `--full`: watermarks are ignored.
     #[serde(default)]
     pub full: bool,

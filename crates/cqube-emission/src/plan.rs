@@ -100,12 +100,15 @@ pub struct Item {
 
 /// Builds the ordered plan: dependencies before dependents, catalog order among equals, input order within a source.
 /// With no `inputs`, the `configured` sources are planned (only those named in `only`, when it is not empty).
+/// A raw export whose path names no source is read as `convert` reads it (`convert`: delimiter, encoding, mappings)
+/// and its source inferred from its folder and header, as `convert` infers it.
 pub fn build(
     catalog: &Catalog,
     inputs: &[PathBuf],
     source_flag: Option<&str>,
     configured: &[Configured],
     only: &[String],
+    convert: &cqube_convert::ConvertOptions,
 ) -> anyhow::Result<Vec<Item>> {
     let usage = |e: anyhow::Error| fail(ExitStatus::Usage, e);
     let flag_source = source_flag
@@ -122,13 +125,16 @@ pub fn build(
             scan_dir(catalog, input, &mut found)?;
         } else if input.is_file() {
             let is_zip = input.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip"));
-            let source =
-                flag_source.or_else(|| catalog.find_by_path(&input.display().to_string())).ok_or_else(|| {
-                    usage(anyhow::anyhow!(
+            let source = match flag_source.or_else(|| catalog.find_by_path(&input.display().to_string())) {
+                Some(source) => source,
+                None if is_zip => {
+                    return Err(usage(anyhow::anyhow!(
                         "cannot tell which data source {} is\n\nhint: pass --source NAME",
                         input.display()
-                    ))
-                })?;
+                    )));
+                }
+                None => infer_export(catalog, input, convert)?,
+            };
             found.push((source, if is_zip { ItemInput::Zip(input.clone()) } else { ItemInput::Raw(input.clone()) }));
         } else {
             return Err(fail(ExitStatus::Input, anyhow::anyhow!("no such file or directory: {}", input.display())));
@@ -181,6 +187,21 @@ pub fn build(
         items.push(Item { id, source: source.name.clone(), filename: source.emission_path(), input, after });
     }
     Ok(items)
+}
+
+/// The source of a raw export whose name says nothing, from its folder and header (`cqube_convert::prepare`).
+fn infer_export<'c>(
+    catalog: &'c Catalog,
+    path: &Path,
+    convert: &cqube_convert::ConvertOptions,
+) -> anyhow::Result<&'c DataSource> {
+    let input = cqube_convert::Input::open(path)
+        .with_context(|| format!("opening {}", path.display()))
+        .map_err(|e| fail(ExitStatus::Input, e))?;
+    let prepared = cqube_convert::prepare(catalog, None, input, convert).map_err(crate::status::engine_failure)?;
+    let by = prepared.source_inferred_by.unwrap_or("header");
+    tracing::info!(input = %path.display(), source = %prepared.source.name, by, "data source inferred");
+    Ok(prepared.source)
 }
 
 /// Finds `<dir>/<source dir>/<stem>.zip` files (also `<dir>/<stem>.zip`), as cQube's layout puts them.
@@ -264,7 +285,9 @@ mod tests {
             std::fs::write(path, b"").unwrap();
         }
         std::fs::write(dir.path().join("notes.zip"), b"").unwrap();
-        let items = build(&catalog, &[dir.path().to_path_buf()], None, &[], &[]).unwrap();
+        let items =
+            build(&catalog, &[dir.path().to_path_buf()], None, &[], &[], &cqube_convert::ConvertOptions::default())
+                .unwrap();
         let names: Vec<&str> = items.iter().map(|i| i.source.as_str()).collect();
         assert_eq!(names, ["district_master", "block_master", "cluster_master", "school_master", "student_attendance"]);
         for (i, item) in items.iter().enumerate() {
@@ -274,7 +297,8 @@ mod tests {
         assert!(tree.starts_with("district_master  "), "{tree}");
         assert!(tree.contains("└── block_master"), "{tree}");
         assert!(tree.lines().last().unwrap().contains("└── student_attendance"), "{tree}");
-        let err = build(&catalog, &[PathBuf::from("-")], None, &[], &[]).unwrap_err();
+        let err = build(&catalog, &[PathBuf::from("-")], None, &[], &[], &cqube_convert::ConvertOptions::default())
+            .unwrap_err();
         assert!(format!("{err:#}").contains("stdin needs a data source"));
     }
 
@@ -285,19 +309,59 @@ mod tests {
             |source: &str| Configured::Database { source: source.into(), backend: cqube_source::Backend::Postgres };
         let configured = [db("student_attendance"), db("school_master")];
         let names = |only: &[String]| -> Vec<String> {
-            build(&catalog, &[], None, &configured, only).unwrap().iter().map(|i| i.source.clone()).collect()
+            build(&catalog, &[], None, &configured, only, &cqube_convert::ConvertOptions::default())
+                .unwrap()
+                .iter()
+                .map(|i| i.source.clone())
+                .collect()
         };
         assert_eq!(names(&[]), ["school_master", "student_attendance"], "dependency order, not config order");
         assert_eq!(names(&["student_attendance".into()]), ["student_attendance"]);
-        let items = build(&catalog, &[], None, &configured, &[]).unwrap();
+        let items = build(&catalog, &[], None, &configured, &[], &cqube_convert::ConvertOptions::default()).unwrap();
         assert_eq!(items[1].after, [0]);
         assert_eq!(
             (items[1].id.as_str(), items[1].input.display()),
             ("student_attendance:database", "postgres query".into())
         );
-        let err = build(&catalog, &[], None, &configured, &["block_master".into()]).unwrap_err();
+        let err = build(
+            &catalog,
+            &[],
+            None,
+            &configured,
+            &["block_master".into()],
+            &cqube_convert::ConvertOptions::default(),
+        )
+        .unwrap_err();
         assert!(format!("{err:#}").contains("no [[source]] block_master"), "{err:#}");
-        let stdin = build(&catalog, &[PathBuf::from("-")], Some("block_master"), &configured, &[]).unwrap();
+        let stdin = build(
+            &catalog,
+            &[PathBuf::from("-")],
+            Some("block_master"),
+            &configured,
+            &[],
+            &cqube_convert::ConvertOptions::default(),
+        )
+        .unwrap();
         assert_eq!(stdin.len(), 1, "inputs given: the config's sources stay out");
+    }
+
+    #[test]
+    fn issue_16_an_export_named_by_nothing_is_planned_by_its_header_as_convert_infers_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let export = dir.path().join("july.csv");
+        std::fs::write(&export, "StudentAttendanceId,StudentId,SchoolId,AcademicYear,Month,1,2\n1,2,3,2022-23,7,1,1\n")
+            .unwrap();
+        let catalog = Catalog::builtin();
+        let items =
+            build(&catalog, std::slice::from_ref(&export), None, &[], &[], &cqube_convert::ConvertOptions::default())
+                .unwrap();
+        assert_eq!((items[0].source.as_str(), &items[0].input), ("student_attendance", &ItemInput::Raw(export)));
+        let vague = dir.path().join("other.csv");
+        std::fs::write(&vague, "udise_sch_code,school_name,district_cd\n1,a,2\n").unwrap();
+        let err = format!(
+            "{:#}",
+            build(&catalog, &[vague], None, &[], &[], &cqube_convert::ConvertOptions::default()).unwrap_err()
+        );
+        assert!(err.contains("closest: school_master (lacks required latitude, longitude)"), "{err}");
     }
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use cqube_convert::{Input, NoRejects};
+use cqube_convert::{Input, NoRejects, RejectSink, SharedRejects};
 use cqube_core::Catalog;
 use cqube_upload::{PartWriter, StreamTotals};
 use sha2::Digest;
@@ -17,6 +17,7 @@ pub(crate) struct Produced {
     pub totals: cqube_upload::StreamTotals,
     pub rows: u64,
     pub rows_rejected: u64,
+    pub rows_warned: u64,
 }
 
 /// What the producer thread needs, owned: it runs on a blocking thread.
@@ -32,6 +33,8 @@ pub(crate) struct Production {
     pub database: Option<Input>,
     /// For a stream item: how to open it.
     pub stream: Option<StreamSource>,
+    /// Where this pass reports rejected rows (`None`: counted only, as on a second pass over the same rows).
+    pub rejects: Option<SharedRejects>,
 }
 
 /// Opens the bytes of an [`ItemInput::Stream`]. Each pass over the file opens it again (a one-shot target makes two:
@@ -136,7 +139,7 @@ pub(crate) fn produce(job: Production, mut writer: impl ZipSink) -> anyhow::Resu
     let catalog = &job.catalog;
     let source = catalog.get(&job.source).context("source left the catalog")?;
     let input_error = |e: anyhow::Error| fail(ExitStatus::Input, e);
-    let (rows, rows_rejected, writer) = match &job.input {
+    let (rows, rows_rejected, rows_warned, writer) = match &job.input {
         ItemInput::Zip(path) if !job.normalize => {
             let file = std::fs::File::open(path)
                 .with_context(|| format!("opening {}", path.display()))
@@ -144,7 +147,7 @@ pub(crate) fn produce(job: Production, mut writer: impl ZipSink) -> anyhow::Resu
             let facts = crate::zip_check::check_zip(file, &mut writer, source, &job.zip_limits)
                 .with_context(|| path.display().to_string())
                 .map_err(input_error)?;
-            (facts.rows, 0, writer)
+            (facts.rows, 0, 0, writer)
         }
         other => {
             let opened = match other {
@@ -160,11 +163,16 @@ pub(crate) fn produce(job: Production, mut writer: impl ZipSink) -> anyhow::Resu
             };
             let prepared = cqube_convert::prepare(catalog, Some(source), opened.map_err(input_error)?, &job.convert)
                 .map_err(engine_failure)?;
+            let mut rejects: Box<dyn RejectSink> = match job.rejects {
+                Some(shared) => Box::new(shared),
+                None => Box::new(NoRejects),
+            };
             let (writer, summary) =
-                prepared.convert(writer, job.zip, &mut NoRejects, &mut |_| {}).map_err(engine_failure)?;
-            (summary.rows_out, summary.rows_rejected, writer)
+                prepared.convert(writer, job.zip, rejects.as_mut(), &mut |_| {}).map_err(engine_failure)?;
+            rejects.flush().context("writing the rejects report")?;
+            (summary.rows_out, summary.rows_rejected, summary.rows_warned, writer)
         }
     };
     let totals = writer.end().context("handing the last part over")?;
-    Ok(Produced { totals, rows, rows_rejected })
+    Ok(Produced { totals, rows, rows_rejected, rows_warned })
 }

@@ -45,6 +45,8 @@ pub struct Settings {
     pub watermarks: Watermarks,
     /// The bytes of the plan's [`ItemInput::Stream`] items, by name.
     pub streams: BTreeMap<String, StreamSource>,
+    /// `--rejects FILE`: every rejected row of every converted file.
+    pub rejects: Option<cqube_convert::SharedRejects>,
 }
 
 /// How one file ended.
@@ -54,6 +56,8 @@ pub enum FileResult {
     Acknowledged {
         ack: Box<Acknowledgement>,
         rows_rejected: u64,
+        /// Rows sent that break a warning rule (a check cQube does not enforce).
+        rows_warned: u64,
     },
     /// An incremental database source with no row past its watermark: nothing to send.
     UpToDate {
@@ -257,7 +261,7 @@ async fn schedule(
 
 /// How one item ended well.
 enum Outcome {
-    Acked { ack: Box<Acknowledgement>, rows_rejected: u64, resumed: bool },
+    Acked { ack: Box<Acknowledgement>, counts: RowCounts, resumed: bool },
     UpToDate(Watermark),
 }
 
@@ -271,11 +275,17 @@ async fn emit_one(ctx: &Ctx, index: usize, item: &Item) -> FileResult {
         size,
     });
     match emit_file(ctx, index, item).await {
-        Ok(Outcome::Acked { ack, rows_rejected, resumed }) => {
-            let event =
-                Event::FileAcknowledged { source: ack.source.clone(), already: resumed, ack: ack.clone(), item: index };
+        Ok(Outcome::Acked { ack, counts, resumed }) => {
+            let event = Event::FileAcknowledged {
+                source: ack.source.clone(),
+                already: resumed,
+                ack: ack.clone(),
+                rows_rejected: counts.rejected,
+                rows_warned: counts.warned,
+                item: index,
+            };
             ctx.sink.event(&event);
-            FileResult::Acknowledged { ack, rows_rejected }
+            FileResult::Acknowledged { ack, rows_rejected: counts.rejected, rows_warned: counts.warned }
         }
         Ok(Outcome::UpToDate(watermark)) => {
             let event = Event::FileUpToDate { source: item.source.clone(), watermark: watermark.clone(), item: index };
@@ -309,7 +319,7 @@ fn prepared_size(settings: &Settings, input: &ItemInput) -> Option<u64> {
 async fn emit_file(ctx: &Ctx, index: usize, item: &Item) -> anyhow::Result<Outcome> {
     let previous = ctx.previous.get(&item.id).cloned().unwrap_or_default();
     if let Some(ack) = previous.done.as_ref().filter(|_| !ctx.fresh) {
-        return Ok(Outcome::Acked { ack: Box::new(ack.clone()), rows_rejected: 0, resumed: true });
+        return Ok(Outcome::Acked { ack: Box::new(ack.clone()), counts: RowCounts::default(), resumed: true });
     }
     // A database is queried before the upload is created: a refused connection or bad SQL leaves nothing open, and
     // a source with nothing new sends nothing.
@@ -343,7 +353,7 @@ async fn emit_file(ctx: &Ctx, index: usize, item: &Item) -> anyhow::Result<Outco
                 Aborted::Acknowledged(ack) if earlier == identity && item.input.is_file() => {
                     tracing::info!(source = %item.source, %upload_id, key = %ack.key, "the previous run's upload was acknowledged; not sending it again");
                     ctx.journal_append(&JournalEntry::Done { item: item.id.clone(), ack: ack.clone() })?;
-                    return Ok(Outcome::Acked { ack, rows_rejected: 0, resumed: true });
+                    return Ok(Outcome::Acked { ack, counts: RowCounts::default(), resumed: true });
                 }
                 Aborted::Acknowledged(ack) => {
                     tracing::warn!(source = %item.source, %upload_id, key = %ack.key, "the previous run's upload was acknowledged; this run's input is emitted as well");
@@ -379,7 +389,7 @@ async fn emit_file(ctx: &Ctx, index: usize, item: &Item) -> anyhow::Result<Outco
     let result = send(ctx, &ctx.uploader, index, item, database, (&upload_id, &key), &stored, None).await;
     open().remove(&item.id);
     match result {
-        Ok((ack, rows_rejected)) => Ok(Outcome::Acked { ack: Box::new(ack), rows_rejected, resumed: false }),
+        Ok((ack, counts)) => Ok(Outcome::Acked { ack: Box::new(ack), counts, resumed: false }),
         Err(e) => {
             if status_of(&e) == ExitStatus::Transient {
                 // Kept open for `resume`: the stored parts are worth keeping, and the journal knows them.
@@ -439,13 +449,14 @@ async fn send(
     (upload_id, key): (&str, &str),
     stored: &BTreeMap<u32, StoredPartRecord>,
     expected: Option<&StreamTotals>,
-) -> anyhow::Result<(Acknowledgement, u64)> {
+) -> anyhow::Result<(Acknowledgement, RowCounts)> {
     // Capacity 1: with the part being filled and the one blocked in `send`, a file holds two parts besides
     // those in flight — the `+ 2` of the memory formula.
     let (tx, rx) = mpsc::channel(1);
     let writer = PartWriter::new(tx, PartSizer::new(ctx.settings.part_size_bytes));
     let watermark = database.as_ref().and_then(OpenedDatabase::watermark);
-    let production = production(ctx, item, database);
+    // A one-shot target's measuring pass reported the rejects already.
+    let production = production(ctx, item, database, expected.is_none());
     let producer = tokio::task::spawn_blocking(move || produce(production, writer));
     let mut on_part = |event: PartEvent<'_>| -> Result<(), cqube_upload::Error> {
         if !event.skipped {
@@ -510,11 +521,19 @@ async fn send(
         .map_err(|e| remote_failure(e, &format!("completing {}", item.source)))?;
     check_acknowledgement(&ack, &request, key)?;
     ctx.journal_append(&JournalEntry::Done { item: item.id.clone(), ack: Box::new(ack.clone()) })?;
-    Ok((ack, produced.rows_rejected))
+    Ok((ack, RowCounts { rejected: produced.rows_rejected, warned: produced.rows_warned }))
 }
 
 /// What the producer thread needs for `item`.
-fn production(ctx: &Ctx, item: &Item, database: Option<OpenedDatabase>) -> Production {
+/// Rows a converted file left out and rows it flagged (zeros for a prepared zip, or one an earlier run sent).
+#[derive(Debug, Clone, Copy, Default)]
+struct RowCounts {
+    rejected: u64,
+    warned: u64,
+}
+
+/// What the producer thread needs for `item`; `report_rejects` on the one pass whose rejects go to the report.
+fn production(ctx: &Ctx, item: &Item, database: Option<OpenedDatabase>, report_rejects: bool) -> Production {
     Production {
         catalog: Arc::clone(&ctx.catalog),
         source: item.source.clone(),
@@ -535,6 +554,7 @@ fn production(ctx: &Ctx, item: &Item, database: Option<OpenedDatabase>) -> Produ
             ItemInput::Stream(name) => ctx.settings.streams.get(name).cloned(),
             _ => None,
         },
+        rejects: ctx.settings.rejects.clone().filter(|_| report_rejects),
     }
 }
 
@@ -576,7 +596,7 @@ async fn emit_one_shot(
         match settled {
             Ok(ack) => {
                 ctx.journal_append(&JournalEntry::Done { item: item.id.clone(), ack: ack.clone() })?;
-                return Ok(Outcome::Acked { ack, rows_rejected: 0, resumed: true });
+                return Ok(Outcome::Acked { ack, counts: RowCounts::default(), resumed: true });
             }
             Err(Some(e)) => {
                 // Still unsettled: this run's journal keeps it, so the next run asks again instead of sending.
@@ -634,13 +654,13 @@ async fn emit_one_shot(
                 let sent = send(ctx, &uploader, index, item, database, ids, &BTreeMap::new(), Some(&expected)).await;
                 open().remove(&item.id);
                 match sent {
-                    Ok((ack, rows_rejected)) => {
-                        return Ok(Outcome::Acked { ack: Box::new(ack), rows_rejected, resumed: false });
+                    Ok((ack, counts)) => {
+                        return Ok(Outcome::Acked { ack: Box::new(ack), counts, resumed: false });
                     }
                     Err(e) => match settle(ctx, item, &created.upload_id).await? {
                         Aborted::Acknowledged(ack) => {
                             check_acknowledgement(&ack, &expected_request(&expected, ack.rows), &created.key)?;
-                            return Ok(Outcome::Acked { ack, rows_rejected: 0, resumed: false });
+                            return Ok(Outcome::Acked { ack, counts: RowCounts::default(), resumed: false });
                         }
                         // This run sent it, so the target vouches for it itself: not answered for this run's uploads.
                         Aborted::Landed(landed) => return Err(not_recognized(item, &landed, "this run's upload")),
@@ -690,7 +710,7 @@ async fn recognize(
     upload_id: &str,
     landed: &cqube_upload::Landed,
 ) -> Result<Box<Acknowledgement>, Option<anyhow::Error>> {
-    let production = production(ctx, item, None);
+    let production = production(ctx, item, None, false);
     let produced = tokio::task::spawn_blocking(move || produce(production, Measure::with_md5()))
         .await
         .context("the measuring thread panicked")
@@ -727,7 +747,7 @@ fn not_recognized(item: &Item, landed: &cqube_upload::Landed, file: &str) -> any
 /// The length and SHA-256 a one-shot upload announces: a prepared zip sent as it is, from its file; anything else
 /// from a conversion pass that only counts and hashes.
 async fn measure(ctx: &Ctx, item: &Item, database: Option<OpenedDatabase>) -> anyhow::Result<StreamTotals> {
-    let production = production(ctx, item, database);
+    let production = production(ctx, item, database, true);
     let measured = tokio::task::spawn_blocking(move || match &production.input {
         ItemInput::Zip(path) if !production.normalize => {
             let mut file = std::fs::File::open(path)
@@ -790,10 +810,11 @@ fn summarize(
         .iter()
         .filter_map(|r| if let FileResult::Failed { status, .. } = r { Some(*status) } else { None })
         .collect();
-    let (mut rows, mut bytes, mut rejected) = (0, 0, 0);
+    let (mut rows, mut bytes, mut rejected, mut warned) = (0, 0, 0, 0);
     for r in &results {
-        if let FileResult::Acknowledged { ack, rows_rejected } = r {
-            (rows, bytes, rejected) = (rows + ack.rows, bytes + ack.bytes, rejected + rows_rejected);
+        if let FileResult::Acknowledged { ack, rows_rejected, rows_warned } = r {
+            (rows, bytes) = (rows + ack.rows, bytes + ack.bytes);
+            (rejected, warned) = (rejected + rows_rejected, warned + rows_warned);
         }
     }
     let status = match (failed.first(), skipped, acked + up_to_date) {
@@ -816,6 +837,7 @@ fn summarize(
         rows,
         bytes,
         rows_rejected: rejected,
+        rows_warned: warned,
         seconds,
         exit_status: status as u8,
     });

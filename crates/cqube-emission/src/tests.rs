@@ -58,6 +58,7 @@ fn spec(inputs: &Path) -> JobSpec {
         level: None,
         part_size_bytes: None,
         on_error: None,
+        strict: None,
         full: false,
     }
 }
@@ -76,6 +77,7 @@ fn settings(max_retries: usize) -> Settings {
         database_convert: cqube_convert::ConvertOptions::default(),
         watermarks: Watermarks::Incremental,
         streams: std::collections::BTreeMap::new(),
+        rejects: None,
     }
 }
 
@@ -114,7 +116,9 @@ async fn run_with(
 ) -> Run {
     let catalog = Arc::new(Catalog::builtin());
     let job = Job::open(spec(inputs), resume, journals).unwrap();
-    let items = crate::plan::build(&catalog, &job.spec().inputs, None, &[], &[]).unwrap();
+    let items =
+        crate::plan::build(&catalog, &job.spec().inputs, None, &[], &[], &cqube_convert::ConvertOptions::default())
+            .unwrap();
     let events = Arc::new(Recorder::default());
     let target = Arc::clone(target) as Arc<dyn DeliveryTarget>;
     let sink = Arc::clone(&events) as Arc<dyn EventSink>;

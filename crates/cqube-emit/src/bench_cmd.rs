@@ -60,7 +60,7 @@ pub fn run(
         rows: args.rows,
         seconds: args.seconds,
         seed: args.seed,
-        convert: crate::convert_cmd::options(&convert, config)?,
+        convert: crate::convert_cmd::options(&convert, config, &catalog)?,
         zip: crate::convert_cmd::zip_options(&convert),
         parts_in_flight: settings.parts_in_flight.value.max(1),
         part_size_bytes: settings.part_size_bytes.value,

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use anyhow::Context;
 use clap::Args;
-use cqube_core::{Catalog, ColumnType, DataSource};
+use cqube_core::{Catalog, ColumnType, DataSource, Rule, Severity};
 
 use crate::exit::{ExitStatus, fail};
 
@@ -79,7 +79,7 @@ fn show(out: &mut impl Write, s: &DataSource) -> std::io::Result<()> {
     }
     writeln!(out, "\n  {:>3}  {:<28} {:<26} {:<8} CHECKS", "#", "COLUMN", "TYPE", "REQUIRED")?;
     for (i, c) in s.columns.iter().enumerate() {
-        let checks: Vec<String> = c.checks.iter().map(ToString::to_string).collect();
+        let checks: Vec<String> = c.checks.iter().map(|r| format!("{} [{}]", r.check, r.severity)).collect();
         writeln!(
             out,
             "  {:>3}  {:<28} {:<26} {:<8} {}",
@@ -89,6 +89,37 @@ fn show(out: &mut impl Write, s: &DataSource) -> std::io::Result<()> {
             if c.required { "yes" } else { "" },
             checks.join("; ")
         )?;
+    }
+    show_rules(out, s)
+}
+
+/// Each rule once, with the columns it applies to: its severity, what cQube does when it is broken, and where that
+/// is documented.
+fn show_rules(out: &mut impl Write, s: &DataSource) -> std::io::Result<()> {
+    let mut rules: Vec<(&Rule, Vec<&str>)> = Vec::new();
+    for c in &s.columns {
+        for rule in &c.checks {
+            match rules.iter_mut().find(|(r, _)| *r == rule) {
+                Some((_, columns)) => columns.push(&c.name),
+                None => rules.push((rule, vec![&c.name])),
+            }
+        }
+    }
+    if rules.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\n  checks (an error rejects the row; a warning is counted, and rejects only with --strict):")?;
+    for (rule, columns) in rules {
+        let columns = match columns.as_slice() {
+            [first, .., last] if columns.len() > 3 => format!("{first}..{last} ({} columns)", columns.len()),
+            all => all.join(", "),
+        };
+        writeln!(out, "  {columns}: {} [{}]", rule.check, rule.severity)?;
+        match (rule.severity, &rule.consequence) {
+            (Severity::Error, Some(consequence)) => writeln!(out, "      in cQube: {consequence}")?,
+            _ => writeln!(out, "      in cQube: nothing (not enforced)")?,
+        }
+        writeln!(out, "      source: {}", rule.reference)?;
     }
     Ok(())
 }

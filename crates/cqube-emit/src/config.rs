@@ -54,6 +54,8 @@ pub struct ConvertSection {
     pub threads: Option<usize>,
     pub key_memory_bytes: Option<usize>,
     pub chunk_bytes: Option<usize>,
+    pub strict: Option<bool>,
+    pub strict_checks: Option<Vec<String>>,
 }
 
 /// `[emit]` in the config file. Secrets are not plain keys: the token comes from `token_file`, the environment

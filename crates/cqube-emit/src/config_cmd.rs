@@ -138,6 +138,8 @@ fn convert_rows(c: &ConvertSettings) -> Vec<(String, Setting)> {
         ("threads".into(), shown(or(c.threads.value.map(|t| json!(t)), "all cores"), &c.threads.origin)),
         row("key_memory_bytes", &c.key_memory_bytes),
         row("chunk_bytes", &c.chunk_bytes),
+        row("strict", &c.strict),
+        row("strict_checks", &c.strict_checks),
     ]
 }
 

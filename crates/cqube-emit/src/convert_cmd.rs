@@ -42,6 +42,10 @@ pub struct InputArgs {
     /// Write every rejected row (file, line, column, value, rule) to this CSV report.
     #[arg(long)]
     pub rejects: Option<PathBuf>,
+    /// Reject rows that break a warning rule too (a check cQube does not enforce, such as district_master
+    /// inityear's format); by default they are only counted. Config `[convert] strict`. [env: CQUBE_EMIT_STRICT]
+    #[arg(long)]
+    pub strict: bool,
     /// A value that means null (repeatable). Default: empty, NULL, null, NA, N/A.
     #[arg(long = "null-token", value_name = "TOKEN")]
     pub null_tokens: Vec<String>,
@@ -77,6 +81,7 @@ pub fn convert_flags(args: &InputArgs, level: Option<u32>) -> ConvertFlags {
         thousands_separator: args.thousands_separator,
         level,
         threads: args.threads,
+        strict: args.strict.then_some(true),
     }
 }
 
@@ -86,7 +91,7 @@ pub fn convert_settings(flags: ConvertFlags, config: &FileConfig) -> anyhow::Res
 }
 
 /// Engine options from the resolved settings and the config's column mappings.
-pub fn options(settings: &ConvertSettings, config: &FileConfig) -> anyhow::Result<ConvertOptions> {
+pub fn options(settings: &ConvertSettings, config: &FileConfig, catalog: &Catalog) -> anyhow::Result<ConvertOptions> {
     let mut o = ConvertOptions { mappings: config.mappings(), ..ConvertOptions::default() };
     o.delimiter = settings.delimiter.value.map(|d| d.0);
     if let Some(label) = &settings.encoding.value {
@@ -107,6 +112,19 @@ pub fn options(settings: &ConvertSettings, config: &FileConfig) -> anyhow::Resul
     o.values.utc_offset_minutes = settings.utc_offset_minutes.value;
     o.key_memory_bytes = settings.key_memory_bytes.value;
     o.chunk_bytes = settings.chunk_bytes.value;
+    o.strict = settings.strict.value;
+    let unknown = catalog.unknown_warning_columns(&settings.strict_checks.value);
+    if !unknown.is_empty() {
+        return Err(fail(
+            ExitStatus::Usage,
+            anyhow::anyhow!(
+                "[convert] strict_checks: {} names no column with a warning rule\n\nhint: write source.column; \
+                 `cqube-emit catalog NAME` shows each rule's severity",
+                unknown.join(", ")
+            ),
+        ));
+    }
+    o.strict_checks.clone_from(&settings.strict_checks.value);
     Ok(o)
 }
 
@@ -217,7 +235,7 @@ pub fn run_convert(
     global: &GlobalArgs,
 ) -> anyhow::Result<ExitStatus> {
     let settings = convert_settings(convert_flags(&args.input, args.level), config)?;
-    let mut options = options(&settings, config)?;
+    let mut options = options(&settings, config, catalog)?;
     let zip = zip_options(&settings);
     let (prepared, opened) = open(&args.input, catalog, config, &settings, &mut options)?;
     let to_stdout = args.output.as_deref() == Some(Path::new("-"));
@@ -261,7 +279,7 @@ pub fn run_validate(
     global: &GlobalArgs,
 ) -> anyhow::Result<ExitStatus> {
     let settings = convert_settings(convert_flags(args, None), config)?;
-    let mut options = options(&settings, config)?;
+    let mut options = options(&settings, config, catalog)?;
     let (prepared, opened) = open(args, catalog, config, &settings, &mut options)?;
     let mut rejects = rejects_sink(args.rejects.as_deref())?;
     let bar = progress::bar(global, opened.size);
@@ -303,14 +321,17 @@ impl Rejects {
 
 pub fn rejects_sink(path: Option<&Path>) -> anyhow::Result<Rejects> {
     Ok(match path {
-        Some(p) => {
-            let file = File::create(p)
-                .with_context(|| format!("creating rejects report {}", p.display()))
-                .map_err(|e| fail(ExitStatus::Usage, e))?;
-            Rejects::File(Box::new(RejectCsv::new(BufWriter::new(file))?))
-        }
+        Some(p) => Rejects::File(Box::new(rejects_file(p)?)),
         None => Rejects::None(NoRejects),
     })
+}
+
+/// The rejects report at `path` (`--rejects` of `convert`, `validate` and `emit`), its header written.
+pub fn rejects_file(path: &Path) -> anyhow::Result<RejectCsv<BufWriter<File>>> {
+    let file = File::create(path)
+        .with_context(|| format!("creating rejects report {}", path.display()))
+        .map_err(|e| fail(ExitStatus::Usage, e))?;
+    Ok(RejectCsv::new(BufWriter::new(file))?)
 }
 
 /// Prints the summary (a table on stderr, or JSON on stdout) and picks the exit status.
@@ -345,6 +366,18 @@ pub fn report_summary(
             (_, None) => " (pass --rejects FILE for the list)".into(),
         };
         eprintln!("  rows:   {} in, {} out, {} rejected{where_rejects}", s.rows_in, s.rows_out, s.rows_rejected);
+        if s.rows_warned > 0 {
+            eprintln!(
+                "  warned: {} rows kept that break a check cQube does not enforce (--strict rejects them):",
+                s.rows_warned
+            );
+            for w in &s.warned {
+                eprintln!(
+                    "    {}: {}: {} cells, first at line {} ({:?})",
+                    w.column, w.rule, w.count, w.first_line, w.first_value
+                );
+            }
+        }
         let zip = if s.bytes_out > 0 {
             format!(
                 ", {} zip ({:.1}% of csv)",

@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use clap::Args;
+use cqube_convert::{RejectSink, SharedRejects};
 use cqube_core::Catalog;
 use cqube_emission::plan;
 use cqube_emission::{Configured, Ended, FileResult, Item, ItemInput, Job, JobSpec, Report, Watermarks};
@@ -102,6 +103,13 @@ pub struct SendArgs {
     /// What a bad row in a converted export does (fail the file, or skip the row). Config `[convert] on_error`. [env: CQUBE_EMIT_ON_ERROR]
     #[arg(long, value_enum)]
     pub on_error: Option<OnErrorArg>,
+    /// Reject rows of converted exports that break a warning rule too (a check cQube does not enforce); by default
+    /// they are counted and sent. Config `[convert] strict`. [env: CQUBE_EMIT_STRICT]
+    #[arg(long)]
+    pub strict: bool,
+    /// Write every row left out of a converted export (file, line, column, value, rule) to this CSV report.
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
     /// Deflate level 0-9 for converted exports. [env: CQUBE_EMIT_LEVEL]
     #[arg(long, value_parser = clap::value_parser!(u32).range(0..=9))]
     pub level: Option<u32>,
@@ -282,7 +290,9 @@ pub fn run_plan(
     global: &GlobalArgs,
 ) -> anyhow::Result<ExitStatus> {
     let only = narrowed(&args.inputs, args.source.as_ref());
-    let items = plan::build(catalog, &args.inputs, args.source.as_deref(), &configured(config, config_path), &only)?;
+    let convert = inference_options(config, catalog)?;
+    let configured = configured(config, config_path);
+    let items = plan::build(catalog, &args.inputs, args.source.as_deref(), &configured, &only, &convert)?;
     let mut out = std::io::stdout().lock();
     if global.json {
         for (i, item) in items.iter().enumerate() {
@@ -322,7 +332,8 @@ pub fn run_emit(
         ));
     }
     only.extend(narrowed(&inputs, args.source.as_ref()));
-    let items = plan::build(&catalog, &inputs, args.source.as_deref(), &configured, &only)?;
+    let convert = inference_options(config, &catalog)?;
+    let items = plan::build(&catalog, &inputs, args.source.as_deref(), &configured, &only, &convert)?;
     if items.is_empty() {
         return Err(fail(
             ExitStatus::Usage,
@@ -344,7 +355,7 @@ hint: `cqube-emit plan DIR` shows what is found"
     }
     let settings = settings?;
     let destination = crate::destination::choose(&settings, None)?;
-    let (on_error, level) = job_conversion(&args.send, config)?;
+    let (on_error, level, strict) = job_conversion(&args.send, config)?;
     let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let spec = JobSpec {
         api: destination.name(),
@@ -356,10 +367,12 @@ hint: `cqube-emit plan DIR` shows what is found"
         level,
         part_size_bytes: (settings.part_size_bytes.origin != Origin::Default).then_some(settings.part_size_bytes.value),
         on_error,
+        strict,
         full: args.send.full,
     };
     let dir = journal_dir(&settings)?;
-    run_job(spec, args.resume, &settings, &dir, destination, catalog, config, config_path, global)
+    let rejects = args.send.rejects.as_deref();
+    run_job(spec, args.resume, &settings, &dir, destination, catalog, config, config_path, global, rejects)
 }
 
 /// `cqube-emit resume JOB`: runs the job its journal describes, reusing what was stored.
@@ -378,7 +391,7 @@ pub fn run_resume(
     })?;
     let spec = JobSpec::from_journal(&state).map_err(|e| fail(ExitStatus::Usage, e))?;
     let destination = crate::destination::choose(&settings, Some(&spec.api))?;
-    run_job(spec, true, &settings, &dir, destination, catalog, config, config_path, global)
+    run_job(spec, true, &settings, &dir, destination, catalog, config, config_path, global, None)
 }
 
 /// How exports are converted, and how database rows are, as `convert` would; a job's own `on_error` and `level`
@@ -386,24 +399,41 @@ pub fn run_resume(
 fn convert_options(
     spec: &JobSpec,
     config: &FileConfig,
+    catalog: &Catalog,
 ) -> anyhow::Result<(cqube_convert::ConvertOptions, cqube_convert::ConvertOptions, cqube_zip::ZipOptions)> {
     let on_error = spec.on_error.as_deref().map(|e| if e == "skip" { OnErrorArg::Skip } else { OnErrorArg::Fail });
-    let flags = ConvertFlags { on_error, level: spec.level, ..ConvertFlags::default() };
+    let flags = ConvertFlags { on_error, level: spec.level, strict: spec.strict, ..ConvertFlags::default() };
     let settings = crate::convert_cmd::convert_settings(flags, config)?;
-    let files = crate::convert_cmd::options(&settings, config)?;
+    let files = crate::convert_cmd::options(&settings, config, catalog)?;
     let databases = crate::convert_cmd::database_options(files.clone(), &settings);
     Ok((files, databases, crate::convert_cmd::zip_options(&settings)))
 }
 
-/// The `on_error` and `level` an emission's job records: given by flag or env (the config file's are read again on
-/// resume, as before).
-fn job_conversion(send: &SendArgs, config: &FileConfig) -> anyhow::Result<(Option<String>, Option<u32>)> {
-    let flags = ConvertFlags { on_error: send.on_error, level: send.level, ..ConvertFlags::default() };
+/// How a plan reads raw exports to infer their source: as `convert` reads them by default (delimiter, encoding and
+/// column mappings from the config).
+fn inference_options(config: &FileConfig, catalog: &Catalog) -> anyhow::Result<cqube_convert::ConvertOptions> {
+    crate::convert_cmd::options(
+        &crate::convert_cmd::convert_settings(ConvertFlags::default(), config)?,
+        config,
+        catalog,
+    )
+}
+
+/// The `on_error`, `level` and `strict` an emission's job records: given by flag or env (the config file's are read
+/// again on resume, as before).
+fn job_conversion(send: &SendArgs, config: &FileConfig) -> anyhow::Result<(Option<String>, Option<u32>, Option<bool>)> {
+    let flags = ConvertFlags {
+        on_error: send.on_error,
+        level: send.level,
+        strict: send.strict.then_some(true),
+        ..ConvertFlags::default()
+    };
     let settings = crate::convert_cmd::convert_settings(flags, config)?;
     let given = |origin: &Origin| matches!(origin, Origin::Flag(_) | Origin::Env(_));
     let on_error = given(&settings.on_error.origin).then(|| format!("{:?}", settings.on_error.value).to_lowercase());
     let level = given(&settings.level.origin).then_some(settings.level.value);
-    Ok((on_error, level))
+    let strict = given(&settings.strict.origin).then_some(settings.strict.value);
+    Ok((on_error, level, strict))
 }
 
 /// The database requests of the plan's database items; every misconfigured section is a usage error up front.
@@ -435,6 +465,7 @@ fn run_job(
     config: &FileConfig,
     config_path: Option<&Path>,
     global: &GlobalArgs,
+    rejects: Option<&Path>,
 ) -> anyhow::Result<ExitStatus> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let delivery = runtime.block_on(destination.connect(emit))?;
@@ -448,10 +479,11 @@ fn run_job(
         }
     }
     let spec = job.spec();
-    let (convert, database_convert, mut zip) = convert_options(spec, config)?;
+    let (convert, database_convert, mut zip) = convert_options(spec, config, &catalog)?;
     zip.modified = SystemTime::UNIX_EPOCH + Duration::from_secs(spec.zip_modified_unix);
-    let items =
-        plan::build(&catalog, &spec.inputs, spec.source.as_deref(), &configured(config, config_path), &spec.only)?;
+    let configured = configured(config, config_path);
+    let items = plan::build(&catalog, &spec.inputs, spec.source.as_deref(), &configured, &spec.only, &convert)?;
+    let rejects = rejects.map(|p| crate::convert_cmd::rejects_file(p).map(SharedRejects::new)).transpose()?;
     let settings = cqube_emission::Settings {
         jobs: emit.jobs.value.max(1),
         zip_limits: zip_limits(emit, convert.max_record_bytes),
@@ -466,6 +498,7 @@ fn run_job(
         normalize: spec.normalize,
         watermarks: if spec.full { Watermarks::Ignored } else { Watermarks::Incremental },
         streams: std::collections::BTreeMap::new(),
+        rejects: rejects.clone(),
     };
     let total: Option<u64> = items
         .iter()
@@ -482,6 +515,9 @@ fn run_job(
     // Producers blocked on a part channel fail once their uploader is gone; nobody waits for them.
     runtime.shutdown_background();
     output.finish();
+    if let Some(mut rejects) = rejects {
+        rejects.flush().context("writing the rejects report")?;
+    }
     match ended? {
         Ended::Finished(report) => {
             print_summary(&report, global)?;
@@ -514,13 +550,21 @@ fn print_summary(report: &Report, global: &GlobalArgs) -> std::io::Result<()> {
         return Ok(());
     }
     let mut err = std::io::stderr().lock();
-    writeln!(err, "\n{:<40} {:<13} {:>10} {:>12}", "source", "result", "rows", "bytes")?;
+    writeln!(
+        err,
+        "\n{:<40} {:<13} {:>10} {:>9} {:>9} {:>12}",
+        "source", "result", "rows", "rejected", "warned", "bytes"
+    )?;
     let (mut acked, mut up_to_date, mut failed, mut skipped, mut rows, mut bytes) = (0, 0, 0, 0, 0, 0);
+    let (mut rejected, mut warned) = (0, 0);
     for (item, result) in report.items.iter().zip(&report.results) {
+        let (mut file_rejected, mut file_warned) = ("-".to_owned(), "-".to_owned());
         let (result, row_count, byte_count, why) = match result {
-            FileResult::Acknowledged { ack, .. } => {
+            FileResult::Acknowledged { ack, rows_rejected, rows_warned } => {
                 acked += 1;
                 (rows, bytes) = (rows + ack.rows, bytes + ack.bytes);
+                (rejected, warned) = (rejected + rows_rejected, warned + rows_warned);
+                (file_rejected, file_warned) = (rows_rejected.to_string(), rows_warned.to_string());
                 let why = if ack.confirmed == Some(false) {
                     "  sent, not confirmed (ingestion may have moved it)".to_owned()
                 } else {
@@ -547,7 +591,11 @@ fn print_summary(report: &Report, global: &GlobalArgs) -> std::io::Result<()> {
             }
             FileResult::NotRun => ("not run", "-".into(), "-".into(), String::new()),
         };
-        writeln!(err, "{:<40} {result:<13} {row_count:>10} {byte_count:>12}{why}", item.source)?;
+        writeln!(
+            err,
+            "{:<40} {result:<13} {row_count:>10} {file_rejected:>9} {file_warned:>9} {byte_count:>12}{why}",
+            item.source
+        )?;
     }
     writeln!(
         err,
@@ -555,6 +603,13 @@ fn print_summary(report: &Report, global: &GlobalArgs) -> std::io::Result<()> {
         report.items.len(),
         report.seconds
     )?;
+    if rejected > 0 || warned > 0 {
+        writeln!(
+            err,
+            "{rejected} rows rejected (left out; --rejects FILE lists them), {warned} rows sent with warnings (checks \
+             cQube does not enforce; --strict rejects them)"
+        )?;
+    }
     if resumable {
         writeln!(err, "hint: running again can help; the journal is kept: cqube-emit resume {}", report.job)?;
     }
@@ -611,8 +666,7 @@ pub fn run_verify(
         .ok_or_else(|| fail(ExitStatus::Usage, anyhow::anyhow!("no data source for key {}", args.key)))?;
     let emit = emit_settings(&args.api, None, None, config)?;
     let api = api_client(&emit, None)?;
-    let convert =
-        crate::convert_cmd::options(&crate::convert_cmd::convert_settings(ConvertFlags::default(), config)?, config)?;
+    let convert = inference_options(config, catalog)?;
     let limits = zip_limits(&emit, convert.max_record_bytes);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
     // The key as an acknowledgement or `ls` prints it, with or without its bucket in front.

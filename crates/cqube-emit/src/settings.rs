@@ -20,6 +20,7 @@ pub const ENV: &[(&str, &str)] = &[
     ("CQUBE_EMIT_ENCODING", "convert.encoding"),
     ("CQUBE_EMIT_ON_ERROR", "convert.on_error"),
     ("CQUBE_EMIT_MAX_ERRORS", "convert.max_errors"),
+    ("CQUBE_EMIT_STRICT", "convert.strict"),
     ("CQUBE_EMIT_LEVEL", "convert.level"),
     ("CQUBE_EMIT_THREADS", "convert.threads"),
     ("CQUBE_EMIT_API", "emit.api"),
@@ -240,6 +241,8 @@ pub struct ConvertFlags {
     pub thousands_separator: bool,
     pub level: Option<u32>,
     pub threads: Option<usize>,
+    /// `--strict` (`None`: not given).
+    pub strict: Option<bool>,
 }
 
 /// `[convert]`: how exports are read, checked and zipped.
@@ -259,6 +262,10 @@ pub struct ConvertSettings {
     pub threads: Setting<Option<usize>>,
     pub key_memory_bytes: Setting<usize>,
     pub chunk_bytes: Setting<usize>,
+    /// Warning rules (checks cQube does not enforce) reject rows like errors.
+    pub strict: Setting<bool>,
+    /// `source.column` names whose warning rules reject rows.
+    pub strict_checks: Setting<Vec<String>>,
 }
 
 impl ConvertSettings {
@@ -291,6 +298,8 @@ impl ConvertSettings {
             threads: l.pick_opt("convert.threads", flags.threads, "--threads", file.threads),
             key_memory_bytes: l.file_or(file.key_memory_bytes, defaults.key_memory_bytes),
             chunk_bytes: l.file_or(file.chunk_bytes, defaults.chunk_bytes),
+            strict: l.pick("convert.strict", flags.strict, "--strict", file.strict, defaults.strict),
+            strict_checks: l.file_or(file.strict_checks.clone(), defaults.strict_checks),
         };
         if settings.level.value > 9 {
             l.problems.push(format!("level must be 0-9, got {} ({})", settings.level.value, settings.level.origin));

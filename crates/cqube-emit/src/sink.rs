@@ -123,10 +123,15 @@ impl Output {
             }
             Event::FileSkipped { source, reason, .. } => self.note(&format!("skipped {source}: {reason}")),
             Event::FileFailed { source, error, .. } => self.failure(&format!("failed {source}: {error}")),
-            Event::FileAcknowledged { ack, already, .. } => {
+            Event::FileAcknowledged { ack, already, rows_rejected, rows_warned, .. } => {
                 let watermark = ack.watermark.as_ref().map(|w| format!(", watermark {} = {}", w.column, w.value));
+                let checked = if *rows_rejected > 0 || *rows_warned > 0 {
+                    format!(" ({rows_rejected} rejected, {rows_warned} warned)")
+                } else {
+                    String::new()
+                };
                 self.line(&format!(
-                    "acknowledged {} -> {}/{}: {} rows, {} bytes, sha256 {}, emission {}{}{}{}",
+                    "acknowledged {} -> {}/{}: {} rows{checked}, {} bytes, sha256 {}, emission {}{}{}{}",
                     ack.source,
                     ack.bucket,
                     ack.key,

@@ -582,3 +582,78 @@ fn serve_on_a_busy_port_says_so_once() {
     assert_eq!(err.matches("Address already in use").count(), 1, "{err}");
     assert!(err.contains(&format!("binding 127.0.0.1:{port}")), "{err}");
 }
+
+/// A district master whose first row's inityear is a plain year: plausible data cQube never reads (issue 16).
+fn district_with_plain_inityear(dir: &Path) -> PathBuf {
+    let input = dir.join("district_mst.csv");
+    std::fs::write(&input, "district_name|udise_district_code|inityear|is_active\nD1|7501|2001|1\nD2|7502|1995-96|1\n")
+        .unwrap();
+    input
+}
+
+#[test]
+fn issue_16_a_check_cqube_does_not_enforce_warns_and_is_raised_by_strict_env_or_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = district_with_plain_inityear(dir.path());
+    let zip = dir.path().join("d.zip");
+    let out = run(bin().args(["convert", "--json", "-o"]).arg(&zip).arg(&input));
+    assert_eq!(out.status.code(), Some(0), "a warning never fails a file: {}", text(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((summary["rows_out"].as_u64(), summary["rows_warned"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(
+        summary["warned"],
+        serde_json::json!([{"column": "inityear", "rule": "academic year YYYY-YY", "count": 1, "first_line": 2,
+            "first_value": "2001"}])
+    );
+    assert_eq!(read_zip(&zip).1[1], ["D1", "7501", "2001", "1"], "the row is sent as it is");
+    let human = text(&run(bin().args(["validate"]).arg(&input)).stderr);
+    assert!(human.contains("warned: 1 rows kept that break a check cQube does not enforce"), "{human}");
+    assert!(human.contains("inityear: academic year YYYY-YY: 1 cells, first at line 2 (\"2001\")"), "{human}");
+
+    let strict = run(bin().args(["validate", "--strict"]).arg(&input));
+    assert_eq!(strict.status.code(), Some(3), "{}", text(&strict.stderr));
+    assert!(text(&strict.stderr).contains(":2: column inityear: value \"2001\": fails check: academic year YYYY-YY"));
+    let by_env = run(bin().env("CQUBE_EMIT_STRICT", "true").args(["validate", "--on-error", "skip"]).arg(&input));
+    assert_eq!(by_env.status.code(), Some(1), "one row rejected: {}", text(&by_env.stderr));
+
+    let config = dir.path().join("cqube-emit.toml");
+    std::fs::write(&config, "[convert]\nstrict_checks = [\"district_master.inityear\"]\n").unwrap();
+    let per_rule = run(bin().arg("--config").arg(&config).arg("validate").arg(&input));
+    assert_eq!(per_rule.status.code(), Some(3), "{}", text(&per_rule.stderr));
+    let shown = text(&run(bin().arg("--config").arg(&config).args(["config", "show"])).stdout);
+    assert!(shown.contains("strict_checks") && shown.contains("district_master.inityear"), "{shown}");
+    std::fs::write(&config, "[convert]\nstrict_checks = [\"district_master.district_name\"]\n").unwrap();
+    let unknown = run(bin().arg("--config").arg(&config).arg("validate").arg(&input));
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(text(&unknown.stderr).contains("district_master.district_name names no column with a warning rule"));
+}
+
+#[test]
+fn issue_16_catalog_shows_each_rules_severity_and_consequence() {
+    let school = text(&run(bin().args(["catalog", "school_master"])).stdout);
+    assert!(school.contains("latitude, longitude: non-zero [error]"), "{school}");
+    assert!(school.contains("in cQube: school moved to table school_invalid_data"), "{school}");
+    assert!(school.contains("source: INGESTION.md §2.5"), "{school}");
+    assert!(school.contains("sch_loc_r_u: range 1..=2 [warning]\n      in cQube: nothing (not enforced)"), "{school}");
+    let district = text(&run(bin().args(["catalog", "district_master"])).stdout);
+    assert!(district.contains("inityear: academic year YYYY-YY [warning]"), "{district}");
+    assert!(district.contains("not read by flow"), "{district}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&run(bin().args(["catalog", "student_attendance", "--json"])).stdout).unwrap();
+    let month = &json["columns"][5];
+    assert_eq!((month["name"].as_str(), month["checks"][0]["severity"].as_str()), (Some("Month"), Some("error")));
+    assert!(month["checks"][0]["consequence"].as_str().unwrap().starts_with("year derivation wrong"));
+}
+
+#[test]
+fn issue_16_convert_refuses_a_header_it_cannot_place_and_names_the_closest_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("export.csv");
+    std::fs::write(&input, "udise_sch_code|school_name|district_cd\n1|a|2\n").unwrap();
+    let out = run(bin().args(["convert", "-o"]).arg(dir.path().join("x.zip")).arg(&input));
+    assert_eq!(out.status.code(), Some(2), "no guess, no zip of empty cells");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("closest: school_master (lacks required latitude, longitude)"), "{stderr}");
+    assert!(stderr.contains("hint: pass --source NAME"), "{stderr}");
+    assert!(!dir.path().join("x.zip").exists());
+}

@@ -425,3 +425,51 @@ fn the_resume_hint_appears_only_for_failures_resuming_can_fix() {
     assert!(err.contains("401") && !err.contains("cqube-emit resume"), "{err}");
     assert!(err.contains("hint: check the token") && err.contains("cqube-emit token create"), "{err}");
 }
+
+#[test]
+fn issue_16_emit_infers_as_convert_does_and_shows_rejected_and_warned_rows_per_file() {
+    let server = Server::start(false);
+    let work = tempfile::tempdir().unwrap();
+    // Named by nothing: the header says district_master, as `convert` would infer it.
+    let export = work.path().join("export_2024.csv");
+    std::fs::write(
+        &export,
+        "district_name|udise_district_code|inityear|is_active\nD1|7501|2001|1\nD2|75x1|1995-96|1\nD3|7503|1995-96|1\n",
+    )
+    .unwrap();
+    let rejects = work.path().join("rejects.csv");
+    let out = server
+        .emit(&[
+            "--on-error",
+            "skip",
+            "--no-progress",
+            "--rejects",
+            rejects.to_str().unwrap(),
+            export.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "a rejected row makes the run partial: {stderr}");
+    let row = stderr.lines().find(|l| l.starts_with("district_master ")).unwrap_or_else(|| panic!("{stderr}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cells[1..5], ["acknowledged", "2", "1", "1"], "rows, rejected, warned: {row}");
+    assert!(
+        stderr.contains("1 rows rejected (left out; --rejects FILE lists them), 1 rows sent with warnings"),
+        "{stderr}"
+    );
+    let report = std::fs::read_to_string(&rejects).unwrap();
+    let lines: Vec<&str> = report.lines().collect();
+    assert_eq!(lines.len(), 2, "{report}");
+    assert_eq!(lines[0], "file,line,column,value,rule,code");
+    assert!(lines[1].ends_with(",3,udise_district_code,75x1,not an integer,not_integer"), "{report}");
+
+    let out = server.emit(&["--json", "--on-error", "skip", "--strict", export.to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let events = events(&String::from_utf8(out.stdout).unwrap());
+    let ack = of(&events, "file_acknowledged")[0];
+    assert_eq!((ack["rows_rejected"].as_u64(), ack["rows_warned"].as_u64()), (Some(2), Some(0)), "--strict: {ack}");
+    assert_eq!(ack["ack"]["rows"], 1);
+    let summary = of(&events, "summary")[0];
+    assert_eq!((summary["rows_rejected"].as_u64(), summary["rows_warned"].as_u64()), (Some(2), Some(0)));
+}

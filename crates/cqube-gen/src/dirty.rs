@@ -135,7 +135,7 @@ impl Dirtier {
 #[derive(Debug, Clone)]
 pub(crate) enum Bad {
     NonNumeric,
-    /// A value just outside the column's range check (month 13, day code 8, latitude 91).
+    /// A value just outside the column's range check, when breaking it rejects the row (month 13).
     OutOfRange(String),
     ImpossibleDate,
     RequiredEmpty,
@@ -157,7 +157,7 @@ pub(crate) fn bad_candidates(plan: &Plan) -> Vec<(usize, Bad)> {
         match c.ty {
             ColumnType::Int { width } => {
                 out.push((i, Bad::NonNumeric));
-                if c.range.is_some() {
+                if c.range.is_some() && c.range_rejects {
                     let (lo, hi) = int_bounds(c, width);
                     let (_, whi) = width.bounds();
                     out.push((i, Bad::OutOfRange(if hi < whi { hi + 1 } else { lo - 1 }.to_string())));
@@ -165,7 +165,7 @@ pub(crate) fn bad_candidates(plan: &Plan) -> Vec<(usize, Bad)> {
             }
             ColumnType::Decimal => {
                 out.push((i, Bad::NonNumeric));
-                if let Some((_, hi)) = c.range {
+                if let Some((_, hi)) = c.range.filter(|_| c.range_rejects) {
                     out.push((i, Bad::OutOfRange(format!("{:.2}", hi + 1.0))));
                 }
             }
@@ -174,7 +174,7 @@ pub(crate) fn bad_candidates(plan: &Plan) -> Vec<(usize, Bad)> {
                 if let Some(m) = max_chars {
                     out.push((i, Bad::TooLong(m as usize + 1)));
                 }
-                if c.academic_year {
+                if c.academic_year_rejects {
                     out.push((i, Bad::NotAcademicYear));
                 }
             }

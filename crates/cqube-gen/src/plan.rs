@@ -1,6 +1,6 @@
 //! What each column of a source means to the generator, and how row numbers map to unique keys.
 
-use cqube_core::{Check, ColumnType, DataSource, canonical_name};
+use cqube_core::{Check, ColumnType, DataSource, Severity, canonical_name};
 
 use crate::universe::{CATEGORIES, GRADES, MANAGEMENTS, SUBJECTS, Universe};
 
@@ -80,6 +80,10 @@ pub(crate) struct ColPlan {
     pub non_zero: bool,
     pub academic_year: bool,
     pub one_of: Vec<String>,
+    /// Whether breaking the range or academic-year rule rejects a row (an error rule, not a warning): what dirty
+    /// rows may break.
+    pub range_rejects: bool,
+    pub academic_year_rejects: bool,
     /// Share of rows (per 1000) where an optional cell is empty.
     pub empty_per_mille: u64,
 }
@@ -159,14 +163,23 @@ impl Plan {
                     range: None,
                     non_zero: false,
                     academic_year: false,
+                    range_rejects: false,
+                    academic_year_rejects: false,
                     one_of: Vec::new(),
                     empty_per_mille: 0,
                 };
-                for check in &c.checks {
-                    match check {
-                        Check::Range([lo, hi]) => p.range = Some((*lo, *hi)),
+                // Clean rows keep every rule, warnings included.
+                for rule in &c.checks {
+                    match &rule.check {
+                        Check::Range([lo, hi]) => {
+                            p.range = Some((*lo, *hi));
+                            p.range_rejects = rule.severity == Severity::Error;
+                        }
                         Check::NonZero => p.non_zero = true,
-                        Check::AcademicYear => p.academic_year = true,
+                        Check::AcademicYear => {
+                            p.academic_year = true;
+                            p.academic_year_rejects = rule.severity == Severity::Error;
+                        }
                         Check::OneOf(v) => p.one_of.clone_from(v),
                     }
                 }

@@ -22,4 +22,4 @@ pub use decode::{
 pub use header::HeaderError as Error;
 pub use header::{HeaderError, HeaderMap, Mapping, Slot, map_header};
 pub use quick::{Quick, QuickRule};
-pub use value::{ValueOptions, Violation, normalize_value};
+pub use value::{ValueOptions, Violation, normalize_value, warned};

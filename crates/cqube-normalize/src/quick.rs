@@ -47,11 +47,13 @@ pub struct QuickRule {
 
 impl QuickRule {
     /// The rule for `column` under `opts`, for output separated by `delimiter`.
+    /// Warnings count too: a cell that breaks one goes the slow way, where it is counted.
     pub fn new(column: &Column, opts: &ValueOptions, delimiter: u8) -> QuickRule {
+        let checks: Vec<Check> = column.checks.iter().map(|r| r.check.clone()).collect();
         let shape = match column.ty {
             // Digits are never quoted, unless the delimiter is one.
             ColumnType::Int { width } if !delimiter.is_ascii_digit() => {
-                digits(width.bounds().1.unsigned_abs(), &column.checks)
+                digits(width.bounds().1.unsigned_abs(), &checks)
             }
             ColumnType::Text { max_chars } => Shape::Text { max_bytes: max_chars.map_or(usize::MAX, |m| m as usize) },
             _ => Shape::Other,
@@ -60,7 +62,7 @@ impl QuickRule {
         QuickRule {
             shape,
             required: column.required,
-            checks: column.checks.clone(),
+            checks,
             null_lengths: null_tokens.iter().fold(0, |bits, t| bits | length_bit(t)),
             null_tokens,
             delimiter,
@@ -282,7 +284,7 @@ mod tests {
             for checks in &checks {
                 for required in [false, true] {
                     let mut column = Column::new("c", ty);
-                    column.checks.clone_from(checks);
+                    column.checks = checks.iter().cloned().map(cqube_core::Rule::from_override).collect();
                     column.required = required;
                     columns.push(column);
                 }
@@ -342,7 +344,7 @@ mod tests {
     fn common_attendance_cells_are_quick() {
         let day = {
             let mut c = Column::new("17", ColumnType::Int { width: IntWidth::Small });
-            c.checks = vec![Check::Range([0.0, 7.0])];
+            c.checks = vec![cqube_core::Rule::from_override(Check::Range([0.0, 7.0]))];
             c
         };
         let rule = QuickRule::new(&day, &ValueOptions::default(), b'|');

@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use cqube_core::{Check, Column, ColumnType, IntWidth};
+use cqube_core::{Check, Column, ColumnType, IntWidth, Severity};
 use memchr::{memchr, memchr3};
 
 use crate::datetime::{self, DateError};
@@ -96,6 +96,7 @@ impl Violation {
 
 /// Normalizes one cell for `column`: `Ok(None)` is null, `Ok(Some(v))` the value to write.
 ///
+/// Only the column's error rules run here; [`warned`] tells which warnings a value breaks.
 /// Surrounding whitespace is trimmed; a null token is null (an error in a required column); line breaks inside
 /// become one space each, since cQube's reader splits records on `\n`; a NUL byte is refused. The value is then
 /// parsed by the column type and written in the form cQube's reader expects, and the column's checks run on it.
@@ -125,10 +126,21 @@ pub fn normalize_value<'a>(
     } else {
         Cow::Owned(typed(column.ty, &flatten_line_breaks(value), opts)?.into_owned())
     };
-    if let Some(check) = column.checks.iter().find(|check| !check.holds(&normalized)) {
-        return Err(Violation::Check { check: check.clone() });
+    // Warnings never reject: the caller counts them (see `warned`).
+    if let Some(rule) = column.checks.iter().find(|r| r.severity == Severity::Error && !r.check.holds(&normalized)) {
+        return Err(Violation::Check { check: rule.check.clone() });
     }
     Ok(Some(normalized))
+}
+
+/// The positions (in `column.checks`) of the warning rules a normalized, non-null value breaks.
+pub fn warned<'c>(column: &'c Column, value: &'c str) -> impl Iterator<Item = usize> + 'c {
+    column
+        .checks
+        .iter()
+        .enumerate()
+        .filter(move |(_, r)| r.severity == Severity::Warning && !r.check.holds(value))
+        .map(|(i, _)| i)
 }
 
 /// `raw.trim()`, skipping the Unicode whitespace tables when both ends are visible ASCII (nearly every cell).
@@ -681,12 +693,25 @@ mod tests {
     #[test]
     fn checks_run_on_the_normalized_value() {
         let mut month = column(SMALL);
-        month.checks = vec![Check::Range([1.0, 12.0])];
+        month.checks = vec![cqube_core::Rule::from_override(Check::Range([1.0, 12.0]))];
         let opts = ValueOptions::default();
         assert_eq!(normalize_value(&month, "+12", &opts), Ok(Some(Cow::Borrowed("12"))));
         let v = normalize_value(&month, "13", &opts).unwrap_err();
         assert_eq!((v.code(), v.to_string()), ("check", "fails check: range 1..=12".to_owned()));
         assert_eq!(normalize_value(&month, "", &opts), Ok(None), "null skips checks");
+    }
+
+    #[test]
+    fn warnings_keep_the_value_and_are_named() {
+        let catalog = cqube_core::Catalog::builtin();
+        let inityear = catalog.get("district_master").unwrap().column("inityear").unwrap();
+        let opts = ValueOptions::default();
+        assert_eq!(normalize_value(inityear, "2001", &opts), Ok(Some(Cow::Borrowed("2001"))));
+        assert_eq!(warned(inityear, "2001").collect::<Vec<_>>(), [0]);
+        assert_eq!(warned(inityear, "2000-01").count(), 0);
+        let mut raised = inityear.clone();
+        raised.raise_warnings();
+        assert_eq!(normalize_value(&raised, "2001", &opts).unwrap_err().code(), "check");
     }
 
     #[test]

@@ -63,7 +63,9 @@ fn wrong_header_cannot_be_inferred() {
     let err = convert(None, "-", bytes, &skip()).expect_err("unknown source");
     assert_eq!(
         err.to_string(),
-        "-: cannot tell which data source this is (header: foo, bar)\n\nhint: pass --source NAME"
+        "-: cannot tell which data source this is (header: foo, bar): no source has every required column and \
+         most of this header\n  closest: (no source shares a column name with it)\n\nhint: pass --source NAME (`cqube-emit catalog \
+         NAME` shows a source's columns)"
     );
 }
 

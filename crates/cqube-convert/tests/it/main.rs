@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod generated;
+mod inference;
 mod samples;
 
 use std::io::{Cursor, Read};

@@ -76,7 +76,7 @@ fn normalize(col: &Column, raw: &str) -> Result<Option<String>, String> {
             v.to_owned()
         }
     };
-    match col.checks.iter().find(|c| !c.holds(&value)) {
+    match col.checks.iter().map(|r| &r.check).find(|c| !c.holds(&value)) {
         Some(check) => Err(format!("{value:?} fails {check}")),
         None => Ok(Some(value)),
     }
