@@ -67,6 +67,24 @@ impl EmbeddedStore {
         format!(".bucket-{}.object-{}", b64(bucket), b64(key))
     }
 
+    /// s3s-fs lists objects without their ETag, where S3 lists it; a one-shot emitter recognizes an earlier run's
+    /// object by it (length and MD5). Each is read from the object's internal info, a small file per key.
+    async fn fill_etags(&self, bucket: &str, objects: Option<&mut Vec<Object>>) -> S3Result<()> {
+        for object in objects.into_iter().flatten().filter(|o| o.e_tag.is_none()) {
+            let Some(key) = object.key.as_deref() else { continue };
+            let info = self.root.join(format!("{}.internal.json", Self::object_stem(bucket, key)));
+            let json = match tokio::fs::read(&info).await {
+                Ok(json) => json,
+                // Written by an older s3s-fs, or not at all: listed without an ETag, as before.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(internal(e)),
+            };
+            let info: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&json).map_err(internal)?;
+            object.e_tag = info.get("e_tag").and_then(serde_json::Value::as_str).map(|e| ETag::Strong(e.to_owned()));
+        }
+        Ok(())
+    }
+
     fn temp_path(&self, id: &str) -> PathBuf {
         self.root.join(format!(".tmp.cqube-complete-{id}.internal.part"))
     }
@@ -226,11 +244,17 @@ impl S3 for EmbeddedStore {
     }
 
     async fn list_objects(&self, req: S3Request<ListObjectsInput>) -> S3Result<S3Response<ListObjectsOutput>> {
-        self.fs.list_objects(req).await.map_err(named)
+        let bucket = req.input.bucket.clone();
+        let mut answer = self.fs.list_objects(req).await.map_err(named)?;
+        self.fill_etags(&bucket, answer.output.contents.as_mut()).await?;
+        Ok(answer)
     }
 
     async fn list_objects_v2(&self, req: S3Request<ListObjectsV2Input>) -> S3Result<S3Response<ListObjectsV2Output>> {
-        self.fs.list_objects_v2(req).await.map_err(named)
+        let bucket = req.input.bucket.clone();
+        let mut answer = self.fs.list_objects_v2(req).await.map_err(named)?;
+        self.fill_etags(&bucket, answer.output.contents.as_mut()).await?;
+        Ok(answer)
     }
 
     async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
