@@ -1,11 +1,11 @@
 //! Source inference over a corpus of real and near-miss headers: every mock_emission file under its own path and
 //! under an anonymous name, truncated exports, renamed and misnamed files. Each case states its outcome.
 
-use std::io::{Cursor, Read};
+use std::io::Cursor;
 
 use cqube_convert::Input;
 
-use crate::{catalog, fixtures, skip};
+use crate::{catalog, mock_emission, skip};
 
 /// The source chosen and how, or the refusal's message.
 fn infer(name: &str, bytes: &[u8]) -> Result<(String, &'static str), String> {
@@ -13,23 +13,6 @@ fn infer(name: &str, bytes: &[u8]) -> Result<(String, &'static str), String> {
     cqube_convert::prepare(catalog(), None, input, &skip())
         .map(|p| (p.source.name.clone(), p.source_inferred_by.expect("inferred")))
         .map_err(|e| e.to_string())
-}
-
-/// `(path under mock_emission, its CSV entry's bytes)` for every zip of the real emission folder.
-fn mock_files() -> Vec<(String, Vec<u8>)> {
-    let root = fixtures().join("cqube/mock_emission");
-    let mut files = Vec::new();
-    for dir in std::fs::read_dir(&root).unwrap() {
-        for zip in std::fs::read_dir(dir.unwrap().path()).unwrap() {
-            let path = zip.unwrap().path();
-            let mut archive = zip::ZipArchive::new(std::fs::File::open(&path).unwrap()).unwrap();
-            let mut bytes = Vec::new();
-            archive.by_index(0).unwrap().read_to_end(&mut bytes).unwrap();
-            files.push((path.strip_prefix(&root).unwrap().display().to_string(), bytes));
-        }
-    }
-    files.sort();
-    files
 }
 
 fn header_of(bytes: &[u8]) -> String {
@@ -43,7 +26,7 @@ fn with_header(header: &str) -> Vec<u8> {
 
 #[test]
 fn every_mock_emission_file_is_known_by_its_path_and_by_its_header_alone() {
-    let files = mock_files();
+    let files = mock_emission();
     assert_eq!(files.len(), 18);
     // Sources whose columns another source shares exactly: the header alone cannot tell them apart.
     let twins = [
@@ -76,7 +59,7 @@ fn every_mock_emission_file_is_known_by_its_path_and_by_its_header_alone() {
 }
 
 fn mock(stem: &str) -> Vec<u8> {
-    mock_files().into_iter().find(|(p, _)| p.ends_with(&format!("/{stem}.zip"))).unwrap().1
+    mock_emission().into_iter().find(|(p, _)| p.ends_with(&format!("/{stem}.zip"))).unwrap().1
 }
 
 #[test]

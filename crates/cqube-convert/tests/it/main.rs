@@ -33,6 +33,24 @@ pub struct Converted {
     pub rejects: Vec<Reject>,
 }
 
+/// `(path under mock_emission, e.g. "pat/periodic_exam_qst_mst.zip", its CSV entry's bytes)` for every zip of the
+/// real cqube_emission folder, sorted by path.
+pub fn mock_emission() -> Vec<(String, Vec<u8>)> {
+    let root = fixtures().join("cqube/mock_emission");
+    let mut files = Vec::new();
+    for dir in std::fs::read_dir(&root).unwrap() {
+        for zip in std::fs::read_dir(dir.unwrap().path()).unwrap() {
+            let path = zip.unwrap().path();
+            let mut archive = zip::ZipArchive::new(std::fs::File::open(&path).unwrap()).unwrap();
+            let mut bytes = Vec::new();
+            archive.by_index(0).unwrap().read_to_end(&mut bytes).unwrap();
+            files.push((path.strip_prefix(&root).unwrap().display().to_string(), bytes));
+        }
+    }
+    files.sort();
+    files
+}
+
 pub fn catalog() -> &'static Catalog {
     static CATALOG: std::sync::OnceLock<Catalog> = std::sync::OnceLock::new();
     CATALOG.get_or_init(Catalog::builtin)

@@ -1,8 +1,6 @@
 //! Every real cQube file we have converts, with the catalog's header, every row, and the values cQube expects.
 
-use std::io::Read;
-
-use crate::{Converted, catalog, convert, fixtures, read_back};
+use crate::{Converted, catalog, convert, fixtures, mock_emission, read_back};
 
 /// Data records in an input, counted by an independent parse.
 fn records(bytes: &[u8], delimiter: u8) -> usize {
@@ -42,37 +40,18 @@ fn every_sample_converts() {
     assert_eq!(seen, 16);
 }
 
-/// The zips of a real cqube_emission folder, unpacked in memory.
-fn mock_emission() -> Vec<(String, Vec<u8>)> {
-    let root = fixtures().join("cqube/mock_emission");
-    let mut files = Vec::new();
-    for dir in std::fs::read_dir(&root).unwrap() {
-        for zip in std::fs::read_dir(dir.unwrap().path()).unwrap() {
-            let path = zip.unwrap().path();
-            let mut archive = zip::ZipArchive::new(std::fs::File::open(&path).unwrap()).unwrap();
-            let mut entry = archive.by_index(0).unwrap();
-            let mut bytes = Vec::new();
-            entry.read_to_end(&mut bytes).unwrap();
-            let rel = path.strip_prefix(&root).unwrap().display().to_string();
-            files.push((format!("cqube_emission/{rel}"), bytes));
-        }
-    }
-    files.sort();
-    files
-}
-
 #[test]
 fn every_mock_emission_file_converts() {
     let files = mock_emission();
     assert_eq!(files.len(), 18);
-    for (name, bytes) in files {
-        check_file(&name, &bytes);
+    for (path, bytes) in files {
+        check_file(&format!("cqube_emission/{path}"), &bytes);
     }
 }
 
 fn mock(name: &str) -> Converted {
     let (path, bytes) = mock_emission().into_iter().find(|(p, _)| p.ends_with(name)).unwrap();
-    check_file(&path, &bytes)
+    check_file(&format!("cqube_emission/{path}"), &bytes)
 }
 
 #[test]
