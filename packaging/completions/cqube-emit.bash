@@ -430,7 +430,7 @@ _cqube__emit() {
             return 0
             ;;
         cqube__subcmd__emit__subcmd__emissions)
-            opts="-v -q -h --source --since --data-dir --json --verbose --quiet --no-progress --log-format --config --catalog --help"
+            opts="-v -q -h --source --since --data-dir --database-url --json --verbose --quiet --no-progress --log-format --config --catalog --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -445,6 +445,10 @@ _cqube__emit() {
                     return 0
                     ;;
                 --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1018,7 +1022,7 @@ _cqube__emit() {
             return 0
             ;;
         cqube__subcmd__emit__subcmd__serve)
-            opts="-v -q -h --listen --data-dir --json --verbose --quiet --no-progress --log-format --config --catalog --help"
+            opts="-v -q -h --listen --data-dir --database-url --json --verbose --quiet --no-progress --log-format --config --catalog --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1029,6 +1033,10 @@ _cqube__emit() {
                     return 0
                     ;;
                 --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1078,7 +1086,7 @@ _cqube__emit() {
             return 0
             ;;
         cqube__subcmd__emit__subcmd__token__subcmd__create)
-            opts="-v -q -h --name --sources --expires --admin --data-dir --json --verbose --quiet --no-progress --log-format --config --catalog --help"
+            opts="-v -q -h --name --sources --expires --admin --data-dir --database-url --json --verbose --quiet --no-progress --log-format --config --catalog --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1097,6 +1105,10 @@ _cqube__emit() {
                     return 0
                     ;;
                 --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1120,13 +1132,17 @@ _cqube__emit() {
             return 0
             ;;
         cqube__subcmd__emit__subcmd__token__subcmd__list)
-            opts="-v -q -h --data-dir --json --verbose --quiet --no-progress --log-format --config --catalog --help"
+            opts="-v -q -h --data-dir --database-url --json --verbose --quiet --no-progress --log-format --config --catalog --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1150,13 +1166,17 @@ _cqube__emit() {
             return 0
             ;;
         cqube__subcmd__emit__subcmd__token__subcmd__revoke)
-            opts="-v -q -h --data-dir --json --verbose --quiet --no-progress --log-format --config --catalog --help"
+            opts="-v -q -h --data-dir --database-url --json --verbose --quiet --no-progress --log-format --config --catalog --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1320,7 +1340,7 @@ _cqube__emit() {
             return 0
             ;;
         cqube__subcmd__emit__subcmd__user__subcmd__create)
-            opts="-v -q -h --sources --data-dir --json --verbose --quiet --no-progress --log-format --config --catalog --help"
+            opts="-v -q -h --sources --data-dir --database-url --json --verbose --quiet --no-progress --log-format --config --catalog --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1331,6 +1351,10 @@ _cqube__emit() {
                     return 0
                     ;;
                 --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

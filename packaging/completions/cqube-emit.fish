@@ -381,7 +381,8 @@ complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand uploads; and __fis
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand uploads; and __fish_seen_subcommand_from abort" -l no-progress -d 'Never draw progress bars (also CQUBE_EMIT_NO_PROGRESS or NO_COLOR)'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand uploads; and __fish_seen_subcommand_from abort" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand serve" -l listen -d 'Address to listen on (default 127.0.0.1:8470). Config key `server.listen`, env CQUBE_EMIT_SERVER_LISTEN' -r
-complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand serve" -l data-dir -d 'Server data directory (database, embedded store). Default ./cqube-server-data (relative to the working directory). Config key `server.data_dir`, env CQUBE_EMIT_SERVER_DATA_DIR' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand serve" -l data-dir -d 'Server data directory (SQLite state, embedded store). Default ./cqube-server-data (relative to the working directory). Config key `server.data_dir`, env CQUBE_EMIT_SERVER_DATA_DIR' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand serve" -l database-url -d 'PostgreSQL state shared by server replicas, e.g. postgresql://cqube@db.internal/cqube_emit (default: SQLite in the data directory). Prefer the env var or `server.database_url_file`: the URL may carry a password. Config key `server.database_url`, env CQUBE_EMIT_SERVER_DATABASE_URL' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand serve" -l log-format -d 'Log format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand serve" -l config -d 'Config file (default: $CQUBE_EMIT_CONFIG, then ./cqube-emit.toml when present)' -r -F
@@ -406,7 +407,8 @@ complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand token; and not __f
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand token; and __fish_seen_subcommand_from create" -l name -d 'Unique name, shown in logs and acknowledgements' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand token; and __fish_seen_subcommand_from create" -l sources -d 'Data sources the token may emit, comma-separated (default: all)' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand token; and __fish_seen_subcommand_from create" -l expires -d 'Lifetime: e.g. 90d, 12h, 30m, 3600s, or `never` (default: never)' -r
-complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand token; and __fish_seen_subcommand_from create" -l data-dir -d 'Server data directory (database, embedded store). Default ./cqube-server-data (relative to the working directory). Config key `server.data_dir`, env CQUBE_EMIT_SERVER_DATA_DIR' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand token; and __fish_seen_subcommand_from create" -l data-dir -d 'Server data directory (SQLite state, embedded store). Default ./cqube-server-data (relative to the working directory). Config key `server.data_dir`, env CQUBE_EMIT_SERVER_DATA_DIR' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand token; and __fish_seen_subcommand_from create" -l database-url -d 'PostgreSQL state shared by server replicas, e.g. postgresql://cqube@db.internal/cqube_emit (default: SQLite in the data directory). Prefer the env var or `server.database_url_file`: the URL may carry a password. Config key `server.database_url`, env CQUBE_EMIT_SERVER_DATABASE_URL' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand token; and __fish_seen_subcommand_from create" -l log-format -d 'Log format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand token; and __fish_seen_subcommand_from create" -l config -d 'Config file (default: $CQUBE_EMIT_CONFIG, then ./cqube-emit.toml when present)' -r -F
@@ -417,7 +419,8 @@ complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand token; and __fish_
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand token; and __fish_seen_subcommand_from create" -s q -l quiet -d 'Less output on stderr: errors only'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand token; and __fish_seen_subcommand_from create" -l no-progress -d 'Never draw progress bars (also CQUBE_EMIT_NO_PROGRESS or NO_COLOR)'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand token; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
-complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand token; and __fish_seen_subcommand_from list" -l data-dir -d 'Server data directory (database, embedded store). Default ./cqube-server-data (relative to the working directory). Config key `server.data_dir`, env CQUBE_EMIT_SERVER_DATA_DIR' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand token; and __fish_seen_subcommand_from list" -l data-dir -d 'Server data directory (SQLite state, embedded store). Default ./cqube-server-data (relative to the working directory). Config key `server.data_dir`, env CQUBE_EMIT_SERVER_DATA_DIR' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand token; and __fish_seen_subcommand_from list" -l database-url -d 'PostgreSQL state shared by server replicas, e.g. postgresql://cqube@db.internal/cqube_emit (default: SQLite in the data directory). Prefer the env var or `server.database_url_file`: the URL may carry a password. Config key `server.database_url`, env CQUBE_EMIT_SERVER_DATABASE_URL' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand token; and __fish_seen_subcommand_from list" -l log-format -d 'Log format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand token; and __fish_seen_subcommand_from list" -l config -d 'Config file (default: $CQUBE_EMIT_CONFIG, then ./cqube-emit.toml when present)' -r -F
@@ -427,7 +430,8 @@ complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand token; and __fish_
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand token; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Less output on stderr: errors only'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand token; and __fish_seen_subcommand_from list" -l no-progress -d 'Never draw progress bars (also CQUBE_EMIT_NO_PROGRESS or NO_COLOR)'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand token; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
-complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand token; and __fish_seen_subcommand_from revoke" -l data-dir -d 'Server data directory (database, embedded store). Default ./cqube-server-data (relative to the working directory). Config key `server.data_dir`, env CQUBE_EMIT_SERVER_DATA_DIR' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand token; and __fish_seen_subcommand_from revoke" -l data-dir -d 'Server data directory (SQLite state, embedded store). Default ./cqube-server-data (relative to the working directory). Config key `server.data_dir`, env CQUBE_EMIT_SERVER_DATA_DIR' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand token; and __fish_seen_subcommand_from revoke" -l database-url -d 'PostgreSQL state shared by server replicas, e.g. postgresql://cqube@db.internal/cqube_emit (default: SQLite in the data directory). Prefer the env var or `server.database_url_file`: the URL may carry a password. Config key `server.database_url`, env CQUBE_EMIT_SERVER_DATABASE_URL' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand token; and __fish_seen_subcommand_from revoke" -l log-format -d 'Log format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand token; and __fish_seen_subcommand_from revoke" -l config -d 'Config file (default: $CQUBE_EMIT_CONFIG, then ./cqube-emit.toml when present)' -r -F
@@ -448,7 +452,8 @@ complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and not __fi
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and not __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and not __fish_seen_subcommand_from create" -f -a "create" -d 'Create or replace an emission user; the password is read from stdin (first line) or CQUBE_EMIT_USER_PASSWORD'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and __fish_seen_subcommand_from create" -l sources -d 'Data sources the user\'s tokens may emit, comma-separated (default: all)' -r
-complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and __fish_seen_subcommand_from create" -l data-dir -d 'Server data directory (database, embedded store). Default ./cqube-server-data (relative to the working directory). Config key `server.data_dir`, env CQUBE_EMIT_SERVER_DATA_DIR' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and __fish_seen_subcommand_from create" -l data-dir -d 'Server data directory (SQLite state, embedded store). Default ./cqube-server-data (relative to the working directory). Config key `server.data_dir`, env CQUBE_EMIT_SERVER_DATA_DIR' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and __fish_seen_subcommand_from create" -l database-url -d 'PostgreSQL state shared by server replicas, e.g. postgresql://cqube@db.internal/cqube_emit (default: SQLite in the data directory). Prefer the env var or `server.database_url_file`: the URL may carry a password. Config key `server.database_url`, env CQUBE_EMIT_SERVER_DATABASE_URL' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and __fish_seen_subcommand_from create" -l log-format -d 'Log format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and __fish_seen_subcommand_from create" -l config -d 'Config file (default: $CQUBE_EMIT_CONFIG, then ./cqube-emit.toml when present)' -r -F
@@ -460,7 +465,8 @@ complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and __fish_s
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emissions" -l source -d 'Only this data source' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emissions" -l since -d 'Only emissions completed at or after this time (RFC 3339 or YYYY-MM-DD)' -r
-complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emissions" -l data-dir -d 'Server data directory (database, embedded store). Default ./cqube-server-data (relative to the working directory). Config key `server.data_dir`, env CQUBE_EMIT_SERVER_DATA_DIR' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emissions" -l data-dir -d 'Server data directory (SQLite state, embedded store). Default ./cqube-server-data (relative to the working directory). Config key `server.data_dir`, env CQUBE_EMIT_SERVER_DATA_DIR' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emissions" -l database-url -d 'PostgreSQL state shared by server replicas, e.g. postgresql://cqube@db.internal/cqube_emit (default: SQLite in the data directory). Prefer the env var or `server.database_url_file`: the URL may carry a password. Config key `server.database_url`, env CQUBE_EMIT_SERVER_DATABASE_URL' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emissions" -l log-format -d 'Log format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emissions" -l config -d 'Config file (default: $CQUBE_EMIT_CONFIG, then ./cqube-emit.toml when present)' -r -F

@@ -127,7 +127,8 @@ fn embedded(
     };
     let server = runtime.block_on(cqube_server::Server::bind(config)).context("starting the embedded server")?;
     let new = NewToken { name: "bench".into(), sources: None, expires_in_seconds: None, admin: false };
-    let (token, _) = create_token(server.state().db(), &new).map_err(|e| fail(ExitStatus::Usage, e))?;
+    let (token, _) =
+        runtime.block_on(create_token(server.state().db(), &new)).map_err(|e| fail(ExitStatus::Usage, e))?;
     let url = server.state().base_url();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let served = runtime.spawn(server.run(async move {

@@ -31,13 +31,18 @@ pub enum ServerCommand {
     Emissions(EmissionsArgs),
 }
 
-/// Where the server keeps its database and embedded store.
+/// Where the server keeps its state and embedded store.
 #[derive(Debug, Args)]
 pub struct DataDirArg {
-    /// Server data directory (database, embedded store). Default ./cqube-server-data (relative to the working
+    /// Server data directory (SQLite state, embedded store). Default ./cqube-server-data (relative to the working
     /// directory). Config key `server.data_dir`, env CQUBE_EMIT_SERVER_DATA_DIR.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// PostgreSQL state shared by server replicas, e.g. postgresql://cqube@db.internal/cqube_emit (default: SQLite
+    /// in the data directory). Prefer the env var or `server.database_url_file`: the URL may carry a password.
+    /// Config key `server.database_url`, env CQUBE_EMIT_SERVER_DATABASE_URL.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
 }
 
 /// `serve` flags.
@@ -115,26 +120,34 @@ pub struct EmissionsArgs {
 
 /// Runs a server-side subcommand.
 pub fn run(cmd: ServerCommand, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-    match cmd {
-        ServerCommand::Serve(args) => {
-            let mut config = load_config(global, &args.data_dir)?;
-            if let Some(listen) = args.listen {
-                config.listen = listen;
-            }
-            serve(config)
+    if let ServerCommand::Serve(args) = cmd {
+        let mut config = load_config(global, &args.data_dir)?;
+        if let Some(listen) = args.listen {
+            config.listen = listen;
         }
+        return serve(config);
+    }
+    // The admin commands make a few state-store calls: one thread is plenty.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the runtime")?;
+    runtime.block_on(admin(cmd, global))
+}
+
+async fn admin(cmd: ServerCommand, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+    match cmd {
+        ServerCommand::Serve(_) => unreachable!("serve runs its own runtime"),
         ServerCommand::Token(TokenCommand::Create { name, sources, expires, admin, data_dir }) => {
-            let db = open_db(global, &data_dir)?;
+            let db = open_db(global, &data_dir).await?;
             let expires_in_seconds = parse_duration(&expires).map_err(|e| fail(ExitStatus::Usage, e))?;
             let (token, _) = create_token(&db, &NewToken { name, sources, expires_in_seconds, admin })
+                .await
                 .map_err(|e| fail(ExitStatus::Usage, e))?;
             writeln!(std::io::stdout(), "{token}")?;
             Ok(ExitStatus::Success)
         }
         ServerCommand::Token(TokenCommand::List { data_dir }) => {
-            let db = open_db(global, &data_dir)?;
+            let db = open_db(global, &data_dir).await?;
             let mut out = std::io::stdout().lock();
-            let tokens = db.tokens()?;
+            let tokens = db.tokens().await?;
             if global.json {
                 for t in &tokens {
                     writeln!(out, "{}", serde_json::to_string(t)?)?;
@@ -165,14 +178,14 @@ pub fn run(cmd: ServerCommand, global: &GlobalArgs) -> anyhow::Result<ExitStatus
             Ok(ExitStatus::Success)
         }
         ServerCommand::Token(TokenCommand::Revoke { name, data_dir }) => {
-            let db = open_db(global, &data_dir)?;
-            if !db.revoke_token(&name, cqube_server::auth::now_ms())? {
+            let db = open_db(global, &data_dir).await?;
+            if !db.revoke_token(&name, cqube_server::auth::now_ms()).await? {
                 return Err(fail(ExitStatus::Usage, anyhow::anyhow!("no live token named {name:?}")));
             }
             Ok(ExitStatus::Success)
         }
         ServerCommand::User(UserCommand::Create { name, sources, data_dir }) => {
-            let db = open_db(global, &data_dir)?;
+            let db = open_db(global, &data_dir).await?;
             let password = if let Ok(p) = std::env::var("CQUBE_EMIT_USER_PASSWORD") {
                 p
             } else {
@@ -180,15 +193,15 @@ pub fn run(cmd: ServerCommand, global: &GlobalArgs) -> anyhow::Result<ExitStatus
                 std::io::stdin().read_line(&mut line).context("reading the password from stdin")?;
                 line.trim_end_matches(['\n', '\r']).to_owned()
             };
-            create_user(&db, &name, &password, sources.as_deref()).map_err(|e| fail(ExitStatus::Usage, e))?;
+            create_user(&db, &name, &password, sources.as_deref()).await.map_err(|e| fail(ExitStatus::Usage, e))?;
             Ok(ExitStatus::Success)
         }
-        ServerCommand::Emissions(args) => emissions(global, &args),
+        ServerCommand::Emissions(args) => emissions(global, &args).await,
     }
 }
 
-fn emissions(global: &GlobalArgs, args: &EmissionsArgs) -> anyhow::Result<ExitStatus> {
-    let db = open_db(global, &args.data_dir)?;
+async fn emissions(global: &GlobalArgs, args: &EmissionsArgs) -> anyhow::Result<ExitStatus> {
+    let db = open_db(global, &args.data_dir).await?;
     let since = match &args.since {
         None => None,
         Some(s) => Some(cqube_server::api::parse_since(s).ok_or_else(|| {
@@ -196,11 +209,13 @@ fn emissions(global: &GlobalArgs, args: &EmissionsArgs) -> anyhow::Result<ExitSt
         })?),
     };
     let mut out = std::io::stdout().lock();
-    let list = db.emissions(&cqube_server::db::EmissionFilter {
-        source: args.source.as_deref(),
-        since,
-        ..cqube_server::db::EmissionFilter::default()
-    })?;
+    let list = db
+        .emissions(&cqube_server::db::EmissionFilter {
+            source: args.source.as_deref(),
+            since,
+            ..cqube_server::db::EmissionFilter::default()
+        })
+        .await?;
     if !global.json {
         writeln!(out, "{:<24} {:<28} {:>12} {:>10} {:<20} key", "completed", "source", "bytes", "rows", "token")?;
     }
@@ -265,13 +280,18 @@ fn load_config(global: &GlobalArgs, data_dir: &DataDirArg) -> anyhow::Result<Ser
     if let Some(dir) = &data_dir.data_dir {
         config.data_dir.clone_from(dir);
     }
+    if let Some(url) = &data_dir.database_url {
+        config.database_url =
+            Some(cqube_server::db::DatabaseUrl::parse(url).map_err(|e| fail(ExitStatus::Usage, anyhow::anyhow!(e)))?);
+        config.database_url_file = None;
+    }
     config.validate().map_err(|e| fail(ExitStatus::Usage, e))?;
     Ok(config)
 }
 
-fn open_db(global: &GlobalArgs, data_dir: &DataDirArg) -> anyhow::Result<Database> {
+async fn open_db(global: &GlobalArgs, data_dir: &DataDirArg) -> anyhow::Result<Database> {
     let config = load_config(global, data_dir)?;
-    Database::open(&config.data_dir).map_err(|e| fail(ExitStatus::Usage, e))
+    config.open_database().await.map_err(|e| fail(ExitStatus::Usage, e))
 }
 
 fn serve(config: ServerConfig) -> anyhow::Result<ExitStatus> {

@@ -33,7 +33,7 @@ impl FromRequestParts<AppState> for Principal {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Principal, Error> {
         let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        let principal = crate::auth::authenticate(&state.inner.db, header)?;
+        let principal = crate::auth::authenticate(&state.inner.db, header).await?;
         tracing::Span::current().record("token_id", principal.token_id.as_str());
         Ok(principal)
     }
@@ -153,6 +153,20 @@ impl AppState {
 
 pub(crate) async fn healthz() -> &'static str {
     "ok"
+}
+
+/// `GET /readyz`: 200 when the state store and the object store both answer, else 503 naming which did not, so
+/// a load balancer takes the replica out. Public like `/healthz`; the cause goes to the log, not the answer.
+pub(crate) async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    if let Err(e) = state.inner.db.ping().await {
+        tracing::warn!(error = %e, "not ready: the state store does not answer");
+        return (StatusCode::SERVICE_UNAVAILABLE, "state store unavailable");
+    }
+    if let Err(e) = state.inner.storage.ping(&state.inner.config.buckets.emission).await {
+        tracing::warn!(error = %e, "not ready: the object store does not answer");
+        return (StatusCode::SERVICE_UNAVAILABLE, "object store unavailable");
+    }
+    (StatusCode::OK, "ready")
 }
 
 /// `GET /data/capabilities`: what this server speaks, so an emitter picks its protocol before sending data (stock
@@ -276,7 +290,7 @@ pub(crate) async fn upload_url(
         return Err(forbidden(format!("data source {} is outside this token's scope", source.name)));
     }
     let bucket = state.inner.config.buckets.emission.clone();
-    let key = keys::unique_key(&state.inner.db, &bucket, &req.filename)?;
+    let key = keys::unique_key(&state.inner.db, &bucket, &req.filename).await?;
     let storage = &state.inner.storage;
     let url = if storage.posts_through_server() {
         format!("{}/data/post-object/{bucket}", state.inner.public_base)
@@ -391,8 +405,8 @@ enum Others {
     Admin,
 }
 
-fn upload_for(state: &AppState, who: &Principal, upload_id: &str, others: Others) -> Result<UploadRecord, Error> {
-    let upload = state.inner.db.upload(upload_id)?;
+async fn upload_for(state: &AppState, who: &Principal, upload_id: &str, others: Others) -> Result<UploadRecord, Error> {
+    let upload = state.inner.db.upload(upload_id).await?;
     // Ownership is the token's id, not its name: a new token that reuses a revoked one's name (perhaps with
     // another scope) must not continue its uploads. Someone else's upload looks exactly like a missing one.
     let upload = upload.filter(|u| u.token_id == who.token_id || (others == Others::Admin && who.admin));
@@ -440,7 +454,7 @@ pub(crate) async fn create_upload(
         return Err(Error::bad_request("too_large", "expected_size_bytes exceeds S3's 5 TiB object limit"));
     }
     let bucket = state.inner.config.buckets.emission.clone();
-    let key = keys::unique_key(&state.inner.db, &bucket, &req.filename)?;
+    let key = keys::unique_key(&state.inner.db, &bucket, &req.filename).await?;
     let store_upload_id = state.inner.storage.create_multipart(&bucket, &key).await?;
     let now = now_ms();
     let upload = UploadRecord {
@@ -457,7 +471,7 @@ pub(crate) async fn create_upload(
         ),
         state: "open".into(),
     };
-    state.inner.db.insert_upload(&upload)?;
+    state.inner.db.insert_upload(&upload).await?;
     tracing::info!(upload_id = %upload.id, source = %source.name, key = %key, "upload created");
     Ok((
         StatusCode::CREATED,
@@ -475,7 +489,7 @@ pub(crate) async fn presign_parts(
         return Err(Error::bad_request("invalid_request", "part_numbers must list 1..=1000 parts"));
     }
     req.part_numbers.iter().try_for_each(|n| check_part_number(*n))?;
-    let upload = upload_for(&state, &who, &upload_id, Others::Refused)?;
+    let upload = upload_for(&state, &who, &upload_id, Others::Refused).await?;
     require_open(&upload)?;
     // A URL must not outlive the upload it belongs to.
     let remaining = u64::try_from((upload.expires_at - now_ms()) / 1000).unwrap_or(1).max(1);
@@ -495,7 +509,7 @@ pub(crate) async fn list_parts(
     who: Principal,
     Path(upload_id): Path<String>,
 ) -> Result<Json<ListPartsResponse>, Error> {
-    let upload = upload_for(&state, &who, &upload_id, Others::Refused)?;
+    let upload = upload_for(&state, &who, &upload_id, Others::Refused).await?;
     require_open(&upload)?;
     let parts = state.inner.storage.list_parts(&upload.bucket, &upload.key, &upload.store_upload_id).await?;
     Ok(Json(ListPartsResponse { parts: cqube_protocol::newest_parts(parts) }))
@@ -526,7 +540,7 @@ pub(crate) async fn complete_upload(
     Path(upload_id): Path<String>,
     Payload(req): Payload<CompleteUploadRequest>,
 ) -> Result<Json<Acknowledgement>, Error> {
-    let upload = upload_for(&state, &who, &upload_id, Others::Refused)?;
+    let upload = upload_for(&state, &who, &upload_id, Others::Refused).await?;
     // Completing again returns the acknowledgement, whatever the body says.
     if upload.state != crate::db::upload_state::COMPLETED {
         check_completion(&req)?;
@@ -573,7 +587,7 @@ pub(crate) async fn archive(state: &AppState, e: &EmissionRecord) -> Result<Stri
     let key = keys::archive_key(source, &chrono::Local::now(), &keys::uuid_v4()?);
     let input = &state.inner.config.buckets.input;
     state.inner.storage.move_object((&e.bucket, &e.key), (input, &key), e.bytes).await?;
-    state.inner.db.set_archived_key(&e.id, &key)?;
+    state.inner.db.set_archived_key(&e.id, &key).await?;
     tracing::info!(key = %e.key, archived_key = %key, "emission archived to the input bucket");
     Ok(key)
 }
@@ -584,7 +598,7 @@ pub(crate) async fn abort_upload(
     Path(upload_id): Path<String>,
 ) -> Result<StatusCode, Error> {
     // An admin may abort any upload (to clear abandoned ones by hand); others only their own.
-    let upload = upload_for(&state, &who, &upload_id, Others::Admin)?;
+    let upload = upload_for(&state, &who, &upload_id, Others::Admin).await?;
     crate::completion::abort(&state, &upload.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -625,7 +639,7 @@ pub(crate) async fn list_uploads(
             ));
         }
     };
-    let uploads = state.inner.db.uploads(filter, expired_at, limit)?;
+    let uploads = state.inner.db.uploads(filter, expired_at, limit).await?;
     Ok(Json(cqube_protocol::UploadList {
         uploads: uploads
             .into_iter()
@@ -690,15 +704,19 @@ pub(crate) async fn emissions(
     // continues from its predecessor's watermarks) within their scope.
     let token = (!who.admin).then_some(who.token_name.as_str());
     let scope = if who.admin { None } else { who.sources.as_deref() };
-    let list = state.inner.db.emissions(&EmissionFilter {
-        token_name: token,
-        source: query.source.as_deref(),
-        since,
-        watermark_column: query.watermark_column.as_deref(),
-        upload_id: query.upload_id.as_deref(),
-        limit: query.limit,
-        scope,
-    })?;
+    let list = state
+        .inner
+        .db
+        .emissions(&EmissionFilter {
+            token_name: token,
+            source: query.source.as_deref(),
+            since,
+            watermark_column: query.watermark_column.as_deref(),
+            upload_id: query.upload_id.as_deref(),
+            limit: query.limit,
+            scope,
+        })
+        .await?;
     Ok(Json(EmissionList { emissions: list.into_iter().map(acknowledgement).collect() }))
 }
 
@@ -707,7 +725,7 @@ pub(crate) async fn auth(
     Payload(req): Payload<AuthRequest>,
 ) -> Result<Json<AuthResponse>, Error> {
     let ttl = state.inner.config.auth_token_ttl_seconds;
-    let access_token = crate::auth::login(&state.inner.db, &req.username, &req.password, ttl)?;
+    let access_token = crate::auth::login(&state.inner.db, &req.username, &req.password, ttl).await?;
     tracing::info!(user = %req.username, "short-lived token issued");
     Ok(Json(AuthResponse { access_token, token_type: "Bearer".into(), expires_in: ttl }))
 }

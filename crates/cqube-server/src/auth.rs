@@ -68,7 +68,7 @@ fn hash_secret(secret: &str) -> Vec<u8> {
 }
 
 /// Creates a token and returns its text (shown once) and record.
-pub fn create_token(db: &Database, new: &NewToken) -> Result<(String, TokenRecord), Error> {
+pub async fn create_token(db: &Database, new: &NewToken) -> Result<(String, TokenRecord), Error> {
     if new.name.is_empty() || new.name.chars().any(char::is_control) {
         return Err(Error::Admin("token name must be non-empty and printable".into()));
     }
@@ -88,7 +88,7 @@ pub fn create_token(db: &Database, new: &NewToken) -> Result<(String, TokenRecor
         revoked_at: None,
         hash: hash_secret(&secret),
     };
-    db.insert_token(&record)?;
+    db.insert_token(&record).await?;
     Ok((TokenParts::format(&id, &secret), record))
 }
 
@@ -97,7 +97,7 @@ fn unauthorized(message: &str) -> Error {
 }
 
 /// Checks an `Authorization` header value; every failure is a 401 with the same code.
-pub fn authenticate(db: &Database, header: Option<&str>) -> Result<Principal, Error> {
+pub async fn authenticate(db: &Database, header: Option<&str>) -> Result<Principal, Error> {
     let header = header.ok_or_else(|| unauthorized("missing Authorization: Bearer <token> header"))?;
     let token = header
         .strip_prefix("Bearer ")
@@ -105,7 +105,7 @@ pub fn authenticate(db: &Database, header: Option<&str>) -> Result<Principal, Er
         .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <token>`"))?
         .trim();
     let parts = TokenParts::parse(token).ok_or_else(|| unauthorized("the token is not a cqube-emit token"))?;
-    let record = db.token_by_id(parts.id)?;
+    let record = db.token_by_id(parts.id).await?;
     // Hash even when the id is unknown, so the two failures take the same path.
     let presented = hash_secret(parts.secret);
     let stored = record.as_ref().map_or(&[0u8; 32][..], |r| &r.hash);
@@ -122,14 +122,14 @@ pub fn authenticate(db: &Database, header: Option<&str>) -> Result<Principal, Er
     }
     // Bookkeeping only: a full disk or a busy database must not refuse a valid token (nor the abort that would
     // free space).
-    if let Err(err) = db.touch_token(&record.id, now) {
+    if let Err(err) = db.touch_token(&record.id, now).await {
         tracing::warn!(token_id = %record.id, error = %err, "could not record the token's last use");
     }
     Ok(Principal { token_id: record.id, token_name: record.name, sources: record.sources, admin: record.admin })
 }
 
 /// Creates or replaces an emission user with an argon2id password hash.
-pub fn create_user(db: &Database, name: &str, password: &str, sources: Option<&[String]>) -> Result<(), Error> {
+pub async fn create_user(db: &Database, name: &str, password: &str, sources: Option<&[String]>) -> Result<(), Error> {
     if name.is_empty() || name.chars().any(|c| c.is_control() || c == ':') {
         return Err(Error::Admin("user name must be non-empty, printable and without ':'".into()));
     }
@@ -141,13 +141,13 @@ pub fn create_user(db: &Database, name: &str, password: &str, sources: Option<&[
         .hash_password(password.as_bytes(), &salt)
         .map_err(|e| Error::Admin(format!("hashing the password: {e}")))?
         .to_string();
-    db.upsert_user(name, &hash, sources, now_ms())
+    db.upsert_user(name, &hash, sources, now_ms()).await
 }
 
 /// Checks a user's password and issues a short-lived token scoped like the user.
-pub fn login(db: &Database, name: &str, password: &str, ttl_seconds: u64) -> Result<String, Error> {
+pub async fn login(db: &Database, name: &str, password: &str, ttl_seconds: u64) -> Result<String, Error> {
     let refused = || unauthorized("unknown user or wrong password");
-    let Some((hash, sources)) = db.user(name)? else { return Err(refused()) };
+    let Some((hash, sources)) = db.user(name).await? else { return Err(refused()) };
     let parsed = PasswordHash::new(&hash).map_err(|_| refused())?;
     argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).map_err(|_| refused())?;
     let session = random_hex(4)?;
@@ -159,7 +159,8 @@ pub fn login(db: &Database, name: &str, password: &str, ttl_seconds: u64) -> Res
             expires_in_seconds: Some(ttl_seconds),
             admin: false,
         },
-    )?;
+    )
+    .await?;
     Ok(token)
 }
 
@@ -167,9 +168,9 @@ pub fn login(db: &Database, name: &str, password: &str, ttl_seconds: u64) -> Res
 mod tests {
     use super::*;
 
-    fn db() -> (tempfile::TempDir, Database) {
+    async fn db() -> (tempfile::TempDir, Database) {
         let dir = tempfile::tempdir().unwrap();
-        let db = Database::open(dir.path()).unwrap();
+        let db = Database::open(None, dir.path()).await.unwrap();
         (dir, db)
     }
 
@@ -180,55 +181,57 @@ mod tests {
         }
     }
 
-    #[test]
-    fn token_roundtrip_scope_and_revocation() {
-        let (_dir, db) = db();
+    #[tokio::test]
+    async fn token_roundtrip_scope_and_revocation() {
+        let (_dir, db) = db().await;
         let (token, record) = create_token(
             &db,
             &NewToken { name: "state".into(), sources: Some(vec!["student_attendance".into()]), ..NewToken::default() },
         )
+        .await
         .unwrap();
         assert!(token.starts_with("cqe_") && token.len() == 4 + 12 + 1 + 64);
         assert_ne!(record.hash, token.as_bytes());
-        let who = authenticate(&db, Some(&format!("Bearer {token}"))).unwrap();
+        let who = authenticate(&db, Some(&format!("Bearer {token}"))).await.unwrap();
         assert_eq!(who.token_name, "state");
         assert!(who.allows("student_attendance") && !who.allows("school_master"));
-        assert!(db.token_by_id(&who.token_id).unwrap().unwrap().last_used_at.is_some());
+        assert!(db.token_by_id(&who.token_id).await.unwrap().unwrap().last_used_at.is_some());
         // same id, wrong secret
         let forged = format!("{}{}", &token[..token.len() - 1], if token.ends_with('0') { '1' } else { '0' });
         assert_eq!(
-            code(&authenticate(&db, Some(&format!("Bearer {forged}"))).unwrap_err()).0,
+            code(&authenticate(&db, Some(&format!("Bearer {forged}"))).await.unwrap_err()).0,
             StatusCode::UNAUTHORIZED
         );
-        assert!(db.revoke_token("state", now_ms()).unwrap());
-        assert_eq!(code(&authenticate(&db, Some(&format!("Bearer {token}"))).unwrap_err()).1, "unauthorized");
+        assert!(db.revoke_token("state", now_ms()).await.unwrap());
+        assert_eq!(code(&authenticate(&db, Some(&format!("Bearer {token}"))).await.unwrap_err()).1, "unauthorized");
         // the name is free again after revocation, but not while live
-        create_token(&db, &NewToken { name: "state".into(), ..NewToken::default() }).unwrap();
-        assert!(create_token(&db, &NewToken { name: "state".into(), ..NewToken::default() }).is_err());
+        create_token(&db, &NewToken { name: "state".into(), ..NewToken::default() }).await.unwrap();
+        assert!(create_token(&db, &NewToken { name: "state".into(), ..NewToken::default() }).await.is_err());
     }
 
-    #[test]
-    fn expired_and_malformed_tokens_are_refused() {
-        let (_dir, db) = db();
+    #[tokio::test]
+    async fn expired_and_malformed_tokens_are_refused() {
+        let (_dir, db) = db().await;
         let (token, _) =
             create_token(&db, &NewToken { name: "old".into(), expires_in_seconds: Some(0), ..NewToken::default() })
+                .await
                 .unwrap();
-        assert!(authenticate(&db, Some(&format!("Bearer {token}"))).is_err());
+        assert!(authenticate(&db, Some(&format!("Bearer {token}"))).await.is_err());
         for header in [None, Some("Basic abc"), Some("Bearer nope"), Some("Bearer ")] {
-            assert_eq!(code(&authenticate(&db, header).unwrap_err()), (StatusCode::UNAUTHORIZED, "unauthorized"));
+            assert_eq!(code(&authenticate(&db, header).await.unwrap_err()), (StatusCode::UNAUTHORIZED, "unauthorized"));
         }
     }
 
-    #[test]
-    fn users_log_in_with_argon2_passwords() {
-        let (_dir, db) = db();
-        assert!(create_user(&db, "emitter", "short", None).is_err());
-        create_user(&db, "emitter", "correct horse battery", Some(&["school_master".into()])).unwrap();
-        assert!(db.user("emitter").unwrap().unwrap().0.starts_with("$argon2id$"));
-        assert!(login(&db, "emitter", "wrong password!!", 60).is_err());
-        assert!(login(&db, "nobody", "correct horse battery", 60).is_err());
-        let token = login(&db, "emitter", "correct horse battery", 60).unwrap();
-        let who = authenticate(&db, Some(&format!("Bearer {token}"))).unwrap();
+    #[tokio::test]
+    async fn users_log_in_with_argon2_passwords() {
+        let (_dir, db) = db().await;
+        assert!(create_user(&db, "emitter", "short", None).await.is_err());
+        create_user(&db, "emitter", "correct horse battery", Some(&["school_master".into()])).await.unwrap();
+        assert!(db.user("emitter").await.unwrap().unwrap().0.starts_with("$argon2id$"));
+        assert!(login(&db, "emitter", "wrong password!!", 60).await.is_err());
+        assert!(login(&db, "nobody", "correct horse battery", 60).await.is_err());
+        let token = login(&db, "emitter", "correct horse battery", 60).await.unwrap();
+        let who = authenticate(&db, Some(&format!("Bearer {token}"))).await.unwrap();
         assert!(who.allows("school_master") && !who.allows("student_attendance") && !who.admin);
     }
 }

@@ -19,18 +19,28 @@ use crate::{AppState, Error, keys};
 
 const LOCK_STRIPES: usize = 64;
 
-/// Per-upload locks, striped by id.
+/// Per-upload locks: striped by id within the process, then the state store's lock across replicas (a no-op on
+/// SQLite, which one process owns).
 #[derive(Debug)]
 pub(crate) struct Locks(Box<[tokio::sync::Mutex<()>; LOCK_STRIPES]>);
+
+/// Both halves of an upload's lock, released on drop.
+pub(crate) struct UploadLock<'a> {
+    _local: tokio::sync::MutexGuard<'a, ()>,
+    _cluster: crate::db::ClusterLock,
+}
 
 impl Locks {
     pub(crate) fn new() -> Locks {
         Locks(Box::new(std::array::from_fn(|_| tokio::sync::Mutex::new(()))))
     }
 
-    pub(crate) async fn lock(&self, upload_id: &str) -> tokio::sync::MutexGuard<'_, ()> {
+    pub(crate) async fn lock<'a>(&'a self, db: &crate::Database, upload_id: &str) -> Result<UploadLock<'a>, Error> {
         let stripe = upload_id.bytes().fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(usize::from(b)));
-        self.0[stripe % LOCK_STRIPES].lock().await
+        let local = self.0[stripe % LOCK_STRIPES].lock().await;
+        let cluster = db.lock(&format!("upload {upload_id}"), true).await?;
+        let cluster = cluster.ok_or_else(|| Error::Admin("a waiting lock was not granted".into()))?;
+        Ok(UploadLock { _local: local, _cluster: cluster })
     }
 }
 
@@ -49,8 +59,8 @@ fn not_open(upload: &UploadRecord) -> Error {
     Error::api(StatusCode::CONFLICT, "upload_not_open", format!("upload {} is {}", upload.id, upload.state))
 }
 
-pub(crate) fn reread(state: &AppState, id: &str) -> Result<UploadRecord, Error> {
-    state.inner.db.upload(id)?.ok_or_else(|| Error::Admin(format!("upload {id} vanished from the database")))
+pub(crate) async fn reread(state: &AppState, id: &str) -> Result<UploadRecord, Error> {
+    state.inner.db.upload(id).await?.ok_or_else(|| Error::Admin(format!("upload {id} vanished from the database")))
 }
 
 /// Completes an upload the caller may use, with a request the handler checked; an upload already acknowledged
@@ -60,7 +70,7 @@ pub(crate) async fn complete(
     upload_id: &str,
     req: &CompleteUploadRequest,
 ) -> Result<EmissionRecord, Error> {
-    let _guard = state.inner.locks.lock(upload_id).await;
+    let _guard = state.inner.locks.lock(&state.inner.db, upload_id).await?;
     let record = complete_locked(state, upload_id, req).await?;
     archived(state, record).await
 }
@@ -79,37 +89,37 @@ async fn complete_locked(
     upload_id: &str,
     req: &CompleteUploadRequest,
 ) -> Result<EmissionRecord, Error> {
-    let mut upload = reread(state, upload_id)?;
+    let mut upload = reread(state, upload_id).await?;
     if upload.state == upload_state::COMPLETING {
         match reconcile_locked(state, &upload).await? {
             Reconciled::Acknowledged(done) => return Ok(*done),
             Reconciled::Reopened(why) => tracing::info!(upload_id, error = %why, "the recorded completion was refused"),
             Reconciled::Failed => {}
         }
-        upload = reread(state, upload_id)?;
+        upload = reread(state, upload_id).await?;
     }
     match upload.state.as_str() {
-        upload_state::COMPLETED => return acknowledged(state, &upload),
+        upload_state::COMPLETED => return acknowledged(state, &upload).await,
         upload_state::OPEN => {}
         _ => return Err(not_open(&upload)),
     }
     crate::api::require_open(&upload)?;
     check_parts(state, &upload, req).await?;
     let request = serde_json::to_string(req).map_err(|e| Error::Admin(format!("encoding a completion: {e}")))?;
-    if !state.inner.db.begin_completion(&upload.id, &request, now_ms())? {
-        return Err(not_open(&reread(state, upload_id)?));
+    if !state.inner.db.begin_completion(&upload.id, &request, now_ms()).await? {
+        return Err(not_open(&reread(state, upload_id).await?));
     }
     pause("complete.recorded").await;
     let storage = &state.inner.storage;
     match storage.complete(&upload.bucket, &upload.key, &upload.store_upload_id, &req.parts).await {
         Ok(()) => {}
         Err(CompleteError::Refused(e)) => {
-            state.inner.db.set_upload_state(&upload.id, upload_state::OPEN)?;
+            state.inner.db.set_upload_state(&upload.id, upload_state::OPEN).await?;
             return Err(e);
         }
         Err(CompleteError::NoSuchUpload) => {
             fail(state, &upload).await?;
-            return Err(not_open(&reread(state, upload_id)?));
+            return Err(not_open(&reread(state, upload_id).await?));
         }
         // The outcome is unknown: the upload stays `completing` for the next complete or the sweeper.
         Err(CompleteError::Unavailable(e)) => return Err(e),
@@ -188,7 +198,7 @@ async fn finish(state: &AppState, upload: &UploadRecord, req: &CompleteUploadReq
     let total = storage.size(&upload.bucket, &upload.key).await?;
     if let Err(mismatch) = check_size(total, req.bytes) {
         storage.delete(&upload.bucket, &upload.key).await?;
-        state.inner.db.set_upload_state(&upload.id, upload_state::ABORTED)?;
+        state.inner.db.set_upload_state(&upload.id, upload_state::ABORTED).await?;
         return Err(mismatch);
     }
     let record = EmissionRecord {
@@ -206,26 +216,28 @@ async fn finish(state: &AppState, upload: &UploadRecord, req: &CompleteUploadReq
         completed_at: now_ms(),
         watermark: req.watermark.clone(),
     };
-    state.inner.db.insert_emission(&record)?;
+    // Another replica may have recorded this upload's acknowledgement first: every caller returns that one.
+    let record = state.inner.db.insert_emission(&record).await?;
     tracing::info!(upload_id = %upload.id, source = %upload.source, key = %upload.key, bytes = total, rows = req.rows, "emission acknowledged");
     pause("complete.acknowledged").await;
     Ok(record)
 }
 
-fn acknowledged(state: &AppState, upload: &UploadRecord) -> Result<EmissionRecord, Error> {
+async fn acknowledged(state: &AppState, upload: &UploadRecord) -> Result<EmissionRecord, Error> {
     state
         .inner
         .db
-        .emission_for_upload(&upload.id)?
+        .emission_for_upload(&upload.id)
+        .await?
         .ok_or_else(|| Error::Admin(format!("upload {} is completed but has no emission", upload.id)))
 }
 
 /// Settles a `completing` upload from what the store holds; the caller holds its lock.
 pub(crate) async fn reconcile_locked(state: &AppState, upload: &UploadRecord) -> Result<Reconciled, Error> {
     let db = &state.inner.db;
-    let Some(text) = db.completion_request(&upload.id)? else {
+    let Some(text) = db.completion_request(&upload.id).await? else {
         // Recorded by a version that kept no request: nothing to complete with.
-        db.set_upload_state(&upload.id, upload_state::OPEN)?;
+        db.set_upload_state(&upload.id, upload_state::OPEN).await?;
         return Ok(Reconciled::Reopened(Error::Admin("no completion request was kept".into())));
     };
     let req: CompleteUploadRequest = serde_json::from_str(&text)
@@ -256,7 +268,7 @@ pub(crate) async fn reconcile_locked(state: &AppState, upload: &UploadRecord) ->
             Ok(Reconciled::Acknowledged(Box::new(finish(state, upload, &req).await?)))
         }
         Err(CompleteError::Refused(e)) => {
-            db.set_upload_state(&upload.id, upload_state::OPEN)?;
+            db.set_upload_state(&upload.id, upload_state::OPEN).await?;
             Ok(Reconciled::Reopened(e))
         }
         Err(CompleteError::NoSuchUpload) => {
@@ -271,14 +283,14 @@ pub(crate) async fn reconcile_locked(state: &AppState, upload: &UploadRecord) ->
 /// (parts, a partial object) is removed now or by the sweeper.
 async fn fail(state: &AppState, upload: &UploadRecord) -> Result<(), Error> {
     tracing::warn!(upload_id = %upload.id, key = %upload.key, "the store lost the upload before the object was whole; marking it failed");
-    state.inner.db.set_upload_state(&upload.id, upload_state::FAILED)?;
+    state.inner.db.set_upload_state(&upload.id, upload_state::FAILED).await?;
     let storage = &state.inner.storage;
     let cleaned = async {
         storage.abort(&upload.bucket, &upload.key, &upload.store_upload_id).await?;
         if storage.head(&upload.bucket, &upload.key).await?.is_some() {
             storage.delete(&upload.bucket, &upload.key).await?;
         }
-        state.inner.db.set_upload_state(&upload.id, upload_state::ABORTED)
+        state.inner.db.set_upload_state(&upload.id, upload_state::ABORTED).await
     };
     if let Err(e) = cleaned.await {
         tracing::warn!(upload_id = %upload.id, error = %e, "cleaning up a failed upload failed; the sweeper retries");
@@ -289,14 +301,14 @@ async fn fail(state: &AppState, upload: &UploadRecord) -> Result<(), Error> {
 /// Aborts an upload (any upload for an admin): its parts leave the store. A `completing` one is reconciled first,
 /// and an acknowledged one cannot be aborted.
 pub(crate) async fn abort(state: &AppState, upload_id: &str) -> Result<(), Error> {
-    let _guard = state.inner.locks.lock(upload_id).await;
-    abort_locked(state, reread(state, upload_id)?).await
+    let _guard = state.inner.locks.lock(&state.inner.db, upload_id).await?;
+    abort_locked(state, reread(state, upload_id).await?).await
 }
 
 pub(crate) async fn abort_locked(state: &AppState, mut upload: UploadRecord) -> Result<(), Error> {
     if upload.state == upload_state::COMPLETING {
         reconcile_locked(state, &upload).await?;
-        upload = reread(state, &upload.id)?;
+        upload = reread(state, &upload.id).await?;
     }
     match upload.state.as_str() {
         upload_state::ABORTED => return Ok(()),
@@ -304,7 +316,7 @@ pub(crate) async fn abort_locked(state: &AppState, mut upload: UploadRecord) -> 
         _ => {}
     }
     state.inner.storage.abort(&upload.bucket, &upload.key, &upload.store_upload_id).await?;
-    state.inner.db.set_upload_state(&upload.id, upload_state::ABORTED)?;
+    state.inner.db.set_upload_state(&upload.id, upload_state::ABORTED).await?;
     tracing::info!(upload_id = %upload.id, "upload aborted");
     Ok(())
 }

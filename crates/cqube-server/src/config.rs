@@ -19,6 +19,11 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Holds `server.sqlite3` (tokens, users, emissions) and, for the embedded store, `store/`.
     pub data_dir: PathBuf,
+    /// PostgreSQL URL of a state store that several replicas share; without it the state is SQLite in
+    /// `data_dir`. Prefer `database_url_file` or the env var: the URL carries a password.
+    pub database_url: Option<crate::db::DatabaseUrl>,
+    /// File holding `database_url` (first line), so the password stays out of the config.
+    pub database_url_file: Option<PathBuf>,
     /// Base URL clients reach the server at (for URLs the server hands out); defaults to `http://<listen>`.
     pub public_url: Option<String>,
     /// Lifetime of presigned URLs and POST policies.
@@ -151,6 +156,8 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT)),
             data_dir: PathBuf::from("cqube-server-data"),
+            database_url: None,
+            database_url_file: None,
             public_url: None,
             presign_expiry_seconds: 3600,
             upload_expiry_seconds: 7 * 24 * 3600,
@@ -172,6 +179,8 @@ impl Default for ServerConfig {
 pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("CQUBE_EMIT_SERVER_LISTEN", "listen"),
     ("CQUBE_EMIT_SERVER_DATA_DIR", "data_dir"),
+    ("CQUBE_EMIT_SERVER_DATABASE_URL", "database_url"),
+    ("CQUBE_EMIT_SERVER_DATABASE_URL_FILE", "database_url_file"),
     ("CQUBE_EMIT_SERVER_PUBLIC_URL", "public_url"),
     ("CQUBE_EMIT_SERVER_PRESIGN_EXPIRY_SECONDS", "presign_expiry_seconds"),
     ("CQUBE_EMIT_SERVER_ARCHIVE", "archive"),
@@ -262,6 +271,9 @@ impl ServerConfig {
         {
             problems.push(format!("public_url must start with http:// or https://, got {url:?}"));
         }
+        if self.database_url.is_some() && self.database_url_file.is_some() {
+            problems.push("database_url and database_url_file: give one, not both".into());
+        }
         if let StoreConfig::S3(s3) = &self.store {
             if s3.access_key_id.is_empty() {
                 problems.push("store.access_key_id is required for type = \"s3\"".into());
@@ -281,6 +293,28 @@ impl ServerConfig {
             let scheme = if self.tls.is_some() { "https" } else { "http" };
             format!("{scheme}://{bound}")
         }
+    }
+}
+
+impl ServerConfig {
+    /// The state store's URL from `database_url` or its file; `None` means SQLite in `data_dir`.
+    pub fn database_url(&self) -> Result<Option<crate::db::DatabaseUrl>, Error> {
+        let text = match (&self.database_url, &self.database_url_file) {
+            (Some(url), _) => return Ok(Some(url.clone())),
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .map_err(|source| Error::Io { what: format!("reading database_url_file {}", path.display()), source })?
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+            (None, None) => return Ok(None),
+        };
+        crate::db::DatabaseUrl::parse(&text).map(Some).map_err(|e| Error::Config(vec![e]))
+    }
+
+    /// Opens the state store this configuration names.
+    pub async fn open_database(&self) -> Result<crate::Database, Error> {
+        crate::Database::open(self.database_url()?.as_ref(), &self.data_dir).await
     }
 }
 

@@ -24,8 +24,8 @@ pub enum Error {
     Db {
         /// What was being done.
         what: &'static str,
-        /// The cause.
-        source: rusqlite::Error,
+        /// The cause (SQLite's or PostgreSQL's error, or the connection pool's).
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The object store refused an operation.
     #[error("object store: {what}: {message}")]
@@ -73,8 +73,8 @@ impl Error {
         Error::Store { what: what.into(), message }
     }
 
-    pub(crate) fn db(what: &'static str) -> impl FnOnce(rusqlite::Error) -> Error {
-        move |source| Error::Db { what, source }
+    pub(crate) fn db<E: std::error::Error + Send + Sync + 'static>(what: &'static str) -> impl FnOnce(E) -> Error {
+        move |source| Error::Db { what, source: Box::new(source) }
     }
 
     /// Whether the failure is a full disk or store: the data directory (ENOSPC, or a quota), the database
@@ -85,7 +85,9 @@ impl Error {
             Error::Io { source, .. } => {
                 source.kind() == std::io::ErrorKind::StorageFull || source.kind() == std::io::ErrorKind::QuotaExceeded
             }
-            Error::Db { source, .. } => source.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull),
+            Error::Db { source, .. } => source
+                .downcast_ref::<rusqlite::Error>()
+                .is_some_and(|e| e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull)),
             Error::Store { message, .. } => STORE_FULL_CODES.iter().any(|code| message.contains(code)),
             _ => false,
         }

@@ -91,11 +91,11 @@ where
 
 /// A new key for `filename`, unique in `bucket`, in the current second: one slot statement and one reservation
 /// per request, however many keys came before.
-pub fn unique_key(db: &crate::db::Database, bucket: &str, filename: &str) -> Result<String, Error> {
-    unique_key_at(db, bucket, filename, Local::now().timestamp(), KEYS_PER_SECOND)
+pub async fn unique_key(db: &crate::db::Database, bucket: &str, filename: &str) -> Result<String, Error> {
+    unique_key_at(db, bucket, filename, Local::now().timestamp(), KEYS_PER_SECOND).await
 }
 
-fn unique_key_at(
+async fn unique_key_at(
     db: &crate::db::Database,
     bucket: &str,
     filename: &str,
@@ -103,7 +103,7 @@ fn unique_key_at(
     per_second: u32,
 ) -> Result<String, Error> {
     loop {
-        let (second, seq) = db.next_key_slot(bucket, filename, now, per_second)?;
+        let (second, seq) = db.next_key_slot(bucket, filename, now, per_second).await?;
         if second > now && seq == 0 {
             tracing::warn!(
                 filename,
@@ -116,7 +116,7 @@ fn unique_key_at(
             .with_timezone(&Local);
         let key = sequenced_key(filename, &at, seq);
         // A key can be taken already: reserved by a version before slots, or in a local hour a DST change repeats.
-        if db.reserve_key(bucket, &key)? {
+        if db.reserve_key(bucket, &key).await? {
             return Ok(key);
         }
     }
@@ -188,14 +188,16 @@ mod tests {
         }
     }
 
-    #[test]
-    fn keys_stay_in_their_second_with_a_sequence() {
+    #[tokio::test]
+    async fn keys_stay_in_their_second_with_a_sequence() {
         let dir = tempfile::tempdir().unwrap();
-        let db = crate::db::Database::open(dir.path()).unwrap();
+        let db = crate::db::Database::open(None, dir.path()).await.unwrap();
         let now = Utc.with_ymd_and_hms(2022, 7, 28, 10, 15, 0).unwrap().timestamp();
         let stamp = DateTime::from_timestamp(now, 0).unwrap().with_timezone(&Local).format("%Y%m%d%H%M%S");
-        let keys: Vec<String> =
-            (0..20).map(|_| unique_key_at(&db, "b", "x/y.zip", now, KEYS_PER_SECOND).unwrap()).collect();
+        let mut keys = Vec::new();
+        for _ in 0..20 {
+            keys.push(unique_key_at(&db, "b", "x/y.zip", now, KEYS_PER_SECOND).await.unwrap());
+        }
         assert_eq!(keys[0], format!("x/y_{stamp}.zip"));
         for (i, key) in keys.iter().enumerate().skip(1) {
             assert_eq!(key, &format!("x/y_{stamp}_{i:04}.zip"), "same second, next sequence");
@@ -204,22 +206,25 @@ mod tests {
         sorted.sort();
         assert_eq!(sorted, keys, "text order is issue order");
         // Another name and another bucket have their own sequences; the next second starts over.
-        assert_eq!(unique_key_at(&db, "b", "x/z.zip", now, KEYS_PER_SECOND).unwrap(), format!("x/z_{stamp}.zip"));
-        assert_eq!(unique_key_at(&db, "c", "x/y.zip", now, KEYS_PER_SECOND).unwrap(), format!("x/y_{stamp}.zip"));
-        let next = unique_key_at(&db, "b", "x/y.zip", now + 1, KEYS_PER_SECOND).unwrap();
+        assert_eq!(unique_key_at(&db, "b", "x/z.zip", now, KEYS_PER_SECOND).await.unwrap(), format!("x/z_{stamp}.zip"));
+        assert_eq!(unique_key_at(&db, "c", "x/y.zip", now, KEYS_PER_SECOND).await.unwrap(), format!("x/y_{stamp}.zip"));
+        let next = unique_key_at(&db, "b", "x/y.zip", now + 1, KEYS_PER_SECOND).await.unwrap();
         assert!(next > keys[19] && !next[..next.len() - 4].ends_with(&format!("_{stamp}")), "{next}");
         assert_eq!(next.len(), keys[0].len());
     }
 
-    #[test]
-    fn a_full_second_moves_on_and_taken_keys_are_skipped() {
+    #[tokio::test]
+    async fn a_full_second_moves_on_and_taken_keys_are_skipped() {
         let dir = tempfile::tempdir().unwrap();
-        let db = crate::db::Database::open(dir.path()).unwrap();
+        let db = crate::db::Database::open(None, dir.path()).await.unwrap();
         let now = Utc.with_ymd_and_hms(2022, 7, 28, 10, 15, 0).unwrap().timestamp();
         let at = |s: i64| DateTime::from_timestamp(s, 0).unwrap().with_timezone(&Local);
         // Reserved by an older version (one key per second, ahead of the clock).
-        assert!(db.reserve_key("b", &add_timestamp("x/y.zip", &at(now))).unwrap());
-        let keys: Vec<String> = (0..4).map(|_| unique_key_at(&db, "b", "x/y.zip", now, 3).unwrap()).collect();
+        assert!(db.reserve_key("b", &add_timestamp("x/y.zip", &at(now))).await.unwrap());
+        let mut keys = Vec::new();
+        for _ in 0..4 {
+            keys.push(unique_key_at(&db, "b", "x/y.zip", now, 3).await.unwrap());
+        }
         assert_eq!(
             keys,
             [
@@ -230,7 +235,10 @@ mod tests {
             ]
         );
         // A clock that steps back keeps counting from the last slot instead of reusing keys.
-        assert_eq!(unique_key_at(&db, "b", "x/y.zip", now - 60, 3).unwrap(), sequenced_key("x/y.zip", &at(now + 1), 2));
+        assert_eq!(
+            unique_key_at(&db, "b", "x/y.zip", now - 60, 3).await.unwrap(),
+            sequenced_key("x/y.zip", &at(now + 1), 2)
+        );
     }
 
     #[test]

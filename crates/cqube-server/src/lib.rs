@@ -97,7 +97,8 @@ impl AppState {
     pub async fn new(config: ServerConfig, bound: SocketAddr) -> Result<AppState, Error> {
         config.validate()?;
         let catalog = load_catalog(&config)?;
-        let db = Database::open(&config.data_dir)?;
+        let db = config.open_database().await?;
+        tracing::info!(state = %db.describe(), "state store open");
         api::clear_spool(&config.data_dir)?;
         let storage = Storage::connect(&config, &db).await?;
         let b = &config.buckets;
@@ -154,6 +155,7 @@ pub fn app(state: AppState) -> Router {
     }
     Router::new()
         .route("/healthz", get(api::healthz))
+        .route("/readyz", get(api::readyz))
         .route("/openapi.json", get(api::openapi))
         .nest("/data", data)
         .fallback(api::not_found)

@@ -146,18 +146,18 @@ impl Storage {
         std::fs::create_dir_all(&root)
             .map_err(|source| Error::Io { what: format!("creating store directory {}", root.display()), source })?;
         // Credentials persist so that operators' tools and URLs handed out before a restart keep working.
-        let access_key_id = if let Some(k) = db.setting("store_access_key_id")? {
+        let access_key_id = if let Some(k) = db.setting("store_access_key_id").await? {
             k
         } else {
             let k = format!("CQE{}", crate::auth::random_hex(8)?.to_uppercase());
-            db.set_setting("store_access_key_id", &k)?;
+            db.set_setting("store_access_key_id", &k).await?;
             k
         };
-        let secret_access_key = if let Some(k) = db.setting("store_secret_access_key")? {
+        let secret_access_key = if let Some(k) = db.setting("store_secret_access_key").await? {
             k
         } else {
             let k = crate::auth::random_hex(20)?;
-            db.set_setting("store_secret_access_key", &k)?;
+            db.set_setting("store_secret_access_key", &k).await?;
             k
         };
         write_credentials_file(&data_dir.join(EMBEDDED_CREDENTIALS_FILE), &access_key_id, &secret_access_key)?;
@@ -165,7 +165,7 @@ impl Storage {
         let addr = listener
             .local_addr()
             .map_err(|source| Error::Io { what: "reading the embedded store's address".into(), source })?;
-        db.set_setting("store_port", &addr.port().to_string())?;
+        db.set_setting("store_port", &addr.port().to_string()).await?;
 
         // Our wrapper around s3s-fs: its own multipart completion is not crash-safe (see `embedded`).
         let fs = crate::embedded::EmbeddedStore::new(&root)
@@ -203,6 +203,17 @@ impl Storage {
     /// Whether `upload-url` should point at the server's own POST handler.
     pub fn posts_through_server(&self) -> bool {
         self.embedded.is_some()
+    }
+
+    /// One request to the store: the emission bucket's HEAD.
+    pub async fn ping(&self, bucket: &str) -> Result<(), Error> {
+        self.client
+            .head_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| Error::store(format!("HEAD {bucket}"), e))
     }
 
     /// Creates the buckets that do not exist yet.
@@ -687,7 +698,7 @@ fn write_credentials_file(path: &Path, access_key_id: &str, secret_access_key: &
 
 async fn bind_store(listen: SocketAddr, db: &Database) -> Result<tokio::net::TcpListener, Error> {
     if listen.port() == 0
-        && let Some(port) = db.setting("store_port")?.and_then(|p| p.parse::<u16>().ok())
+        && let Some(port) = db.setting("store_port").await?.and_then(|p| p.parse::<u16>().ok())
         && let Ok(listener) = tokio::net::TcpListener::bind(SocketAddr::new(listen.ip(), port)).await
     {
         return Ok(listener);

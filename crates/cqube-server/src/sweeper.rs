@@ -28,9 +28,14 @@ const SWEEP_BATCH: u32 = 1000;
 pub async fn sweep(state: &AppState) -> Result<Swept, Error> {
     let mut swept = Swept::default();
     let db = &state.inner.db;
-    for upload in db.uploads(Some(upload_state::COMPLETING), None, SWEEP_BATCH)? {
-        let _guard = state.inner.locks.lock(&upload.id).await;
-        let upload = reread(state, &upload.id)?;
+    // One replica sweeps at a time; the others find the lock taken and leave this round to it.
+    let Some(_sweeper) = db.lock("sweeper", false).await? else {
+        tracing::debug!("another replica is sweeping");
+        return Ok(swept);
+    };
+    for upload in db.uploads(Some(upload_state::COMPLETING), None, SWEEP_BATCH).await? {
+        let _guard = state.inner.locks.lock(&state.inner.db, &upload.id).await?;
+        let upload = reread(state, &upload.id).await?;
         if upload.state == upload_state::COMPLETING {
             let settled = match reconcile_locked(state, &upload).await {
                 Ok(Reconciled::Acknowledged(record)) => archived(state, *record).await.map(drop),
@@ -45,11 +50,11 @@ pub async fn sweep(state: &AppState) -> Result<Swept, Error> {
         }
     }
     let now = now_ms();
-    let expired = db.uploads(None, Some(now), SWEEP_BATCH)?;
-    let failed = db.uploads(Some(upload_state::FAILED), None, SWEEP_BATCH)?;
+    let expired = db.uploads(None, Some(now), SWEEP_BATCH).await?;
+    let failed = db.uploads(Some(upload_state::FAILED), None, SWEEP_BATCH).await?;
     for upload in expired.into_iter().chain(failed) {
-        let _guard = state.inner.locks.lock(&upload.id).await;
-        let upload = reread(state, &upload.id)?;
+        let _guard = state.inner.locks.lock(&state.inner.db, &upload.id).await?;
+        let upload = reread(state, &upload.id).await?;
         let due =
             upload.state == upload_state::FAILED || (upload.state == upload_state::OPEN && upload.expires_at <= now);
         if !due {
@@ -65,7 +70,9 @@ pub async fn sweep(state: &AppState) -> Result<Swept, Error> {
     match state.inner.storage.open_uploads(bucket).await {
         Ok(open) => {
             for orphan in open {
-                if orphan.initiated_ms.saturating_add(expiry_ms) > now || db.knows_store_upload(&orphan.upload_id)? {
+                if orphan.initiated_ms.saturating_add(expiry_ms) > now
+                    || db.knows_store_upload(&orphan.upload_id).await?
+                {
                     continue;
                 }
                 match state.inner.storage.abort(bucket, &orphan.key, &orphan.upload_id).await {

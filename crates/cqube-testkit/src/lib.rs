@@ -273,6 +273,49 @@ impl S3Store {
     }
 }
 
+/// A PostgreSQL database of its own on the local server (127.0.0.1:5432, trust auth), created with `psql` and
+/// dropped (with its connections) when this is dropped.
+#[derive(Debug)]
+pub struct PgDatabase {
+    /// Database name.
+    pub name: String,
+}
+
+impl PgDatabase {
+    /// Creates `<prefix>_<pid>_<n>_<nanos>`: unique across test processes running at once.
+    ///
+    /// # Panics
+    /// When `psql` is missing or the server refuses.
+    pub fn create(prefix: &str) -> PgDatabase {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos();
+        let name = format!("{prefix}_{}_{n}_{nanos}", std::process::id());
+        psql(&format!("CREATE DATABASE {name}"));
+        PgDatabase { name }
+    }
+
+    /// Its URL, as the `postgres` superuser.
+    pub fn url(&self) -> String {
+        format!("postgresql://postgres@127.0.0.1:5432/{}", self.name)
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        psql(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+    }
+}
+
+fn psql(sql: &str) {
+    let out = Command::new("psql")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qc", sql])
+        .output()
+        .expect("psql runs (PostgreSQL's client; scripts/setup.sh starts the server)");
+    assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
 /// The stand-in for stock cQube's emission API (`cqube_upload_url.py`, a port of cQube's Flask `upload-url` and
 /// `list_s3_files`) on a free port, in front of `store`'s `bucket`; `extra` are its flags (`--cut-first-post`,
 /// `--hang-first-post`), and its relay appends each POST's status to `relay_log`. Returns the API's base URL

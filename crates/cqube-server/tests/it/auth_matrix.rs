@@ -12,15 +12,16 @@ type Case<'a> = (Method, &'a str, Option<serde_json::Value>, Option<&'a str>, St
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auth_matrix() {
     let (_dir, server) = start_default().await;
-    let scoped = server.token("scoped", Some(&["student_attendance"]), false);
-    let all = server.token("all", None, false);
-    let admin = server.token("admin", None, true);
-    let revoked = server.token("revoked", None, false);
-    assert!(server.state.db().revoke_token("revoked", now_ms()).unwrap());
+    let scoped = server.token("scoped", Some(&["student_attendance"]), false).await;
+    let all = server.token("all", None, false).await;
+    let admin = server.token("admin", None, true).await;
+    let revoked = server.token("revoked", None, false).await;
+    assert!(server.state.db().revoke_token("revoked", now_ms()).await.unwrap());
     let (expired, _) = create_token(
         server.state.db(),
         &NewToken { name: "expired".into(), expires_in_seconds: Some(0), ..NewToken::default() },
     )
+    .await
     .unwrap();
     let forged = format!("{}{}", &admin[..admin.len() - 4], "0000");
 
@@ -131,6 +132,7 @@ async fn user_login_gives_a_short_lived_scoped_token() {
         "a long passphrase",
         Some(&["student_attendance".into()]),
     )
+    .await
     .unwrap();
     let c = http();
     let bad = c
@@ -168,8 +170,8 @@ async fn user_login_gives_a_short_lived_scoped_token() {
 async fn issue_11_a_reused_token_name_does_not_continue_uploads() {
     let (_dir, server) = start_default().await;
     let c = http();
-    let old = server.token("gujarat", Some(&["student_attendance"]), false);
-    let admin = server.token("admin", None, true);
+    let old = server.token("gujarat", Some(&["student_attendance"]), false).await;
+    let admin = server.token("admin", None, true).await;
     let attendance = json!({"source": "student_attendance", "filename": "student_attendance/student_attendance.zip"});
 
     // one acknowledged emission with a watermark, and one upload left open
@@ -190,12 +192,12 @@ async fn issue_11_a_reused_token_name_does_not_continue_uploads() {
     let complete = json!({"parts": [{"part_number": 1, "etag": etag}], "rows": 1, "bytes": 3,
         "sha256": crate::harness::sha256_hex(b"zip")});
 
-    assert!(server.state.db().revoke_token("gujarat", now_ms()).unwrap());
+    assert!(server.state.db().revoke_token("gujarat", now_ms()).await.unwrap());
     let base = &server.base;
     let id = &open.upload_id;
     // the issue's case (another scope), then the same scope again: neither continues the old upload
     for (scope, sees_emissions) in [("school_master", 0), ("student_attendance", 1)] {
-        let new = server.token("gujarat", Some(&[scope]), false);
+        let new = server.token("gujarat", Some(&[scope]), false).await;
         let attempts = [
             c.post(format!("{base}/uploads/{id}/parts")).json(&json!({"part_numbers": [2]})),
             c.get(format!("{base}/uploads/{id}/parts")),
@@ -211,15 +213,15 @@ async fn issue_11_a_reused_token_name_does_not_continue_uploads() {
         let list: cqube_protocol::EmissionList = ok_json(c.get(format!("{base}/emissions")).bearer_auth(&new)).await;
         assert_eq!(list.emissions.len(), sees_emissions, "{scope}");
         assert!(list.emissions.iter().all(|e| e.watermark.as_ref().is_some_and(|w| w.value == "7")));
-        assert!(server.state.db().revoke_token("gujarat", now_ms()).unwrap());
+        assert!(server.state.db().revoke_token("gujarat", now_ms()).await.unwrap());
     }
-    assert_eq!(server.state.db().upload(id).unwrap().unwrap().state, "open");
+    assert_eq!(server.state.db().upload(id).await.unwrap().unwrap().state, "open");
     // the revoked token itself is refused, and an admin clears the upload up
     let res = c.delete(format!("{base}/uploads/{id}")).bearer_auth(&old).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let res = c.delete(format!("{base}/uploads/{id}")).bearer_auth(&admin).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    assert_eq!(server.state.db().upload(id).unwrap().unwrap().state, "aborted");
+    assert_eq!(server.state.db().upload(id).await.unwrap().unwrap().state, "aborted");
     // but an admin does not continue another token's upload either
     let res = c.get(format!("{base}/uploads/{id}/parts")).bearer_auth(&admin).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);

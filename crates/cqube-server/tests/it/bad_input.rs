@@ -8,7 +8,7 @@ use crate::harness::{attendance_upload, http, ok_json, start_with};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_stable_codes_and_changes_nothing() {
     let (_dir, server) = start_with(|cfg| cfg.max_request_body_bytes = 4096).await;
-    let token = server.token("state", None, false);
+    let token = server.token("state", None, false).await;
     let c = http();
     let id = server.create_upload(&token, &attendance_upload()).await.upload_id;
     let raw = |path: &str, body: &str| {
@@ -79,8 +79,8 @@ async fn bad_input_gets_stable_codes_and_changes_nothing() {
     .await;
     assert_eq!(page.key_count, 0);
     // nothing was completed or recorded, and the upload is still open
-    assert!(server.state.db().emissions(&cqube_server::db::EmissionFilter::default()).unwrap().is_empty());
-    assert_eq!(server.state.db().upload(&id).unwrap().unwrap().state, "open");
+    assert!(server.state.db().emissions(&cqube_server::db::EmissionFilter::default()).await.unwrap().is_empty());
+    assert_eq!(server.state.db().upload(&id).await.unwrap().unwrap().state, "open");
     // a presigned POST for one key cannot store another
     let post: serde_json::Value = ok_json(
         c.post(format!("{}/upload-url", server.base))

@@ -16,7 +16,7 @@ async fn capabilities_name_both_protocols_without_a_token() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_multipart_off_uploads_answer_404_and_upload_url_still_works() {
     let (_dir, server) = start_with(|c| c.multipart = false).await;
-    let token = server.token("state", None, false);
+    let token = server.token("state", None, false).await;
     let c = http();
     let caps: serde_json::Value = ok_json(c.get(format!("{}/capabilities", server.base))).await;
     assert_eq!(caps["protocols"], json!(["post"]));

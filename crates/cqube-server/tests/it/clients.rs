@@ -39,7 +39,7 @@ async fn check_stored(server: &TestServer, key: &str, len: usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cqube_python_client_against_embedded_store_large_file() {
     let (dir, server) = start_default().await;
-    let token = server.token("python", None, false);
+    let token = server.token("python", None, false).await;
     // s3s-fs's own form parser fails at this size (STYLE.md); the server's POST handler must not
     let len = 64 * 1024 * 1024;
     let file = dir.path().join("student_attendance.zip");
@@ -54,7 +54,7 @@ async fn cqube_python_client_against_embedded_store_large_file() {
 async fn cqube_python_client_against_moto() {
     let moto = S3Store::moto();
     let (dir, server) = start_with(|cfg| cfg.store = store(&moto)).await;
-    let token = server.token("python", None, false);
+    let token = server.token("python", None, false).await;
     let file = dir.path().join("student_attendance.zip");
     std::fs::write(&file, payload(4096, 4)).unwrap();
     let (base, t, f) = (server.base.clone(), token.clone(), file.clone());
@@ -66,7 +66,7 @@ async fn cqube_python_client_against_moto() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn boto3_reads_the_embedded_store_with_printed_credentials() {
     let (dir, server) = start_default().await;
-    let token = server.token("python", None, false);
+    let token = server.token("python", None, false).await;
     let file = dir.path().join("student_attendance.zip");
     std::fs::write(&file, b"PK-not-really-a-zip").unwrap();
     let (base, t, f) = (server.base.clone(), token.clone(), file.clone());

@@ -45,7 +45,8 @@ async fn suite(name: &str, s3: Option<&S3Store>, listing: Listing) {
         cfg.store = store(s3);
     })
     .await;
-    let (token, short_token) = (server.token("conformance", None, false), short.token("conformance", None, false));
+    let (token, short_token) =
+        (server.token("conformance", None, false).await, short.token("conformance", None, false).await);
     let subject = Subject {
         name: format!("ApiClient on {name}"),
         connect: Box::new(|| client(&server, &token)),
@@ -93,7 +94,7 @@ async fn post_target_with_multipart_off_on_the_embedded_store() {
     let (_dir, server) = start_with(|cfg| cfg.multipart = false).await;
     let a = server.state.storage().embedded_access().expect("the embedded store");
     let store = S3Store::running(&a.endpoint_url, &a.access_key_id, &a.secret_access_key, &a.region);
-    let token = server.token("conformance", None, false);
+    let token = server.token("conformance", None, false).await;
     let subject = Subject {
         name: "PostTarget on the embedded store, multipart off".into(),
         connect: Box::new(|| {

@@ -61,7 +61,7 @@ impl TestServer {
         TestServer { base, state, stop: Some(tx), task: Some(task) }
     }
 
-    pub fn token(&self, name: &str, sources: Option<&[&str]>, admin: bool) -> String {
+    pub async fn token(&self, name: &str, sources: Option<&[&str]>, admin: bool) -> String {
         create_token(
             self.state.db(),
             &NewToken {
@@ -71,6 +71,7 @@ impl TestServer {
                 admin,
             },
         )
+        .await
         .unwrap()
         .0
     }

@@ -12,6 +12,7 @@ mod clients;
 mod conformance;
 mod multipart;
 mod post_form;
+mod replicas;
 mod restart;
 mod sweeper;
 mod tls;

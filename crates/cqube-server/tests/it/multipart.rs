@@ -89,7 +89,7 @@ async fn listed_and_downloaded(server: &TestServer, token: &str, key: &str, data
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_store_parts_complete_list_download() {
     let (_dir, server) = start_default().await;
-    let token = server.token("state", Some(&["student_attendance"]), false);
+    let token = server.token("state", Some(&["student_attendance"]), false).await;
     let data = payload(11 * MIB + 123, 1);
     let ack = emit_in_parts(&server, &token, &data, true, None).await;
     listed_and_downloaded(&server, &token, &ack.key, &data).await;
@@ -107,8 +107,8 @@ async fn moto_parts_complete_list_download_and_archive() {
         cfg.archive = true;
     })
     .await;
-    let token = server.token("state", None, false);
-    let admin = server.token("admin", None, true);
+    let token = server.token("state", None, false).await;
+    let admin = server.token("admin", None, true).await;
     let data = payload(6 * MIB + 7, 2);
     let ack = emit_in_parts(&server, &token, &data, false, None).await;
     // archive: moved to the input bucket under cQube's key, gone from the emission bucket
@@ -129,7 +129,7 @@ async fn moto_parts_complete_list_download_and_archive() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_creates_get_distinct_keys() {
     let (_dir, server) = start_default().await;
-    let token = server.token("state", None, false);
+    let token = server.token("state", None, false).await;
     let mut tasks = Vec::new();
     for i in 0..16 {
         let (base, token) = (server.base.clone(), token.clone());
@@ -164,7 +164,7 @@ async fn concurrent_creates_get_distinct_keys() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn presigned_urls_are_bound_to_part_and_expire() {
     let (_dir, server) = start_with(|cfg| cfg.presign_expiry_seconds = 1).await;
-    let token = server.token("state", None, false);
+    let token = server.token("state", None, false).await;
     let c = http();
     let created = server.create_upload(&token, &attendance_upload()).await;
     let presigned = server.presign_parts(&token, &created.upload_id, &[1]).await;
@@ -184,7 +184,7 @@ async fn presigned_urls_are_bound_to_part_and_expire() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn abort_then_complete_is_refused() {
     let (_dir, server) = start_default().await;
-    let token = server.token("state", None, false);
+    let token = server.token("state", None, false).await;
     let c = http();
     let created = server.create_upload(&token, &attendance_upload()).await;
     let url = format!("{}/uploads/{}", server.base, created.upload_id);
@@ -204,7 +204,7 @@ async fn abort_then_complete_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watermarks_are_kept_with_acknowledgements_and_the_newest_is_found_by_column() {
     let (_dir, server) = start_default().await;
-    let token = server.token("state", None, false);
+    let token = server.token("state", None, false).await;
     let small = payload(1000, 3);
     let first =
         emit_in_parts(&server, &token, &small, false, Some(json!({"column": "updated_at", "value": "2024-07-01"})))
@@ -264,13 +264,13 @@ pub(crate) async fn complete(
     (res.status().as_u16(), res.json().await.unwrap())
 }
 
-fn upload_state(server: &TestServer, upload_id: &str) -> String {
-    server.state.db().upload(upload_id).unwrap().unwrap().state
+async fn upload_state(server: &TestServer, upload_id: &str) -> String {
+    server.state.db().upload(upload_id).await.unwrap().unwrap().state
 }
 
 /// Issue 11: complete checks every part's ETag and size on every store, and a refused part list changes nothing.
 async fn complete_checks_etags_and_sizes(server: &TestServer, lists_parts: bool) {
-    let token = server.token("state", None, false);
+    let token = server.token("state", None, false).await;
     let first = payload(5 * MIB, 4);
     let (second, third) = (payload(100, 5), payload(70, 6));
     let created = server.create_upload(&token, &attendance_upload()).await;
@@ -287,7 +287,7 @@ async fn complete_checks_etags_and_sizes(server: &TestServer, lists_parts: bool)
         wrong[i]["etag"] = json!("\"0123456789abcdef0123456789abcdef\"");
         let (status, answer) = complete(server, &token, id, &body(&wrong, all.len())).await;
         assert_eq!((status, answer["code"].as_str()), (400, Some("invalid_parts")), "wrong ETag of part {i}: {answer}");
-        assert_eq!(upload_state(server, id), "open");
+        assert_eq!(upload_state(server, id).await, "open");
     }
     // a part the store does not have
     let mut missing = listed.to_vec();
@@ -299,14 +299,14 @@ async fn complete_checks_etags_and_sizes(server: &TestServer, lists_parts: bool)
     let (status, answer) = complete(server, &token, id, &body(&small_first, 170)).await;
     assert_eq!((status, answer["code"].as_str()), (400, Some("invalid_parts")), "{answer}");
     assert!(answer["message"].as_str().unwrap().contains("EntityTooSmall"), "{answer}");
-    assert_eq!(upload_state(server, id), "open");
-    assert!(server.state.db().emission_for_upload(id).unwrap().is_none());
+    assert_eq!(upload_state(server, id).await, "open");
+    assert!(server.state.db().emission_for_upload(id).await.unwrap().is_none());
 
     if lists_parts {
         // a byte count the parts do not add up to is refused before the store is asked
         let (status, answer) = complete(server, &token, id, &body(listed, all.len() - 1)).await;
         assert_eq!((status, answer["code"].as_str()), (400, Some("size_mismatch")), "{answer}");
-        assert_eq!(upload_state(server, id), "open");
+        assert_eq!(upload_state(server, id).await, "open");
     }
     // after every refusal the right list still completes, once
     let (status, ack) = complete(server, &token, id, &body(listed, all.len())).await;
@@ -323,7 +323,7 @@ async fn complete_checks_etags_and_sizes(server: &TestServer, lists_parts: bool)
     let wrong = json!({"parts": parts, "rows": 1, "bytes": first.len() + 1, "sha256": sha256_hex(&first)});
     let (status, answer) = complete(server, &token, &other.upload_id, &wrong).await;
     assert_eq!((status, answer["code"].as_str()), (400, Some("size_mismatch")), "{answer}");
-    assert!(server.state.db().emission_for_upload(&other.upload_id).unwrap().is_none());
+    assert!(server.state.db().emission_for_upload(&other.upload_id).await.unwrap().is_none());
     assert!(server.state.storage().head("cqube-emission", &other.key).await.unwrap().is_none());
 }
 
@@ -345,7 +345,7 @@ async fn moto_complete_checks_every_part_etag_and_size() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_completes_of_one_upload_give_one_acknowledgement() {
     let (_dir, server) = start_default().await;
-    let token = server.token("state", None, false);
+    let token = server.token("state", None, false).await;
     let data = payload(7 * MIB, 7);
     let created = server.create_upload(&token, &attendance_upload()).await;
     let chunks: Vec<&[u8]> = data.chunks(5 * MIB).collect();

@@ -9,7 +9,7 @@ use crate::harness::{http, ok_json, start_default};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_11_the_post_form_is_bounded_and_answers_json() {
     let (_dir, server) = start_default().await;
-    let token = server.token("state", None, false);
+    let token = server.token("state", None, false).await;
     let c = http();
     let post: serde_json::Value = ok_json(
         c.post(format!("{}/upload-url", server.base))

@@ -8,7 +8,7 @@ use crate::harness::{TestServer, config, http, ok_json, sha256_hex, start_defaul
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_keeps_tokens_and_emissions() {
     let (dir, server) = start_default().await;
-    let token = server.token("state", None, false);
+    let token = server.token("state", None, false).await;
     let c = http();
     let created = server
         .create_upload(&token, &json!({"source": "school_master", "filename": "school_master/school_mst.zip"}))

@@ -10,8 +10,8 @@ use crate::multipart::{complete, put_parts};
 
 const BUCKET: &str = "cqube-emission";
 
-fn state_of(server: &TestServer, upload_id: &str) -> String {
-    server.state.db().upload(upload_id).unwrap().unwrap().state
+async fn state_of(server: &TestServer, upload_id: &str) -> String {
+    server.state.db().upload(upload_id).await.unwrap().unwrap().state
 }
 
 /// Open multipart uploads in the store, asked over S3.
@@ -21,7 +21,7 @@ async fn store_open(server: &TestServer) -> usize {
 
 /// The three crash outcomes a restart finds, each recorded as `completing` and settled by one sweep.
 async fn sweep_reconciles_recorded_completions(server: &TestServer) {
-    let token = server.token("state", None, false);
+    let token = server.token("state", None, false).await;
     let storage = server.state.storage();
     let data = payload(5 * 1024 * 1024 + 99, 8);
     let chunks: Vec<&[u8]> = data.chunks(5 * 1024 * 1024).collect();
@@ -30,8 +30,8 @@ async fn sweep_reconciles_recorded_completions(server: &TestServer) {
         let created = server.create_upload(&token, &attendance_upload()).await;
         let parts = put_parts(server, &token, &created.upload_id, &chunks).await;
         let body = json!({"parts": parts, "rows": 2, "bytes": data.len(), "sha256": sha256_hex(&data)});
-        let upload = server.state.db().upload(&created.upload_id).unwrap().unwrap();
-        assert!(server.state.db().begin_completion(&upload.id, &body.to_string(), 0).unwrap());
+        let upload = server.state.db().upload(&created.upload_id).await.unwrap().unwrap();
+        assert!(server.state.db().begin_completion(&upload.id, &body.to_string(), 0).await.unwrap());
         let completed: Vec<cqube_protocol::CompletedPart> = serde_json::from_value(body["parts"].clone()).unwrap();
         match case {
             "store completed" => {
@@ -48,17 +48,17 @@ async fn sweep_reconciles_recorded_completions(server: &TestServer) {
         let (status, answer) = complete(server, &token, &created.upload_id, body).await;
         if *case == "store lost the upload" {
             assert_eq!((status, answer["code"].as_str()), (409, Some("upload_not_open")), "{case}: {answer}");
-            assert_eq!(state_of(server, &created.upload_id), "aborted", "{case}");
+            assert_eq!(state_of(server, &created.upload_id).await, "aborted", "{case}");
             assert!(storage.head(BUCKET, &created.key).await.unwrap().is_none(), "{case}");
         } else {
             assert_eq!(status, 200, "{case}: {answer}");
             let ack: Acknowledgement = serde_json::from_value(answer).unwrap();
-            let recorded = server.state.db().emission_for_upload(&created.upload_id).unwrap().unwrap();
+            let recorded = server.state.db().emission_for_upload(&created.upload_id).await.unwrap().unwrap();
             assert_eq!(ack.emission_id, recorded.id, "{case}: the sweep's acknowledgement is the one returned");
             assert_eq!(storage.size(BUCKET, &created.key).await.unwrap(), data.len() as u64, "{case}");
         }
     }
-    let all = server.state.db().emissions(&cqube_server::db::EmissionFilter::default()).unwrap();
+    let all = server.state.db().emissions(&cqube_server::db::EmissionFilter::default()).await.unwrap();
     assert_eq!(all.len(), 2, "one acknowledgement per completed upload");
     assert_eq!(store_open(server).await, 0, "no incomplete multipart upload is left");
 }
@@ -87,9 +87,9 @@ async fn moto_sweep_reconciles_completions_recorded_before_a_crash() {
 
 /// Expired uploads and store uploads no row knows are aborted; an admin lists and aborts by hand.
 async fn sweep_and_admin_abort_abandoned_uploads(server: &TestServer) {
-    let token = server.token("state", None, false);
-    let other = server.token("other", None, false);
-    let admin = server.token("admin", None, true);
+    let token = server.token("state", None, false).await;
+    let other = server.token("other", None, false).await;
+    let admin = server.token("admin", None, true).await;
     let c = http();
     let abandoned = server.create_upload(&token, &attendance_upload()).await;
     put_parts(server, &token, &abandoned.upload_id, &[b"abandoned"]).await;
@@ -112,7 +112,7 @@ async fn sweep_and_admin_abort_abandoned_uploads(server: &TestServer) {
     assert!(expired.uploads[0].expired);
     let swept = cqube_server::sweeper::sweep(&server.state).await.unwrap();
     assert_eq!((swept.aborted, swept.orphans), (1, 1), "{swept:?}");
-    assert_eq!(state_of(server, &abandoned.upload_id), "aborted");
+    assert_eq!(state_of(server, &abandoned.upload_id).await, "aborted");
     assert_eq!(store_open(server).await, 0);
 
     // by hand: another token cannot see the upload, an admin aborts it, and its owner can no longer complete it

@@ -41,7 +41,7 @@ async fn https_serves_health_and_authenticated_endpoints() {
     let health = client.get(format!("{root}/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
 
-    let token = server.token("state", None, false);
+    let token = server.token("state", None, false).await;
     let list: EmissionList = ok_json(client.get(format!("{}/emissions", server.base)).bearer_auth(&token)).await;
     assert!(list.emissions.is_empty());
     let anonymous = client.get(format!("{}/emissions", server.base)).send().await.unwrap();

@@ -1,13 +1,19 @@
-//! The server's embedded database (SQLite, WAL): tokens, users, uploads, reserved keys, emissions, settings.
+//! The embedded state store: SQLite (WAL) in the data directory, for one server process.
 //!
-//! Queries take well under a millisecond, so handlers call them directly under one mutex instead of hopping to a
-//! blocking thread; WAL lets the admin subcommands write while a server runs.
+//! Queries take well under a millisecond, so they run directly under one mutex instead of hopping to a blocking
+//! thread; WAL lets the admin subcommands write while a server runs.
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use async_trait::async_trait;
+
+use super::{
+    ClusterLock, EmissionFilter, EmissionRecord, StateStore, TokenRecord, UploadRecord, UserRecord, sources_from_sql,
+    sources_to_sql, to_sql_u64,
+};
 use crate::Error;
 
 const SCHEMA: &str = "
@@ -37,123 +43,17 @@ CREATE TABLE IF NOT EXISTS completions (upload_id TEXT PRIMARY KEY, request TEXT
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "server.sqlite3";
 
-/// File in the data directory that holds space for the database on a full disk (see [`Database::open`]).
+/// File in the data directory that holds space for the database on a full disk (see [`Sqlite::open`]).
 pub const RESERVE_FILE: &str = "server.reserve";
 /// Its size: room for many small writes.
 const RESERVE_BYTES: usize = 1024 * 1024;
 
-/// A handle on the database; cheap to share behind an `Arc`.
+/// The SQLite store: one connection under a mutex (queries take well under a millisecond).
 #[derive(Debug)]
-pub struct Database {
+pub(super) struct Sqlite {
     conn: Mutex<Connection>,
+    path: std::path::PathBuf,
     reserve: std::path::PathBuf,
-}
-
-/// A stored token (never its secret).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct TokenRecord {
-    /// Public id, the visible part after `cqe_`.
-    pub id: String,
-    /// Unique name among live tokens.
-    pub name: String,
-    /// Data sources it may emit; `None` means all.
-    pub sources: Option<Vec<String>>,
-    /// May use admin-only endpoints.
-    pub admin: bool,
-    /// Unix milliseconds.
-    pub created_at: i64,
-    /// Unix milliseconds; `None` never expires.
-    pub expires_at: Option<i64>,
-    /// Unix milliseconds of the last authenticated request.
-    pub last_used_at: Option<i64>,
-    /// Unix milliseconds of revocation.
-    pub revoked_at: Option<i64>,
-    #[serde(skip)]
-    pub(crate) hash: Vec<u8>,
-}
-
-/// An emission user: argon2 password hash (PHC string) and the sources they may emit (`None`: all).
-pub type UserRecord = (String, Option<Vec<String>>);
-
-/// A multipart upload the server started.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UploadRecord {
-    /// Our id.
-    pub id: String,
-    /// Id of the token that started it: only that token may continue it (a later token of the same name may not).
-    pub token_id: String,
-    /// Name of that token, for people reading lists.
-    pub token_name: String,
-    /// Data source.
-    pub source: String,
-    /// Bucket.
-    pub bucket: String,
-    /// Key.
-    pub key: String,
-    /// The store's multipart upload id.
-    pub store_upload_id: String,
-    /// Unix milliseconds.
-    pub created_at: i64,
-    /// Unix milliseconds.
-    pub expires_at: i64,
-    /// One of the `upload_state` constants.
-    pub state: String,
-}
-
-/// The states of an upload: `open` → `completing` (recorded before the store is asked) → `completed`, or back to
-/// `open` when the store refuses the part list; `failed` when the store lost it; `aborted` at the end.
-pub mod upload_state {
-    /// Parts may be sent.
-    pub const OPEN: &str = "open";
-    /// The store was asked to complete it; the request is kept until the outcome is known.
-    pub const COMPLETING: &str = "completing";
-    /// Acknowledged (an emission row exists).
-    pub const COMPLETED: &str = "completed";
-    /// The store lost the upload before the object existed; its parts are being removed.
-    pub const FAILED: &str = "failed";
-    /// Aborted in the store.
-    pub const ABORTED: &str = "aborted";
-    /// Every state.
-    pub const ALL: &[&str] = &[OPEN, COMPLETING, COMPLETED, FAILED, ABORTED];
-}
-
-/// A completed emission as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EmissionRecord {
-    /// Id.
-    pub id: String,
-    /// Upload it completed.
-    pub upload_id: Option<String>,
-    /// Token name.
-    pub token_name: String,
-    /// Data source.
-    pub source: String,
-    /// Bucket of `key`.
-    pub bucket: String,
-    /// Emission key.
-    pub key: String,
-    /// Input-bucket key when archived.
-    pub archived_key: Option<String>,
-    /// Object size.
-    pub bytes: u64,
-    /// Rows reported.
-    pub rows: u64,
-    /// SHA-256 reported.
-    pub sha256: String,
-    /// Unix milliseconds.
-    pub started_at: i64,
-    /// Unix milliseconds.
-    pub completed_at: i64,
-    /// How far an incremental source's rows reach.
-    pub watermark: Option<cqube_protocol::Watermark>,
-}
-
-fn sources_to_sql(sources: Option<&[String]>) -> Option<String> {
-    sources.map(|s| s.join(","))
-}
-
-fn sources_from_sql(text: Option<String>) -> Option<Vec<String>> {
-    text.map(|t| t.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect())
 }
 
 /// Brings a database made by an older version up to the current schema.
@@ -183,12 +83,13 @@ fn migrate(conn: &Connection) -> Result<(), Error> {
     Ok(())
 }
 
-impl Database {
+impl Sqlite {
     /// Opens (creating if needed) `<data_dir>/server.sqlite3` in WAL mode.
-    pub fn open(data_dir: &Path) -> Result<Database, Error> {
+    pub(super) fn open(data_dir: &Path) -> Result<Sqlite, Error> {
         std::fs::create_dir_all(data_dir)
             .map_err(|source| Error::Io { what: format!("creating data directory {}", data_dir.display()), source })?;
-        let conn = Connection::open(data_dir.join(DB_FILE)).map_err(Error::db("open"))?;
+        let path = data_dir.join(DB_FILE);
+        let conn = Connection::open(&path).map_err(Error::db("open"))?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(Error::db("enabling WAL"))?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(Error::db("setting synchronous"))?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(Error::db("setting busy timeout"))?;
@@ -203,46 +104,12 @@ impl Database {
             let _ = std::fs::remove_file(&reserve);
             tracing::warn!(path = %reserve.display(), error = %err, "could not reserve disk space for the database");
         }
-        Ok(Database { conn: Mutex::new(conn), reserve })
+        Ok(Sqlite { conn: Mutex::new(conn), path, reserve })
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave SQLite half-written (statements are atomic).
         self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// A stored setting.
-    pub fn setting(&self, name: &str) -> Result<Option<String>, Error> {
-        self.conn()
-            .query_row("SELECT value FROM settings WHERE name = ?1", [name], |r| r.get(0))
-            .optional()
-            .map_err(Error::db("reading a setting"))
-    }
-
-    /// Stores a setting.
-    pub fn set_setting(&self, name: &str, value: &str) -> Result<(), Error> {
-        self.conn()
-            .execute(
-                "INSERT INTO settings (name, value) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET value = ?2",
-                [name, value],
-            )
-            .map(drop)
-            .map_err(Error::db("writing a setting"))
-    }
-
-    /// Inserts a token; fails when a live token already has the name.
-    pub fn insert_token(&self, t: &TokenRecord) -> Result<(), Error> {
-        let result = self.conn().execute(
-            "INSERT INTO tokens (id, name, hash, sources, admin, created_at, expires_at) VALUES (?1,?2,?3,?4,?5,?6,?7)",
-            params![t.id, t.name, t.hash, sources_to_sql(t.sources.as_deref()), t.admin, t.created_at, t.expires_at],
-        );
-        match result {
-            Ok(_) => Ok(()),
-            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
-                Err(Error::Admin(format!("a live token named {:?} already exists; revoke it first", t.name)))
-            }
-            Err(e) => Err(Error::db("inserting a token")(e)),
-        }
     }
 
     const TOKEN_COLUMNS: &str = "id, name, hash, sources, admin, created_at, expires_at, last_used_at, revoked_at";
@@ -259,119 +126,6 @@ impl Database {
             last_used_at: r.get(7)?,
             revoked_at: r.get(8)?,
         })
-    }
-
-    /// The token with this public id.
-    pub fn token_by_id(&self, id: &str) -> Result<Option<TokenRecord>, Error> {
-        self.conn()
-            .query_row(&format!("SELECT {} FROM tokens WHERE id = ?1", Self::TOKEN_COLUMNS), [id], Self::token_row)
-            .optional()
-            .map_err(Error::db("reading a token"))
-    }
-
-    /// All tokens, oldest first.
-    pub fn tokens(&self) -> Result<Vec<TokenRecord>, Error> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare(&format!("SELECT {} FROM tokens ORDER BY created_at, name", Self::TOKEN_COLUMNS))
-            .map_err(Error::db("listing tokens"))?;
-        stmt.query_map([], Self::token_row).and_then(Iterator::collect).map_err(Error::db("listing tokens"))
-    }
-
-    /// Marks the live token with this name revoked; `false` when there is none.
-    pub fn revoke_token(&self, name: &str, now: i64) -> Result<bool, Error> {
-        self.conn()
-            .execute("UPDATE tokens SET revoked_at = ?2 WHERE name = ?1 AND revoked_at IS NULL", params![name, now])
-            .map(|n| n > 0)
-            .map_err(Error::db("revoking a token"))
-    }
-
-    /// Records a successful authentication, at most once a minute per token: one write per request would
-    /// serialize every request on the database and fail them all on a full disk.
-    pub fn touch_token(&self, id: &str, now: i64) -> Result<(), Error> {
-        self.conn()
-            .execute(
-                "UPDATE tokens SET last_used_at = ?2 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at <= ?2 - 60000)",
-                params![id, now],
-            )
-            .map(drop)
-            .map_err(Error::db("updating a token"))
-    }
-
-    /// Creates or replaces an emission user.
-    pub fn upsert_user(
-        &self,
-        name: &str,
-        password_hash: &str,
-        sources: Option<&[String]>,
-        now: i64,
-    ) -> Result<(), Error> {
-        self.conn()
-            .execute(
-                "INSERT INTO users (name, password_hash, sources, created_at) VALUES (?1,?2,?3,?4)
-                 ON CONFLICT(name) DO UPDATE SET password_hash = ?2, sources = ?3",
-                params![name, password_hash, sources_to_sql(sources), now],
-            )
-            .map(drop)
-            .map_err(Error::db("writing a user"))
-    }
-
-    /// A user's password hash and scope.
-    pub fn user(&self, name: &str) -> Result<Option<UserRecord>, Error> {
-        self.conn()
-            .query_row("SELECT password_hash, sources FROM users WHERE name = ?1", [name], |r| {
-                Ok((r.get(0)?, sources_from_sql(r.get(1)?)))
-            })
-            .optional()
-            .map_err(Error::db("reading a user"))
-    }
-
-    /// The next key slot (unix second, sequence within it) for `filename` in `bucket`, in one statement whatever
-    /// came before: `now` with sequence 0 once the clock has passed the last slot's second, else that second's next
-    /// sequence, else, past `per_second` sequences, the following second.
-    pub fn next_key_slot(&self, bucket: &str, filename: &str, now: i64, per_second: u32) -> Result<(i64, u32), Error> {
-        self.conn()
-            .query_row(
-                "INSERT INTO key_slots (bucket, filename, second, seq) VALUES (?1, ?2, ?3, 0)
-                 ON CONFLICT (bucket, filename) DO UPDATE SET
-                   second = CASE WHEN ?3 > second THEN ?3 WHEN seq + 1 >= ?4 THEN second + 1 ELSE second END,
-                   seq = CASE WHEN ?3 > second OR seq + 1 >= ?4 THEN 0 ELSE seq + 1 END
-                 RETURNING second, seq",
-                params![bucket, filename, now, per_second],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .map_err(Error::db("taking a key slot"))
-    }
-
-    /// Reserves `key` in `bucket`; `false` when another request already holds it.
-    pub fn reserve_key(&self, bucket: &str, key: &str) -> Result<bool, Error> {
-        self.conn()
-            .execute("INSERT OR IGNORE INTO reserved_keys (bucket, key) VALUES (?1, ?2)", [bucket, key])
-            .map(|n| n == 1)
-            .map_err(Error::db("reserving a key"))
-    }
-
-    /// Records a started multipart upload.
-    pub fn insert_upload(&self, u: &UploadRecord) -> Result<(), Error> {
-        self.conn()
-            .execute(
-                "INSERT INTO uploads (id, token_id, token_name, source, bucket, key, store_upload_id, created_at, expires_at,
-                 state) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
-                params![
-                    u.id,
-                    u.token_id,
-                    u.token_name,
-                    u.source,
-                    u.bucket,
-                    u.key,
-                    u.store_upload_id,
-                    u.created_at,
-                    u.expires_at,
-                    u.state
-                ],
-            )
-            .map(drop)
-            .map_err(Error::db("recording an upload"))
     }
 
     const UPLOAD_COLUMNS: &str =
@@ -393,90 +147,6 @@ impl Database {
         })
     }
 
-    /// The upload with this id.
-    pub fn upload(&self, id: &str) -> Result<Option<UploadRecord>, Error> {
-        self.conn()
-            .query_row(&format!("SELECT {} FROM uploads WHERE id = ?1", Self::UPLOAD_COLUMNS), [id], Self::upload_row)
-            .optional()
-            .map_err(Error::db("reading an upload"))
-    }
-
-    /// Uploads in `state` (any when `None`), or with `expired_at` open ones whose expiry is at or before it;
-    /// oldest first, at most `limit`.
-    pub fn uploads(
-        &self,
-        state: Option<&str>,
-        expired_at: Option<i64>,
-        limit: u32,
-    ) -> Result<Vec<UploadRecord>, Error> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare(&format!(
-                "SELECT {} FROM uploads WHERE (?1 IS NULL OR state = ?1)
-                 AND (?2 IS NULL OR (state = 'open' AND expires_at <= ?2)) ORDER BY created_at, id LIMIT ?3",
-                Self::UPLOAD_COLUMNS
-            ))
-            .map_err(Error::db("listing uploads"))?;
-        stmt.query_map(params![state, expired_at, limit], Self::upload_row)
-            .and_then(Iterator::collect)
-            .map_err(Error::db("listing uploads"))
-    }
-
-    /// Whether any upload row holds this store upload id.
-    pub fn knows_store_upload(&self, store_upload_id: &str) -> Result<bool, Error> {
-        self.conn()
-            .query_row("SELECT count(*) FROM uploads WHERE store_upload_id = ?1", [store_upload_id], |r| {
-                r.get::<_, i64>(0)
-            })
-            .map(|n| n > 0)
-            .map_err(Error::db("reading an upload"))
-    }
-
-    /// Moves an open upload to `completing` and keeps the completion request (JSON) until the outcome is known;
-    /// `false` when the upload was not open.
-    pub fn begin_completion(&self, id: &str, request: &str, now: i64) -> Result<bool, Error> {
-        let mut conn = self.conn();
-        let tx = conn.transaction().map_err(Error::db("starting a transaction"))?;
-        let moved = tx
-            .execute("UPDATE uploads SET state = 'completing' WHERE id = ?1 AND state = 'open'", [id])
-            .map_err(Error::db("updating an upload"))?;
-        if moved == 1 {
-            tx.execute(
-                "INSERT OR REPLACE INTO completions (upload_id, request, started_at) VALUES (?1, ?2, ?3)",
-                params![id, request, now],
-            )
-            .map_err(Error::db("recording a completion"))?;
-        }
-        tx.commit().map_err(Error::db("committing a completion"))?;
-        Ok(moved == 1)
-    }
-
-    /// The completion request kept for a `completing` upload.
-    pub fn completion_request(&self, id: &str) -> Result<Option<String>, Error> {
-        self.conn()
-            .query_row("SELECT request FROM completions WHERE upload_id = ?1", [id], |r| r.get(0))
-            .optional()
-            .map_err(Error::db("reading a completion"))
-    }
-
-    /// Sets an upload's state, dropping any kept completion request; on a full disk too (using the reserve).
-    pub fn set_upload_state(&self, id: &str, state: &str) -> Result<(), Error> {
-        let update = || {
-            let mut conn = self.conn();
-            let tx = conn.transaction()?;
-            tx.execute("UPDATE uploads SET state = ?2 WHERE id = ?1", [id, state])?;
-            tx.execute("DELETE FROM completions WHERE upload_id = ?1", [id])?;
-            tx.commit()
-        };
-        match update() {
-            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) && self.release_reserve() => {
-                update()
-            }
-            other => other,
-        }
-        .map_err(Error::db("updating an upload"))
-    }
-
     /// Gives up the reserved space; `false` when there was none left to give.
     fn release_reserve(&self) -> bool {
         let released = std::fs::remove_file(&self.reserve).is_ok();
@@ -487,48 +157,6 @@ impl Database {
             );
         }
         released
-    }
-
-    /// Stores an emission and marks its upload completed, atomically.
-    pub fn insert_emission(&self, e: &EmissionRecord) -> Result<(), Error> {
-        let mut conn = self.conn();
-        let tx = conn.transaction().map_err(Error::db("starting a transaction"))?;
-        tx.execute(
-            "INSERT INTO emissions (id, upload_id, token_name, source, bucket, key, archived_key, bytes, rows, sha256,
-             started_at, completed_at, watermark_column, watermark) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
-            params![
-                e.id,
-                e.upload_id,
-                e.token_name,
-                e.source,
-                e.bucket,
-                e.key,
-                e.archived_key,
-                i64::try_from(e.bytes).unwrap_or(i64::MAX),
-                i64::try_from(e.rows).unwrap_or(i64::MAX),
-                e.sha256,
-                e.started_at,
-                e.completed_at,
-                e.watermark.as_ref().map(|w| &w.column),
-                e.watermark.as_ref().map(|w| &w.value)
-            ],
-        )
-        .map_err(Error::db("recording an emission"))?;
-        if let Some(upload) = &e.upload_id {
-            tx.execute("UPDATE uploads SET state = 'completed' WHERE id = ?1", [upload])
-                .map_err(Error::db("completing an upload"))?;
-            tx.execute("DELETE FROM completions WHERE upload_id = ?1", [upload])
-                .map_err(Error::db("completing an upload"))?;
-        }
-        tx.commit().map_err(Error::db("committing an emission"))
-    }
-
-    /// Records where an emission was archived.
-    pub fn set_archived_key(&self, emission_id: &str, archived_key: &str) -> Result<(), Error> {
-        self.conn()
-            .execute("UPDATE emissions SET archived_key = ?2 WHERE id = ?1", [emission_id, archived_key])
-            .map(drop)
-            .map_err(Error::db("recording an archive key"))
     }
 
     const EMISSION_COLUMNS: &str = "id, upload_id, token_name, source, bucket, key, archived_key, bytes, rows, sha256, \
@@ -554,9 +182,326 @@ impl Database {
             },
         })
     }
+}
+
+#[async_trait]
+impl StateStore for Sqlite {
+    fn describe(&self) -> String {
+        format!("sqlite:{}", self.path.display())
+    }
+
+    async fn ping(&self) -> Result<(), Error> {
+        self.conn().query_row("SELECT 1", [], |_| Ok(())).map_err(Error::db("ping"))
+    }
+
+    /// One process owns a SQLite data directory: the caller's in-process locks are all there is to hold.
+    async fn lock(&self, _name: &str, _wait: bool) -> Result<Option<ClusterLock>, Error> {
+        Ok(Some(ClusterLock(None)))
+    }
+
+    async fn setting_or_insert(&self, name: &str, value: &str) -> Result<String, Error> {
+        self.conn()
+            .query_row(
+                "INSERT INTO settings (name, value) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET value = value
+                 RETURNING value",
+                [name, value],
+                |r| r.get(0),
+            )
+            .map_err(Error::db("writing a setting"))
+    }
+
+    /// A stored setting.
+    async fn setting(&self, name: &str) -> Result<Option<String>, Error> {
+        self.conn()
+            .query_row("SELECT value FROM settings WHERE name = ?1", [name], |r| r.get(0))
+            .optional()
+            .map_err(Error::db("reading a setting"))
+    }
+
+    /// Stores a setting.
+    async fn set_setting(&self, name: &str, value: &str) -> Result<(), Error> {
+        self.conn()
+            .execute(
+                "INSERT INTO settings (name, value) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET value = ?2",
+                [name, value],
+            )
+            .map(drop)
+            .map_err(Error::db("writing a setting"))
+    }
+
+    /// Inserts a token; fails when a live token already has the name.
+    async fn insert_token(&self, t: &TokenRecord) -> Result<(), Error> {
+        let result = self.conn().execute(
+            "INSERT INTO tokens (id, name, hash, sources, admin, created_at, expires_at) VALUES (?1,?2,?3,?4,?5,?6,?7)",
+            params![t.id, t.name, t.hash, sources_to_sql(t.sources.as_deref()), t.admin, t.created_at, t.expires_at],
+        );
+        match result {
+            Ok(_) => Ok(()),
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
+                Err(Error::Admin(format!("a live token named {:?} already exists; revoke it first", t.name)))
+            }
+            Err(e) => Err(Error::db("inserting a token")(e)),
+        }
+    }
+
+    /// The token with this public id.
+    async fn token_by_id(&self, id: &str) -> Result<Option<TokenRecord>, Error> {
+        self.conn()
+            .query_row(&format!("SELECT {} FROM tokens WHERE id = ?1", Self::TOKEN_COLUMNS), [id], Self::token_row)
+            .optional()
+            .map_err(Error::db("reading a token"))
+    }
+
+    /// All tokens, oldest first.
+    async fn tokens(&self) -> Result<Vec<TokenRecord>, Error> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(&format!("SELECT {} FROM tokens ORDER BY created_at, name", Self::TOKEN_COLUMNS))
+            .map_err(Error::db("listing tokens"))?;
+        stmt.query_map([], Self::token_row).and_then(Iterator::collect).map_err(Error::db("listing tokens"))
+    }
+
+    /// Marks the live token with this name revoked; `false` when there is none.
+    async fn revoke_token(&self, name: &str, now: i64) -> Result<bool, Error> {
+        self.conn()
+            .execute("UPDATE tokens SET revoked_at = ?2 WHERE name = ?1 AND revoked_at IS NULL", params![name, now])
+            .map(|n| n > 0)
+            .map_err(Error::db("revoking a token"))
+    }
+
+    /// Records a successful authentication, at most once a minute per token: one write per request would
+    /// serialize every request on the database and fail them all on a full disk.
+    async fn touch_token(&self, id: &str, now: i64) -> Result<(), Error> {
+        self.conn()
+            .execute(
+                "UPDATE tokens SET last_used_at = ?2 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at <= ?2 - 60000)",
+                params![id, now],
+            )
+            .map(drop)
+            .map_err(Error::db("updating a token"))
+    }
+
+    /// Creates or replaces an emission user.
+    async fn upsert_user(
+        &self,
+        name: &str,
+        password_hash: &str,
+        sources: Option<&[String]>,
+        now: i64,
+    ) -> Result<(), Error> {
+        self.conn()
+            .execute(
+                "INSERT INTO users (name, password_hash, sources, created_at) VALUES (?1,?2,?3,?4)
+                 ON CONFLICT(name) DO UPDATE SET password_hash = ?2, sources = ?3",
+                params![name, password_hash, sources_to_sql(sources), now],
+            )
+            .map(drop)
+            .map_err(Error::db("writing a user"))
+    }
+
+    /// A user's password hash and scope.
+    async fn user(&self, name: &str) -> Result<Option<UserRecord>, Error> {
+        self.conn()
+            .query_row("SELECT password_hash, sources FROM users WHERE name = ?1", [name], |r| {
+                Ok((r.get(0)?, sources_from_sql(r.get(1)?)))
+            })
+            .optional()
+            .map_err(Error::db("reading a user"))
+    }
+
+    /// The next key slot (unix second, sequence within it) for `filename` in `bucket`, in one statement whatever
+    /// came before: `now` with sequence 0 once the clock has passed the last slot's second, else that second's next
+    /// sequence, else, past `per_second` sequences, the following second.
+    async fn next_key_slot(
+        &self,
+        bucket: &str,
+        filename: &str,
+        now: i64,
+        per_second: u32,
+    ) -> Result<(i64, u32), Error> {
+        self.conn()
+            .query_row(
+                "INSERT INTO key_slots (bucket, filename, second, seq) VALUES (?1, ?2, ?3, 0)
+                 ON CONFLICT (bucket, filename) DO UPDATE SET
+                   second = CASE WHEN ?3 > second THEN ?3 WHEN seq + 1 >= ?4 THEN second + 1 ELSE second END,
+                   seq = CASE WHEN ?3 > second OR seq + 1 >= ?4 THEN 0 ELSE seq + 1 END
+                 RETURNING second, seq",
+                params![bucket, filename, now, per_second],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(Error::db("taking a key slot"))
+    }
+
+    /// Reserves `key` in `bucket`; `false` when another request already holds it.
+    async fn reserve_key(&self, bucket: &str, key: &str) -> Result<bool, Error> {
+        self.conn()
+            .execute("INSERT OR IGNORE INTO reserved_keys (bucket, key) VALUES (?1, ?2)", [bucket, key])
+            .map(|n| n == 1)
+            .map_err(Error::db("reserving a key"))
+    }
+
+    /// Records a started multipart upload.
+    async fn insert_upload(&self, u: &UploadRecord) -> Result<(), Error> {
+        self.conn()
+            .execute(
+                "INSERT INTO uploads (id, token_id, token_name, source, bucket, key, store_upload_id, created_at, expires_at,
+                 state) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+                params![
+                    u.id,
+                    u.token_id,
+                    u.token_name,
+                    u.source,
+                    u.bucket,
+                    u.key,
+                    u.store_upload_id,
+                    u.created_at,
+                    u.expires_at,
+                    u.state
+                ],
+            )
+            .map(drop)
+            .map_err(Error::db("recording an upload"))
+    }
+
+    /// The upload with this id.
+    async fn upload(&self, id: &str) -> Result<Option<UploadRecord>, Error> {
+        self.conn()
+            .query_row(&format!("SELECT {} FROM uploads WHERE id = ?1", Self::UPLOAD_COLUMNS), [id], Self::upload_row)
+            .optional()
+            .map_err(Error::db("reading an upload"))
+    }
+
+    /// Uploads in `state` (any when `None`), or with `expired_at` open ones whose expiry is at or before it;
+    /// oldest first, at most `limit`.
+    async fn uploads(
+        &self,
+        state: Option<&str>,
+        expired_at: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<UploadRecord>, Error> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT {} FROM uploads WHERE (?1 IS NULL OR state = ?1)
+                 AND (?2 IS NULL OR (state = 'open' AND expires_at <= ?2)) ORDER BY created_at, id LIMIT ?3",
+                Self::UPLOAD_COLUMNS
+            ))
+            .map_err(Error::db("listing uploads"))?;
+        stmt.query_map(params![state, expired_at, limit], Self::upload_row)
+            .and_then(Iterator::collect)
+            .map_err(Error::db("listing uploads"))
+    }
+
+    /// Whether any upload row holds this store upload id.
+    async fn knows_store_upload(&self, store_upload_id: &str) -> Result<bool, Error> {
+        self.conn()
+            .query_row("SELECT count(*) FROM uploads WHERE store_upload_id = ?1", [store_upload_id], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n > 0)
+            .map_err(Error::db("reading an upload"))
+    }
+
+    /// Moves an open upload to `completing` and keeps the completion request (JSON) until the outcome is known;
+    /// `false` when the upload was not open.
+    async fn begin_completion(&self, id: &str, request: &str, now: i64) -> Result<bool, Error> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(Error::db("starting a transaction"))?;
+        let moved = tx
+            .execute("UPDATE uploads SET state = 'completing' WHERE id = ?1 AND state = 'open'", [id])
+            .map_err(Error::db("updating an upload"))?;
+        if moved == 1 {
+            tx.execute(
+                "INSERT OR REPLACE INTO completions (upload_id, request, started_at) VALUES (?1, ?2, ?3)",
+                params![id, request, now],
+            )
+            .map_err(Error::db("recording a completion"))?;
+        }
+        tx.commit().map_err(Error::db("committing a completion"))?;
+        Ok(moved == 1)
+    }
+
+    /// The completion request kept for a `completing` upload.
+    async fn completion_request(&self, id: &str) -> Result<Option<String>, Error> {
+        self.conn()
+            .query_row("SELECT request FROM completions WHERE upload_id = ?1", [id], |r| r.get(0))
+            .optional()
+            .map_err(Error::db("reading a completion"))
+    }
+
+    /// Sets an upload's state, dropping any kept completion request; on a full disk too (using the reserve).
+    async fn set_upload_state(&self, id: &str, state: &str) -> Result<(), Error> {
+        let update = || {
+            let mut conn = self.conn();
+            let tx = conn.transaction()?;
+            tx.execute("UPDATE uploads SET state = ?2 WHERE id = ?1", [id, state])?;
+            tx.execute("DELETE FROM completions WHERE upload_id = ?1", [id])?;
+            tx.commit()
+        };
+        match update() {
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) && self.release_reserve() => {
+                update()
+            }
+            other => other,
+        }
+        .map_err(Error::db("updating an upload"))
+    }
+
+    async fn insert_emission(&self, e: &EmissionRecord) -> Result<EmissionRecord, Error> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(Error::db("starting a transaction"))?;
+        let inserted = tx.execute(
+            "INSERT INTO emissions (id, upload_id, token_name, source, bucket, key, archived_key, bytes, rows, sha256,
+             started_at, completed_at, watermark_column, watermark) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)
+             ON CONFLICT (upload_id) DO NOTHING",
+            params![
+                e.id,
+                e.upload_id,
+                e.token_name,
+                e.source,
+                e.bucket,
+                e.key,
+                e.archived_key,
+                to_sql_u64(e.bytes),
+                to_sql_u64(e.rows),
+                e.sha256,
+                e.started_at,
+                e.completed_at,
+                e.watermark.as_ref().map(|w| &w.column),
+                e.watermark.as_ref().map(|w| &w.value)
+            ],
+        )
+        .map_err(Error::db("recording an emission"))?;
+        if inserted == 0 {
+            let upload = e.upload_id.as_deref().unwrap_or_default();
+            return tx
+                .query_row(
+                    &format!("SELECT {} FROM emissions WHERE upload_id = ?1", Self::EMISSION_COLUMNS),
+                    [upload],
+                    Self::emission_row,
+                )
+                .map_err(Error::db("reading an emission"));
+        }
+        if let Some(upload) = &e.upload_id {
+            tx.execute("UPDATE uploads SET state = 'completed' WHERE id = ?1", [upload])
+                .map_err(Error::db("completing an upload"))?;
+            tx.execute("DELETE FROM completions WHERE upload_id = ?1", [upload])
+                .map_err(Error::db("completing an upload"))?;
+        }
+        tx.commit().map_err(Error::db("committing an emission"))?;
+        Ok(e.clone())
+    }
+
+    /// Records where an emission was archived.
+    async fn set_archived_key(&self, emission_id: &str, archived_key: &str) -> Result<(), Error> {
+        self.conn()
+            .execute("UPDATE emissions SET archived_key = ?2 WHERE id = ?1", [emission_id, archived_key])
+            .map(drop)
+            .map_err(Error::db("recording an archive key"))
+    }
 
     /// The emission that completed this upload.
-    pub fn emission_for_upload(&self, upload_id: &str) -> Result<Option<EmissionRecord>, Error> {
+    async fn emission_for_upload(&self, upload_id: &str) -> Result<Option<EmissionRecord>, Error> {
         self.conn()
             .query_row(
                 &format!("SELECT {} FROM emissions WHERE upload_id = ?1", Self::EMISSION_COLUMNS),
@@ -568,7 +513,7 @@ impl Database {
     }
 
     /// Emissions matching `filter`, newest first.
-    pub fn emissions(&self, filter: &EmissionFilter<'_>) -> Result<Vec<EmissionRecord>, Error> {
+    async fn emissions(&self, filter: &EmissionFilter<'_>) -> Result<Vec<EmissionRecord>, Error> {
         let conn = self.conn();
         let mut stmt = conn
             .prepare(&format!(
@@ -591,25 +536,6 @@ impl Database {
         .and_then(Iterator::collect)
         .map_err(Error::db("listing emissions"))
     }
-}
-
-/// Which emissions [`Database::emissions`] lists; every `None` matches all.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct EmissionFilter<'a> {
-    /// Only this token's.
-    pub token_name: Option<&'a str>,
-    /// Only this data source's.
-    pub source: Option<&'a str>,
-    /// Only those completed at or after this time (Unix milliseconds).
-    pub since: Option<i64>,
-    /// Only those carrying a watermark on this column.
-    pub watermark_column: Option<&'a str>,
-    /// Only the one that completed this upload.
-    pub upload_id: Option<&'a str>,
-    /// At most this many (the newest).
-    pub limit: Option<u32>,
-    /// Only these data sources (a scoped token's).
-    pub scope: Option<&'a [String]>,
 }
 
 #[cfg(test)]
@@ -636,8 +562,8 @@ mod tests {
         )
         .unwrap();
         drop(conn);
-        let db = Database::open(dir.path()).unwrap();
-        let owner = |id: &str| db.upload(id).unwrap().unwrap().token_id;
+        let db = Sqlite::open(dir.path()).unwrap();
+        let owner = |id: &str| futures_util::FutureExt::now_or_never(db.upload(id)).unwrap().unwrap().unwrap().token_id;
         assert_eq!((owner("u1"), owner("u2"), owner("u3")), ("old".into(), "new".into(), String::new()));
     }
 }
