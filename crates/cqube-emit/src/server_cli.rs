@@ -291,7 +291,13 @@ fn load_config(global: &GlobalArgs, data_dir: &DataDirArg) -> anyhow::Result<Ser
 
 async fn open_db(global: &GlobalArgs, data_dir: &DataDirArg) -> anyhow::Result<Database> {
     let config = load_config(global, data_dir)?;
-    config.open_database().await.map_err(|e| fail(ExitStatus::Usage, e))
+    config.open_database().await.map_err(|e| match e {
+        cqube_server::Error::Db { .. } => fail(
+            ExitStatus::Transient,
+            anyhow::anyhow!("{e}; check that PostgreSQL runs at the URL's host and port and that the database exists"),
+        ),
+        other => fail(ExitStatus::Usage, other),
+    })
 }
 
 fn serve(config: ServerConfig) -> anyhow::Result<ExitStatus> {

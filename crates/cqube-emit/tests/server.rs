@@ -95,3 +95,25 @@ fn user_create_reads_the_password_from_the_environment() {
         .unwrap();
     assert_eq!(short.status.code(), Some(2));
 }
+
+#[test]
+fn admin_commands_work_on_a_postgresql_state_and_never_print_its_password() {
+    let pg = cqube_testkit::PgDatabase::create("cqe_cli");
+    let url = pg.url();
+    let out = run(&["token", "create", "--name", "karnataka", "--database-url", &url]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The env var reaches the same database as the flag.
+    let list = bin().args(["token", "list", "--json"]).env("CQUBE_EMIT_SERVER_DATABASE_URL", &url).output().unwrap();
+    let listed = String::from_utf8(list.stdout).unwrap();
+    let row: serde_json::Value = serde_json::from_str(listed.lines().next().unwrap()).unwrap();
+    assert_eq!(row["name"], "karnataka");
+    assert!(run(&["token", "revoke", "karnataka", "--database-url", &url]).status.success());
+    let emissions = run(&["emissions", "--json", "--database-url", &url]);
+    assert!(emissions.status.success() && emissions.stdout.is_empty());
+
+    let refused = run(&["token", "list", "--database-url", "postgresql://cqube:hunter2-secret@127.0.0.1:1/none"]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(4), "unreachable is transient: {stderr}");
+    assert!(stderr.contains("connecting to PostgreSQL") && stderr.contains("check that PostgreSQL runs"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+}
