@@ -17,7 +17,8 @@ use crate::storage::CompleteError;
 use crate::test_hooks::pause;
 use crate::{AppState, Error, keys};
 
-const LOCK_STRIPES: usize = 64;
+/// Completions, aborts and sweeps of different uploads run this many at once per process.
+pub(crate) const LOCK_STRIPES: usize = 16;
 
 /// Per-upload locks: striped by id within the process, then the state store's lock across replicas (a no-op on
 /// SQLite, which one process owns).

@@ -18,8 +18,14 @@ use super::{
 };
 use crate::Error;
 
-/// Connections per replica: requests hold one for a statement, completions for the store's complete.
+/// Connections per replica for statements: each is held for one statement or transaction.
 const POOL_SIZE: usize = 16;
+/// Connections per replica for advisory locks, which hold theirs while the lock lives. A separate pool, so lock
+/// holders always find a connection for their statements: waiters for a lock cannot starve the holder. Sized for
+/// the process's lock stripes (`completion::LOCK_STRIPES`, one holder or waiter each) and the sweeper.
+const LOCK_POOL_SIZE: usize = crate::completion::LOCK_STRIPES + 1;
+/// How long a request waits for a free connection before it fails (and the emitter retries).
+const POOL_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Advisory lock key under which migrations run.
 const MIGRATION_LOCK: &str = "cqube-emit schema migration";
@@ -55,6 +61,7 @@ CREATE TABLE completions (upload_id TEXT PRIMARY KEY, request TEXT NOT NULL, sta
 #[derive(Debug)]
 pub(super) struct Postgres {
     pool: Pool,
+    locks: Pool,
     url: DatabaseUrl,
 }
 
@@ -133,12 +140,17 @@ impl Postgres {
                 url.redacted()
             )]));
         }
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-        let pool = Pool::builder(manager)
-            .max_size(POOL_SIZE)
-            .build()
-            .map_err(|e| Error::Config(vec![format!("database_url {}: {e}", url.redacted())]))?;
-        let store = Postgres { pool, url: url.clone() };
+        let pool = |size: usize| {
+            let manager =
+                Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+            Pool::builder(manager)
+                .max_size(size)
+                .runtime(deadpool_postgres::Runtime::Tokio1)
+                .wait_timeout(Some(POOL_WAIT))
+                .build()
+                .map_err(|e| Error::Config(vec![format!("database_url {}: {e}", url.redacted())]))
+        };
+        let store = Postgres { pool: pool(POOL_SIZE)?, locks: pool(LOCK_POOL_SIZE)?, url: url.clone() };
         store.migrate().await?;
         Ok(store)
     }
@@ -213,7 +225,7 @@ impl StateStore for Postgres {
     }
 
     async fn lock(&self, name: &str, wait: bool) -> Result<Option<ClusterLock>, Error> {
-        let client = self.client().await?;
+        let client = self.locks.get().await.map_err(Error::db("connecting to PostgreSQL"))?;
         let key = lock_key(name);
         let held = if wait {
             client.execute("SELECT pg_advisory_lock($1)", &[&key]).await.map_err(Error::db("taking a lock"))?;
