@@ -277,6 +277,7 @@ pub(crate) async fn download_uri(
         let url = state.inner.storage.presign_get(&bucket, key, state.presign_expiry()).await?;
         urls.insert(key.clone(), url);
     }
+    crate::metrics::presigned("get", urls.len());
     Ok(Json(urls))
 }
 
@@ -298,6 +299,7 @@ pub(crate) async fn upload_url(
         storage.store_post_url(&bucket)
     };
     tracing::info!(source = %source.name, key = %key, "presigned POST issued");
+    crate::metrics::presigned("post", 1);
     Ok(Json(storage.presigned_post(
         url,
         &bucket,
@@ -473,6 +475,7 @@ pub(crate) async fn create_upload(
     };
     state.inner.db.insert_upload(&upload).await?;
     tracing::info!(upload_id = %upload.id, source = %source.name, key = %key, "upload created");
+    crate::metrics::upload("created");
     Ok((
         StatusCode::CREATED,
         Json(CreateUploadResponse { upload_id: upload.id, bucket, key, expires_at: rfc3339(upload.expires_at) }),
@@ -501,6 +504,7 @@ pub(crate) async fn presign_parts(
             state.inner.storage.presign_part(&upload.bucket, &upload.key, &upload.store_upload_id, n, expiry).await?;
         parts.push(PresignedPart { part_number: n, url, expires_at: expires_at.clone() });
     }
+    crate::metrics::presigned("part", parts.len());
     Ok(Json(PresignPartsResponse { parts }))
 }
 

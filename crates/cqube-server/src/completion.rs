@@ -218,7 +218,12 @@ async fn finish(state: &AppState, upload: &UploadRecord, req: &CompleteUploadReq
         watermark: req.watermark.clone(),
     };
     // Another replica may have recorded this upload's acknowledgement first: every caller returns that one.
+    let ours = record.id.clone();
     let record = state.inner.db.insert_emission(&record).await?;
+    if record.id == ours {
+        crate::metrics::upload("completed");
+        crate::metrics::acknowledged(&record.source, record.bytes, record.rows);
+    }
     tracing::info!(upload_id = %upload.id, source = %upload.source, key = %upload.key, bytes = total, rows = req.rows, "emission acknowledged");
     pause("complete.acknowledged").await;
     Ok(record)
@@ -319,6 +324,7 @@ pub(crate) async fn abort_locked(state: &AppState, mut upload: UploadRecord) -> 
     state.inner.storage.abort(&upload.bucket, &upload.key, &upload.store_upload_id).await?;
     state.inner.db.set_upload_state(&upload.id, upload_state::ABORTED).await?;
     tracing::info!(upload_id = %upload.id, "upload aborted");
+    crate::metrics::upload("aborted");
     Ok(())
 }
 

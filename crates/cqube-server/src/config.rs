@@ -24,6 +24,8 @@ pub struct ServerConfig {
     pub database_url: Option<crate::db::DatabaseUrl>,
     /// File holding `database_url` (first line), so the password stays out of the config.
     pub database_url_file: Option<PathBuf>,
+    /// Serve `/metrics` on this address instead of the API's (e.g. a private interface); the API then has none.
+    pub metrics_listen: Option<SocketAddr>,
     /// Base URL clients reach the server at (for URLs the server hands out); defaults to `http://<listen>`.
     pub public_url: Option<String>,
     /// Lifetime of presigned URLs and POST policies.
@@ -158,6 +160,7 @@ impl Default for ServerConfig {
             data_dir: PathBuf::from("cqube-server-data"),
             database_url: None,
             database_url_file: None,
+            metrics_listen: None,
             public_url: None,
             presign_expiry_seconds: 3600,
             upload_expiry_seconds: 7 * 24 * 3600,
@@ -182,6 +185,7 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("CQUBE_EMIT_SERVER_DATABASE_URL", "database_url"),
     ("CQUBE_EMIT_SERVER_DATABASE_URL_FILE", "database_url_file"),
     ("CQUBE_EMIT_SERVER_PUBLIC_URL", "public_url"),
+    ("CQUBE_EMIT_SERVER_METRICS_LISTEN", "metrics_listen"),
     ("CQUBE_EMIT_SERVER_PRESIGN_EXPIRY_SECONDS", "presign_expiry_seconds"),
     ("CQUBE_EMIT_SERVER_ARCHIVE", "archive"),
     ("CQUBE_EMIT_SERVER_MULTIPART", "multipart"),

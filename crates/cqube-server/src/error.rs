@@ -62,6 +62,7 @@ impl Error {
     }
 
     pub(crate) fn store(what: impl Into<String>, err: impl std::error::Error) -> Error {
+        crate::metrics::store_error();
         // The SDK's Display is only "service error"; the chain carries the store's code and message.
         let mut message = err.to_string();
         let mut source = err.source();

@@ -13,6 +13,7 @@ mod embedded;
 mod error;
 mod form;
 pub mod keys;
+mod metrics;
 pub mod storage;
 mod store_full;
 pub mod sweeper;
@@ -96,6 +97,7 @@ impl AppState {
     /// the API listens on, used for URLs when `public_url` is not configured.
     pub async fn new(config: ServerConfig, bound: SocketAddr) -> Result<AppState, Error> {
         config.validate()?;
+        metrics::handle();
         let catalog = load_catalog(&config)?;
         let db = config.open_database().await?;
         tracing::info!(state = %db.describe(), "state store open");
@@ -153,11 +155,17 @@ pub fn app(state: AppState) -> Router {
             .route("/uploads/{upload_id}/complete", post(api::complete_upload))
             .route("/uploads/{upload_id}", axum::routing::delete(api::abort_upload));
     }
-    Router::new()
+    let track = axum::middleware::from_fn(metrics::track);
+    let mut root = Router::new()
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
-        .route("/openapi.json", get(api::openapi))
-        .nest("/data", data)
+        .route("/openapi.json", get(api::openapi));
+    if state.inner.config.metrics_listen.is_none() {
+        root = root.route("/metrics", get(metrics::render));
+    }
+    // Route layers, so each request is counted under its route pattern (requests matching no route are not).
+    root.route_layer(track.clone())
+        .nest("/data", data.route_layer(track))
         .fallback(api::not_found)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(
@@ -178,6 +186,7 @@ pub fn app(state: AppState) -> Router {
 #[derive(Debug)]
 pub struct Server {
     listener: tokio::net::TcpListener,
+    metrics_listener: Option<tokio::net::TcpListener>,
     tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     state: AppState,
 }
@@ -193,8 +202,16 @@ impl Server {
             .map_err(|source| Error::Io { what: format!("binding {}", config.listen), source })?;
         let bound =
             listener.local_addr().map_err(|source| Error::Io { what: "reading the bound address".into(), source })?;
+        let metrics_listener = match config.metrics_listen {
+            None => None,
+            Some(addr) => Some(
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| Error::Io { what: format!("binding metrics_listen {addr}"), source })?,
+            ),
+        };
         let state = AppState::new(config, bound).await?;
-        Ok(Server { listener, tls, state })
+        Ok(Server { listener, metrics_listener, tls, state })
     }
 
     /// The state the server runs with.
@@ -208,11 +225,19 @@ impl Server {
         let router = app(self.state.clone());
         let interval = std::time::Duration::from_secs(self.state.inner.config.sweep_interval_seconds);
         let sweeper = AbortOnDrop(tokio::spawn(sweeper::run(self.state.clone(), interval)));
+        let metrics = self.metrics_listener.map(|listener| {
+            let router = Router::new().route("/metrics", get(metrics::render)).with_state(self.state.clone());
+            AbortOnDrop(tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router).await {
+                    tracing::error!(error = %e, "serving /metrics failed");
+                }
+            }))
+        });
         let served = match self.tls {
             None => serve(self.listener, router, shutdown).await,
             Some(tls) => serve(tls::TlsListener::new(self.listener, tls), router, shutdown).await,
         };
-        drop(sweeper);
+        drop((sweeper, metrics));
         served
     }
 }

@@ -60,8 +60,14 @@ pub async fn sweep(state: &AppState) -> Result<Swept, Error> {
         if !due {
             continue;
         }
+        let expired = upload.state == upload_state::OPEN;
         match abort_locked(state, upload.clone()).await {
-            Ok(()) => swept.aborted += 1,
+            Ok(()) => {
+                swept.aborted += 1;
+                if expired {
+                    crate::metrics::upload("expired");
+                }
+            }
             Err(e) => tracing::warn!(upload_id = %upload.id, error = %e, "aborting an abandoned upload failed"),
         }
     }

@@ -109,6 +109,17 @@ impl std::fmt::Debug for ClusterLock {
     }
 }
 
+/// Connections of a pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUse {
+    /// Handed out.
+    pub in_use: u32,
+    /// Open and free.
+    pub idle: u32,
+    /// The most it opens.
+    pub max: u32,
+}
+
 /// Everything the server keeps. Times are Unix milliseconds.
 #[async_trait]
 pub trait StateStore: Send + Sync + std::fmt::Debug {
@@ -116,6 +127,10 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
     fn describe(&self) -> String;
     /// One round trip, for `/readyz`.
     async fn ping(&self) -> Result<(), Error>;
+    /// The connection pool's use, for `/metrics`; `None` for a store without a pool.
+    fn pool_use(&self) -> Option<PoolUse> {
+        None
+    }
     /// Holds `name` across every process on this store until the returned lock drops; `None` when `wait` is
     /// false and another process holds it. SQLite serves one process, which holds its own in-process locks.
     async fn lock(&self, name: &str, wait: bool) -> Result<Option<ClusterLock>, Error>;

@@ -13,8 +13,8 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{NoTls, Row};
 
 use super::{
-    ClusterLock, DatabaseUrl, EmissionFilter, EmissionRecord, StateStore, TokenRecord, UploadRecord, UserRecord,
-    sources_from_sql, sources_to_sql, to_sql_u64,
+    ClusterLock, DatabaseUrl, EmissionFilter, EmissionRecord, PoolUse, StateStore, TokenRecord, UploadRecord,
+    UserRecord, sources_from_sql, sources_to_sql, to_sql_u64,
 };
 use crate::Error;
 
@@ -222,6 +222,16 @@ impl StateStore for Postgres {
 
     async fn ping(&self) -> Result<(), Error> {
         self.client().await?.execute("SELECT 1", &[]).await.map(drop).map_err(Error::db("ping"))
+    }
+
+    fn pool_use(&self) -> Option<PoolUse> {
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        let (statements, locks) = (self.pool.status(), self.locks.status());
+        Some(PoolUse {
+            in_use: count(statements.size - statements.available + locks.size - locks.available),
+            idle: count(statements.available + locks.available),
+            max: count(statements.max_size + locks.max_size),
+        })
     }
 
     async fn lock(&self, name: &str, wait: bool) -> Result<Option<ClusterLock>, Error> {

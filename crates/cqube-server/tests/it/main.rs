@@ -10,6 +10,7 @@ mod bad_input;
 mod capabilities;
 mod clients;
 mod conformance;
+mod metrics;
 mod multipart;
 mod post_form;
 mod replicas;
