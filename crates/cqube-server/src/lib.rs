@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 mod completion;
 pub mod config;
+mod console;
 pub mod db;
 mod embedded;
 mod error;
@@ -152,7 +153,7 @@ pub fn app(state: AppState) -> Router {
             .route("/uploads/{upload_id}/complete", post(api::complete_upload))
             .route("/uploads/{upload_id}", axum::routing::delete(api::abort_upload));
     }
-    Router::new()
+    console::mount(Router::new(), &state.inner.config)
         .route("/healthz", get(api::healthz))
         .route("/openapi.json", get(api::openapi))
         .nest("/data", data)

@@ -1,0 +1,129 @@
+//! The console in a real browser: Debian's chromium, headless at a phone's width, driven through chromedriver
+//! (both installed by scripts/setup.sh). Screenshots of each page land in the test's target directory.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{ClientBuilder, Locator};
+use reqwest::StatusCode;
+
+use crate::console::{Console, emission};
+use crate::harness::{http, start_with};
+
+/// A chromedriver process on a free loopback port, stopped when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Driver {
+    fn start() -> Driver {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver runs (Debian package chromium-driver: run scripts/setup.sh)");
+        Driver { child, url: format!("http://127.0.0.1:{port}") }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn connect(driver: &Driver) -> fantoccini::Client {
+    let caps: serde_json::Map<String, serde_json::Value> = serde_json::from_value(serde_json::json!({
+        "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            // root in a container: no sandbox; a phone's width, so the layout is tested where it is tightest
+            "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                     "--window-size=390,844"]
+        }
+    }))
+    .unwrap();
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    let mut last = None;
+    // chromedriver takes a moment to listen
+    for _ in 0..100 {
+        match ClientBuilder::new(connector.clone()).capabilities(caps.clone()).connect(&driver.url).await {
+            Ok(client) => return client,
+            Err(err) => last = Some(err),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("could not start a browser session through chromedriver: {last:?}");
+}
+
+async fn screenshot(browser: &fantoccini::Client, name: &str) {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = browser.screenshot().await.unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+async fn heading(browser: &fantoccini::Client) -> String {
+    browser.find(Locator::Css("h1")).await.unwrap().text().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_signs_in_reads_emissions_and_creates_a_token() {
+    let (_dir, server) = start_with(|c| c.console_time_zone = "Asia/Kolkata".into()).await;
+    let admin = server.token("ops", None, true);
+    let now = cqube_server::auth::now_ms();
+    server.state.db().insert_emission(&emission("e1", "student_attendance", "state", 4321, now - 60_000)).unwrap();
+    let console = Console::new(&server);
+    let driver = Driver::start();
+    let browser = connect(&driver).await;
+
+    browser.goto(&console.base).await.unwrap();
+    assert_eq!(heading(&browser).await, "Sign in");
+    assert!(browser.current_url().await.unwrap().path().ends_with("/console/sign-in"));
+    screenshot(&browser, "sign-in").await;
+    browser.find(Locator::Id("token")).await.unwrap().send_keys(&admin).await.unwrap();
+    let form = browser.form(Locator::Css("section[aria-labelledby=with-token] form")).await.unwrap();
+    form.submit().await.unwrap();
+    assert_eq!(heading(&browser).await, "Overview");
+    let overview = browser.source().await.unwrap();
+    assert!(overview.contains("4,321 rows") && !overview.contains(admin.rsplit('_').next().unwrap()));
+    // the cookie is out of scripts' reach
+    let visible = browser.execute("return document.cookie", vec![]).await.unwrap();
+    assert_eq!(visible, serde_json::json!(""));
+    screenshot(&browser, "overview").await;
+
+    browser.find(Locator::LinkText("Emissions")).await.unwrap().click().await.unwrap();
+    assert_eq!(heading(&browser).await, "Emissions");
+    let row = browser.find(Locator::Css("tbody tr")).await.unwrap().text().await.unwrap();
+    assert!(row.contains("student_attendance") && row.contains("4,321") && row.contains("IST"), "{row}");
+    screenshot(&browser, "emissions").await;
+    browser.find(Locator::Css("td.key a")).await.unwrap().click().await.unwrap();
+    assert_eq!(heading(&browser).await, "Emission");
+    screenshot(&browser, "emission").await;
+
+    browser.find(Locator::LinkText("Charts")).await.unwrap().click().await.unwrap();
+    let bars = browser.find_all(Locator::Css("svg.chart rect.bar")).await.unwrap();
+    assert_eq!(bars.len(), 60);
+    screenshot(&browser, "charts").await;
+
+    browser.find(Locator::LinkText("Tokens")).await.unwrap().click().await.unwrap();
+    assert_eq!(heading(&browser).await, "Tokens");
+    browser.find(Locator::Id("name")).await.unwrap().send_keys("made-in-a-browser").await.unwrap();
+    browser.find(Locator::Id("sources")).await.unwrap().send_keys("student_attendance").await.unwrap();
+    browser.form(Locator::Css("section[aria-labelledby=create] form")).await.unwrap().submit().await.unwrap();
+    let token = browser.find(Locator::Id("new-token-value")).await.unwrap().text().await.unwrap();
+    assert!(token.starts_with("cqe_"), "{token}");
+    screenshot(&browser, "tokens").await;
+    let res = http().get(format!("{}/list_s3_buckets", server.base)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    browser.find(Locator::Css("form.signout button")).await.unwrap().click().await.unwrap();
+    assert_eq!(heading(&browser).await, "Sign in");
+    browser.goto(&format!("{}/emissions", console.base)).await.unwrap();
+    assert_eq!(heading(&browser).await, "Sign in");
+    browser.close().await.unwrap();
+}
