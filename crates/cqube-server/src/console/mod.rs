@@ -37,7 +37,10 @@ pub(crate) fn mount(router: Router<AppState>, config: &ServerConfig) -> Router<A
         .route("/tokens/revoke", post(pages::revoke_token))
         .route("/console.css", get(pages::stylesheet))
         .fallback(pages::not_found);
-    router.nest(&config.console_path, console)
+    let base = config.console_path.clone();
+    let home = format!("{base}/");
+    // `/console/` is where people type; the nested router itself only sees paths below it.
+    router.route(&home, get(move || std::future::ready(view::redirect(&base)))).nest(&config.console_path, console)
 }
 
 /// What every console page needs from the configuration.

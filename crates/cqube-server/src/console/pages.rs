@@ -171,7 +171,8 @@ fn totals_row(label: &Markup, t: &data::Totals) -> Markup {
     }
 }
 
-fn upload_table(ui: &Ui, caption: &str, uploads: &[UploadRecord], now: i64) -> Markup {
+/// A table of uploads; with `sizes` (one per upload), a column of the bytes the store holds for each.
+fn upload_table(ui: &Ui, caption: &str, uploads: &[UploadRecord], now: i64, sizes: Option<&[Option<u64>]>) -> Markup {
     html! {
         @if uploads.is_empty() {
             p { "None." }
@@ -181,16 +182,23 @@ fn upload_table(ui: &Ui, caption: &str, uploads: &[UploadRecord], now: i64) -> M
                     caption.visually-hidden { (caption) }
                     thead { tr {
                         th scope="col" { "Started" } th scope="col" { "Age" } th scope="col" { "Source" }
-                        th scope="col" { "Token" } th scope="col" { "State" } th scope="col" { "Expires" }
-                        th scope="col" { "Key" } th scope="col" { "Upload id" }
+                        th scope="col" { "Token" } th scope="col" { "State" }
+                        @if sizes.is_some() { th.num scope="col" { "Bytes so far" } }
+                        th scope="col" { "Expires" } th scope="col" { "Key" } th scope="col" { "Upload id" }
                     } }
                     tbody {
-                        @for u in uploads { tr {
+                        @for (i, u) in uploads.iter().enumerate() { tr {
                             td { (time(ui.tz, u.created_at)) }
                             td { (age(now - u.created_at)) }
                             td { (u.source) }
                             td { (u.token_name) }
                             td { (u.state) }
+                            @if let Some(sizes) = sizes {
+                                @match sizes.get(i).copied().flatten() {
+                                    Some(n) => { td.num title=(format!("{} bytes", count(n))) { (bytes(n)) } }
+                                    None => { td.num { "unknown" } }
+                                }
+                            }
                             td { (time(ui.tz, u.expires_at)) }
                             td.key { (u.key) }
                             td.key { (u.id) }
@@ -250,7 +258,7 @@ pub(super) async fn overview(State(state): State<AppState>, session: Session) ->
         }
         section aria-labelledby="troubles" {
             h2 #troubles { "Failed and aborted uploads, last 7 days" }
-            (upload_table(ui, "Failed and aborted uploads", &o.troubles, now))
+            (upload_table(ui, "Failed and aborted uploads", &o.troubles, now, None))
         }
     };
     Ok(view::respond(StatusCode::OK, view::page(ui, Some(&session), Section::Overview, "Overview", &body)))
@@ -498,23 +506,43 @@ pub(super) async fn download(State(state): State<AppState>, session: Session, Pa
     Ok(view::redirect(&url))
 }
 
+/// In-progress uploads whose stored bytes the uploads page asks the store for, newest first.
+const SIZED_UPLOADS: usize = 100;
+
+/// What the store holds of an upload so far (the newest upload of each part); `None` where the store could not
+/// say, which the page shows rather than failing.
+async fn bytes_so_far(state: &AppState, upload: &UploadRecord) -> Option<u64> {
+    match state.storage().list_parts(&upload.bucket, &upload.key, &upload.store_upload_id).await {
+        Ok(parts) => Some(cqube_protocol::newest_parts(parts).iter().map(|p| p.size_bytes).sum()),
+        Err(err) => {
+            tracing::warn!(upload_id = %upload.id, error = %err, "console could not list an upload's parts");
+            None
+        }
+    }
+}
+
 pub(super) async fn uploads(State(state): State<AppState>, session: Session) -> Page {
     let now = now_ms();
     let u = data::uploads(state.db(), &session.who, now).map_err(failed(&session))?;
+    let mut sizes = Vec::new();
+    // eight store requests at a time
+    for batch in u.in_progress[..u.in_progress.len().min(SIZED_UPLOADS)].chunks(8) {
+        sizes.extend(futures_util::future::join_all(batch.iter().map(|upload| bytes_so_far(&state, upload))).await);
+    }
     let ui = &session.ui;
     let sections = [
-        ("in-progress", "In progress", &u.in_progress),
-        ("expired", "Expired, waiting for the sweeper to abort them", &u.expired),
-        ("failed", "Failed: the store lost them", &u.failed),
-        ("aborted", "Aborted", &u.aborted),
+        ("in-progress", "In progress", &u.in_progress, Some(sizes.as_slice())),
+        ("expired", "Expired, waiting for the sweeper to abort them", &u.expired, None),
+        ("failed", "Failed: the store lost them", &u.failed, None),
+        ("aborted", "Aborted", &u.aborted, None),
     ];
     let body = html! {
         p { "Multipart uploads that have not completed, newest first. Completed ones are on the "
             a href={ (ui.base) "/emissions" } { "emissions" } " page." }
-        @for (id, heading, list) in sections {
+        @for (id, heading, list, sizes) in sections {
             section aria-labelledby=(id) {
                 h2 #(id) { (heading) " (" (list.len()) ")" }
-                (upload_table(ui, heading, list, now))
+                (upload_table(ui, heading, list, now, sizes))
             }
         }
     };

@@ -6,7 +6,7 @@ use cqube_server::db::EmissionRecord;
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap};
 
-use crate::harness::{TestServer, http, start_default, start_with};
+use crate::harness::{TestServer, attendance_upload, http, start_default, start_with};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
@@ -408,12 +408,14 @@ async fn charts_draw_a_bar_per_day_and_the_overview_sums_sources() {
 async fn unknown_console_pages_are_html_404s_and_the_console_can_be_switched_off() {
     let (_dir, server) = start_default().await;
     let console = Console::new(&server);
-    for path in ["/nope", "/emissions/x/y/z", "/tokens/revoke/extra"] {
+    for path in ["/nope", "/emissions/", "/emissions/x/y/z", "/tokens/revoke/extra"] {
         let res = console.get(path, None).await;
         assert_eq!(res.status, StatusCode::NOT_FOUND, "{path}");
         assert!(res.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"), "{path}");
         assert!(res.body.contains("There is no console page"), "{path}");
     }
+    let slash = console.get("/", None).await;
+    assert_eq!((slash.status, slash.location()), (StatusCode::SEE_OTHER, "/console"));
     let css = console.get("/console.css", None).await;
     assert_eq!(css.status, StatusCode::OK);
     assert!(css.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/css"));
@@ -428,4 +430,32 @@ async fn unknown_console_pages_are_html_404s_and_the_console_can_be_switched_off
     let res = http().get(format!("{root}/ops/console/sign-in")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.text().await.unwrap().contains(r#"action="/ops/console/sign-in""#));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_show_their_bytes_so_far_and_aborts_count_on_the_overview() {
+    let (_dir, server) = start_default().await;
+    let admin = server.token("ops", None, true);
+    let other = server.token("schools", Some(&["school_master"]), false);
+    let open = server.create_upload(&admin, &attendance_upload()).await;
+    let presigned = server.presign_parts(&admin, &open.upload_id, &[1]).await;
+    let put = http().put(&presigned.parts[0].url).body(vec![7u8; 1000]).send().await.unwrap();
+    assert!(put.status().is_success());
+    let aborted = server.create_upload(&admin, &attendance_upload()).await;
+    let res = http().delete(format!("{}/uploads/{}", server.base, aborted.upload_id)).bearer_auth(&admin).send();
+    assert!(res.await.unwrap().status().is_success());
+    let console = Console::new(&server);
+
+    let cookie = console.sign_in(&[("token", &admin)]).await;
+    let page = console.get("/uploads", Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("In progress (1)") && page.body.contains("Aborted (1)"), "{}", page.body);
+    assert!(page.body.contains(&open.upload_id) && page.body.contains(&aborted.upload_id));
+    assert!(page.body.contains(">1000 B<"), "{}", page.body);
+    let overview = console.get("", Some(&cookie)).await;
+    assert!(overview.body.contains("0 failed and 1 aborted uploads"), "{}", overview.body);
+
+    let cookie = console.sign_in(&[("token", &other)]).await;
+    let page = console.get("/uploads", Some(&cookie)).await;
+    assert!(page.body.contains("In progress (0)") && !page.body.contains(&open.upload_id), "{}", page.body);
 }
