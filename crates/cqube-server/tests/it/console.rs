@@ -1,12 +1,13 @@
 //! The web console over real HTTP: sign-in and sign-out, cookie flags, CSRF and cross-origin refusals, revocation,
 //! scoping, the token forms, emission filters, charts, 404s and escaping.
 
+use cqube_protocol::Acknowledgement;
 use cqube_server::auth::{create_user, now_ms};
 use cqube_server::db::EmissionRecord;
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap};
 
-use crate::harness::{TestServer, attendance_upload, http, start_default, start_with};
+use crate::harness::{TestServer, attendance_upload, http, ok_json, sha256_hex, start_default, start_with};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
@@ -101,6 +102,40 @@ pub fn emission(id: &str, source: &str, token: &str, rows: u64, completed_at: i6
         completed_at,
         watermark: None,
     }
+}
+
+/// Emits `data` as one part through the API, as an emitter would, reporting `rows`.
+pub async fn emit(server: &TestServer, token: &str, data: &[u8], rows: u64) -> Acknowledgement {
+    let created = server.create_upload(token, &attendance_upload()).await;
+    let presigned = server.presign_parts(token, &created.upload_id, &[1]).await;
+    let put = http().put(&presigned.parts[0].url).body(data.to_vec()).send().await.unwrap();
+    assert!(put.status().is_success(), "{}", put.status());
+    let etag = put.headers()["etag"].to_str().unwrap().to_owned();
+    let complete = serde_json::json!({
+        "parts": [{"part_number": 1, "etag": etag}], "rows": rows, "bytes": data.len(), "sha256": sha256_hex(data)
+    });
+    let url = format!("{}/uploads/{}/complete", server.base, created.upload_id);
+    ok_json(http().post(url).bearer_auth(token).json(&complete)).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_emission_is_listed_with_its_rows_and_downloads_through_a_fresh_link() {
+    let (_dir, server) = start_default().await;
+    let emitter = server.token("gujarat", Some(&["student_attendance"]), false);
+    let data = b"PK fake zip bytes for the console".repeat(30);
+    let ack = emit(&server, &emitter, &data, 4321).await;
+    let console = Console::new(&server);
+    let cookie = console.sign_in(&[("token", &emitter)]).await;
+
+    let list = console.get("/emissions", Some(&cookie)).await;
+    assert!(list.body.contains(&ack.key) && list.body.contains(">4,321<"), "{}", list.body);
+    let detail = console.get(&format!("/emissions/{}", ack.emission_id), Some(&cookie)).await;
+    assert!(detail.body.contains(&ack.sha256) && detail.body.contains(ack.upload_id.as_deref().unwrap()));
+    let download = console.get(&format!("/emissions/{}/download", ack.emission_id), Some(&cookie)).await;
+    assert_eq!(download.status, StatusCode::SEE_OTHER);
+    let object = http().get(download.location()).send().await.unwrap();
+    assert_eq!(object.status(), StatusCode::OK);
+    assert_eq!(object.bytes().await.unwrap().as_ref(), data.as_slice());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,7 +8,7 @@ use std::time::Duration;
 use fantoccini::{ClientBuilder, Locator};
 use reqwest::StatusCode;
 
-use crate::console::{Console, emission};
+use crate::console::{Console, emit};
 use crate::harness::{http, start_with};
 
 /// A chromedriver process on a free loopback port, stopped when dropped.
@@ -67,28 +67,50 @@ async fn screenshot(browser: &fantoccini::Client, name: &str) {
     std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
 }
 
-async fn heading(browser: &fantoccini::Client) -> String {
-    browser.find(Locator::Css("h1")).await.unwrap().text().await.unwrap()
+/// Another origin (same host, another port) serving a page whose form posts to the console: what a malicious page
+/// open in the same browser would do. Returns the page's URL.
+async fn cross_site_page(console_base: &str) -> String {
+    let html = format!(
+        r#"<!DOCTYPE html><html><body><form id="evil" method="post" action="{console_base}/tokens">
+        <input name="name" value="planted"><input name="admin" value="on"><input name="csrf" value="guess">
+        <button type="submit">Win a prize</button></form></body></html>"#
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let app =
+        axum::Router::new().route("/", axum::routing::get(move || std::future::ready(axum::response::Html(html))));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+/// Waits for the page whose heading is `text` (a click's navigation finishes after the click returns).
+async fn expect_heading(browser: &fantoccini::Client, text: &str) {
+    let xpath = format!("//h1[normalize-space()='{text}']");
+    let found = browser.wait().at_most(Duration::from_secs(10)).for_element(Locator::XPath(&xpath)).await;
+    if found.is_err() {
+        let actual = browser.find(Locator::Css("h1")).await.unwrap().text().await.unwrap();
+        panic!("expected the page {text:?}, got {actual:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_signs_in_reads_emissions_and_creates_a_token() {
     let (_dir, server) = start_with(|c| c.console_time_zone = "Asia/Kolkata".into()).await;
     let admin = server.token("ops", None, true);
-    let now = cqube_server::auth::now_ms();
-    server.state.db().insert_emission(&emission("e1", "student_attendance", "state", 4321, now - 60_000)).unwrap();
+    let emitter = server.token("gujarat", Some(&["student_attendance"]), false);
+    let ack = emit(&server, &emitter, &[7u8; 2048], 4321).await;
     let console = Console::new(&server);
     let driver = Driver::start();
     let browser = connect(&driver).await;
 
     browser.goto(&console.base).await.unwrap();
-    assert_eq!(heading(&browser).await, "Sign in");
+    expect_heading(&browser, "Sign in").await;
     assert!(browser.current_url().await.unwrap().path().ends_with("/console/sign-in"));
     screenshot(&browser, "sign-in").await;
     browser.find(Locator::Id("token")).await.unwrap().send_keys(&admin).await.unwrap();
     let form = browser.form(Locator::Css("section[aria-labelledby=with-token] form")).await.unwrap();
     form.submit().await.unwrap();
-    assert_eq!(heading(&browser).await, "Overview");
+    expect_heading(&browser, "Overview").await;
     let overview = browser.source().await.unwrap();
     assert!(overview.contains("4,321 rows") && !overview.contains(admin.rsplit('_').next().unwrap()));
     // the cookie is out of scripts' reach
@@ -97,33 +119,50 @@ async fn a_browser_signs_in_reads_emissions_and_creates_a_token() {
     screenshot(&browser, "overview").await;
 
     browser.find(Locator::LinkText("Emissions")).await.unwrap().click().await.unwrap();
-    assert_eq!(heading(&browser).await, "Emissions");
+    expect_heading(&browser, "Emissions").await;
     let row = browser.find(Locator::Css("tbody tr")).await.unwrap().text().await.unwrap();
     assert!(row.contains("student_attendance") && row.contains("4,321") && row.contains("IST"), "{row}");
     screenshot(&browser, "emissions").await;
     browser.find(Locator::Css("td.key a")).await.unwrap().click().await.unwrap();
-    assert_eq!(heading(&browser).await, "Emission");
+    expect_heading(&browser, "Emission").await;
+    assert!(browser.source().await.unwrap().contains(&ack.key));
     screenshot(&browser, "emission").await;
 
     browser.find(Locator::LinkText("Charts")).await.unwrap().click().await.unwrap();
+    expect_heading(&browser, "Charts").await;
     let bars = browser.find_all(Locator::Css("svg.chart rect.bar")).await.unwrap();
     assert_eq!(bars.len(), 60);
     screenshot(&browser, "charts").await;
 
     browser.find(Locator::LinkText("Tokens")).await.unwrap().click().await.unwrap();
-    assert_eq!(heading(&browser).await, "Tokens");
+    expect_heading(&browser, "Tokens").await;
     browser.find(Locator::Id("name")).await.unwrap().send_keys("made-in-a-browser").await.unwrap();
     browser.find(Locator::Id("sources")).await.unwrap().send_keys("student_attendance").await.unwrap();
     browser.form(Locator::Css("section[aria-labelledby=create] form")).await.unwrap().submit().await.unwrap();
-    let token = browser.find(Locator::Id("new-token-value")).await.unwrap().text().await.unwrap();
+    let token = browser.wait().for_element(Locator::Id("new-token-value")).await.unwrap().text().await.unwrap();
     assert!(token.starts_with("cqe_"), "{token}");
     screenshot(&browser, "tokens").await;
     let res = http().get(format!("{}/list_s3_buckets", server.base)).bearer_auth(&token).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
 
+    // revoke it with its row's button: the API refuses it from then on
+    browser.find(Locator::Css("button[aria-label='Revoke made-in-a-browser']")).await.unwrap().click().await.unwrap();
+    let notice = browser.wait().for_element(Locator::Css("p.notice")).await.unwrap();
+    assert!(notice.text().await.unwrap().starts_with("Revoked"));
+    let res = http().get(format!("{}/list_s3_buckets", server.base)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+
+    // a page of another origin posts a form to the console while we are signed in: refused, nothing made
+    browser.goto(&cross_site_page(&console.base).await).await.unwrap();
+    browser.find(Locator::Css("#evil button")).await.unwrap().click().await.unwrap();
+    expect_heading(&browser, "Forbidden").await;
+    assert!(!server.state.db().tokens().unwrap().iter().any(|t| t.name == "planted"));
+    screenshot(&browser, "cross-site-refused").await;
+
+    browser.goto(&console.base).await.unwrap();
     browser.find(Locator::Css("form.signout button")).await.unwrap().click().await.unwrap();
-    assert_eq!(heading(&browser).await, "Sign in");
+    expect_heading(&browser, "Sign in").await;
     browser.goto(&format!("{}/emissions", console.base)).await.unwrap();
-    assert_eq!(heading(&browser).await, "Sign in");
+    expect_heading(&browser, "Sign in").await;
     browser.close().await.unwrap();
 }
