@@ -36,7 +36,8 @@ pub(crate) fn mount(router: Router<AppState>, config: &ServerConfig) -> Router<A
         .route("/tokens", get(pages::tokens).post(pages::create_token))
         .route("/tokens/revoke", post(pages::revoke_token))
         .route("/console.css", get(pages::stylesheet))
-        .fallback(pages::not_found);
+        .fallback(pages::not_found)
+        .method_not_allowed_fallback(pages::not_allowed);
     let base = config.console_path.clone();
     let home = format!("{base}/");
     // `/console/` is where people type; the nested router itself only sees paths below it.

@@ -790,6 +790,11 @@ pub(super) async fn stylesheet() -> Response {
     res
 }
 
+pub(super) async fn not_allowed(State(state): State<AppState>) -> Response {
+    let ui = Ui::new(state.config());
+    view::message(&ui, None, StatusCode::METHOD_NOT_ALLOWED, "This page does not take that kind of request.")
+}
+
 pub(super) async fn not_found(State(state): State<AppState>) -> Response {
     let ui = Ui::new(state.config());
     view::message(&ui, None, StatusCode::NOT_FOUND, "There is no console page at this address.")

@@ -449,6 +449,9 @@ async fn unknown_console_pages_are_html_404s_and_the_console_can_be_switched_off
         assert!(res.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"), "{path}");
         assert!(res.body.contains("There is no console page"), "{path}");
     }
+    let wrong_method = console.get("/sign-out", None).await;
+    assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(wrong_method.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
     let slash = console.get("/", None).await;
     assert_eq!((slash.status, slash.location()), (StatusCode::SEE_OTHER, "/console"));
     let css = console.get("/console.css", None).await;
