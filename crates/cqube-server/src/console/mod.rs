@@ -53,6 +53,8 @@ pub(crate) struct Ui {
     /// Cookies only over HTTPS: served with TLS, or behind a proxy at an `https://` public URL.
     secure: bool,
     session_seconds: u64,
+    /// `scheme://host[:port]` of `public_url`: the origin browsers send from behind a proxy that rewrites `Host`.
+    public_origin: Option<String>,
 }
 
 impl Ui {
@@ -63,7 +65,23 @@ impl Ui {
             tz: config.console_time_zone.parse().unwrap_or(Tz::UTC),
             secure: config.tls.is_some() || config.public_url.as_deref().is_some_and(|u| u.starts_with("https://")),
             session_seconds: config.console_session_seconds,
+            public_origin: config.public_url.as_deref().and_then(|url| {
+                let (scheme, rest) = url.split_once("://")?;
+                Some(format!("{scheme}://{}", rest.split('/').next().unwrap_or(rest)))
+            }),
         }
+    }
+
+    /// Whether a form was posted from the console's own pages: browsers send `Origin` with every POST, and a page
+    /// of another site cannot make it ours. Requests without one (non-browser clients) still need the CSRF token.
+    fn same_origin(&self, headers: &HeaderMap) -> bool {
+        let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return true };
+        if self.public_origin.as_deref() == Some(origin) {
+            return true;
+        }
+        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+        let origin_host = origin.split_once("://").map(|(_, rest)| rest);
+        host.is_some() && origin_host == host
     }
 }
 
@@ -102,15 +120,6 @@ impl FromRequestParts<AppState> for Session {
     }
 }
 
-/// Whether a form was posted from the console's own pages: browsers send `Origin` with every POST, and a page of
-/// another site cannot make it ours. Requests without one (non-browser clients) still need the CSRF token.
-fn same_origin(headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return true };
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    let origin_host = origin.split_once("://").map(|(_, rest)| rest);
-    host.is_some() && origin_host == host
-}
-
 #[cfg(test)]
 mod tests {
     use axum::http::HeaderValue;
@@ -127,10 +136,20 @@ mod tests {
             }
             h
         };
-        assert!(same_origin(&headers(None)));
-        assert!(same_origin(&headers(Some("http://127.0.0.1:8470"))));
-        assert!(!same_origin(&headers(Some("http://127.0.0.1:8471"))));
-        assert!(!same_origin(&headers(Some("https://evil.example"))));
-        assert!(!same_origin(&headers(Some("null"))));
+        let direct = Ui::new(&ServerConfig::default());
+        assert_eq!(direct.public_origin, None);
+        assert!(direct.same_origin(&headers(None)));
+        assert!(direct.same_origin(&headers(Some("http://127.0.0.1:8470"))));
+        assert!(!direct.same_origin(&headers(Some("http://127.0.0.1:8471"))));
+        assert!(!direct.same_origin(&headers(Some("https://evil.example"))));
+        assert!(!direct.same_origin(&headers(Some("null"))));
+        // behind a proxy that passes its own Host: the public URL's origin is ours too
+        for url in ["https://emission.example.org", "https://emission.example.org/", "https://emission.example.org/x"] {
+            let proxied = Ui::new(&ServerConfig { public_url: Some(url.into()), ..ServerConfig::default() });
+            assert_eq!(proxied.public_origin.as_deref(), Some("https://emission.example.org"), "{url}");
+            assert!(proxied.same_origin(&headers(Some("https://emission.example.org"))));
+            assert!(!proxied.same_origin(&headers(Some("http://emission.example.org"))));
+            assert!(!proxied.same_origin(&headers(Some("https://emission.example.org.evil"))));
+        }
     }
 }

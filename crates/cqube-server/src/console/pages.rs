@@ -20,7 +20,7 @@ use super::chart::{self, Bar};
 use super::data::{self, EmissionQuery, SCAN_LIMIT};
 use super::session::{self, Claims, Kind};
 use super::view::{self, Section, age, bytes, count, day_start, plural, time};
-use super::{Session, Ui, same_origin};
+use super::{Session, Ui};
 use crate::auth::{NewToken, now_ms};
 use crate::db::{EmissionRecord, UploadRecord};
 use crate::{AppState, Error};
@@ -53,7 +53,7 @@ fn read_form<T: DeserializeOwned>(session: &Session, headers: &HeaderMap, body: 
         csrf: String,
     }
     let presented = serde_urlencoded::from_bytes::<Csrf>(body).map(|c| c.csrf).unwrap_or_default();
-    let valid = same_origin(headers) && bool::from(presented.as_bytes().ct_eq(session.csrf.as_bytes()));
+    let valid = session.ui.same_origin(headers) && bool::from(presented.as_bytes().ct_eq(session.csrf.as_bytes()));
     if !valid {
         tracing::warn!(token_id = %session.who.token_id, "console form refused: wrong CSRF token or another origin");
         return Err(view::message(&session.ui, Some(session), StatusCode::FORBIDDEN, REFUSED_FORM));
@@ -104,7 +104,7 @@ struct SignInForm {
 /// than this handler: the cookie names its id.
 pub(super) async fn sign_in(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let ui = Ui::new(state.config());
-    if !same_origin(&headers) {
+    if !ui.same_origin(&headers) {
         return view::message(&ui, None, StatusCode::FORBIDDEN, REFUSED_FORM);
     }
     let Ok(form) = serde_urlencoded::from_bytes::<SignInForm>(&body) else {
