@@ -86,7 +86,7 @@ fn sign_in_page(ui: &Ui, status: StatusCode, problem: Option<&str>) -> Response 
             }
         }
     };
-    view::respond(status, view::page(ui, None, Section::None, "Sign in", &body))
+    view::respond(status, view::page(ui, None, Section::Outside, "Sign in", &body))
 }
 
 pub(super) async fn sign_in_form(State(state): State<AppState>) -> Response {

@@ -17,7 +17,7 @@ pub(super) enum Section {
     Charts,
     Tokens,
     /// Sign-in and error pages.
-    None,
+    Outside,
 }
 
 const NAV: &[(Section, &str, &str)] = &[
@@ -103,7 +103,7 @@ pub(super) fn message(ui: &Ui, session: Option<&Session>, status: StatusCode, te
         p role="alert" { (text) }
         p { a href=(ui.base) { "Back to the overview" } }
     };
-    respond(status, page(ui, session, Section::None, title, &body))
+    respond(status, page(ui, session, Section::Outside, title, &body))
 }
 
 /// A failure of the server itself: the log gets the error, the page a generic message.
