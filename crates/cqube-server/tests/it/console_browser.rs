@@ -2,6 +2,7 @@
 //! (both installed by scripts/setup.sh). Screenshots of each page land in the test's target directory.
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -11,7 +12,8 @@ use reqwest::StatusCode;
 use crate::console::{Console, emit};
 use crate::harness::{http, start_with};
 
-/// A chromedriver process on a free loopback port, stopped when dropped.
+/// A chromedriver process on a free loopback port in a process group of its own, which holds the browsers it
+/// starts too: dropping it (also when a test fails before closing its session) ends them all.
 struct Driver {
     child: Child,
     url: String,
@@ -22,6 +24,7 @@ impl Driver {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new("chromedriver")
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -32,7 +35,8 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        // the group's id is chromedriver's pid
+        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", self.child.id())]).status();
         let _ = self.child.wait();
     }
 }
