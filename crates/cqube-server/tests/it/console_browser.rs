@@ -138,6 +138,10 @@ async fn a_browser_signs_in_reads_emissions_and_creates_a_token() {
     assert_eq!(bars.len(), 60);
     screenshot(&browser, "charts").await;
 
+    browser.find(Locator::LinkText("Uploads")).await.unwrap().click().await.unwrap();
+    expect_heading(&browser, "Uploads").await;
+    screenshot(&browser, "uploads").await;
+
     browser.find(Locator::LinkText("Tokens")).await.unwrap().click().await.unwrap();
     expect_heading(&browser, "Tokens").await;
     browser.find(Locator::Id("name")).await.unwrap().send_keys("made-in-a-browser").await.unwrap();
