@@ -11,6 +11,9 @@ command -v 7z >/dev/null || need_apt+=(p7zip-full)
 command -v pigz >/dev/null || need_apt+=(pigz)
 command -v java >/dev/null || need_apt+=(default-jre-headless)
 [ -x /usr/bin/time ] || need_apt+=(time)
+# the console's browser test (crates/cqube-server/tests/it/console_browser.rs)
+command -v chromium >/dev/null || need_apt+=(chromium)
+command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: apt-get install ${need_apt[*]}" >&2
   apt-get update -qq >/dev/null

@@ -53,6 +53,14 @@ pub struct ServerConfig {
     pub store: StoreConfig,
     /// Serve HTTPS with these PEM files when both are set.
     pub tls: Option<TlsConfig>,
+    /// Serve the web console (docs/console.md).
+    pub console: bool,
+    /// Where the console is mounted: `/` and one or more path segments, no trailing slash.
+    pub console_path: String,
+    /// IANA time zone the console shows times in, e.g. `Asia/Kolkata`.
+    pub console_time_zone: String,
+    /// Lifetime of a console sign-in.
+    pub console_session_seconds: u64,
 }
 
 /// The three cQube buckets.
@@ -174,6 +182,10 @@ impl Default for ServerConfig {
             buckets: Buckets::default(),
             store: StoreConfig::default(),
             tls: None,
+            console: true,
+            console_path: "/console".into(),
+            console_time_zone: "UTC".into(),
+            console_session_seconds: 8 * 3600,
         }
     }
 }
@@ -191,6 +203,8 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("CQUBE_EMIT_SERVER_MULTIPART", "multipart"),
     ("CQUBE_EMIT_SERVER_UPLOAD_EXPIRY_SECONDS", "upload_expiry_seconds"),
     ("CQUBE_EMIT_SERVER_SWEEP_INTERVAL_SECONDS", "sweep_interval_seconds"),
+    ("CQUBE_EMIT_SERVER_CONSOLE", "console"),
+    ("CQUBE_EMIT_SERVER_CONSOLE_TIME_ZONE", "console_time_zone"),
     ("CQUBE_EMIT_BUCKET_INPUT", "buckets.input"),
     ("CQUBE_EMIT_BUCKET_OUTPUT", "buckets.output"),
     ("CQUBE_EMIT_BUCKET_EMISSION", "buckets.emission"),
@@ -277,6 +291,29 @@ impl ServerConfig {
         }
         if self.database_url.is_some() && self.database_url_file.is_some() {
             problems.push("database_url and database_url_file: give one, not both".into());
+        }
+        let path = &self.console_path;
+        if !path.starts_with('/')
+            || path.ends_with('/')
+            || ["/data", "/healthz", "/readyz", "/metrics", "/openapi.json"]
+                .iter()
+                .any(|api| path == api || path.starts_with(&format!("{api}/")))
+            || path.split('/').skip(1).any(|segment| segment.is_empty() || segment.starts_with('.'))
+            || !path.bytes().all(|b| b.is_ascii_alphanumeric() || b"/-_.".contains(&b))
+        {
+            problems.push(format!(
+                "console_path must be `/` then letters, digits, '-', '_', '.' or '/', without empty or dot segments, \
+                 outside the API's paths (/data, /healthz, /readyz, /metrics, /openapi.json), got {path:?}"
+            ));
+        }
+        if self.console_time_zone.parse::<chrono_tz::Tz>().is_err() {
+            problems.push(format!(
+                "console_time_zone must be an IANA time zone name such as \"Asia/Kolkata\", got {:?}",
+                self.console_time_zone
+            ));
+        }
+        if self.console_session_seconds == 0 {
+            problems.push("console_session_seconds must be positive".into());
         }
         if let StoreConfig::S3(s3) = &self.store {
             if s3.access_key_id.is_empty() {
@@ -408,6 +445,26 @@ mod tests {
         std::fs::write(&path, "[server]\nlisten_addr = \"x\"\n").unwrap();
         let err = ServerConfig::load(Some(&path), env(&[])).unwrap_err();
         assert!(err.to_string().contains("listen_addr"), "{err}");
+    }
+
+    #[test]
+    fn console_settings_are_checked() {
+        let config = ServerConfig {
+            console_path: "/console/".into(),
+            console_time_zone: "Asia/Kolkatta".into(),
+            console_session_seconds: 0,
+            ..ServerConfig::default()
+        };
+        let Err(Error::Config(problems)) = config.validate() else { panic!("invalid") };
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(problems[1].contains("Asia/Kolkatta"), "{problems:?}");
+        let config = ServerConfig {
+            console_path: "/ops/console".into(),
+            console_time_zone: "Asia/Kolkata".into(),
+            ..ServerConfig::default()
+        };
+        config.validate().unwrap();
+        assert!(ServerConfig { console_path: "/data/console".into(), ..config }.validate().is_err());
     }
 
     #[test]

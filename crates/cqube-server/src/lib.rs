@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 mod completion;
 pub mod config;
+mod console;
 pub mod db;
 mod embedded;
 mod error;
@@ -156,7 +157,7 @@ pub fn app(state: AppState) -> Router {
             .route("/uploads/{upload_id}", axum::routing::delete(api::abort_upload));
     }
     let track = axum::middleware::from_fn(metrics::track);
-    let mut root = Router::new()
+    let mut root = console::mount(Router::new(), &state.inner.config)
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/openapi.json", get(api::openapi));

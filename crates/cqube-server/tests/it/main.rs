@@ -10,6 +10,8 @@ mod bad_input;
 mod capabilities;
 mod clients;
 mod conformance;
+mod console;
+mod console_browser;
 mod metrics;
 mod multipart;
 mod post_form;
