@@ -55,6 +55,9 @@ _cqube__emit() {
             cqube__emit,man)
                 cmd="cqube__emit__subcmd__man"
                 ;;
+            cqube__emit,migrate-state)
+                cmd="cqube__emit__subcmd__migrate__subcmd__state"
+                ;;
             cqube__emit,plan)
                 cmd="cqube__emit__subcmd__plan"
                 ;;
@@ -110,7 +113,7 @@ _cqube__emit() {
 
     case "${cmd}" in
         cqube__emit)
-            opts="-v -q -h -V --json --verbose --quiet --no-progress --log-format --config --catalog --help --version catalog convert validate gen bench emit run daemon plan resume verify ls get config uploads serve token user emissions help completions man"
+            opts="-v -q -h -V --json --verbose --quiet --no-progress --log-format --config --catalog --help --version catalog convert validate gen bench emit run daemon plan resume verify ls get config uploads serve token user emissions migrate-state help completions man"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -773,6 +776,40 @@ _cqube__emit() {
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --catalog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cqube__subcmd__emit__subcmd__migrate__subcmd__state)
+            opts="-v -q -h --data-dir --database-url --json --verbose --quiet --no-progress --log-format --config --catalog --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -53,6 +53,7 @@ complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "serve" -d 'Ru
 complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "token" -d 'Create, list or revoke API tokens'
 complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "user" -d 'Manage emission users, who trade a password for a short-lived token at POST /data/auth'
 complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "emissions" -d 'List acknowledged emissions from the server\'s database'
+complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "migrate-state" -d 'Copy a SQLite data directory\'s state into the PostgreSQL database replicas will share'
 complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "help" -d 'Help on a command (`help emit`, `help token create`) or a topic: configuration, delivery, exit-codes.'
 complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "completions" -d 'Print a shell completion script.'
 complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "man" -d 'Write the man pages (one per subcommand), e.g. for a package.'
@@ -476,6 +477,17 @@ complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emissions" -s v -l
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emissions" -s q -l quiet -d 'Less output on stderr: errors only'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emissions" -l no-progress -d 'Never draw progress bars (also CQUBE_EMIT_NO_PROGRESS or NO_COLOR)'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emissions" -s h -l help -d 'Print help'
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand migrate-state" -l data-dir -d 'Server data directory (SQLite state, embedded store). Default ./cqube-server-data (relative to the working directory). Config key `server.data_dir`, env CQUBE_EMIT_SERVER_DATA_DIR' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand migrate-state" -l database-url -d 'PostgreSQL state shared by server replicas, e.g. postgresql://cqube@db.internal/cqube_emit (default: SQLite in the data directory). Prefer the env var or `server.database_url_file`: the URL may carry a password. Config key `server.database_url`, env CQUBE_EMIT_SERVER_DATABASE_URL' -r
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand migrate-state" -l log-format -d 'Log format on stderr' -r -f -a "text\t''
+json\t''"
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand migrate-state" -l config -d 'Config file (default: $CQUBE_EMIT_CONFIG, then ./cqube-emit.toml when present)' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand migrate-state" -l catalog -d 'Catalog override (JSON, same shape as the built-in catalog): replaces or adds data sources' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand migrate-state" -l json -d 'Print machine-readable JSON on stdout (one object per line) instead of tables'
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand migrate-state" -s v -l verbose -d 'More log detail on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides'
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand migrate-state" -s q -l quiet -d 'Less output on stderr: errors only'
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand migrate-state" -l no-progress -d 'Never draw progress bars (also CQUBE_EMIT_NO_PROGRESS or NO_COLOR)'
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand migrate-state" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand help" -l log-format -d 'Log format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand help" -l config -d 'Config file (default: $CQUBE_EMIT_CONFIG, then ./cqube-emit.toml when present)' -r -F

@@ -29,6 +29,13 @@ pub enum ServerCommand {
     User(UserCommand),
     /// List acknowledged emissions from the server's database.
     Emissions(EmissionsArgs),
+    /// Copy a SQLite data directory's state into the PostgreSQL database replicas will share.
+    ///
+    /// Copies tokens (revoked ones too), users, uploads and acknowledgements from `--data-dir` into the empty
+    /// database `--database-url` names (or CQUBE_EMIT_SERVER_DATABASE_URL, or `[server] database_url_file`);
+    /// refuses a database that already holds any. Stop `serve` first, then start the replicas on the database.
+    /// Example: cqube-emit migrate-state --data-dir /var/lib/cqube-emit --database-url postgresql://cqube@db/emit
+    MigrateState(DataDirArg),
 }
 
 /// Where the server keeps its state and embedded store.
@@ -197,6 +204,7 @@ async fn admin(cmd: ServerCommand, global: &GlobalArgs) -> anyhow::Result<ExitSt
             Ok(ExitStatus::Success)
         }
         ServerCommand::Emissions(args) => emissions(global, &args).await,
+        ServerCommand::MigrateState(args) => migrate_state(global, &args).await,
     }
 }
 
@@ -239,6 +247,40 @@ async fn emissions(global: &GlobalArgs, args: &EmissionsArgs) -> anyhow::Result<
                 e.key
             )?;
         }
+    }
+    Ok(ExitStatus::Success)
+}
+
+async fn migrate_state(global: &GlobalArgs, args: &DataDirArg) -> anyhow::Result<ExitStatus> {
+    let config = load_config(global, args)?;
+    let usage = |message: String| fail(ExitStatus::Usage, anyhow::anyhow!(message));
+    if config.database_url().map_err(|e| fail(ExitStatus::Usage, e))?.is_none() {
+        return Err(usage("give the PostgreSQL database to copy into: --database-url postgresql://...".into()));
+    }
+    let sqlite = config.data_dir.join(cqube_server::db::DB_FILE);
+    if !sqlite.exists() {
+        return Err(usage(format!(
+            "{} does not exist; point --data-dir at the old server's directory",
+            sqlite.display()
+        )));
+    }
+    let from = Database::open(None, &config.data_dir).await.map_err(|e| fail(ExitStatus::Usage, e))?;
+    let to = open_db(global, args).await?;
+    let copied = cqube_server::db::copy_state(&from, &to).await.map_err(|e| fail(ExitStatus::Usage, e))?;
+    let mut out = std::io::stdout().lock();
+    if global.json {
+        writeln!(out, "{}", serde_json::to_string(&copied)?)?;
+    } else {
+        writeln!(
+            out,
+            "copied {} tokens, {} users, {} uploads and {} emissions from {} into {}",
+            copied.tokens,
+            copied.users,
+            copied.uploads,
+            copied.emissions,
+            sqlite.display(),
+            to.describe()
+        )?;
     }
     Ok(ExitStatus::Success)
 }

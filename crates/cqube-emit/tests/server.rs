@@ -117,3 +117,33 @@ fn admin_commands_work_on_a_postgresql_state_and_never_print_its_password() {
     assert!(stderr.contains("connecting to PostgreSQL") && stderr.contains("check that PostgreSQL runs"), "{stderr}");
     assert!(!stderr.contains("hunter2"), "{stderr}");
 }
+
+#[test]
+fn migrate_state_copies_a_data_directory_into_postgresql() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let token = run(&["token", "create", "--name", "bihar", "--data-dir", d]);
+    let token = String::from_utf8(token.stdout).unwrap();
+    assert!(run(&["token", "create", "--name", "old", "--data-dir", d]).status.success());
+    assert!(run(&["token", "revoke", "old", "--data-dir", d]).status.success());
+    let pg = cqube_testkit::PgDatabase::create("cqe_migrate");
+    let url = pg.url();
+    let out = run(&["migrate-state", "--data-dir", d, "--database-url", &url, "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let copied: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((copied["tokens"].as_u64(), copied["emissions"].as_u64()), (Some(2), Some(0)));
+    let list = String::from_utf8(run(&["token", "list", "--json", "--database-url", &url]).stdout).unwrap();
+    let rows: Vec<serde_json::Value> = list.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let state = |name: &str| rows.iter().find(|r| r["name"] == name).map(|r| r["revoked_at"].is_null());
+    assert_eq!((state("bihar"), state("old")), (Some(true), Some(false)), "live stays live, revoked stays revoked");
+    assert!(
+        token.trim().starts_with(&format!(
+            "cqe_{}",
+            rows.iter().find(|r| r["name"] == "bihar").unwrap()["id"].as_str().unwrap()
+        ))
+    );
+
+    let again = run(&["migrate-state", "--data-dir", d, "--database-url", &url]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("copy into an empty database"));
+}

@@ -164,6 +164,8 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
     ) -> Result<(), Error>;
     /// A user's password hash and scope.
     async fn user(&self, name: &str) -> Result<Option<UserRecord>, Error>;
+    /// Every user: name, password hash, scope, creation time; by name.
+    async fn users(&self) -> Result<Vec<(String, String, Option<Vec<String>>, i64)>, Error>;
 
     /// The next key slot (unix second, sequence within it) for `filename` in `bucket`, in one statement whatever
     /// came before: `now` with sequence 0 once the clock has passed the last slot's second, else that second's next
@@ -323,6 +325,69 @@ pub struct EmissionFilter<'a> {
     pub limit: Option<u32>,
     /// Only these data sources (a scoped token's).
     pub scope: Option<&'a [String]>,
+}
+
+/// What [`copy_state`] moved.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Copied {
+    /// Tokens, revoked ones included.
+    pub tokens: usize,
+    /// Emission users.
+    pub users: usize,
+    /// Uploads in any state.
+    pub uploads: usize,
+    /// Acknowledged emissions.
+    pub emissions: usize,
+}
+
+/// Copies tokens (with their revocation and last use), users, uploads (with kept completion requests) and
+/// acknowledgements from one store into another that holds none yet, e.g. a SQLite data directory into the
+/// PostgreSQL database replicas will share. Settings stay behind: the embedded store's credentials and the
+/// console's session key belong to the old deployment. Reserved keys stay behind too: new keys carry the current
+/// second, so they cannot meet an old one unless the clock goes back.
+pub async fn copy_state(from: &Database, to: &Database) -> Result<Copied, Error> {
+    let empty = to.tokens().await?.is_empty()
+        && to.users().await?.is_empty()
+        && to.uploads(None, None, 1).await?.is_empty()
+        && to.emissions(&EmissionFilter { limit: Some(1), ..EmissionFilter::default() }).await?.is_empty();
+    if !empty {
+        return Err(Error::Admin(format!(
+            "{} already holds tokens, users, uploads or emissions; copy into an empty database",
+            to.describe()
+        )));
+    }
+    let mut copied = Copied::default();
+    // Oldest first: a name is unique among live tokens, so an older token of a name was revoked before the next.
+    for token in from.tokens().await? {
+        to.insert_token(&token).await?;
+        if let Some(at) = token.revoked_at {
+            to.revoke_token(&token.name, at).await?;
+        }
+        if let Some(at) = token.last_used_at {
+            to.touch_token(&token.id, at).await?;
+        }
+        copied.tokens += 1;
+    }
+    for (name, hash, sources, created_at) in from.users().await? {
+        to.upsert_user(&name, &hash, sources.as_deref(), created_at).await?;
+        copied.users += 1;
+    }
+    for upload in from.uploads(None, None, u32::MAX).await? {
+        let completing = upload.state == upload_state::COMPLETING;
+        let state = if completing { upload_state::OPEN } else { upload.state.as_str() };
+        to.insert_upload(&UploadRecord { state: state.to_owned(), ..upload.clone() }).await?;
+        if completing && let Some(request) = from.completion_request(&upload.id).await? {
+            to.begin_completion(&upload.id, &request, upload.created_at).await?;
+        }
+        copied.uploads += 1;
+    }
+    let mut emissions = from.emissions(&EmissionFilter::default()).await?;
+    emissions.reverse();
+    for emission in emissions {
+        to.insert_emission(&emission).await?;
+        copied.emissions += 1;
+    }
+    Ok(copied)
 }
 
 /// Scopes are stored as one comma-separated column in both stores (source names contain no comma).

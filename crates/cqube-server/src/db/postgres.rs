@@ -387,6 +387,16 @@ impl StateStore for Postgres {
         Ok(row.map(|r| (r.get(0), sources_from_sql(r.get(1)))))
     }
 
+    async fn users(&self) -> Result<Vec<(String, String, Option<Vec<String>>, i64)>, Error> {
+        let rows = self
+            .client()
+            .await?
+            .query("SELECT name, password_hash, sources, created_at FROM users ORDER BY name", &[])
+            .await
+            .map_err(Error::db("listing users"))?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1), sources_from_sql(r.get(2)), r.get(3))).collect())
+    }
+
     async fn next_key_slot(
         &self,
         bucket: &str,

@@ -309,6 +309,16 @@ impl StateStore for Sqlite {
             .map_err(Error::db("reading a user"))
     }
 
+    async fn users(&self) -> Result<Vec<(String, String, Option<Vec<String>>, i64)>, Error> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT name, password_hash, sources, created_at FROM users ORDER BY name")
+            .map_err(Error::db("listing users"))?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, sources_from_sql(r.get(2)?), r.get(3)?)))
+            .and_then(Iterator::collect)
+            .map_err(Error::db("listing users"))
+    }
+
     /// The next key slot (unix second, sequence within it) for `filename` in `bucket`, in one statement whatever
     /// came before: `now` with sequence 0 once the clock has passed the last slot's second, else that second's next
     /// sequence, else, past `per_second` sequences, the following second.

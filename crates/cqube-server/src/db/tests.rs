@@ -225,3 +225,34 @@ fn database_urls_never_show_their_password() {
     }
     assert!(DatabaseUrl::parse("mysql://root@db/emit").is_err());
 }
+
+#[tokio::test]
+async fn copy_state_moves_sqlite_into_an_empty_postgresql_and_refuses_a_second_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = Database::open(None, dir.path()).await.unwrap();
+    sqlite.insert_token(&token("old", "gujarat", 100)).await.unwrap();
+    sqlite.revoke_token("gujarat", 150).await.unwrap();
+    sqlite.insert_token(&token("new", "gujarat", 200)).await.unwrap();
+    sqlite.touch_token("new", 250).await.unwrap();
+    sqlite.upsert_user("district", "$argon2id$hash", Some(&["school_master".to_owned()]), 5).await.unwrap();
+    sqlite.insert_upload(&upload("open", "open", 9999)).await.unwrap();
+    sqlite.insert_upload(&upload("completing", "open", 9999)).await.unwrap();
+    sqlite.begin_completion("completing", "{\"kept\":true}", 60).await.unwrap();
+    sqlite.insert_upload(&upload("done", "open", 9999)).await.unwrap();
+    sqlite.insert_emission(&emission("e1", "done", "school_master", 70)).await.unwrap();
+    sqlite.insert_emission(&emission("e2", "older", "student_attendance", 65)).await.unwrap();
+
+    let pg = cqube_testkit::PgDatabase::create("cqe_copy");
+    let postgres = Database::open(Some(&url(&pg)), dir.path()).await.unwrap();
+    let copied = copy_state(&sqlite, &postgres).await.unwrap();
+    assert_eq!(copied, Copied { tokens: 2, users: 1, uploads: 3, emissions: 2 });
+    assert_eq!(postgres.tokens().await.unwrap(), sqlite.tokens().await.unwrap());
+    assert_eq!(postgres.users().await.unwrap(), sqlite.users().await.unwrap());
+    assert_eq!(postgres.uploads(None, None, 10).await.unwrap(), sqlite.uploads(None, None, 10).await.unwrap());
+    assert_eq!(postgres.completion_request("completing").await.unwrap().as_deref(), Some("{\"kept\":true}"));
+    let all = EmissionFilter::default();
+    assert_eq!(postgres.emissions(&all).await.unwrap(), sqlite.emissions(&all).await.unwrap());
+
+    let again = copy_state(&sqlite, &postgres).await.unwrap_err();
+    assert!(again.to_string().contains("copy into an empty database"), "{again}");
+}
