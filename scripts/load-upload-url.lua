@@ -1,10 +1,11 @@
--- wrk script for scripts/load-upload-url.sh: POST /data/upload-url for one file name, counting answers per second
--- of wall clock in each thread; done() merges them into 5-second windows.
+-- wrk script for scripts/load-upload-url.sh and scripts/load-replicas.sh: POSTs LOAD_BODY (default: upload-url's body
+-- for one file name), counting answers per second of wall clock in each thread; done() merges them into 5-second
+-- windows.
 local token = os.getenv("CQUBE_EMIT_TOKEN") or error("CQUBE_EMIT_TOKEN is not set")
 wrk.method = "POST"
 wrk.headers["Authorization"] = "Bearer " .. token
 wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"filename": "student_attendance/student_attendance.zip"}'
+wrk.body = os.getenv("LOAD_BODY") or '{"filename": "student_attendance/student_attendance.zip"}'
 
 local threads = {}
 function setup(thread)
