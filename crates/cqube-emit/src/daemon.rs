@@ -184,6 +184,8 @@ struct Shared {
     status: Mutex<Status>,
     file: PathBuf,
     timezone: Tz,
+    /// What `GET /metrics` renders: runs by result, files by outcome, rows and bytes sent by source.
+    metrics: metrics_exporter_prometheus::PrometheusHandle,
 }
 
 impl Shared {
@@ -206,6 +208,11 @@ impl Shared {
     fn snapshot(&self) -> Status {
         self.status.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
+}
+
+/// The daemon's Prometheus recorder: the process has no other.
+fn install_metrics() -> anyhow::Result<metrics_exporter_prometheus::PrometheusHandle> {
+    metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().context("installing the metrics recorder")
 }
 
 /// Readers of the status file never see half of it: a temporary file renamed over it.
@@ -244,6 +251,7 @@ async fn serve(mut settings: Settings, global: &GlobalArgs) -> anyhow::Result<Ex
         }),
         file: settings.status_file.clone(),
         timezone: settings.timezone,
+        metrics: install_metrics()?,
     });
     shared.update(|_| {});
     let listening = match settings.listen {
@@ -364,6 +372,7 @@ fn finished(done: Result<(usize, String, Option<i32>), tokio::task::JoinError>, 
     };
     event(&json!({"event": "run_finished", "run_id": run_id, "sources": group.sources, "exit_status": code,
         "result": result}));
+    metrics::counter!("cqube_emit_runs_total", "result" => result).increment(1);
     let finished_at = shared.now();
     shared.update(|s| {
         for name in &group.sources {
@@ -455,6 +464,16 @@ fn apply(child_event: &Event, run_id: &str, shared: &Shared) {
     else {
         return;
     };
+    let outcome = match child_event {
+        Event::FileAcknowledged { ack, .. } => {
+            metrics::counter!("cqube_emit_bytes_sent_total", "source" => source.clone()).increment(ack.bytes);
+            metrics::counter!("cqube_emit_rows_sent_total", "source" => source.clone()).increment(ack.rows);
+            "acknowledged"
+        }
+        Event::FileFailed { .. } => "failed",
+        _ => "skipped",
+    };
+    metrics::counter!("cqube_emit_files_total", "source" => source.clone(), "outcome" => outcome).increment(1);
     shared.update(|s| {
         let Some(run) = s.sources.get_mut(source).and_then(|src| src.last_run.as_mut()).filter(|r| r.run_id == run_id)
         else {
@@ -477,17 +496,27 @@ fn apply(child_event: &Event, run_id: &str, shared: &Shared) {
     });
 }
 
-/// `GET /status` on a loopback address; returns the address bound (port 0 picks a free one).
+/// `GET /status` (JSON) and `GET /metrics` (Prometheus text) on a loopback address; returns the address bound
+/// (port 0 picks a free one).
 async fn status_server(addr: SocketAddr, shared: Arc<Shared>) -> anyhow::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
     let bound = listener.local_addr()?;
-    let app = axum::Router::new().route(
-        "/status",
-        axum::routing::get(move || {
-            let shared = Arc::clone(&shared);
-            async move { axum::Json(shared.snapshot()) }
-        }),
-    );
+    let for_metrics = Arc::clone(&shared);
+    let app = axum::Router::new()
+        .route(
+            "/status",
+            axum::routing::get(move || {
+                let shared = Arc::clone(&shared);
+                async move { axum::Json(shared.snapshot()) }
+            }),
+        )
+        .route(
+            "/metrics",
+            axum::routing::get(move || {
+                let rendered = for_metrics.metrics.render();
+                async move { ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], rendered) }
+            }),
+        );
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "the status server stopped");

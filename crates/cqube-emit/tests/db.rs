@@ -408,6 +408,17 @@ fn daemon_runs_on_schedule_incrementally_reports_status_and_stops_on_sigterm() {
     assert_eq!(later["result"], "success");
     assert_eq!(later["watermark"]["value"], "3000");
     daemon.wait_for("a run with nothing new", |run| run["result"] == "success" && run["files_acknowledged"] == 0);
+    // The same figures for Prometheus: every row and byte sent once, each file acknowledged once.
+    let metrics_url = daemon.status_url.replace("/status", "/metrics");
+    let metrics = String::from_utf8(Command::new("curl").args(["-sf", &metrics_url]).output().unwrap().stdout).unwrap();
+    let sample = |series: &str| -> u64 {
+        let line = metrics.lines().find(|l| l.starts_with(series)).unwrap_or_else(|| panic!("{series}: {metrics}"));
+        line[series.len()..].trim().parse().unwrap()
+    };
+    assert_eq!(sample(r#"cqube_emit_rows_sent_total{source="student_attendance"}"#), 3_000);
+    assert_eq!(sample(r#"cqube_emit_files_total{source="student_attendance",outcome="acknowledged"}"#), 2);
+    assert!(sample(r#"cqube_emit_runs_total{result="success"}"#) >= 3);
+    let sent_metric = sample(r#"cqube_emit_bytes_sent_total{source="student_attendance"}"#);
 
     assert_eq!(daemon.terminate(), Some(0));
     let events = daemon.events.lock().unwrap().clone();
@@ -416,6 +427,8 @@ fn daemon_runs_on_schedule_incrementally_reports_status_and_stops_on_sigterm() {
     assert!(acks.iter().all(|a| a["run_id"].is_string()), "child events carry their run");
     let rows: Vec<u64> = acks.iter().map(|a| a["ack"]["rows"].as_u64().unwrap()).collect();
     assert_eq!(rows, [2_000, 1_000], "every row once; idle runs send nothing");
+    let bytes: u64 = acks.iter().map(|a| a["ack"]["bytes"].as_u64().unwrap()).sum();
+    assert_eq!(bytes, sent_metric, "bytes sent as acknowledged");
     assert!(!of(&events, "file_up_to_date").is_empty());
     let file: Value = serde_json::from_slice(&std::fs::read(dir.path().join("status.json")).unwrap()).unwrap();
     assert_eq!(file["sources"]["student_attendance"]["schedule"], "*/2 * * * * *");

@@ -46,6 +46,7 @@ async fn replicas_share_tokens_uploads_keys_and_give_one_acknowledgement_per_upl
 
     // Created on A, presigned and completed on B.
     let created = a.create_upload(&token, &attendance_upload()).await;
+    let created_key = created.key.clone();
     let body = payload(64 * 1024, 7);
     let req = one_part(&b, &token, &created.upload_id, &body).await;
     let ack = complete(&b, &token, &created.upload_id, &req).await;
@@ -101,6 +102,14 @@ async fn replicas_share_tokens_uploads_keys_and_give_one_acknowledgement_per_upl
     }
     assert_eq!(aborted, 1);
     assert_eq!(a.state.db().upload(&failed.upload_id).await.unwrap().unwrap().state, "aborted");
+    // The console signs and checks sessions with one key from the database: a session from A works on B, and B
+    // lists what A acknowledged.
+    let admin = a.token("ops", None, true).await;
+    let cookie = crate::console::Console::new(&a).sign_in(&[("token", &admin)]).await;
+    let page = crate::console::Console::new(&b).get("/emissions", Some(&cookie)).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains(&created_key), "{}", page.body);
+
     // Ready while both stores answer; without its database a replica says so, for the load balancer.
     let ready = |s: &TestServer| http().get(format!("{}/readyz", s.base.trim_end_matches("/data"))).send();
     assert_eq!(ready(&a).await.unwrap().status(), 200);
