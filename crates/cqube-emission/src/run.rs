@@ -513,6 +513,7 @@ async fn send(
         bytes: produced.totals.bytes,
         sha256: produced.totals.sha256.clone(),
         watermark,
+        quality: None,
     };
     let ack = ctx
         .target()
@@ -771,6 +772,7 @@ fn expected_request(expected: &StreamTotals, rows: u64) -> CompleteUploadRequest
         bytes: expected.bytes,
         sha256: expected.sha256.clone(),
         watermark: None,
+        quality: None,
     }
 }
 

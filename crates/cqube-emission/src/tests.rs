@@ -293,6 +293,7 @@ fn an_acknowledgement_that_differs_from_what_was_sent_is_refused() {
         bytes: 10,
         sha256: "aa".into(),
         watermark: None,
+        quality: None,
     };
     let ack = cqube_protocol::Acknowledgement {
         emission_id: "e".into(),

@@ -278,6 +278,43 @@ pub struct CompleteUploadRequest {
     /// watermark advances exactly when the emission is acknowledged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub watermark: Option<Watermark>,
+    /// What the emitter checked on the way: rows left out and flagged, per rule. Sent only to servers whose
+    /// `/data/capabilities` lists `quality` (older servers refuse unknown fields); stored with the acknowledgement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<Quality>,
+}
+
+/// Most rule counts one completion carries (the server refuses more).
+pub const MAX_QUALITY_RULES: usize = 100;
+
+/// Counts of what the emitter's checks found in one file; never values.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Quality {
+    /// Rows read from the input.
+    pub rows_read: u64,
+    /// Rows left out of the file: they break a rule cQube enforces (its ingestion would drop them).
+    pub rows_rejected: u64,
+    /// Rows sent that break a warning rule (a check cQube does not enforce).
+    pub rows_warned: u64,
+    /// Rows per rule and column, most first, at most [`MAX_QUALITY_RULES`].
+    #[serde(default)]
+    pub rules: Vec<RuleCount>,
+}
+
+/// How many rows broke one rule (in one column).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleCount {
+    /// The rule, as `cqube-emit catalog NAME` lists it (`type_int`, `unknown_school`, `duplicate_key`, ...).
+    pub rule: String,
+    /// The column, for rules about one column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    /// `error` (rows rejected) or `warning` (rows sent, flagged).
+    pub severity: String,
+    /// Rows.
+    pub rows: u64,
 }
 
 /// How far an incremental source's emitted rows reach: the greatest value of its watermark column.

@@ -176,6 +176,7 @@ pub(crate) async fn capabilities(State(state): State<AppState>) -> Json<serde_js
     Json(serde_json::json!({
         "protocols": protocols,
         "max_post_object_bytes": state.inner.config.max_post_object_bytes,
+        "features": ["quality"],
     }))
 }
 
@@ -554,6 +555,29 @@ pub(crate) async fn complete_upload(
     Ok(Json(acknowledgement(record)))
 }
 
+/// Quality counts are stored as sent: bounded in number and length, and consistent with each other.
+fn check_quality(q: &cqube_protocol::Quality) -> Result<(), Error> {
+    let bad = |message: String| Err(Error::bad_request("invalid_quality", message));
+    if q.rules.len() > cqube_protocol::MAX_QUALITY_RULES {
+        return bad(format!("quality.rules: at most {} entries", cqube_protocol::MAX_QUALITY_RULES));
+    }
+    if q.rows_rejected > q.rows_read || q.rows_warned > q.rows_read {
+        return bad("quality: rows_rejected and rows_warned cannot exceed rows_read".into());
+    }
+    for r in &q.rules {
+        if r.rule.is_empty()
+            || r.rule.chars().count() > 64
+            || r.column.as_ref().is_some_and(|c| c.is_empty() || c.chars().count() > 128)
+        {
+            return bad("quality.rules: rule 1-64 characters, column 1-128".into());
+        }
+        if r.severity != "error" && r.severity != "warning" {
+            return bad(format!("quality.rules: severity must be error or warning, got {:?}", r.severity));
+        }
+    }
+    Ok(())
+}
+
 fn check_completion(req: &CompleteUploadRequest) -> Result<(), Error> {
     if req.sha256.len() != 64 || !req.sha256.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
         return Err(Error::bad_request("invalid_sha256", "sha256 must be 64 lowercase hex digits"));
@@ -568,6 +592,9 @@ fn check_completion(req: &CompleteUploadRequest) -> Result<(), Error> {
             "invalid_watermark",
             "a watermark needs a column name (at most 256 characters) and a value of at most 1024 characters",
         ));
+    }
+    if let Some(q) = &req.quality {
+        check_quality(q)?;
     }
     for (i, p) in req.parts.iter().enumerate() {
         check_part_number(p.part_number)?;

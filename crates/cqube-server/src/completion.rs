@@ -216,6 +216,7 @@ async fn finish(state: &AppState, upload: &UploadRecord, req: &CompleteUploadReq
         started_at: upload.created_at,
         completed_at: now_ms(),
         watermark: req.watermark.clone(),
+        quality: req.quality.clone(),
     };
     // Another replica may have recorded this upload's acknowledgement first: every caller returns that one.
     let ours = record.id.clone();

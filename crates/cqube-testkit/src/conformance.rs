@@ -130,6 +130,7 @@ impl File {
             bytes: self.data.len() as u64,
             sha256: self.sha256(),
             watermark: None,
+            quality: None,
         }
     }
 }

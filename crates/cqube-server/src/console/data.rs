@@ -282,6 +282,92 @@ pub(super) async fn daily(db: &Database, who: &Principal, tz: Tz, today: NaiveDa
     Ok(Daily { days, sources })
 }
 
+/// What the emitters' checks found in one source's files over a period (only files that sent counts).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(super) struct SourceQuality {
+    pub source: String,
+    /// Emissions in the period, and how many of them carried counts.
+    pub emissions: u64,
+    pub with_counts: u64,
+    pub rows_read: u64,
+    pub rows_rejected: u64,
+    pub rows_warned: u64,
+    /// Rejected rows per local day of [`Quality::days`] (read, rejected).
+    pub days: Vec<(u64, u64)>,
+}
+
+/// Rows per rule, column and severity, summed over sources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct RuleTotal {
+    pub rule: String,
+    pub column: Option<String>,
+    pub severity: String,
+    pub rows: u64,
+    pub sources: Vec<String>,
+}
+
+/// Reject rates per source and day, and the rules that cost most rows.
+#[derive(Debug)]
+pub(super) struct Quality {
+    pub days: Vec<NaiveDate>,
+    pub sources: Vec<SourceQuality>,
+    /// Most rows first.
+    pub rules: Vec<RuleTotal>,
+}
+
+/// Sums the quality counts of `who`'s emissions per source and local day over the `n` days ending `today`.
+pub(super) async fn quality(
+    db: &Database,
+    who: &Principal,
+    tz: Tz,
+    today: NaiveDate,
+    n: u32,
+) -> Result<Quality, Error> {
+    let days: Vec<NaiveDate> =
+        (0..n).rev().filter_map(|back| today.checked_sub_days(chrono::Days::new(back.into()))).collect();
+    let Some(&first) = days.first() else { return Ok(Quality { days, sources: Vec::new(), rules: Vec::new() }) };
+    let (list, _) =
+        emissions(db, who, &EmissionQuery { since: Some(day_start(tz, first)), ..EmissionQuery::default() }).await?;
+    let mut per_source: BTreeMap<String, SourceQuality> = BTreeMap::new();
+    let mut rules: BTreeMap<(String, Option<String>, String), (u64, std::collections::BTreeSet<String>)> =
+        BTreeMap::new();
+    for e in &list {
+        let entry = per_source.entry(e.source.clone()).or_insert_with(|| SourceQuality {
+            source: e.source.clone(),
+            days: vec![(0, 0); days.len()],
+            ..SourceQuality::default()
+        });
+        entry.emissions += 1;
+        let Some(q) = &e.quality else { continue };
+        entry.with_counts += 1;
+        entry.rows_read += q.rows_read;
+        entry.rows_rejected += q.rows_rejected;
+        entry.rows_warned += q.rows_warned;
+        let local = chrono::DateTime::from_timestamp_millis(e.completed_at).map(|t| t.with_timezone(&tz).date_naive());
+        if let Some(index) = local.and_then(|date| days.iter().position(|d| *d == date)) {
+            entry.days[index].0 += q.rows_read;
+            entry.days[index].1 += q.rows_rejected;
+        }
+        for r in &q.rules {
+            let total = rules.entry((r.rule.clone(), r.column.clone(), r.severity.clone())).or_default();
+            total.0 += r.rows;
+            total.1.insert(e.source.clone());
+        }
+    }
+    let mut rules: Vec<RuleTotal> = rules
+        .into_iter()
+        .map(|((rule, column, severity), (rows, sources))| RuleTotal {
+            rule,
+            column,
+            severity,
+            rows,
+            sources: sources.into_iter().collect(),
+        })
+        .collect();
+    rules.sort_by_key(|r| std::cmp::Reverse(r.rows));
+    Ok(Quality { days, sources: per_source.into_values().collect(), rules })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,6 +388,7 @@ mod tests {
             started_at: completed_at - 1000,
             completed_at,
             watermark: None,
+            quality: None,
         }
     }
 
@@ -360,5 +447,55 @@ mod tests {
         assert_eq!(attendance.days[29].rows, 7);
         assert_eq!(attendance.days[28].rows, 5);
         assert_eq!(attendance.days.iter().map(|t| t.emissions).sum::<u64>(), 2);
+    }
+
+    #[tokio::test]
+    async fn quality_sums_rejects_per_source_and_day_and_ranks_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(None, dir.path()).await.unwrap();
+        let tz: Tz = "Asia/Kolkata".parse().unwrap();
+        let today = NaiveDate::from_ymd_opt(2026, 3, 10).unwrap();
+        let noon = day_start(tz, today) + 12 * 3600 * 1000;
+        let rule = |rule: &str, column: Option<&str>, severity: &str, rows| cqube_protocol::RuleCount {
+            rule: rule.into(),
+            column: column.map(Into::into),
+            severity: severity.into(),
+            rows,
+        };
+        let mut a = emission("a", "student_attendance", 90, noon);
+        a.quality = Some(cqube_protocol::Quality {
+            rows_read: 100,
+            rows_rejected: 10,
+            rows_warned: 3,
+            rules: vec![
+                rule("unknown_school", Some("school_id"), "error", 7),
+                rule("type_int", Some("day_1"), "error", 3),
+            ],
+        });
+        let mut b = emission("b", "student_attendance", 50, noon - DAY_MS);
+        b.quality = Some(cqube_protocol::Quality {
+            rows_read: 50,
+            rows_rejected: 0,
+            rows_warned: 0,
+            rules: vec![rule("unknown_school", Some("school_id"), "error", 4)],
+        });
+        db.insert_emission(&a).await.unwrap();
+        db.insert_emission(&b).await.unwrap();
+        db.insert_emission(&emission("c", "school_master", 5, noon)).await.unwrap();
+
+        let q = quality(&db, &principal(None, true), tz, today, 30).await.unwrap();
+        let att = q.sources.iter().find(|s| s.source == "student_attendance").unwrap();
+        assert_eq!(
+            (att.emissions, att.with_counts, att.rows_read, att.rows_rejected, att.rows_warned),
+            (2, 2, 150, 10, 3)
+        );
+        assert_eq!((att.days[29], att.days[28]), ((100, 10), (50, 0)));
+        let schools = q.sources.iter().find(|s| s.source == "school_master").unwrap();
+        assert_eq!((schools.emissions, schools.with_counts), (1, 0), "an emission without counts is counted apart");
+        assert_eq!(q.rules[0].rule, "unknown_school");
+        assert_eq!((q.rules[0].rows, q.rules[1].rows), (11, 3));
+
+        let scoped = quality(&db, &principal(Some(&["school_master"]), false), tz, today, 30).await.unwrap();
+        assert!(scoped.rules.is_empty() && scoped.sources.len() == 1);
     }
 }

@@ -33,6 +33,7 @@ pub(crate) fn mount(router: Router<AppState>, config: &ServerConfig) -> Router<A
         .route("/emissions/{id}/download", get(pages::download))
         .route("/uploads", get(pages::uploads))
         .route("/charts", get(pages::charts))
+        .route("/quality", get(pages::quality))
         .route("/tokens", get(pages::tokens).post(pages::create_token))
         .route("/tokens/revoke", post(pages::revoke_token))
         .route("/console.css", get(pages::stylesheet))

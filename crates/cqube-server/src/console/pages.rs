@@ -597,6 +597,84 @@ pub(super) async fn charts(State(state): State<AppState>, session: Session) -> P
     Ok(view::respond(StatusCode::OK, view::page(ui, Some(&session), Section::Charts, "Charts", &body)))
 }
 
+/// Reject rate as a percentage with one decimal, or a dash without rows.
+fn rate(rejected: u64, read: u64) -> String {
+    if read == 0 {
+        "–".into()
+    } else {
+        #[allow(clippy::cast_precision_loss)] // a percentage shown with one decimal
+        let percent = rejected as f64 * 100.0 / read as f64;
+        format!("{percent:.1} %")
+    }
+}
+
+pub(super) async fn quality(State(state): State<AppState>, session: Session) -> Page {
+    let ui = &session.ui;
+    let today = chrono::Utc::now().with_timezone(&ui.tz).date_naive();
+    let q = data::quality(state.db(), &session.who, ui.tz, today, CHART_DAYS).await.map_err(failed(&session))?;
+    let day = |d: &NaiveDate| d.format("%Y-%m-%d").to_string();
+    let body = html! {
+        p { "What the emitters' checks left out (rejected: rows cQube's ingestion would drop) and flagged (warned: \
+            rows sent that break a check cQube does not enforce), over the last " (CHART_DAYS) " days, by the day ("
+            (ui.tz.name()) ") each emission completed. Emitters send these counts with each completion; emissions \
+            from emitters that do not are counted apart." }
+        @if q.sources.is_empty() { p { "No emissions in the last " (CHART_DAYS) " days." } }
+        @else {
+            section aria-labelledby="quality-sources" {
+                h2 #quality-sources { "Per source" }
+                div.scroll { table {
+                    thead { tr {
+                        th scope="col" { "Source" } th.num scope="col" { "Emissions" }
+                        th.num scope="col" { "With counts" } th.num scope="col" { "Rows read" }
+                        th.num scope="col" { "Rejected" } th.num scope="col" { "Reject rate" }
+                        th.num scope="col" { "Warned" }
+                    } }
+                    tbody { @for s in &q.sources { tr {
+                        th scope="row" { (s.source) }
+                        td.num { (count(s.emissions)) } td.num { (count(s.with_counts)) }
+                        td.num { (count(s.rows_read)) } td.num { (count(s.rows_rejected)) }
+                        td.num { (rate(s.rows_rejected, s.rows_read)) } td.num { (count(s.rows_warned)) }
+                    } } }
+                } }
+            }
+            section aria-labelledby="quality-rules" {
+                h2 #quality-rules { "Top rules" }
+                @if q.rules.is_empty() { p { "No rule was broken in the counts received." } }
+                @else { div.scroll { table {
+                    thead { tr {
+                        th scope="col" { "Rule" } th scope="col" { "Column" } th scope="col" { "Severity" }
+                        th.num scope="col" { "Rows" } th scope="col" { "Sources" }
+                    } }
+                    tbody { @for r in q.rules.iter().take(20) { tr {
+                        td { code { (r.rule) } } td { (r.column.as_deref().unwrap_or("–")) } td { (r.severity) }
+                        td.num { (count(r.rows)) } td { (r.sources.join(", ")) }
+                    } } }
+                } } }
+            }
+            section aria-labelledby="quality-days" {
+                h2 #quality-days { "Reject rate per day" }
+                div.scroll { table {
+                    thead { tr {
+                        th scope="col" { "Day" }
+                        @for s in &q.sources { th.num scope="col" { (s.source) } }
+                    } }
+                    tbody { @for (i, d) in q.days.iter().enumerate().rev() {
+                        @if q.sources.iter().any(|s| s.days[i].0 > 0) { tr {
+                            th scope="row" { (day(d)) }
+                            @for s in &q.sources {
+                                td.num title={ (count(s.days[i].1)) " of " (count(s.days[i].0)) " rows rejected" } {
+                                    (rate(s.days[i].1, s.days[i].0))
+                                }
+                            }
+                        } }
+                    } }
+                } }
+            }
+        }
+    };
+    Ok(view::respond(StatusCode::OK, view::page(ui, Some(&session), Section::Quality, "Data quality", &body)))
+}
+
 /// What the tokens page says above its list after a form.
 enum Notice {
     Created { name: String, token: String },

@@ -15,6 +15,7 @@ pub(super) enum Section {
     Emissions,
     Uploads,
     Charts,
+    Quality,
     Tokens,
     /// Sign-in and error pages.
     Outside,
@@ -25,6 +26,7 @@ const NAV: &[(Section, &str, &str)] = &[
     (Section::Emissions, "/emissions", "Emissions"),
     (Section::Uploads, "/uploads", "Uploads"),
     (Section::Charts, "/charts", "Charts"),
+    (Section::Quality, "/quality", "Data quality"),
     (Section::Tokens, "/tokens", "Tokens"),
 ];
 

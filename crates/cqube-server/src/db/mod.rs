@@ -306,6 +306,8 @@ pub struct EmissionRecord {
     pub completed_at: i64,
     /// How far an incremental source's rows reach.
     pub watermark: Option<cqube_protocol::Watermark>,
+    /// What the emitter's checks found, when it said.
+    pub quality: Option<cqube_protocol::Quality>,
 }
 
 /// Which emissions [`StateStore::emissions`] lists; every `None` matches all.
@@ -397,6 +399,15 @@ fn sources_to_sql(sources: Option<&[String]>) -> Option<String> {
 
 fn sources_from_sql(text: Option<String>) -> Option<Vec<String>> {
     text.map(|t| t.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect())
+}
+
+/// Quality counts are kept as one JSON text column in both stores: read whole, never queried inside.
+fn quality_to_sql(quality: Option<&cqube_protocol::Quality>) -> Option<String> {
+    quality.and_then(|q| serde_json::to_string(q).ok())
+}
+
+fn quality_from_sql(text: Option<String>) -> Option<cqube_protocol::Quality> {
+    text.and_then(|t| serde_json::from_str(&t).ok())
 }
 
 /// Row counts and sizes are `u64` in Rust and signed 64-bit in both databases.

@@ -14,7 +14,7 @@ use tokio_postgres::{NoTls, Row};
 
 use super::{
     ClusterLock, DatabaseUrl, EmissionFilter, EmissionRecord, PoolUse, StateStore, TokenRecord, UploadRecord,
-    UserRecord, sources_from_sql, sources_to_sql, to_sql_u64,
+    UserRecord, quality_from_sql, quality_to_sql, sources_from_sql, sources_to_sql, to_sql_u64,
 };
 use crate::Error;
 
@@ -31,7 +31,8 @@ const POOL_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 const MIGRATION_LOCK: &str = "cqube-emit schema migration";
 
 /// Each migration once, in order; `schema_migrations` records which ran.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
 CREATE TABLE tokens (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, hash BYTEA NOT NULL, sources TEXT, admin BOOLEAN NOT NULL,
     created_at BIGINT NOT NULL, expires_at BIGINT, last_used_at BIGINT, revoked_at BIGINT);
@@ -55,7 +56,9 @@ CREATE TABLE emissions (
 CREATE INDEX emissions_completed ON emissions(completed_at);
 CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE completions (upload_id TEXT PRIMARY KEY, request TEXT NOT NULL, started_at BIGINT NOT NULL);
-"];
+",
+    "ALTER TABLE emissions ADD COLUMN quality TEXT;",
+];
 
 /// The PostgreSQL store.
 #[derive(Debug)]
@@ -75,7 +78,7 @@ const TOKEN_COLUMNS: &str = "id, name, hash, sources, admin, created_at, expires
 const UPLOAD_COLUMNS: &str =
     "id, token_name, source, bucket, key, store_upload_id, created_at, expires_at, state, token_id";
 const EMISSION_COLUMNS: &str = "id, upload_id, token_name, source, bucket, key, archived_key, bytes, rows, sha256, \
-                                started_at, completed_at, watermark_column, watermark";
+                                started_at, completed_at, watermark_column, watermark, quality";
 
 fn token_row(r: &Row) -> TokenRecord {
     TokenRecord {
@@ -124,6 +127,7 @@ fn emission_row(r: &Row) -> EmissionRecord {
             (Some(column), Some(value)) => Some(cqube_protocol::Watermark { column, value }),
             _ => None,
         },
+        quality: quality_from_sql(r.get(14)),
     }
 }
 
@@ -544,8 +548,8 @@ impl StateStore for Postgres {
         let inserted = tx
             .execute(
                 "INSERT INTO emissions (id, upload_id, token_name, source, bucket, key, archived_key, bytes, rows,
-                 sha256, started_at, completed_at, watermark_column, watermark)
-                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) ON CONFLICT (upload_id) DO NOTHING",
+                 sha256, started_at, completed_at, watermark_column, watermark, quality)
+                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) ON CONFLICT (upload_id) DO NOTHING",
                 &[
                     &e.id,
                     &e.upload_id,
@@ -561,6 +565,7 @@ impl StateStore for Postgres {
                     &e.completed_at,
                     &e.watermark.as_ref().map(|w| &w.column),
                     &e.watermark.as_ref().map(|w| &w.value),
+                    &quality_to_sql(e.quality.as_ref()),
                 ],
             )
             .await

@@ -11,8 +11,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use async_trait::async_trait;
 
 use super::{
-    ClusterLock, EmissionFilter, EmissionRecord, StateStore, TokenRecord, UploadRecord, UserRecord, sources_from_sql,
-    sources_to_sql, to_sql_u64,
+    ClusterLock, EmissionFilter, EmissionRecord, StateStore, TokenRecord, UploadRecord, UserRecord, quality_from_sql,
+    quality_to_sql, sources_from_sql, sources_to_sql, to_sql_u64,
 };
 use crate::Error;
 
@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS uploads (
 CREATE TABLE IF NOT EXISTS emissions (
     id TEXT PRIMARY KEY, upload_id TEXT UNIQUE, token_name TEXT NOT NULL, source TEXT NOT NULL, bucket TEXT NOT NULL,
     key TEXT NOT NULL, archived_key TEXT, bytes INTEGER NOT NULL, rows INTEGER NOT NULL, sha256 TEXT NOT NULL,
-    started_at INTEGER NOT NULL, completed_at INTEGER NOT NULL, watermark_column TEXT, watermark TEXT);
+    started_at INTEGER NOT NULL, completed_at INTEGER NOT NULL, watermark_column TEXT, watermark TEXT, quality TEXT);
 CREATE INDEX IF NOT EXISTS emissions_completed ON emissions(completed_at);
 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS completions (upload_id TEXT PRIMARY KEY, request TEXT NOT NULL, started_at INTEGER NOT NULL);
@@ -66,6 +66,13 @@ fn migrate(conn: &Connection) -> Result<(), Error> {
             "ALTER TABLE emissions ADD COLUMN watermark_column TEXT; ALTER TABLE emissions ADD COLUMN watermark TEXT;",
         )
         .map_err(Error::db("adding the watermark columns"))?;
+    }
+    let has_quality: bool = conn
+        .query_row("SELECT count(*) FROM pragma_table_info('emissions') WHERE name = 'quality'", [], |r| r.get(0))
+        .map_err(Error::db("reading the schema"))?;
+    if !has_quality {
+        conn.execute_batch("ALTER TABLE emissions ADD COLUMN quality TEXT;")
+            .map_err(Error::db("adding the quality column"))?;
     }
     let has_token_id: bool = conn
         .query_row("SELECT count(*) FROM pragma_table_info('uploads') WHERE name = 'token_id'", [], |r| r.get(0))
@@ -160,7 +167,7 @@ impl Sqlite {
     }
 
     const EMISSION_COLUMNS: &str = "id, upload_id, token_name, source, bucket, key, archived_key, bytes, rows, sha256, \
-                                    started_at, completed_at, watermark_column, watermark";
+                                    started_at, completed_at, watermark_column, watermark, quality";
 
     fn emission_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EmissionRecord> {
         Ok(EmissionRecord {
@@ -180,6 +187,7 @@ impl Sqlite {
                 (Some(column), Some(value)) => Some(cqube_protocol::Watermark { column, value }),
                 _ => None,
             },
+            quality: quality_from_sql(r.get(14)?),
         })
     }
 }
@@ -462,7 +470,8 @@ impl StateStore for Sqlite {
         let tx = conn.transaction().map_err(Error::db("starting a transaction"))?;
         let inserted = tx.execute(
             "INSERT INTO emissions (id, upload_id, token_name, source, bucket, key, archived_key, bytes, rows, sha256,
-             started_at, completed_at, watermark_column, watermark) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)
+             started_at, completed_at, watermark_column, watermark, quality)
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)
              ON CONFLICT (upload_id) DO NOTHING",
             params![
                 e.id,
@@ -478,7 +487,8 @@ impl StateStore for Sqlite {
                 e.started_at,
                 e.completed_at,
                 e.watermark.as_ref().map(|w| &w.column),
-                e.watermark.as_ref().map(|w| &w.value)
+                e.watermark.as_ref().map(|w| &w.value),
+                quality_to_sql(e.quality.as_ref())
             ],
         )
         .map_err(Error::db("recording an emission"))?;

@@ -65,6 +65,7 @@ fn emission(id: &str, upload_id: &str, source: &str, completed_at: i64) -> Emiss
         started_at: 1,
         completed_at,
         watermark: Some(cqube_protocol::Watermark { column: "updated_at".into(), value: "2026-01-01".into() }),
+        quality: None,
     }
 }
 

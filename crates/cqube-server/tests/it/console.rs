@@ -101,21 +101,70 @@ pub fn emission(id: &str, source: &str, token: &str, rows: u64, completed_at: i6
         started_at: completed_at - 2000,
         completed_at,
         watermark: None,
+        quality: None,
     }
 }
 
 /// Emits `data` as one part through the API, as an emitter would, reporting `rows`.
 pub async fn emit(server: &TestServer, token: &str, data: &[u8], rows: u64) -> Acknowledgement {
+    let url = complete_url(server, token, data).await;
+    let complete = completion(data, rows);
+    ok_json(http().post(url).bearer_auth(token).json(&complete)).await
+}
+
+/// An upload of `data` in one part, ready to complete: its complete URL.
+async fn complete_url(server: &TestServer, token: &str, data: &[u8]) -> String {
     let created = server.create_upload(token, &attendance_upload()).await;
     let presigned = server.presign_parts(token, &created.upload_id, &[1]).await;
     let put = http().put(&presigned.parts[0].url).body(data.to_vec()).send().await.unwrap();
     assert!(put.status().is_success(), "{}", put.status());
     let etag = put.headers()["etag"].to_str().unwrap().to_owned();
-    let complete = serde_json::json!({
+    ETAGS.lock().unwrap().insert(sha256_hex(data), etag);
+    format!("{}/uploads/{}/complete", server.base, created.upload_id)
+}
+
+/// The ETag each part's PUT returned, by the part's SHA-256, for the completion request.
+static ETAGS: std::sync::Mutex<std::collections::BTreeMap<String, String>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+fn completion(data: &[u8], rows: u64) -> serde_json::Value {
+    let etag = ETAGS.lock().unwrap()[&sha256_hex(data)].clone();
+    serde_json::json!({
         "parts": [{"part_number": 1, "etag": etag}], "rows": rows, "bytes": data.len(), "sha256": sha256_hex(data)
-    });
-    let url = format!("{}/uploads/{}/complete", server.base, created.upload_id);
-    ok_json(http().post(url).bearer_auth(token).json(&complete)).await
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quality_counts_sent_with_completions_show_on_the_data_quality_page() {
+    let (_dir, server) = start_default().await;
+    let caps: serde_json::Value = ok_json(http().get(format!("{}/capabilities", server.base))).await;
+    assert_eq!(caps["features"], serde_json::json!(["quality"]));
+    let emitter = server.token("gujarat", Some(&["student_attendance"]), false).await;
+    let data = b"zip bytes with counts".repeat(20);
+    let url = complete_url(&server, &emitter, &data).await;
+    let mut complete = completion(&data, 900);
+    complete["quality"] = serde_json::json!({"rows_read": 1000, "rows_rejected": 100, "rows_warned": 5, "rules": [
+        {"rule": "unknown_school", "column": "school_id", "severity": "error", "rows": 60},
+        {"rule": "<b>type_int</b>", "column": "day_1", "severity": "error", "rows": 40}]});
+    let mut bad = complete.clone();
+    bad["quality"]["rules"][0]["severity"] = "fatal".into();
+    let refused = http().post(&url).bearer_auth(&emitter).json(&bad).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert!(refused.text().await.unwrap().contains("invalid_quality"));
+    let _: Acknowledgement = ok_json(http().post(&url).bearer_auth(&emitter).json(&complete)).await;
+    emit(&server, &emitter, b"another file, sent without counts", 3).await;
+
+    let console = Console::new(&server);
+    let cookie = console.sign_in(&[("token", &emitter)]).await;
+    let page = console.get("/quality", Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let body = &page.body;
+    assert!(body.contains("<h1>Data quality</h1>"), "{body}");
+    // Per source: 2 emissions, 1 with counts, 1,000 read, 100 rejected = 10.0 %, 5 warned.
+    assert!(body.contains(">2<") && body.contains(">1,000<") && body.contains(">100<") && body.contains("10.0 %"), "{body}");
+    let top = body.find("unknown_school").unwrap();
+    assert!(top < body.find("type_int").unwrap(), "most rows first");
+    assert!(body.contains("&lt;b&gt;type_int&lt;/b&gt;") && !body.contains("<b>type_int"), "rule names are escaped");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

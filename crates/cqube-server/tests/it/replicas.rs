@@ -27,6 +27,7 @@ async fn one_part(via: &TestServer, token: &str, upload_id: &str, body: &[u8]) -
         rows: 1,
         sha256: sha256_hex(body),
         watermark: None,
+        quality: None,
     }
 }
 
