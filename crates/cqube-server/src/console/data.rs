@@ -329,8 +329,9 @@ pub(super) async fn quality(
     let (list, _) =
         emissions(db, who, &EmissionQuery { since: Some(day_start(tz, first)), ..EmissionQuery::default() }).await?;
     let mut per_source: BTreeMap<String, SourceQuality> = BTreeMap::new();
-    let mut rules: BTreeMap<(String, Option<String>, String), (u64, std::collections::BTreeSet<String>)> =
-        BTreeMap::new();
+    // (rule, column, severity) -> (rows, sources)
+    type RuleKey = (String, Option<String>, String);
+    let mut rules: BTreeMap<RuleKey, (u64, std::collections::BTreeSet<String>)> = BTreeMap::new();
     for e in &list {
         let entry = per_source.entry(e.source.clone()).or_insert_with(|| SourceQuality {
             source: e.source.clone(),

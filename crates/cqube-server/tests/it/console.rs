@@ -161,7 +161,10 @@ async fn quality_counts_sent_with_completions_show_on_the_data_quality_page() {
     let body = &page.body;
     assert!(body.contains("<h1>Data quality</h1>"), "{body}");
     // Per source: 2 emissions, 1 with counts, 1,000 read, 100 rejected = 10.0 %, 5 warned.
-    assert!(body.contains(">2<") && body.contains(">1,000<") && body.contains(">100<") && body.contains("10.0 %"), "{body}");
+    assert!(
+        body.contains(">2<") && body.contains(">1,000<") && body.contains(">100<") && body.contains("10.0 %"),
+        "{body}"
+    );
     let top = body.find("unknown_school").unwrap();
     assert!(top < body.find("type_int").unwrap(), "most rows first");
     assert!(body.contains("&lt;b&gt;type_int&lt;/b&gt;") && !body.contains("<b>type_int"), "rule names are escaped");
