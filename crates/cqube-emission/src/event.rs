@@ -4,6 +4,8 @@
 //! The serialized names (`{"event": "file_acknowledged", "source": ..., ...}`) are a public contract: docs/emit.md
 //! lists them and schedulers parse them. Fields marked `serde(skip)` are for sinks in the same process only.
 
+use std::collections::BTreeMap;
+
 use cqube_protocol::{Acknowledgement, Watermark};
 use serde::{Deserialize, Serialize};
 
@@ -60,6 +62,10 @@ pub enum Event {
         rows_rejected: u64,
         #[serde(default)]
         rows_warned: u64,
+        /// Rows rejected because a master of the plan lacks their code, by rule (`unknown_school`); part of
+        /// `rows_rejected`.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        misses: BTreeMap<String, u64>,
         #[serde(skip)]
         item: usize,
     },
@@ -96,6 +102,8 @@ pub enum Event {
         rows_rejected: u64,
         #[serde(default)]
         rows_warned: u64,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        misses: BTreeMap<String, u64>,
         seconds: f64,
         exit_status: u8,
     },

@@ -60,6 +60,7 @@ fn spec(inputs: &Path) -> JobSpec {
         on_error: None,
         strict: None,
         full: false,
+        masters: None,
     }
 }
 
@@ -78,6 +79,7 @@ fn settings(max_retries: usize) -> Settings {
         watermarks: Watermarks::Incremental,
         streams: std::collections::BTreeMap::new(),
         rejects: None,
+        masters: crate::masters::Supplied::default(),
     }
 }
 
