@@ -184,6 +184,11 @@ pub struct Summary {
     /// The codes collected for [`CrossChecks::collect`], by column.
     #[serde(skip)]
     pub codes: Vec<(String, Arc<CodeSet>)>,
+    /// Later copies of a key identical to its first copy (among the rejected duplicates): cQube collapses them.
+    pub duplicates_exact: u64,
+    /// Rows cQube itself would discard, were the file sent without our duplicate check: every copy of a key whose
+    /// copies differ (INGESTION.md §2.6). Ours keeps each key's first copy instead.
+    pub cqube_duplicate_discards: u64,
     /// Keys held for the duplicate check, and whether every row's key was checked.
     pub keys_tracked: u64,
     pub key_check_complete: bool,
@@ -408,6 +413,10 @@ impl Prepared<'_> {
             rows_warned: 0,
             gatherers: work.collect.iter().map(|_| Gatherer::default()).collect(),
             misses: BTreeMap::new(),
+            duplicate_keys: std::collections::HashMap::new(),
+            duplicates_exact: 0,
+            cqube_duplicate_discards: 0,
+            duplicates_preview_complete: true,
         };
         pipeline(chunker, &work, options.chunks_in_flight.max(1), |chunk| {
             work.recycle(state.take(chunk, &mut out, rejects)?);
@@ -452,14 +461,23 @@ impl Prepared<'_> {
             bytes_in: bytes_read.load(Ordering::Relaxed),
             csv_bytes: state.csv_bytes,
             bytes_out: 0,
+            duplicates_exact: state.duplicates_exact,
+            cqube_duplicate_discards: state.cqube_duplicate_discards,
             keys_tracked: state.keys.as_ref().map_or(0, KeySet::tracked),
             key_check_complete: state.keys.as_ref().is_none_or(KeySet::complete),
             seconds: self.started.elapsed().as_secs_f64(),
-            warnings: if state.rows_in == 0 {
-                vec!["no data rows: the input holds a header and nothing else".to_owned()]
-            } else {
-                Vec::new()
-            },
+            warnings: [
+                (state.rows_in == 0).then(|| "no data rows: the input holds a header and nothing else".to_owned()),
+                (!state.duplicates_preview_complete).then(|| {
+                    format!(
+                        "what cQube's duplicate rule would discard is counted for the first {MAX_DUPLICATE_KEYS} \
+                         duplicated keys only"
+                    )
+                }),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
             input,
         })
     }
@@ -482,7 +500,16 @@ struct Tally<'a> {
     gatherers: Vec<Gatherer>,
     /// Per referring column: rows rejected for a missing code, the first line and value.
     misses: BTreeMap<usize, (u64, u64, String)>,
+    /// Per key seen more than once: its copies so far and whether they differ.
+    duplicate_keys: std::collections::HashMap<u64, (u64, bool)>,
+    duplicates_exact: u64,
+    cqube_duplicate_discards: u64,
+    duplicates_preview_complete: bool,
 }
+
+/// Keys seen more than once whose copies are counted for the preview of cQube's duplicate rule (24 MiB at most);
+/// past it, the preview says it is partial.
+const MAX_DUPLICATE_KEYS: usize = 1 << 20;
 
 impl Tally<'_> {
     fn take(
@@ -492,7 +519,9 @@ impl Tally<'_> {
         sink: &mut dyn RejectSink,
     ) -> Result<Vec<u8>, Error> {
         self.rows_in += c.rows_in;
-        let duplicates = self.keys.as_mut().map(|keys| keys.insert_all(&c.key_hashes)).unwrap_or_default();
+        let copies = self.keys.as_mut().map(|keys| keys.insert_all(&c.key_hashes, &c.row_hashes)).unwrap_or_default();
+        self.preview_cqube_duplicates(&c.key_hashes, &copies);
+        let duplicates: Vec<usize> = copies.iter().map(|&(row, _)| row).collect();
         for &row in &duplicates {
             c.rejects.push(self.duplicate_reject(&c, row));
         }
@@ -529,6 +558,32 @@ impl Tally<'_> {
             out.write_all(&c.encoded).map_err(Error::Output)?;
         }
         Ok(c.encoded)
+    }
+
+    /// cQube's own duplicate rule on these later copies (INGESTION.md §2.6): an exact copy collapses into the first,
+    /// a copy that differs makes cQube discard every copy of its key, the first and the exact ones included.
+    fn preview_cqube_duplicates(&mut self, key_hashes: &[u64], copies: &[(usize, bool)]) {
+        for &(row, same) in copies {
+            let full = self.duplicate_keys.len() >= MAX_DUPLICATE_KEYS;
+            let key = key_hashes[row];
+            let Some((count, differ)) = (match self.duplicate_keys.get_mut(&key) {
+                Some(state) => Some(state),
+                None if full => None,
+                None => Some(self.duplicate_keys.entry(key).or_insert((1, false))),
+            }) else {
+                self.duplicates_preview_complete = false;
+                continue;
+            };
+            *count += 1;
+            match (same, *differ) {
+                (_, true) => self.cqube_duplicate_discards += 1,
+                (true, false) => self.duplicates_exact += 1,
+                (false, false) => {
+                    *differ = true;
+                    self.cqube_duplicate_discards += *count;
+                }
+            }
+        }
     }
 
     /// Counts the warnings of the rows written (not of those dropped as duplicates).
@@ -715,6 +770,8 @@ struct ChunkOutput {
     row_ends: Vec<u32>,
     row_lines: Vec<u64>,
     key_hashes: Vec<u64>,
+    /// For each keyed row: a 32-bit hash of the row as written (exact copies have equal ones).
+    row_hashes: Vec<u32>,
     /// The fingerprints of the collected columns of the rows that passed: (place among them, fingerprint).
     codes: Vec<(u32, u64)>,
     rejects: Vec<Reject>,
@@ -744,6 +801,7 @@ fn convert_chunk(w: &Work, chunk: &Chunk) -> ChunkOutput {
             row_ends: Vec::new(),
             row_lines: Vec::new(),
             key_hashes: Vec::new(),
+            row_hashes: Vec::new(),
             codes: Vec::new(),
             rejects: Vec::new(),
             warnings: Vec::new(),
@@ -894,12 +952,13 @@ impl Rows<'_> {
         };
         match outcome {
             Ok(()) => {
+                if self.keyed {
+                    c.key_hashes.push(xxhash_rust::xxh3::xxh3_64(&self.key));
+                    c.row_hashes.push(xxhash_rust::xxh3::xxh3_64(&c.encoded[start..]) as u32);
+                }
                 c.encoded.push(b'\n');
                 c.row_ends.push(c.encoded.len() as u32);
                 c.row_lines.push(line);
-                if self.keyed {
-                    c.key_hashes.push(xxhash_rust::xxh3::xxh3_64(&self.key));
-                }
                 c.codes.extend_from_slice(&self.codes);
                 true
             }
@@ -1153,6 +1212,7 @@ mod tests {
                 row_ends: Vec::new(),
                 row_lines: Vec::new(),
                 key_hashes: Vec::new(),
+                row_hashes: Vec::new(),
                 codes: Vec::new(),
                 rejects: Vec::new(),
                 warnings: Vec::new(),
@@ -1189,8 +1249,8 @@ mod tests {
             assert_eq!(split.rows_in, csv.rows_in);
             assert_eq!(String::from_utf8_lossy(&split.encoded), String::from_utf8_lossy(&csv.encoded));
             assert_eq!(
-                (&split.row_ends, &split.row_lines, &split.key_hashes),
-                (&csv.row_ends, &csv.row_lines, &csv.key_hashes)
+                (&split.row_ends, &split.row_lines, &split.key_hashes, &split.row_hashes),
+                (&csv.row_ends, &csv.row_lines, &csv.key_hashes, &csv.row_hashes)
             );
             assert_eq!(split.rejects, csv.rejects);
             let warned =

@@ -66,6 +66,10 @@ pub enum Event {
         /// `rows_rejected`.
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         misses: BTreeMap<String, u64>,
+        /// Rows cQube would have discarded under its own duplicate rule (every copy of a key whose copies differ,
+        /// INGESTION.md §2.6), had the file gone without our duplicate check, which keeps each key's first copy.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        cqube_duplicate_discards: u64,
         #[serde(skip)]
         item: usize,
     },
@@ -104,9 +108,16 @@ pub enum Event {
         rows_warned: u64,
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         misses: BTreeMap<String, u64>,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        cqube_duplicate_discards: u64,
         seconds: f64,
         exit_status: u8,
     },
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref, reason = "serde passes a reference")]
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Where a job's events go. Called from the job's tasks, so it must not block for long.

@@ -20,6 +20,8 @@ pub(crate) struct Produced {
     pub rows_warned: u64,
     /// Rows rejected because a master lacks their code, per referring column.
     pub misses: Vec<cqube_convert::Missed>,
+    /// Rows cQube would discard under its own duplicate rule (`Summary::cqube_duplicate_discards`).
+    pub cqube_duplicate_discards: u64,
     /// The codes collected for the plan's dependents (a master's).
     pub codes: Codes,
 }
@@ -158,7 +160,7 @@ pub(crate) fn produce<W: ZipSink>(job: Production, mut writer: W) -> anyhow::Res
         }
         _ => None,
     };
-    let (rows, rows_rejected, rows_warned, misses, codes, writer) = match (&job.input, as_is) {
+    let (rows, rows_rejected, rows_warned, misses, discards, codes, writer) = match (&job.input, as_is) {
         (ItemInput::Zip(path), Some(codes)) => {
             let file = std::fs::File::open(path)
                 .with_context(|| format!("opening {}", path.display()))
@@ -166,7 +168,7 @@ pub(crate) fn produce<W: ZipSink>(job: Production, mut writer: W) -> anyhow::Res
             let facts = crate::zip_check::check_zip(file, &mut writer, source, &job.zip_limits)
                 .with_context(|| path.display().to_string())
                 .map_err(input_error)?;
-            (facts.rows, 0, 0, Vec::new(), codes, writer)
+            (facts.rows, 0, 0, Vec::new(), 0, codes, writer)
         }
         (other, _) => {
             let opened = match other {
@@ -189,11 +191,20 @@ pub(crate) fn produce<W: ZipSink>(job: Production, mut writer: W) -> anyhow::Res
             let (writer, summary) =
                 prepared.convert(writer, job.zip, rejects.as_mut(), &mut |_| {}).map_err(engine_failure)?;
             rejects.flush().context("writing the rejects report")?;
-            (summary.rows_out, summary.rows_rejected, summary.rows_warned, summary.misses, summary.codes, writer)
+            let discards = summary.cqube_duplicate_discards;
+            (
+                summary.rows_out,
+                summary.rows_rejected,
+                summary.rows_warned,
+                summary.misses,
+                discards,
+                summary.codes,
+                writer,
+            )
         }
     };
     let totals = writer.end().context("handing the last part over")?;
-    Ok(Produced { totals, rows, rows_rejected, rows_warned, misses, codes })
+    Ok(Produced { totals, rows, rows_rejected, rows_warned, misses, cqube_duplicate_discards: discards, codes })
 }
 
 /// A prepared zip's cross-source pass before it is sent as it is: its rows read (nothing written), the codes a

@@ -62,6 +62,8 @@ pub enum FileResult {
         rows_warned: u64,
         /// Rows rejected because a master lacks their code, by rule (`unknown_school`).
         misses: BTreeMap<String, u64>,
+        /// Rows cQube would have discarded under its own duplicate rule, had the file gone unchecked.
+        cqube_duplicate_discards: u64,
     },
     /// An incremental database source with no row past its watermark: nothing to send.
     UpToDate {
@@ -291,6 +293,7 @@ async fn emit_one(ctx: &Ctx, index: usize, item: &Item) -> FileResult {
                 rows_rejected: counts.rejected,
                 rows_warned: counts.warned,
                 misses: counts.misses.clone(),
+                cqube_duplicate_discards: counts.cqube_duplicate_discards,
                 item: index,
             };
             ctx.sink.event(&event);
@@ -299,6 +302,7 @@ async fn emit_one(ctx: &Ctx, index: usize, item: &Item) -> FileResult {
                 rows_rejected: counts.rejected,
                 rows_warned: counts.warned,
                 misses: counts.misses,
+                cqube_duplicate_discards: counts.cqube_duplicate_discards,
             }
         }
         Ok(Outcome::UpToDate(watermark)) => {
@@ -543,6 +547,7 @@ async fn send(
             *by_rule.entry(m.rule.to_owned()).or_default() += m.count;
             by_rule
         }),
+        cqube_duplicate_discards: produced.cqube_duplicate_discards,
     };
     Ok((ack, counts))
 }
@@ -554,6 +559,7 @@ struct RowCounts {
     rejected: u64,
     warned: u64,
     misses: BTreeMap<String, u64>,
+    cqube_duplicate_discards: u64,
 }
 
 /// What the producer thread needs for `item`; `report_rejects` on the one pass whose rejects go to the report.
@@ -837,8 +843,17 @@ fn summarize(
         .collect();
     let (mut rows, mut bytes, mut rejected, mut warned) = (0, 0, 0, 0);
     let mut misses: BTreeMap<String, u64> = BTreeMap::new();
+    let mut discards = 0;
     for r in &results {
-        if let FileResult::Acknowledged { ack, rows_rejected, rows_warned, misses: file_misses } = r {
+        if let FileResult::Acknowledged {
+            ack,
+            rows_rejected,
+            rows_warned,
+            misses: file_misses,
+            cqube_duplicate_discards,
+        } = r
+        {
+            discards += cqube_duplicate_discards;
             (rows, bytes) = (rows + ack.rows, bytes + ack.bytes);
             (rejected, warned) = (rejected + rows_rejected, warned + rows_warned);
             for (rule, n) in file_misses {
@@ -868,6 +883,7 @@ fn summarize(
         rows_rejected: rejected,
         rows_warned: warned,
         misses,
+        cqube_duplicate_discards: discards,
         seconds,
         exit_status: status as u8,
     });

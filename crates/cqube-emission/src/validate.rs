@@ -24,6 +24,8 @@ pub struct FileCheck {
     pub rows_warned: u64,
     /// Rows whose codes the plan's (or the supplied) masters lack, per referring column.
     pub misses: Vec<Missed>,
+    /// Rows cQube would discard under its own duplicate rule (every copy of a key whose copies differ).
+    pub cqube_duplicate_discards: u64,
     /// Why the file could not be checked to its end (with `--on-error fail`, its first bad row).
     pub error: Option<String>,
     #[serde(skip)]
@@ -40,6 +42,7 @@ pub struct PlanCheck {
     pub rows_warned: u64,
     /// Rows rejected for codes their masters lack, by rule (`unknown_school`).
     pub misses: BTreeMap<String, u64>,
+    pub cqube_duplicate_discards: u64,
     #[serde(skip)]
     pub status: ExitStatus,
 }
@@ -64,6 +67,7 @@ pub fn check_plan(
         rows_rejected: 0,
         rows_warned: 0,
         misses: BTreeMap::new(),
+        cqube_duplicate_discards: 0,
         status: ExitStatus::Success,
     };
     let mut first_failure = None;
@@ -77,6 +81,7 @@ pub fn check_plan(
             rows_rejected: 0,
             rows_warned: 0,
             misses: Vec::new(),
+            cqube_duplicate_discards: 0,
             error: None,
             status: None,
         };
@@ -86,6 +91,7 @@ pub fn check_plan(
                 (file.rows_in, file.rows_out) = (summary.rows_in, summary.rows_out);
                 (file.rows_rejected, file.rows_warned) = (summary.rows_rejected, summary.rows_warned);
                 file.misses = summary.misses;
+                file.cqube_duplicate_discards = summary.cqube_duplicate_discards;
             }
             Err(e) => {
                 let status = status_of(&e);
@@ -97,6 +103,7 @@ pub fn check_plan(
         plan.rows_in += file.rows_in;
         plan.rows_rejected += file.rows_rejected;
         plan.rows_warned += file.rows_warned;
+        plan.cqube_duplicate_discards += file.cqube_duplicate_discards;
         for m in &file.misses {
             *plan.misses.entry(m.rule.to_owned()).or_default() += m.count;
         }

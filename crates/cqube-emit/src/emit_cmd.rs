@@ -571,16 +571,19 @@ fn print_summary(report: &Report, global: &GlobalArgs) -> std::io::Result<()> {
     for (item, result) in report.items.iter().zip(&report.results) {
         let (mut file_rejected, mut file_warned) = ("-".to_owned(), "-".to_owned());
         let (result, row_count, byte_count, why) = match result {
-            FileResult::Acknowledged { ack, rows_rejected, rows_warned, misses } => {
+            FileResult::Acknowledged { ack, rows_rejected, rows_warned, misses, cqube_duplicate_discards } => {
                 acked += 1;
                 (rows, bytes) = (rows + ack.rows, bytes + ack.bytes);
                 (rejected, warned) = (rejected + rows_rejected, warned + rows_warned);
                 (file_rejected, file_warned) = (rows_rejected.to_string(), rows_warned.to_string());
-                let missed = if misses.is_empty() {
-                    String::new()
-                } else {
-                    format!("  (rejected: {})", crate::sink::misses_text(misses))
-                };
+                let mut notes = Vec::new();
+                if !misses.is_empty() {
+                    notes.push(format!("rejected: {}", crate::sink::misses_text(misses)));
+                }
+                if *cqube_duplicate_discards > 0 {
+                    notes.push(crate::sink::discards_text(*cqube_duplicate_discards));
+                }
+                let missed = if notes.is_empty() { String::new() } else { format!("  ({})", notes.join("; ")) };
                 let why = if ack.confirmed == Some(false) {
                     format!("  sent, not confirmed (ingestion may have moved it){missed}")
                 } else {

@@ -123,6 +123,9 @@ impl Printer {
                 misses.join(", ")
             ),
         };
+        if file.cqube_duplicate_discards > 0 {
+            let _ = writeln!(err, "  duplicates: {}", crate::sink::discards_text(file.cqube_duplicate_discards));
+        }
         for m in &file.misses {
             let _ = writeln!(
                 err,

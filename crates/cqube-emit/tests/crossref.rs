@@ -36,13 +36,15 @@ with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
 const UNKNOWN_SCHOOLS: u64 = 7;
 const UNKNOWN_EXAMS: u64 = 2;
 const UNKNOWN_QUESTIONS: u64 = 3;
+/// Later copies of an attendance row: one exact, one that differs.
+const DUPLICATES: u64 = 2;
 
 /// A generated cqube_emission folder (referentially consistent) with orphans injected: attendance of 7 schools
-/// no master knows, PAT results of 2 unknown exams and 3 unknown questions, and one new school in an unknown
+/// no master knows (and two later copies of a row, `DUPLICATES`), PAT results of 2 unknown exams and 3 unknown questions, and one new school in an unknown
 /// cluster (a school no transaction names, so nothing cascades).
 fn folder_with_orphans(dir: &Path) -> BTreeMap<String, PathBuf> {
     let generated = gen_all(dir, "200");
-    let attendance: Vec<Vec<(&str, String)>> = (0..UNKNOWN_SCHOOLS)
+    let mut attendance: Vec<Vec<(&str, String)>> = (0..UNKNOWN_SCHOOLS)
         .map(|i| {
             vec![
                 ("StudentAttendanceId", format!("{}", 900_000_000 + i)),
@@ -50,6 +52,8 @@ fn folder_with_orphans(dir: &Path) -> BTreeMap<String, PathBuf> {
             ]
         })
         .collect();
+    // And two copies of the last row: one exact, one that differs (cQube would discard all three rows).
+    attendance.extend([vec![], vec![("AadhaarUID", "999999999999".to_owned())]]);
     inject(&generated["student_attendance"], &attendance);
     let mut results: Vec<Vec<(&str, String)>> = (0..UNKNOWN_EXAMS)
         .map(|i| vec![("exam_id", format!("{}", 990_000 + i)), ("student_uid", format!("{}", 8_800_000_000 + i))])
@@ -99,7 +103,9 @@ fn issue_16_validate_counts_every_orphan_of_a_folder_and_sends_nothing() {
     let summary = of(&checked, "summary")[0];
     assert_eq!(misses(&summary["misses"]), expected());
     let attendance = files["student_attendance"];
-    assert_eq!(attendance["rows_rejected"], UNKNOWN_SCHOOLS);
+    assert_eq!(attendance["rows_rejected"], UNKNOWN_SCHOOLS + DUPLICATES);
+    assert_eq!(attendance["cqube_duplicate_discards"], 3, "the first copy and both later ones");
+    assert_eq!(summary["cqube_duplicate_discards"], 3);
     assert_eq!(attendance["misses"][0]["rule"], "unknown_school");
     assert_eq!(attendance["misses"][0]["column"], "SchoolId");
     assert_eq!(attendance["misses"][0]["master"], "school_master.udise_sch_code");
@@ -132,8 +138,10 @@ fn issue_16_validate_counts_every_orphan_of_a_folder_and_sends_nothing() {
     assert!(error.contains("cluster_cd") && error.contains("unknown_cluster"), "{error}");
     let error = files["periodic_exam_result_trans"]["error"].as_str().unwrap();
     assert!(error.contains("exam_id") && error.contains("990000") && error.contains("unknown_exam"), "{error}");
-    // A master that failed gave no codes: what refers to it is not checked against a partial list.
-    assert!(files["student_attendance"]["error"].is_null(), "{:?}", files["student_attendance"]);
+    // A master that failed gave no codes: what refers to it is not checked against a partial list, and the
+    // attendance file stops at its first duplicate instead.
+    let error = files["student_attendance"]["error"].as_str().unwrap();
+    assert!(error.contains("duplicate key") && !error.contains("unknown_school"), "{error}");
 }
 
 #[test]
@@ -145,9 +153,11 @@ fn issue_16_masters_emitted_before_are_read_from_a_folder() {
     std::fs::create_dir_all(&attendance).unwrap();
     std::fs::copy(&generated["student_attendance"], attendance.join("student_attendance.zip")).unwrap();
     let july = work.path().join("july");
-    // Without masters nothing is known: nothing is checked, every row passes.
-    let alone = events(&run_ok(bin().args(["validate", "--json", "--on-error", "skip"]).arg(&july)));
-    assert_eq!(of(&alone, "summary")[0]["rows_rejected"], 0);
+    // Without masters no code is known, so none is checked: only the duplicates are rejected.
+    let out = bin().args(["validate", "--json", "--on-error", "skip"]).arg(&july).output().unwrap();
+    let alone = events(&String::from_utf8(out.stdout).unwrap());
+    assert_eq!(of(&alone, "summary")[0]["rows_rejected"], DUPLICATES);
+    assert!(of(&alone, "summary")[0]["misses"].as_object().unwrap().is_empty());
     let out = bin()
         .args(["validate", "--json", "--on-error", "skip", "--masters"])
         .arg(&masters)
@@ -188,16 +198,18 @@ fn issue_16_emit_on_error_skip_leaves_orphans_out_and_reports_them() {
     let acks = by_source(&sent, "file_acknowledged");
     assert_eq!(acks.len(), generated.len(), "every file is sent");
     let attendance = acks["student_attendance"];
-    assert_eq!(attendance["rows_rejected"], UNKNOWN_SCHOOLS);
+    assert_eq!(attendance["rows_rejected"], UNKNOWN_SCHOOLS + DUPLICATES);
     assert_eq!(misses(&attendance["misses"]), [("unknown_school".to_owned(), UNKNOWN_SCHOOLS)].into());
-    assert_eq!(attendance["ack"]["rows"], attendance_rows - UNKNOWN_SCHOOLS, "the orphans are left out");
+    assert_eq!(attendance["ack"]["rows"], attendance_rows - UNKNOWN_SCHOOLS - DUPLICATES, "orphans, later copies out");
+    assert_eq!(attendance["cqube_duplicate_discards"], 3, "what cQube would have dropped of the copies");
     assert_eq!(acks["periodic_exam_result_trans"]["ack"]["rows"], result_rows - UNKNOWN_EXAMS - UNKNOWN_QUESTIONS);
     // A file with no orphan is sent as it is, byte for byte.
     let district = acks["district_master"];
     assert_eq!(district["ack"]["bytes"], std::fs::metadata(&generated["district_master"]).unwrap().len());
-    assert!(district.get("misses").is_none());
+    assert!(district.get("misses").is_none() && district.get("cqube_duplicate_discards").is_none());
     let summary = of(&sent, "summary")[0];
     assert_eq!(misses(&summary["misses"]), expected());
+    assert_eq!(summary["cqube_duplicate_discards"], 3);
     let report = std::fs::read_to_string(&rejects).unwrap();
     assert_eq!(report.lines().filter(|l| l.contains("unknown_school")).count() as u64, UNKNOWN_SCHOOLS, "{report}");
 }
