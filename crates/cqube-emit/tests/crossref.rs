@@ -213,3 +213,49 @@ fn issue_16_emit_on_error_skip_leaves_orphans_out_and_reports_them() {
     let report = std::fs::read_to_string(&rejects).unwrap();
     assert_eq!(report.lines().filter(|l| l.contains("unknown_school")).count() as u64, UNKNOWN_SCHOOLS, "{report}");
 }
+
+/// Peak RSS (KiB) of `cmd`, measured by GNU time, and its stdout.
+fn peak_kib(cmd: &mut Command, report: &Path) -> (u64, String) {
+    let mut timed = Command::new("/usr/bin/time");
+    timed.args(["-f", "%M", "-o"]).arg(report).arg(cmd.get_program()).args(cmd.get_args());
+    timed.envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))));
+    let out = timed.output().unwrap();
+    assert!(out.status.code().is_some_and(|c| c <= 1), "{}", String::from_utf8_lossy(&out.stderr));
+    // GNU time writes "Command exited with non-zero status 1" first when it did.
+    let kib = std::fs::read_to_string(report).unwrap().lines().last().unwrap().trim().parse().unwrap();
+    (kib, String::from_utf8(out.stdout).unwrap())
+}
+
+/// The stated bound (docs/checks.md): a master column's codes take 8 bytes each, at most twice that while the
+/// master is read: 24 MiB for the 1.5 million schools of a large state.
+#[test]
+fn issue_16_the_schools_of_a_large_state_are_checked_within_the_stated_memory_bound() {
+    const SCHOOLS: &str = "1500000";
+    let work = tempfile::tempdir().unwrap();
+    let (masters, july) = (work.path().join("masters"), work.path().join("july"));
+    let (school, attendance) =
+        (masters.join("school_master/school_mst.zip"), july.join("student_attendance/student_attendance.zip"));
+    let generate = |source: &str, rows: &str, out: &Path| {
+        std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+        let args = ["gen", "--source", source, "--schools", SCHOOLS, "--rows", rows, "--format", "zip", "--level", "1"];
+        run_ok(bin().args(args).arg("-o").arg(out));
+    };
+    generate("school_master", SCHOOLS, &school);
+    generate("student_attendance", "20000", &attendance);
+    inject(&attendance, &[vec![("StudentAttendanceId", "990000001".into()), ("SchoolId", "99999999999".into())]]);
+    let report = work.path().join("time.txt");
+
+    // The same school master read without keeping its codes (nothing refers to it), then kept and looked up.
+    let (alone, _) = peak_kib(bin().args(["validate", "-q", "--on-error", "skip"]).arg(&masters), &report);
+    let (kept, out) = peak_kib(
+        bin().args(["validate", "--json", "--on-error", "skip", "--masters"]).arg(&masters).arg(&july),
+        &report,
+    );
+    let summary = of(&events(&out), "summary")[0].clone();
+    assert_eq!(misses(&summary["misses"]), [("unknown_school".to_owned(), 1)].into(), "1.5 M codes, one orphan");
+    let bound_kib = 2 * 8 * 1_500_000 / 1024;
+    assert!(
+        kept <= alone + bound_kib + 8 * 1024,
+        "peak {kept} KiB, {alone} KiB without the codes, bound {bound_kib} KiB"
+    );
+}
