@@ -8,7 +8,7 @@
 //! the 1.5 million schools of a large state, at most twice that while a master is read.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::Context;
@@ -25,8 +25,6 @@ type MasterColumn = (String, String);
 #[derive(Debug, Default, Clone)]
 pub struct Supplied {
     codes: BTreeMap<MasterColumn, Arc<CodeSet>>,
-    /// The master files read: source, path and rows.
-    pub files: Vec<(String, PathBuf, u64)>,
 }
 
 impl Supplied {
@@ -48,11 +46,11 @@ impl Supplied {
         let referred = referred_columns(catalog);
         let items = crate::plan::build(catalog, &[dir.to_path_buf()], None, &[], &[], options)?;
         let mut supplied = Supplied::default();
-        for item in items.iter().filter(|i| referred.keys().any(|(m, _)| *m == i.source)) {
+        for item in items.iter().filter(|i| referred.iter().any(|(m, _)| *m == i.source)) {
             let ItemInput::Zip(path) = &item.input else { continue };
             let source = catalog.get(&item.source).context("source left the catalog")?;
             let collect: Vec<String> =
-                referred.keys().filter(|(m, _)| *m == item.source).map(|(_, c)| c.clone()).collect();
+                referred.iter().filter(|(m, _)| *m == item.source).map(|(_, c)| c.clone()).collect();
             let cross = CrossChecks { collect, lookups: Vec::new() };
             let options = ConvertOptions { on_error: OnError::Skip, max_errors: None, cross, ..options.clone() };
             let entry = crate::zip_check::open_entry(path, source, limits).map_err(|e| fail(ExitStatus::Input, e))?;
@@ -64,13 +62,13 @@ impl Supplied {
                 .with_context(|| format!("--masters: reading {}", path.display()))?;
             tracing::info!(source = %item.source, path = %path.display(), rows = summary.rows_out, "master codes read");
             supplied.add(&item.source, &summary.codes);
-            supplied.files.push((item.source.clone(), path.clone(), summary.rows_out));
         }
         Ok(supplied)
     }
 
     fn add(&mut self, master: &str, codes: &[(String, Arc<CodeSet>)]) {
         for (column, set) in codes {
+            tracing::debug!(master, column = %column, codes = set.len(), bytes = set.memory_bytes(), "master codes kept");
             let merged = match self.codes.remove(&(master.to_owned(), column.clone())) {
                 Some(before) => Arc::new(before.union(set)),
                 None => Arc::clone(set),
@@ -80,15 +78,9 @@ impl Supplied {
     }
 }
 
-/// Every master column some source of the catalog refers to, with a referring source.
-fn referred_columns(catalog: &Catalog) -> BTreeMap<MasterColumn, String> {
-    let mut referred = BTreeMap::new();
-    for s in catalog.sources() {
-        for r in &s.references {
-            referred.entry((r.master.clone(), r.master_column.clone())).or_insert_with(|| s.name.clone());
-        }
-    }
-    referred
+/// Every master column some source of the catalog refers to.
+fn referred_columns(catalog: &Catalog) -> BTreeSet<MasterColumn> {
+    catalog.sources().iter().flat_map(|s| &s.references).map(|r| (r.master.clone(), r.master_column.clone())).collect()
 }
 
 /// The master codes of one plan: what each file collects and what it checks.
