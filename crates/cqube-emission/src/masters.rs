@@ -1,8 +1,8 @@
 //! Cross-source checks within a plan (issue 16): the codes of the plan's masters (schools, clusters, blocks,
 //! districts, exams, questions), collected as each master is produced, and looked up by the rows of the files that
 //! refer to them. Masters go first in dependency order, so a dependent's codes are known before it starts. A
-//! reference is checked only when its master is in the plan or supplied (`--masters DIR`, masters emitted before);
-//! a master acknowledged by an earlier run of the same job is not read again, so its references go unchecked.
+//! reference is checked only when its master is in the plan or supplied (`--masters DIR`, masters emitted before).
+//! A master an earlier run of the same job delivered is read again for its codes (`run.rs`, `recollect_codes`).
 //!
 //! Memory: 8 bytes per distinct code plus 256 KiB per master column (`cqube_convert::CodeSet`): about 12 MiB for
 //! the 1.5 million schools of a large state, at most twice that while a master is read.

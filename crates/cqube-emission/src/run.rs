@@ -286,6 +286,9 @@ async fn emit_one(ctx: &Ctx, index: usize, item: &Item) -> FileResult {
     });
     match emit_file(ctx, index, item).await {
         Ok(Outcome::Acked { ack, counts, resumed }) => {
+            if resumed {
+                recollect_codes(ctx, item).await;
+            }
             let event = Event::FileAcknowledged {
                 source: ack.source.clone(),
                 already: resumed,
@@ -322,6 +325,38 @@ async fn emit_one(ctx: &Ctx, index: usize, item: &Item) -> FileResult {
             });
             FileResult::Failed { status, error }
         }
+    }
+}
+
+/// A master an earlier run of the job delivered is not produced again, yet the files after it still need its codes:
+/// they are read from its file (nothing sent). A database or stream master is not read twice, so the references to
+/// it go unchecked, with a warning.
+async fn recollect_codes(ctx: &Ctx, item: &Item) {
+    let collect = ctx.masters.cross_checks(&ctx.catalog, &item.source).collect;
+    if collect.is_empty() {
+        return;
+    }
+    if !item.input.is_file() {
+        tracing::warn!(source = %item.source, "delivered by an earlier run and not a file: the references to it are not checked");
+        return;
+    }
+    let options = cqube_convert::ConvertOptions {
+        on_error: cqube_convert::OnError::Skip,
+        max_errors: None,
+        ..ctx.settings.convert.clone()
+    }
+    .with_cross(cqube_convert::CrossChecks { collect, lookups: Vec::new() });
+    let (catalog, item_owned, limits) = (Arc::clone(&ctx.catalog), item.clone(), ctx.settings.zip_limits);
+    let read = tokio::task::spawn_blocking(move || {
+        crate::validate::check_file(&catalog, &item_owned, &options, &limits, &mut cqube_convert::NoRejects)
+    })
+    .await;
+    match read {
+        Ok(Ok(summary)) => ctx.masters.add(&item.source, &summary.codes),
+        Ok(Err(e)) => {
+            tracing::warn!(source = %item.source, error = %format!("{e:#}"), "reading the codes of a master delivered earlier failed: the references to it are not checked");
+        }
+        Err(e) => tracing::warn!(source = %item.source, error = %e, "the reading thread panicked"),
     }
 }
 

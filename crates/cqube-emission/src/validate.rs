@@ -117,7 +117,7 @@ pub fn check_plan(
     plan
 }
 
-fn check_file(
+pub(crate) fn check_file(
     catalog: &Catalog,
     item: &Item,
     options: &ConvertOptions,
