@@ -286,7 +286,7 @@ async fn emit_one(ctx: &Ctx, index: usize, item: &Item) -> FileResult {
     });
     match emit_file(ctx, index, item).await {
         Ok(Outcome::Acked { ack, counts, resumed }) => {
-            if resumed {
+            if !counts.produced {
                 recollect_codes(ctx, item).await;
             }
             let event = Event::FileAcknowledged {
@@ -328,8 +328,8 @@ async fn emit_one(ctx: &Ctx, index: usize, item: &Item) -> FileResult {
     }
 }
 
-/// A master an earlier run of the job delivered is not produced again, yet the files after it still need its codes:
-/// they are read from its file (nothing sent). A database or stream master is not read twice, so the references to
+/// A master acknowledged without being produced by this run (an earlier run delivered it, or its upload landed
+/// although the answer was lost) still owes the files after it its codes: they are read from its file (nothing sent). A database or stream master is not read twice, so the references to
 /// it go unchecked, with a warning.
 async fn recollect_codes(ctx: &Ctx, item: &Item) {
     let collect = ctx.masters.cross_checks(&ctx.catalog, &item.source).collect;
@@ -583,6 +583,7 @@ async fn send(
             by_rule
         }),
         cqube_duplicate_discards: produced.cqube_duplicate_discards,
+        produced: true,
     };
     Ok((ack, counts))
 }
@@ -595,6 +596,8 @@ struct RowCounts {
     warned: u64,
     misses: BTreeMap<String, u64>,
     cqube_duplicate_discards: u64,
+    /// This run produced the file (so a master's codes are collected); `false` for one acknowledged without that.
+    produced: bool,
 }
 
 /// What the producer thread needs for `item`; `report_rejects` on the one pass whose rejects go to the report.
