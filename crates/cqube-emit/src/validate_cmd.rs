@@ -107,15 +107,15 @@ impl Printer {
         let mut err = std::io::stderr().lock();
         if !self.header {
             self.header = true;
-            let _ = writeln!(err, "{:<32} {:>10} {:>9} {:>9}  misses", "source", "rows", "rejected", "warned");
+            let _ = writeln!(err, "{:<38} {:>10} {:>9} {:>9}  misses", "source", "rows", "rejected", "warned");
         }
         let misses: Vec<String> =
             file.misses.iter().map(|m| format!("{} {} ({})", m.rule, m.count, m.column)).collect();
         let _ = match &file.error {
-            Some(error) => writeln!(err, "{:<32} {:>10} {:>9} {:>9}  failed: {error}", file.source, "-", "-", "-"),
+            Some(error) => writeln!(err, "{:<38} {:>10} {:>9} {:>9}  failed: {error}", file.source, "-", "-", "-"),
             None => writeln!(
                 err,
-                "{:<32} {:>10} {:>9} {:>9}  {}",
+                "{:<38} {:>10} {:>9} {:>9}  {}",
                 file.source,
                 file.rows_in,
                 file.rows_rejected,
