@@ -36,7 +36,7 @@ complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -s h -l help -d 'Pri
 complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -s V -l version -d 'Print version'
 complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "catalog" -d 'List the data sources cQube accepts, or show one in full.'
 complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "convert" -d 'Convert a raw export into a cQube-ready zip (pipe-delimited, catalog header, one CSV per zip).'
-complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "validate" -d 'Check an export against the catalog without writing anything (except --rejects).'
+complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "validate" -d 'Check an export, or a whole cqube_emission folder, against the catalog; nothing is written or sent.'
 complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "gen" -d 'Generate deterministic synthetic data for any data source (for trials and benchmarks).'
 complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "bench" -d 'Measure this machine before a real run: convert and emit generated data, and recommend settings.'
 complete -c cqube-emit -n "__fish_cqube_emit_needs_command" -f -a "emit" -d 'Emit exports to cQube through the emission API (or its bucket, --s3): converted, zipped, sent in parts.'
@@ -97,6 +97,7 @@ complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand validate" -l max-e
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand validate" -l rejects -d 'Write every rejected row (file, line, column, value, rule) to this CSV report' -r -F
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand validate" -l null-token -d 'A value that means null (repeatable). Default: empty, NULL, null, NA, N/A' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand validate" -l threads -d 'Worker threads (default: all cores). [env: CQUBE_EMIT_THREADS]' -r
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand validate" -l masters -d 'A cqube_emission folder of masters emitted earlier: rows whose school, cluster, block, district, exam or question codes are in neither these nor the checked folder\'s own masters are errors (unknown_school, ...)' -r -F
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand validate" -l log-format -d 'Log format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand validate" -l config -d 'Config file (default: $CQUBE_EMIT_CONFIG, then ./cqube-emit.toml when present)' -r -F
@@ -154,6 +155,7 @@ complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -s s -l sour
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l on-error -d 'What a bad row in a converted export does (fail the file, or skip the row). Config `[convert] on_error`. [env: CQUBE_EMIT_ON_ERROR]' -r -f -a "fail\t''
 skip\t''"
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l rejects -d 'Write every row left out of a converted export (file, line, column, value, rule) to this CSV report' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l masters -d 'A cqube_emission folder of masters emitted earlier (school, cluster, block, district, exam and question masters): rows whose codes are in neither these nor the plan\'s own masters are errors (unknown_school, ...)' -r -F
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l level -d 'Deflate level 0-9 for converted exports. [env: CQUBE_EMIT_LEVEL]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l api -d 'Emission API base URL (what `cqube-emit serve` prints). Config key `emit.api`. [env: CQUBE_EMIT_API]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l token -d 'API token. Prefer CQUBE_EMIT_TOKEN or a token file: a flag shows in `ps`. [env: CQUBE_EMIT_TOKEN]' -r
@@ -190,6 +192,7 @@ complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -s s -l sourc
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l on-error -d 'What a bad row in a converted export does (fail the file, or skip the row). Config `[convert] on_error`. [env: CQUBE_EMIT_ON_ERROR]' -r -f -a "fail\t''
 skip\t''"
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l rejects -d 'Write every row left out of a converted export (file, line, column, value, rule) to this CSV report' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l masters -d 'A cqube_emission folder of masters emitted earlier (school, cluster, block, district, exam and question masters): rows whose codes are in neither these nor the plan\'s own masters are errors (unknown_school, ...)' -r -F
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l level -d 'Deflate level 0-9 for converted exports. [env: CQUBE_EMIT_LEVEL]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l api -d 'Emission API base URL (what `cqube-emit serve` prints). Config key `emit.api`. [env: CQUBE_EMIT_API]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l token -d 'API token. Prefer CQUBE_EMIT_TOKEN or a token file: a flag shows in `ps`. [env: CQUBE_EMIT_TOKEN]' -r

@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::chunk::{Chunk, ChunkError, Chunker};
 use crate::input::Input;
 use crate::keys::KeySet;
+use crate::refs::{CodeSet, CrossChecks, Gatherer};
 use crate::reject::{Reject, RejectSink};
 
 /// What to do with a row that breaks a rule.
@@ -55,6 +56,16 @@ pub struct ConvertOptions {
     pub strict: bool,
     /// `source.column` names whose warning rules are errors, as with `strict` for those columns only.
     pub strict_checks: Vec<String>,
+    /// Codes to collect for other sources, and references to check against masters read before.
+    pub cross: CrossChecks,
+}
+
+impl ConvertOptions {
+    /// These options with `cross` as the cross-source checks.
+    #[must_use]
+    pub fn with_cross(self, cross: CrossChecks) -> ConvertOptions {
+        ConvertOptions { cross, ..self }
+    }
 }
 
 impl Default for ConvertOptions {
@@ -74,6 +85,7 @@ impl Default for ConvertOptions {
             known_extra_columns: Vec::new(),
             strict: false,
             strict_checks: Vec::new(),
+            cross: CrossChecks::default(),
         }
     }
 }
@@ -167,6 +179,16 @@ pub struct Summary {
     pub csv_bytes: u64,
     /// Zip bytes written (0 when only validating).
     pub bytes_out: u64,
+    /// Rows rejected because a code is missing from its master (`unknown_school`, ...), per column.
+    pub misses: Vec<Missed>,
+    /// The codes collected for [`CrossChecks::collect`], by column.
+    #[serde(skip)]
+    pub codes: Vec<(String, Arc<CodeSet>)>,
+    /// Later copies of a key identical to its first copy (among the rejected duplicates): cQube collapses them.
+    pub duplicates_exact: u64,
+    /// Rows cQube itself would discard, were the file sent without our duplicate check: every copy of a key whose
+    /// copies differ (INGESTION.md §2.6). Ours keeps each key's first copy instead.
+    pub cqube_duplicate_discards: u64,
     /// Keys held for the duplicate check, and whether every row's key was checked.
     pub keys_tracked: u64,
     pub key_check_complete: bool,
@@ -185,6 +207,19 @@ pub struct Warned {
     pub count: u64,
     pub first_line: u64,
     /// The first offending value, cut as in the rejects report.
+    pub first_value: String,
+}
+
+/// Rows whose code a master lacks, for one referring column.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Missed {
+    pub column: String,
+    /// `unknown_school`, ...
+    pub rule: &'static str,
+    /// The master column looked in: `school_master.udise_sch_code`.
+    pub master: String,
+    pub count: u64,
+    pub first_line: u64,
     pub first_value: String,
 }
 
@@ -376,6 +411,12 @@ impl Prepared<'_> {
             csv_bytes,
             warned: BTreeMap::new(),
             rows_warned: 0,
+            gatherers: work.collect.iter().map(|_| Gatherer::default()).collect(),
+            misses: BTreeMap::new(),
+            duplicate_keys: std::collections::HashMap::new(),
+            duplicates_exact: 0,
+            cqube_duplicate_discards: 0,
+            duplicates_preview_complete: true,
         };
         pipeline(chunker, &work, options.chunks_in_flight.max(1), |chunk| {
             work.recycle(state.take(chunk, &mut out, rejects)?);
@@ -409,18 +450,34 @@ impl Prepared<'_> {
             rows_rejected: state.rejected,
             rows_warned: state.rows_warned,
             warned: state.warned(),
+            misses: state.misses(&work),
+            codes: work
+                .collect
+                .iter()
+                .zip(std::mem::take(&mut state.gatherers))
+                .map(|(&column, g)| (source.columns[column].name.clone(), Arc::new(g.finish())))
+                .collect(),
             dropped_columns: self.header_map.dropped.clone(),
             bytes_in: bytes_read.load(Ordering::Relaxed),
             csv_bytes: state.csv_bytes,
             bytes_out: 0,
+            duplicates_exact: state.duplicates_exact,
+            cqube_duplicate_discards: state.cqube_duplicate_discards,
             keys_tracked: state.keys.as_ref().map_or(0, KeySet::tracked),
             key_check_complete: state.keys.as_ref().is_none_or(KeySet::complete),
             seconds: self.started.elapsed().as_secs_f64(),
-            warnings: if state.rows_in == 0 {
-                vec!["no data rows: the input holds a header and nothing else".to_owned()]
-            } else {
-                Vec::new()
-            },
+            warnings: [
+                (state.rows_in == 0).then(|| "no data rows: the input holds a header and nothing else".to_owned()),
+                (!state.duplicates_preview_complete).then(|| {
+                    format!(
+                        "what cQube's duplicate rule would discard is counted for the first {MAX_DUPLICATE_KEYS} \
+                         duplicated keys only"
+                    )
+                }),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
             input,
         })
     }
@@ -439,7 +496,20 @@ struct Tally<'a> {
     /// Per (column, rule) broken: the count, the first line and value.
     warned: BTreeMap<(usize, usize), (u64, u64, String)>,
     rows_warned: u64,
+    /// One per collected column.
+    gatherers: Vec<Gatherer>,
+    /// Per referring column: rows rejected for a missing code, the first line and value.
+    misses: BTreeMap<usize, (u64, u64, String)>,
+    /// Per key seen more than once: its copies so far and whether they differ.
+    duplicate_keys: std::collections::HashMap<u64, (u64, bool)>,
+    duplicates_exact: u64,
+    cqube_duplicate_discards: u64,
+    duplicates_preview_complete: bool,
 }
+
+/// Keys seen more than once whose copies are counted for the preview of cQube's duplicate rule (24 MiB at most);
+/// past it, the preview says it is partial.
+const MAX_DUPLICATE_KEYS: usize = 1 << 20;
 
 impl Tally<'_> {
     fn take(
@@ -449,7 +519,9 @@ impl Tally<'_> {
         sink: &mut dyn RejectSink,
     ) -> Result<Vec<u8>, Error> {
         self.rows_in += c.rows_in;
-        let duplicates = self.keys.as_mut().map(|keys| keys.insert_all(&c.key_hashes)).unwrap_or_default();
+        let copies = self.keys.as_mut().map(|keys| keys.insert_all(&c.key_hashes, &c.row_hashes)).unwrap_or_default();
+        self.preview_cqube_duplicates(&c.key_hashes, &copies);
+        let duplicates: Vec<usize> = copies.iter().map(|&(row, _)| row).collect();
         for &row in &duplicates {
             c.rejects.push(self.duplicate_reject(&c, row));
         }
@@ -462,6 +534,10 @@ impl Tally<'_> {
         } else {
             for r in &c.rejects {
                 sink.record(self.input, r).map_err(Error::Rejects)?;
+                if let Some(column) = r.reference_column {
+                    let entry = self.misses.entry(column).or_insert_with(|| (0, r.line, r.value.clone()));
+                    entry.0 += 1;
+                }
             }
             self.rejected += c.rejects.len() as u64;
             if let Some(max) = self.options.max_errors.filter(|&max| self.rejected > max) {
@@ -469,6 +545,10 @@ impl Tally<'_> {
             }
         }
         self.count_warnings(&c.warnings, &c.row_lines, &duplicates);
+        // Codes of rows dropped as duplicates are their first copy's codes too.
+        for &(slot, code) in &c.codes {
+            self.gatherers[slot as usize].push(code);
+        }
         if !duplicates.is_empty() {
             c.encoded = remove_rows(&c.encoded, &c.row_ends, &duplicates);
         }
@@ -478,6 +558,32 @@ impl Tally<'_> {
             out.write_all(&c.encoded).map_err(Error::Output)?;
         }
         Ok(c.encoded)
+    }
+
+    /// cQube's own duplicate rule on these later copies (INGESTION.md §2.6): an exact copy collapses into the first,
+    /// a copy that differs makes cQube discard every copy of its key, the first and the exact ones included.
+    fn preview_cqube_duplicates(&mut self, key_hashes: &[u64], copies: &[(usize, bool)]) {
+        for &(row, same) in copies {
+            let full = self.duplicate_keys.len() >= MAX_DUPLICATE_KEYS;
+            let key = key_hashes[row];
+            let Some((count, differ)) = (match self.duplicate_keys.get_mut(&key) {
+                Some(state) => Some(state),
+                None if full => None,
+                None => Some(self.duplicate_keys.entry(key).or_insert((1, false))),
+            }) else {
+                self.duplicates_preview_complete = false;
+                continue;
+            };
+            *count += 1;
+            match (same, *differ) {
+                (_, true) => self.cqube_duplicate_discards += 1,
+                (true, false) => self.duplicates_exact += 1,
+                (false, false) => {
+                    *differ = true;
+                    self.cqube_duplicate_discards += *count;
+                }
+            }
+        }
     }
 
     /// Counts the warnings of the rows written (not of those dropped as duplicates).
@@ -492,6 +598,24 @@ impl Tally<'_> {
                 last_line = Some(w.line);
             }
         }
+    }
+
+    /// The reference misses, in catalog order.
+    fn misses(&self, work: &Work) -> Vec<Missed> {
+        self.misses
+            .iter()
+            .filter_map(|(&column, (count, first_line, value))| {
+                let (_, rule, master) = work.lookups[column].as_ref()?;
+                Some(Missed {
+                    column: self.source.columns[column].name.clone(),
+                    rule: rule.as_str(),
+                    master: master.clone(),
+                    count: *count,
+                    first_line: *first_line,
+                    first_value: value.clone(),
+                })
+            })
+            .collect()
     }
 
     /// The warning counts, in catalog order.
@@ -558,6 +682,13 @@ struct Work {
     slots: Vec<Slot>,
     quick: Vec<QuickRule>,
     is_key: Vec<bool>,
+    /// Per column: the master codes it must be found among (set, rule, master column).
+    lookups: Vec<Option<(Arc<CodeSet>, cqube_core::ReferenceRule, String)>>,
+    /// Columns whose codes are collected, and per column its place among them.
+    collect: Vec<usize>,
+    collect_slot: Vec<Option<u32>>,
+    /// Per column: whether its codes are integers (compared without leading zeros).
+    integer: Vec<bool>,
     header_len: usize,
     in_delimiter: u8,
     out_delimiter: u8,
@@ -584,8 +715,24 @@ impl Work {
                 c.raise_warnings();
             }
         }
+        let lookups = source
+            .columns
+            .iter()
+            .map(|c| {
+                let l = options.cross.lookups.iter().find(|l| l.column == c.name)?;
+                Some((Arc::clone(&l.codes), l.rule, l.master.clone()))
+            })
+            .collect();
+        let collect: Vec<usize> =
+            (0..source.columns.len()).filter(|&i| options.cross.collect.contains(&source.columns[i].name)).collect();
         Work {
             is_key: source.columns.iter().map(|c| source.key.contains(&c.name)).collect(),
+            lookups,
+            collect_slot: (0..source.columns.len())
+                .map(|i| collect.iter().position(|&c| c == i).map(|slot| slot as u32))
+                .collect(),
+            collect,
+            integer: source.columns.iter().map(|c| matches!(c.ty, cqube_core::ColumnType::Int { .. })).collect(),
             warns: columns.iter().map(Column::has_warnings).collect(),
             columns,
             slots: map.slots.clone(),
@@ -623,6 +770,10 @@ struct ChunkOutput {
     row_ends: Vec<u32>,
     row_lines: Vec<u64>,
     key_hashes: Vec<u64>,
+    /// For each keyed row: a 32-bit hash of the row as written (exact copies have equal ones).
+    row_hashes: Vec<u32>,
+    /// The fingerprints of the collected columns of the rows that passed: (place among them, fingerprint).
+    codes: Vec<(u32, u64)>,
     rejects: Vec<Reject>,
     /// Warning rules broken by the rows that passed, in row order.
     warnings: Vec<Warning>,
@@ -642,6 +793,7 @@ fn convert_chunk(w: &Work, chunk: &Chunk) -> ChunkOutput {
         w,
         keyed: w.is_key.contains(&true),
         key: Vec::new(),
+        codes: Vec::new(),
         out: ChunkOutput {
             index: chunk.index,
             rows_in: 0,
@@ -649,6 +801,8 @@ fn convert_chunk(w: &Work, chunk: &Chunk) -> ChunkOutput {
             row_ends: Vec::new(),
             row_lines: Vec::new(),
             key_hashes: Vec::new(),
+            row_hashes: Vec::new(),
+            codes: Vec::new(),
             rejects: Vec::new(),
             warnings: Vec::new(),
         },
@@ -777,6 +931,8 @@ struct Rows<'w> {
     w: &'w Work,
     keyed: bool,
     key: Vec<u8>,
+    /// The row's collected fingerprints.
+    codes: Vec<(u32, u64)>,
     out: ChunkOutput,
 }
 
@@ -789,18 +945,21 @@ impl Rows<'_> {
         let start = c.encoded.len();
         let warnings_before = c.warnings.len();
         self.key.clear();
+        self.codes.clear();
         let outcome = match invalid {
-            None => encode_row(self.w, record, line, &mut c.encoded, &mut self.key, &mut c.warnings),
+            None => encode_row(self.w, record, line, &mut c.encoded, (&mut self.key, &mut self.codes), &mut c.warnings),
             Some(invalid) => Err(utf8_reject(self.w, record, line, invalid)),
         };
         match outcome {
             Ok(()) => {
+                if self.keyed {
+                    c.key_hashes.push(xxhash_rust::xxh3::xxh3_64(&self.key));
+                    c.row_hashes.push(xxhash_rust::xxh3::xxh3_64(&c.encoded[start..]) as u32);
+                }
                 c.encoded.push(b'\n');
                 c.row_ends.push(c.encoded.len() as u32);
                 c.row_lines.push(line);
-                if self.keyed {
-                    c.key_hashes.push(xxhash_rust::xxh3::xxh3_64(&self.key));
-                }
+                c.codes.extend_from_slice(&self.codes);
                 true
             }
             Err(reject) => {
@@ -826,14 +985,14 @@ fn utf8_reject(w: &Work, record: &impl Fields, line: u64, (byte, offset): (u8, u
     Reject::new(line, column, &value, rule, "invalid_utf8")
 }
 
-/// Appends one record's output fields (no line end) and its key bytes, or says why the row is rejected.
-/// The record must be valid UTF-8.
+/// Appends one record's output fields (no line end), its key bytes and collected codes, or says why the row is
+/// rejected. The record must be valid UTF-8.
 fn encode_row(
     w: &Work,
     record: &impl Fields,
     line: u64,
     out: &mut Vec<u8>,
-    key: &mut Vec<u8>,
+    (key, codes): (&mut Vec<u8>, &mut Vec<(u32, u64)>),
     warnings: &mut Vec<Warning>,
 ) -> Result<(), Reject> {
     if record.count() != w.header_len {
@@ -883,6 +1042,16 @@ fn encode_row(
             // The value as written: quoting is one-to-one, so equal keys are equal written bytes.
             key.extend_from_slice(if null { NULL_KEY } else { &out[written..] });
             key.push(0x1f);
+        }
+        if let Some(slot) = w.collect_slot[i].filter(|_| !null) {
+            codes.push((slot, crate::refs::fingerprint(&out[written..], w.integer[i])));
+        }
+        if let Some((set, rule, master)) = w.lookups[i].as_ref().filter(|_| !null)
+            && !set.contains(crate::refs::fingerprint(&out[written..], w.integer[i]))
+        {
+            let value = String::from_utf8_lossy(&out[written..]);
+            let what = format!("{rule}: not in {master}, which cQube joins on: the row would be lost");
+            return Err(Reject::new(line, Some(&column.name), &value, what, rule.as_str()).of_reference(i));
         }
     }
     Ok(())
@@ -1035,6 +1204,7 @@ mod tests {
             w,
             keyed: true,
             key: Vec::new(),
+            codes: Vec::new(),
             out: ChunkOutput {
                 index: 0,
                 rows_in: 0,
@@ -1042,6 +1212,8 @@ mod tests {
                 row_ends: Vec::new(),
                 row_lines: Vec::new(),
                 key_hashes: Vec::new(),
+                row_hashes: Vec::new(),
+                codes: Vec::new(),
                 rejects: Vec::new(),
                 warnings: Vec::new(),
             },
@@ -1077,8 +1249,8 @@ mod tests {
             assert_eq!(split.rows_in, csv.rows_in);
             assert_eq!(String::from_utf8_lossy(&split.encoded), String::from_utf8_lossy(&csv.encoded));
             assert_eq!(
-                (&split.row_ends, &split.row_lines, &split.key_hashes),
-                (&csv.row_ends, &csv.row_lines, &csv.key_hashes)
+                (&split.row_ends, &split.row_lines, &split.key_hashes, &split.row_hashes),
+                (&csv.row_ends, &csv.row_lines, &csv.key_hashes, &csv.row_hashes)
             );
             assert_eq!(split.rejects, csv.rejects);
             let warned =

@@ -18,8 +18,10 @@ mod chunk;
 mod engine;
 mod input;
 mod keys;
+mod refs;
 mod reject;
 
-pub use engine::{ConvertOptions, Error, OnError, Prepared, Progress, Summary, Warned, prepare};
+pub use engine::{ConvertOptions, Error, Missed, OnError, Prepared, Progress, Summary, Warned, prepare};
 pub use input::Input;
+pub use refs::{CodeSet, CrossChecks, Lookup, fingerprint};
 pub use reject::{NoRejects, Reject, RejectCsv, RejectSink, SharedRejects};

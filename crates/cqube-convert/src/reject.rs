@@ -18,6 +18,9 @@ pub struct Reject {
     pub rule: String,
     /// A stable identifier of the rule, for machines.
     pub code: &'static str,
+    /// For a code missing from its master: the referring column's place in the source.
+    #[serde(skip)]
+    pub(crate) reference_column: Option<usize>,
 }
 
 const VALUE_LIMIT: usize = 200;
@@ -28,7 +31,13 @@ impl Reject {
             Some((cut, _)) => format!("{}… ({} bytes)", &value[..cut], value.len()),
             None => value.to_owned(),
         };
-        Reject { line, column: column.map(str::to_owned), value, rule, code }
+        Reject { line, column: column.map(str::to_owned), value, rule, code, reference_column: None }
+    }
+
+    /// This reject as a missing reference of the source's column `column`.
+    pub(crate) fn of_reference(mut self, column: usize) -> Reject {
+        self.reference_column = Some(column);
+        self
     }
 }
 

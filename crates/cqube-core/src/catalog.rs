@@ -2,7 +2,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Check, Rule, Severity, canonical_name};
+use crate::{Check, Reference, ReferenceRule, Rule, Severity, canonical_name};
 
 const BUILTIN_SOURCES: &str = include_str!("../catalog/datasources.json");
 const BUILTIN_CHECKS: &str = include_str!("../catalog/checks.json");
@@ -38,6 +38,9 @@ pub struct DataSource {
     pub key: Vec<String>,
     /// Sources whose emission must be acknowledged before this one is sent.
     pub depends_on: Vec<String>,
+    /// Columns whose codes must be found in a master's column (checked when that master is emitted with it or
+    /// supplied with `--masters`).
+    pub references: Vec<Reference>,
     /// Field separator cQube's reader uses for this source (`|`, or `,` for DIKSHA).
     #[serde(serialize_with = "as_char")]
     pub delimiter: u8,
@@ -391,6 +394,24 @@ struct Overlay {
     delimiter: BTreeMap<String, char>,
     aliases: BTreeMap<String, BTreeMap<String, Vec<String>>>,
     checks: BTreeMap<String, BTreeMap<String, Vec<Rule>>>,
+    /// What each reference rule costs in cQube, and where that is documented.
+    reference_rules: BTreeMap<ReferenceRule, RuleCost>,
+    /// Keyed like `checks`: per source (or group), per column, the master column it refers to.
+    references: BTreeMap<String, BTreeMap<String, RawReference>>,
+}
+
+#[derive(Deserialize)]
+struct RuleCost {
+    consequence: String,
+    reference: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReference {
+    master: String,
+    column: String,
+    rule: ReferenceRule,
 }
 
 impl Overlay {
@@ -402,6 +423,28 @@ impl Overlay {
             .flat_map(|by_col| by_col.iter())
             .filter(|(pattern, _)| column_matches(pattern, column))
             .flat_map(|(_, checks)| checks.iter().cloned())
+            .collect()
+    }
+
+    /// The references of `source` to columns it has (an override may have left some out).
+    fn references_for(&self, source: &RawSource) -> Vec<Reference> {
+        let group_key = format!("group:{}", source.group);
+        [source.name.as_str(), group_key.as_str()]
+            .into_iter()
+            .filter_map(|k| self.references.get(k))
+            .flat_map(|by_col| by_col.iter())
+            .filter(|(column, _)| source.columns.iter().any(|c| &c.name == *column))
+            .filter_map(|(column, r)| {
+                let cost = self.reference_rules.get(&r.rule)?;
+                Some(Reference {
+                    column: column.clone(),
+                    master: r.master.clone(),
+                    master_column: r.column.clone(),
+                    rule: r.rule,
+                    consequence: cost.consequence.clone(),
+                    reference: cost.reference.clone(),
+                })
+            })
             .collect()
     }
 }
@@ -449,7 +492,9 @@ impl RawSource {
             })
             .collect();
         let delimiter = self.delimiter.or_else(|| overlay.delimiter.get(&self.name).copied()).unwrap_or('|');
+        let references = overlay.references_for(&self);
         DataSource {
+            references,
             columns,
             delimiter: u8::try_from(delimiter).unwrap_or(b'|'),
             name: self.name,
@@ -569,6 +614,54 @@ mod tests {
         minor.is_none_or(|m| body.lines().any(|l| l.starts_with(&format!("{m}. "))))
     }
 
+    /// Every `§` cited in `reference` names a section of INGESTION.md.
+    fn assert_sections_exist(doc: &str, what: &str, reference: &str) {
+        let mut rest = reference;
+        while let Some(at) = rest.find('§') {
+            let cross = rest[..at].ends_with("cross-check ");
+            let section: String =
+                rest[at + '§'.len_utf8()..].chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+            let section = section.trim_end_matches('.');
+            assert!(section_exists(doc, cross, section), "{what}: INGESTION.md §{section} not found");
+            rest = &rest[at + '§'.len_utf8()..];
+        }
+    }
+
+    /// Every reference of the built-in catalog names a master column that exists, of the same kind of type (codes
+    /// compare as cQube's join compares them), and cites cQube's consequence.
+    #[test]
+    fn issue_16_every_reference_resolves_and_cites_its_consequence() {
+        let doc =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/cqube/INGESTION.md"))
+                .expect("the fixture copy of INGESTION.md");
+        let catalog = Catalog::builtin();
+        let mut rules = std::collections::BTreeSet::new();
+        let mut count = 0;
+        for s in catalog.sources() {
+            for r in &s.references {
+                let what = format!("{}.{} -> {}.{}", s.name, r.column, r.master, r.master_column);
+                let column = s.column(&r.column).unwrap_or_else(|| panic!("{what}: no such column"));
+                let master = catalog.get(&r.master).unwrap_or_else(|| panic!("{what}: no such master"));
+                let target = master.column(&r.master_column).unwrap_or_else(|| panic!("{what}: no master column"));
+                let int = |c: &Column| matches!(c.ty, ColumnType::Int { .. });
+                assert_eq!(int(column), int(target), "{what}: codes of different kinds");
+                let (mut before, mut first) = (s.depends_on.clone(), false);
+                while let Some(d) = before.pop() {
+                    first |= d == r.master;
+                    before.extend(catalog.get(&d).map(|d| d.depends_on.clone()).unwrap_or_default());
+                }
+                assert!(first, "{what}: the master must be emitted first");
+                assert!(r.consequence.len() > 40 && r.reference.contains("INGESTION.md §"), "{what}");
+                assert_sections_exist(&doc, &what, &r.reference);
+                rules.insert(r.rule);
+                count += 1;
+            }
+        }
+        assert_eq!(rules.len(), 6, "every rule is used: {rules:?}");
+        let udise = catalog.sources().iter().filter(|s| s.group == "udise").count();
+        assert_eq!(count, udise + 5 + 2 * 5 + 3 + 2, "udise, attendance/CRC/infra, PAT/SAT, school and cluster/block");
+    }
+
     /// Every value rule of the built-in catalog is an error that names cQube's consequence, or an explicit warning
     /// saying why it is one; every INGESTION.md section cited exists.
     #[test]
@@ -601,17 +694,7 @@ mod tests {
                             );
                         }
                     }
-                    let mut rest = rule.reference.as_str();
-                    while let Some(at) = rest.find('§') {
-                        let cross = rest[..at].ends_with("cross-check ");
-                        let section: String = rest[at + '§'.len_utf8()..]
-                            .chars()
-                            .take_while(|c| c.is_ascii_digit() || *c == '.')
-                            .collect();
-                        let section = section.trim_end_matches('.');
-                        assert!(section_exists(&doc, cross, section), "{what}: INGESTION.md §{section} not found");
-                        rest = &rest[at + '§'.len_utf8()..];
-                    }
+                    assert_sections_exist(&doc, &what, &rule.reference);
                 }
             }
         }

@@ -9,9 +9,11 @@ mod check;
 mod infer;
 mod names;
 mod order;
+mod reference;
 
 pub use catalog::{Catalog, Column, ColumnType, DataSource, Error, IntWidth};
 pub use check::{Check, Rule, Severity};
 pub use infer::{Candidate, InferError, InferredBy};
 pub use names::canonical_name;
 pub use order::{OrderError, emission_order};
+pub use reference::{Reference, ReferenceRule};

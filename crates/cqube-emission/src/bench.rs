@@ -382,6 +382,7 @@ fn emit(
             on_error: None,
             full: false,
             strict: None,
+            masters: None,
         },
         false,
         journal_dir,
@@ -400,6 +401,7 @@ fn emit(
         databases: std::collections::BTreeMap::new(),
         database_convert: spec.convert.clone(),
         rejects: None,
+        masters: crate::masters::Supplied::default(),
         watermarks: Watermarks::Ignored,
         streams: [(stream, open)].into(),
     };

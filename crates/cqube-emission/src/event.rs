@@ -4,6 +4,8 @@
 //! The serialized names (`{"event": "file_acknowledged", "source": ..., ...}`) are a public contract: docs/emit.md
 //! lists them and schedulers parse them. Fields marked `serde(skip)` are for sinks in the same process only.
 
+use std::collections::BTreeMap;
+
 use cqube_protocol::{Acknowledgement, Watermark};
 use serde::{Deserialize, Serialize};
 
@@ -60,6 +62,14 @@ pub enum Event {
         rows_rejected: u64,
         #[serde(default)]
         rows_warned: u64,
+        /// Rows rejected because a master of the plan lacks their code, by rule (`unknown_school`); part of
+        /// `rows_rejected`.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        misses: BTreeMap<String, u64>,
+        /// Rows cQube would have discarded under its own duplicate rule (every copy of a key whose copies differ,
+        /// INGESTION.md §2.6), had the file gone without our duplicate check, which keeps each key's first copy.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        cqube_duplicate_discards: u64,
         #[serde(skip)]
         item: usize,
     },
@@ -96,9 +106,18 @@ pub enum Event {
         rows_rejected: u64,
         #[serde(default)]
         rows_warned: u64,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        misses: BTreeMap<String, u64>,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        cqube_duplicate_discards: u64,
         seconds: f64,
         exit_status: u8,
     },
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref, reason = "serde passes a reference")]
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Where a job's events go. Called from the job's tasks, so it must not block for long.

@@ -33,6 +33,9 @@ pub struct JobSpec {
     /// `--full`: watermarks are ignored.
     #[serde(default)]
     pub full: bool,
+    /// `--masters DIR`: masters emitted before, whose codes the cross-source checks use (which rows are left out).
+    #[serde(default)]
+    pub masters: Option<PathBuf>,
 }
 
 impl JobSpec {

@@ -14,10 +14,12 @@
 pub mod bench;
 pub mod event;
 pub mod job;
+pub mod masters;
 pub mod plan;
 pub mod produce;
 mod run;
 pub mod status;
+pub mod validate;
 pub mod zip_check;
 
 pub use event::{Event, EventSink, Interrupt};

@@ -18,7 +18,16 @@ pub(crate) struct Produced {
     pub rows: u64,
     pub rows_rejected: u64,
     pub rows_warned: u64,
+    /// Rows rejected because a master lacks their code, per referring column.
+    pub misses: Vec<cqube_convert::Missed>,
+    /// Rows cQube would discard under its own duplicate rule (`Summary::cqube_duplicate_discards`).
+    pub cqube_duplicate_discards: u64,
+    /// The codes collected for the plan's dependents (a master's).
+    pub codes: Codes,
 }
+
+/// A master's codes, by column.
+type Codes = Vec<(String, Arc<cqube_convert::CodeSet>)>;
 
 /// What the producer thread needs, owned: it runs on a blocking thread.
 pub(crate) struct Production {
@@ -134,22 +143,34 @@ impl ZipSink for Measure {
     }
 }
 
-/// The producer thread: the file's zip bytes into `writer`.
-pub(crate) fn produce(job: Production, mut writer: impl ZipSink) -> anyhow::Result<Produced> {
+/// The producer thread: the file's zip bytes into `writer`. A prepared zip is sent as it is, unless it is to be
+/// re-encoded (`--normalize`), or rows of it refer to codes the plan's masters lack and `--on-error skip` leaves
+/// them out (the file is then converted, like any export, without those rows).
+pub(crate) fn produce<W: ZipSink>(job: Production, mut writer: W) -> anyhow::Result<Produced> {
     let catalog = &job.catalog;
     let source = catalog.get(&job.source).context("source left the catalog")?;
     let input_error = |e: anyhow::Error| fail(ExitStatus::Input, e);
-    let (rows, rows_rejected, rows_warned, writer) = match &job.input {
+    let as_is = match &job.input {
         ItemInput::Zip(path) if !job.normalize => {
+            if job.convert.cross.is_empty() {
+                Some(Vec::new())
+            } else {
+                references_hold(&job, source, path)?
+            }
+        }
+        _ => None,
+    };
+    let (rows, rows_rejected, rows_warned, misses, discards, codes, writer) = match (&job.input, as_is) {
+        (ItemInput::Zip(path), Some(codes)) => {
             let file = std::fs::File::open(path)
                 .with_context(|| format!("opening {}", path.display()))
                 .map_err(input_error)?;
             let facts = crate::zip_check::check_zip(file, &mut writer, source, &job.zip_limits)
                 .with_context(|| path.display().to_string())
                 .map_err(input_error)?;
-            (facts.rows, 0, 0, writer)
+            (facts.rows, 0, 0, Vec::new(), 0, codes, writer)
         }
-        other => {
+        (other, _) => {
             let opened = match other {
                 ItemInput::Zip(path) => crate::zip_check::open_entry(path, source, &job.zip_limits)
                     .and_then(|r| Ok(Input::from_reader(&path.display().to_string(), None, r)?)),
@@ -170,9 +191,58 @@ pub(crate) fn produce(job: Production, mut writer: impl ZipSink) -> anyhow::Resu
             let (writer, summary) =
                 prepared.convert(writer, job.zip, rejects.as_mut(), &mut |_| {}).map_err(engine_failure)?;
             rejects.flush().context("writing the rejects report")?;
-            (summary.rows_out, summary.rows_rejected, summary.rows_warned, writer)
+            let discards = summary.cqube_duplicate_discards;
+            (
+                summary.rows_out,
+                summary.rows_rejected,
+                summary.rows_warned,
+                summary.misses,
+                discards,
+                summary.codes,
+                writer,
+            )
         }
     };
     let totals = writer.end().context("handing the last part over")?;
-    Ok(Produced { totals, rows, rows_rejected, rows_warned })
+    Ok(Produced { totals, rows, rows_rejected, rows_warned, misses, cqube_duplicate_discards: discards, codes })
+}
+
+/// A prepared zip's cross-source pass before it is sent as it is: its rows read (nothing written), the codes a
+/// master collects returned, every referring code looked up. `None` when some row's code is missing and
+/// `--on-error skip` leaves such rows out: the zip must then be converted. With `--on-error fail` a missing code
+/// stops the file before any byte is sent.
+fn references_hold(
+    job: &Production,
+    source: &cqube_core::DataSource,
+    path: &std::path::Path,
+) -> anyhow::Result<Option<Codes>> {
+    let input_error = |e: anyhow::Error| fail(ExitStatus::Input, e);
+    let entry = crate::zip_check::open_entry(path, source, &job.zip_limits).map_err(input_error)?;
+    let input = Input::from_reader(&path.display().to_string(), None, entry).map_err(|e| input_error(e.into()))?;
+    // Every row is read: rows cQube drops for other reasons are not codes, and are not this pass's to refuse.
+    let options = cqube_convert::ConvertOptions {
+        on_error: cqube_convert::OnError::Skip,
+        max_errors: None,
+        ..job.convert.clone()
+    };
+    let summary = cqube_convert::prepare(&job.catalog, Some(source), input, &options)
+        .and_then(|p| p.validate(&mut NoRejects, &mut |_| {}))
+        .map_err(engine_failure)?;
+    let Some(first) = summary.misses.first() else { return Ok(Some(summary.codes)) };
+    if job.convert.on_error == cqube_convert::OnError::Skip {
+        tracing::info!(source = %job.source, path = %path.display(), "rows refer to unknown codes: the zip is converted without them");
+        return Ok(None);
+    }
+    let count: u64 = summary.misses.iter().map(|m| m.count).sum();
+    let e = anyhow::anyhow!(
+        "{}:{}: column {}: value {:?}: {}: not in {}; {count} rows refer to codes the plan's masters lack, and cQube \
+         joins on them\n\nhint: fix the export or the master; --on-error skip leaves these rows out (see --rejects)",
+        path.display(),
+        first.first_line,
+        first.column,
+        first.first_value,
+        first.rule,
+        first.master
+    );
+    Err(input_error(e))
 }

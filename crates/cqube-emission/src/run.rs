@@ -47,6 +47,8 @@ pub struct Settings {
     pub streams: BTreeMap<String, StreamSource>,
     /// `--rejects FILE`: every rejected row of every converted file.
     pub rejects: Option<cqube_convert::SharedRejects>,
+    /// `--masters DIR`: codes of masters emitted before, for the cross-source checks.
+    pub masters: crate::masters::Supplied,
 }
 
 /// How one file ended.
@@ -58,6 +60,10 @@ pub enum FileResult {
         rows_rejected: u64,
         /// Rows sent that break a warning rule (a check cQube does not enforce).
         rows_warned: u64,
+        /// Rows rejected because a master lacks their code, by rule (`unknown_school`).
+        misses: BTreeMap<String, u64>,
+        /// Rows cQube would have discarded under its own duplicate rule, had the file gone unchecked.
+        cqube_duplicate_discards: u64,
     },
     /// An incremental database source with no row past its watermark: nothing to send.
     UpToDate {
@@ -104,6 +110,8 @@ struct Ctx {
     previous: BTreeMap<String, ItemState>,
     fresh: bool,
     sink: Arc<dyn EventSink>,
+    /// The codes of the plan's masters, for the cross-source checks.
+    masters: crate::masters::Masters,
     /// Uploads being sent, by item: what a SIGTERM aborts.
     open_uploads: Mutex<BTreeMap<String, String>>,
 }
@@ -136,6 +144,7 @@ impl Job {
     ) -> anyhow::Result<Ended> {
         let uploader = Uploader::new(target, settings.parts_in_flight, settings.retry);
         let jobs = settings.jobs;
+        let masters = crate::masters::Masters::new(&catalog, &items, settings.masters.clone());
         let ctx = Arc::new(Ctx {
             catalog,
             settings,
@@ -144,6 +153,7 @@ impl Job {
             previous: self.state.items,
             fresh: self.fresh,
             sink,
+            masters,
             open_uploads: Mutex::default(),
         });
         ctx.sink.event(&Event::JobStarted { job: self.id.clone(), files: items.len() });
@@ -276,16 +286,27 @@ async fn emit_one(ctx: &Ctx, index: usize, item: &Item) -> FileResult {
     });
     match emit_file(ctx, index, item).await {
         Ok(Outcome::Acked { ack, counts, resumed }) => {
+            if !counts.produced {
+                recollect_codes(ctx, item).await;
+            }
             let event = Event::FileAcknowledged {
                 source: ack.source.clone(),
                 already: resumed,
                 ack: ack.clone(),
                 rows_rejected: counts.rejected,
                 rows_warned: counts.warned,
+                misses: counts.misses.clone(),
+                cqube_duplicate_discards: counts.cqube_duplicate_discards,
                 item: index,
             };
             ctx.sink.event(&event);
-            FileResult::Acknowledged { ack, rows_rejected: counts.rejected, rows_warned: counts.warned }
+            FileResult::Acknowledged {
+                ack,
+                rows_rejected: counts.rejected,
+                rows_warned: counts.warned,
+                misses: counts.misses,
+                cqube_duplicate_discards: counts.cqube_duplicate_discards,
+            }
         }
         Ok(Outcome::UpToDate(watermark)) => {
             let event = Event::FileUpToDate { source: item.source.clone(), watermark: watermark.clone(), item: index };
@@ -304,6 +325,38 @@ async fn emit_one(ctx: &Ctx, index: usize, item: &Item) -> FileResult {
             });
             FileResult::Failed { status, error }
         }
+    }
+}
+
+/// A master acknowledged without being produced by this run (an earlier run delivered it, or its upload landed
+/// although the answer was lost) still owes the files after it its codes: they are read from its file (nothing sent). A database or stream master is not read twice, so the references to
+/// it go unchecked, with a warning.
+async fn recollect_codes(ctx: &Ctx, item: &Item) {
+    let collect = ctx.masters.cross_checks(&ctx.catalog, &item.source).collect;
+    if collect.is_empty() {
+        return;
+    }
+    if !item.input.is_file() {
+        tracing::warn!(source = %item.source, "delivered by an earlier run and not a file: the references to it are not checked");
+        return;
+    }
+    let options = cqube_convert::ConvertOptions {
+        on_error: cqube_convert::OnError::Skip,
+        max_errors: None,
+        ..ctx.settings.convert.clone()
+    }
+    .with_cross(cqube_convert::CrossChecks { collect, lookups: Vec::new() });
+    let (catalog, item_owned, limits) = (Arc::clone(&ctx.catalog), item.clone(), ctx.settings.zip_limits);
+    let read = tokio::task::spawn_blocking(move || {
+        crate::validate::check_file(&catalog, &item_owned, &options, &limits, &mut cqube_convert::NoRejects)
+    })
+    .await;
+    match read {
+        Ok(Ok(summary)) => ctx.masters.add(&item.source, &summary.codes),
+        Ok(Err(e)) => {
+            tracing::warn!(source = %item.source, error = %format!("{e:#}"), "reading the codes of a master delivered earlier failed: the references to it are not checked");
+        }
+        Err(e) => tracing::warn!(source = %item.source, error = %e, "the reading thread panicked"),
     }
 }
 
@@ -522,15 +575,30 @@ async fn send(
         .map_err(|e| remote_failure(e, &format!("completing {}", item.source)))?;
     check_acknowledgement(&ack, &request, key)?;
     ctx.journal_append(&JournalEntry::Done { item: item.id.clone(), ack: Box::new(ack.clone()) })?;
-    Ok((ack, RowCounts { rejected: produced.rows_rejected, warned: produced.rows_warned }))
+    ctx.masters.add(&item.source, &produced.codes);
+    let counts = RowCounts {
+        rejected: produced.rows_rejected,
+        warned: produced.rows_warned,
+        misses: produced.misses.iter().fold(BTreeMap::new(), |mut by_rule, m| {
+            *by_rule.entry(m.rule.to_owned()).or_default() += m.count;
+            by_rule
+        }),
+        cqube_duplicate_discards: produced.cqube_duplicate_discards,
+        produced: true,
+    };
+    Ok((ack, counts))
 }
 
 /// What the producer thread needs for `item`.
 /// Rows a converted file left out and rows it flagged (zeros for a prepared zip, or one an earlier run sent).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 struct RowCounts {
     rejected: u64,
     warned: u64,
+    misses: BTreeMap<String, u64>,
+    cqube_duplicate_discards: u64,
+    /// This run produced the file (so a master's codes are collected); `false` for one acknowledged without that.
+    produced: bool,
 }
 
 /// What the producer thread needs for `item`; `report_rejects` on the one pass whose rejects go to the report.
@@ -547,7 +615,8 @@ fn production(ctx: &Ctx, item: &Item, database: Option<OpenedDatabase>, report_r
                 options
             }
             None => ctx.settings.convert.clone(),
-        },
+        }
+        .with_cross(ctx.masters.cross_checks(&ctx.catalog, &item.source)),
         zip: ctx.settings.zip,
         zip_limits: ctx.settings.zip_limits,
         database: database.map(|d| d.input),
@@ -813,10 +882,23 @@ fn summarize(
         .filter_map(|r| if let FileResult::Failed { status, .. } = r { Some(*status) } else { None })
         .collect();
     let (mut rows, mut bytes, mut rejected, mut warned) = (0, 0, 0, 0);
+    let mut misses: BTreeMap<String, u64> = BTreeMap::new();
+    let mut discards = 0;
     for r in &results {
-        if let FileResult::Acknowledged { ack, rows_rejected, rows_warned } = r {
+        if let FileResult::Acknowledged {
+            ack,
+            rows_rejected,
+            rows_warned,
+            misses: file_misses,
+            cqube_duplicate_discards,
+        } = r
+        {
+            discards += cqube_duplicate_discards;
             (rows, bytes) = (rows + ack.rows, bytes + ack.bytes);
             (rejected, warned) = (rejected + rows_rejected, warned + rows_warned);
+            for (rule, n) in file_misses {
+                *misses.entry(rule.clone()).or_default() += n;
+            }
         }
     }
     let status = match (failed.first(), skipped, acked + up_to_date) {
@@ -840,6 +922,8 @@ fn summarize(
         bytes,
         rows_rejected: rejected,
         rows_warned: warned,
+        misses,
+        cqube_duplicate_discards: discards,
         seconds,
         exit_status: status as u8,
     });

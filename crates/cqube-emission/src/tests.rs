@@ -60,6 +60,7 @@ fn spec(inputs: &Path) -> JobSpec {
         on_error: None,
         strict: None,
         full: false,
+        masters: None,
     }
 }
 
@@ -78,6 +79,7 @@ fn settings(max_retries: usize) -> Settings {
         watermarks: Watermarks::Incremental,
         streams: std::collections::BTreeMap::new(),
         rejects: None,
+        masters: crate::masters::Supplied::default(),
     }
 }
 
@@ -432,4 +434,50 @@ async fn one_shot_resume_says_the_file_restarts_and_sends_it_again_from_its_firs
     assert!(!events.iter().any(|e| matches!(e, Event::PartDone { skipped: true, .. })), "nothing is continued");
     assert_eq!((target.aborted(), target.objects().len()), (vec!["upload-1".to_owned()], 1));
     assert_eq!(target.objects()[0].1, zip);
+}
+
+/// `<dir>/<source dir>/<stem>.zip` holding the source's header and `rows` as they are.
+fn write_rows(catalog: &Catalog, dir: &Path, source: &str, rows: &[&str]) {
+    let source = catalog.get(source).unwrap();
+    let mut zip = ZipStream::new(Vec::new(), &format!("{}.csv", source.file_stem), ZipOptions::default()).unwrap();
+    writeln!(zip, "{}", source.header_line()).unwrap();
+    for row in rows {
+        writeln!(zip, "{row}").unwrap();
+    }
+    let path = dir.join(source.emission_path());
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, zip.finish().unwrap().0).unwrap();
+}
+
+/// Issue 16: a master delivered by the first run is not sent again on `resume`, yet the files after it are still
+/// checked against its codes (read from its file), as they would have been in one run.
+#[tokio::test]
+async fn issue_16_a_resumed_job_checks_references_to_a_master_an_earlier_run_delivered() {
+    let (inputs, journals) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let catalog = Catalog::builtin();
+    write_rows(&catalog, inputs.path(), "block_master", &["Rampur|750101|7501|75"]);
+    write_rows(&catalog, inputs.path(), "cluster_master", &["C1|750101|7501010001", "C2|750199|7501990001"]);
+    let skip = || Settings {
+        convert: cqube_convert::ConvertOptions { on_error: cqube_convert::OnError::Skip, ..Default::default() },
+        ..settings(0)
+    };
+    let target = Arc::new(MemoryTarget::new());
+    // The block master's one part goes through; the cluster master's fails and is kept for resume.
+    target.fail_puts_from(2, [Fault::Unavailable]);
+    let first = run_with(&target, inputs.path(), journals.path(), false, skip(), never()).await;
+    assert!(
+        matches!(first.report().results[..], [FileResult::Acknowledged { .. }, FileResult::Failed { .. }]),
+        "{:?}",
+        first.report().results
+    );
+    let second = run_with(&target, inputs.path(), journals.path(), true, skip(), never()).await;
+    let [FileResult::Acknowledged { .. }, FileResult::Acknowledged { ack, rows_rejected, misses, .. }] =
+        &second.report().results[..]
+    else {
+        panic!("{:?}", second.report().results)
+    };
+    let keys: Vec<String> = target.objects().into_iter().map(|(key, _)| key).collect();
+    assert_eq!(keys.len(), 2, "the block master is not sent again: {keys:?}");
+    assert_eq!((ack.rows, *rows_rejected), (1, 1), "the cluster in an unknown block is left out");
+    assert_eq!(misses.get("unknown_block"), Some(&1));
 }

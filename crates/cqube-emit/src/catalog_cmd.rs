@@ -105,6 +105,14 @@ fn show_rules(out: &mut impl Write, s: &DataSource) -> std::io::Result<()> {
             }
         }
     }
+    if !s.references.is_empty() {
+        writeln!(out, "\n  references (errors; checked when the master is emitted with it or given by --masters):")?;
+        for r in &s.references {
+            writeln!(out, "  {}: must be in {}.{} [{}]", r.column, r.master, r.master_column, r.rule)?;
+            writeln!(out, "      in cQube: {}", r.consequence)?;
+            writeln!(out, "      source: {}", r.reference)?;
+        }
+    }
     if rules.is_empty() {
         return Ok(());
     }

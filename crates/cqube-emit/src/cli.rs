@@ -7,7 +7,7 @@ use crate::bench_cmd::BenchArgs;
 use crate::bucket_cmd::{GetArgs, LsArgs};
 use crate::catalog_cmd::CatalogArgs;
 use crate::config_cmd::ConfigCommand;
-use crate::convert_cmd::{ConvertArgs, InputArgs};
+use crate::convert_cmd::ConvertArgs;
 use crate::daemon::DaemonArgs;
 use crate::docs_cmd::{CompletionsArgs, HelpArgs, ManArgs};
 use crate::emit_cmd::{EmitArgs, PlanArgs, ResumeArgs, RunArgs, VerifyArgs};
@@ -15,6 +15,7 @@ use crate::exit::EXIT_CODES_HELP;
 use crate::gen_cmd::GenArgs;
 use crate::global::GlobalArgs;
 use crate::server_cli::ServerCommand;
+use crate::validate_cmd::ValidateArgs;
 
 /// Carries a state's education data into cQube quickly, safely and without babysitting.
 ///
@@ -56,13 +57,22 @@ pub enum Command {
     /// rules and duplicate keys; writes <stem>.zip. Nothing but the zip (and --rejects) is written.
     #[command(verbatim_doc_comment)]
     Convert(ConvertArgs),
-    /// Check an export against the catalog without writing anything (except --rejects).
+    /// Check an export, or a whole cqube_emission folder, against the catalog; nothing is written or sent.
     ///
     /// Examples:
     ///   cqube-emit validate --source school_master school.csv
     ///   cqube-emit validate --on-error skip --rejects rejects.csv att.csv --json
+    ///   cqube-emit validate --on-error skip cqube_emission/
+    ///   cqube-emit validate --masters last_month/cqube_emission att.csv
+    ///
+    /// A folder is checked as `emit` would send it: one plan, masters first, every row
+    /// converted and checked (types, nulls, duplicate keys, value rules), and each file's
+    /// school, cluster, block, district, exam and question codes looked up in the masters
+    /// of the plan and of --masters (rules unknown_school, ...). Prints rows, rejected,
+    /// warned and misses per file (--json: one file_checked object per file, then a
+    /// summary); exits 1 when rows were rejected or a file failed.
     #[command(verbatim_doc_comment)]
-    Validate(InputArgs),
+    Validate(ValidateArgs),
     /// Generate deterministic synthetic data for any data source (for trials and benchmarks).
     ///
     /// Examples:

@@ -401,6 +401,13 @@ pub fn report_summary(
         if !s.dropped_columns.is_empty() {
             eprintln!("  dropped columns not in the catalog: {}", s.dropped_columns.join(", "));
         }
+        if s.duplicates_exact > 0 || s.cqube_duplicate_discards > 0 {
+            eprintln!(
+                "  duplicates: {} later copies identical to the first (cQube collapses them); sent as they were, \
+                 cQube would discard {} rows, every copy of a key whose copies differ",
+                s.duplicates_exact, s.cqube_duplicate_discards,
+            );
+        }
         if !s.key_check_complete {
             eprintln!(
                 "  duplicate-key check covered the first {} keys only (raise [convert] key_memory_bytes)",

@@ -110,6 +110,10 @@ pub struct SendArgs {
     /// Write every row left out of a converted export (file, line, column, value, rule) to this CSV report.
     #[arg(long, value_name = "FILE")]
     pub rejects: Option<PathBuf>,
+    /// A cqube_emission folder of masters emitted earlier (school, cluster, block, district, exam and question
+    /// masters): rows whose codes are in neither these nor the plan's own masters are errors (unknown_school, ...).
+    #[arg(long, value_name = "DIR")]
+    pub masters: Option<PathBuf>,
     /// Deflate level 0-9 for converted exports. [env: CQUBE_EMIT_LEVEL]
     #[arg(long, value_parser = clap::value_parser!(u32).range(0..=9))]
     pub level: Option<u32>,
@@ -369,6 +373,7 @@ hint: `cqube-emit plan DIR` shows what is found"
         on_error,
         strict,
         full: args.send.full,
+        masters: args.send.masters.as_deref().map(|m| absolute(&[m.to_path_buf()]).remove(0)),
     };
     let dir = journal_dir(&settings)?;
     let rejects = args.send.rejects.as_deref();
@@ -484,9 +489,14 @@ fn run_job(
     let configured = configured(config, config_path);
     let items = plan::build(&catalog, &spec.inputs, spec.source.as_deref(), &configured, &spec.only, &convert)?;
     let rejects = rejects.map(|p| crate::convert_cmd::rejects_file(p).map(SharedRejects::new)).transpose()?;
+    let zip_limits = zip_limits(emit, convert.max_record_bytes);
+    let masters = match &spec.masters {
+        Some(dir) => cqube_emission::masters::Supplied::load(dir, &catalog, &convert, &zip_limits)?,
+        None => cqube_emission::masters::Supplied::default(),
+    };
     let settings = cqube_emission::Settings {
         jobs: emit.jobs.value.max(1),
-        zip_limits: zip_limits(emit, convert.max_record_bytes),
+        zip_limits,
         parts_in_flight: emit.parts_in_flight.value.max(1),
         // The job's own (a resumed job keeps its first run's), so its parts match the stored ones.
         part_size_bytes: spec.part_size_bytes.unwrap_or(crate::settings::DEFAULT_PART_SIZE_BYTES),
@@ -499,6 +509,7 @@ fn run_job(
         watermarks: if spec.full { Watermarks::Ignored } else { Watermarks::Incremental },
         streams: std::collections::BTreeMap::new(),
         rejects: rejects.clone(),
+        masters,
     };
     let total: Option<u64> = items
         .iter()
@@ -560,15 +571,23 @@ fn print_summary(report: &Report, global: &GlobalArgs) -> std::io::Result<()> {
     for (item, result) in report.items.iter().zip(&report.results) {
         let (mut file_rejected, mut file_warned) = ("-".to_owned(), "-".to_owned());
         let (result, row_count, byte_count, why) = match result {
-            FileResult::Acknowledged { ack, rows_rejected, rows_warned } => {
+            FileResult::Acknowledged { ack, rows_rejected, rows_warned, misses, cqube_duplicate_discards } => {
                 acked += 1;
                 (rows, bytes) = (rows + ack.rows, bytes + ack.bytes);
                 (rejected, warned) = (rejected + rows_rejected, warned + rows_warned);
                 (file_rejected, file_warned) = (rows_rejected.to_string(), rows_warned.to_string());
+                let mut notes = Vec::new();
+                if !misses.is_empty() {
+                    notes.push(format!("rejected: {}", crate::sink::misses_text(misses)));
+                }
+                if *cqube_duplicate_discards > 0 {
+                    notes.push(crate::sink::discards_text(*cqube_duplicate_discards));
+                }
+                let missed = if notes.is_empty() { String::new() } else { format!("  ({})", notes.join("; ")) };
                 let why = if ack.confirmed == Some(false) {
-                    "  sent, not confirmed (ingestion may have moved it)".to_owned()
+                    format!("  sent, not confirmed (ingestion may have moved it){missed}")
                 } else {
-                    String::new()
+                    missed
                 };
                 ("acknowledged", ack.rows.to_string(), ack.bytes.to_string(), why)
             }

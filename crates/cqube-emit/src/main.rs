@@ -21,6 +21,7 @@ mod settings;
 mod signal;
 mod sink;
 mod uploads_cmd;
+mod validate_cmd;
 
 use std::process::ExitCode;
 
@@ -49,7 +50,7 @@ fn run_data_command(command: Command, global: &global::GlobalArgs) -> anyhow::Re
         .map_err(|e| exit::fail(ExitStatus::Usage, e))?;
     let threads = match &command {
         Command::Convert(args) => args.input.threads,
-        Command::Validate(args) => args.threads,
+        Command::Validate(args) => args.input.threads,
         _ => None,
     };
     if let Some(threads) = settings::threads(threads, &config).map_err(|e| exit::fail(ExitStatus::Usage, e))? {
@@ -58,7 +59,7 @@ fn run_data_command(command: Command, global: &global::GlobalArgs) -> anyhow::Re
     match command {
         Command::Catalog(args) => catalog_cmd::run(&args, &catalog, global.json),
         Command::Convert(args) => convert_cmd::run_convert(&args, &catalog, &config, global),
-        Command::Validate(args) => convert_cmd::run_validate(&args, &catalog, &config, global),
+        Command::Validate(args) => validate_cmd::run(&args, &catalog, &config, global),
         Command::Gen(args) => gen_cmd::run(&args, &catalog, global),
         Command::Bench(args) => bench_cmd::run(&args, catalog.into(), &config, global),
         Command::Emit(args) => {

@@ -123,10 +123,22 @@ impl Output {
             }
             Event::FileSkipped { source, reason, .. } => self.note(&format!("skipped {source}: {reason}")),
             Event::FileFailed { source, error, .. } => self.failure(&format!("failed {source}: {error}")),
-            Event::FileAcknowledged { ack, already, rows_rejected, rows_warned, .. } => {
+            Event::FileAcknowledged {
+                ack,
+                already,
+                rows_rejected,
+                rows_warned,
+                misses,
+                cqube_duplicate_discards,
+                ..
+            } => {
                 let watermark = ack.watermark.as_ref().map(|w| format!(", watermark {} = {}", w.column, w.value));
+                let mut missed = if misses.is_empty() { String::new() } else { format!(": {}", misses_text(misses)) };
+                if *cqube_duplicate_discards > 0 {
+                    missed = format!("{missed}; {}", discards_text(*cqube_duplicate_discards));
+                }
                 let checked = if *rows_rejected > 0 || *rows_warned > 0 {
-                    format!(" ({rows_rejected} rejected, {rows_warned} warned)")
+                    format!(" ({rows_rejected} rejected{missed}, {rows_warned} warned)")
                 } else {
                     String::new()
                 };
@@ -188,4 +200,16 @@ impl EventSink for Output {
             self.human(event);
         }
     }
+}
+
+/// Rows rejected for codes their masters lack, by rule: `unknown_school 3, unknown_exam 1`.
+pub fn misses_text(misses: &std::collections::BTreeMap<String, u64>) -> String {
+    misses.iter().map(|(rule, n)| format!("{rule} {n}")).collect::<Vec<_>>().join(", ")
+}
+
+/// cQube's duplicate rule, previewed: what it would have discarded had the file gone unchecked.
+pub fn discards_text(rows: u64) -> String {
+    format!(
+        "cQube would have discarded {rows} rows sharing a key with different values; the first copy of each key was sent"
+    )
 }

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use cqube_convert::{ConvertOptions, Error};
+use cqube_convert::{ConvertOptions, CrossChecks, Error, Lookup};
 
 use crate::{convert, read_back, skip};
 
@@ -265,6 +265,58 @@ fn duplicate_keys_reject_the_later_row() {
         (4, Some("udise_block_code"), "750101", "duplicate_key")
     );
     assert_eq!(out.csv.lines().count(), 3);
+}
+
+/// Issue 16 item 2: besides the later copies we reject, what cQube's own rule would discard (INGESTION.md §2.6):
+/// exact copies collapse into the first, and a key whose copies differ loses every copy, the first included.
+#[test]
+fn issue_16_cqubes_duplicate_rule_is_previewed() {
+    let body = [
+        "A,750101,7501,75", // key 750101: two exact copies, nothing lost in cQube
+        "A,750101,7501,75",
+        "A,750101,7501,75",
+        "B,750102,7501,75", // key 750102: copies differ, cQube drops both
+        "B2,750102,7501,75",
+        "C,750103,7501,75", // key 750103: an exact copy, then one that differs: all three go
+        "C,750103,7501,75",
+        "C,750103,7502,75",
+        "D,750104,7501,75", // key 750104: alone
+    ]
+    .join("\n");
+    let out = convert(Some("block_master"), "d.csv", block(&(body + "\n")), &skip()).unwrap();
+    let duplicates = out.rejects.iter().filter(|r| r.code == "duplicate_key").count();
+    assert_eq!((out.summary.rows_rejected, duplicates), (5, 5), "we reject every later copy");
+    assert_eq!(out.summary.duplicates_exact, 3, "two copies of 750101, one of 750103");
+    assert_eq!(out.summary.cqube_duplicate_discards, 2 + 3, "every copy of 750102 and 750103");
+    assert_eq!(out.csv.lines().count(), 1 + 4, "the first copy of each key is kept");
+}
+
+/// Issue 16 item 3 in the engine: a master's codes are collected, a dependent's checked against them.
+#[test]
+fn issue_16_codes_collected_from_a_master_are_looked_up_by_a_dependent() {
+    let master = block("A,750101,7501,75\nB,0750102,7501,75\nC,bad,7501,75\n");
+    let collect = ConvertOptions {
+        cross: CrossChecks { collect: vec!["udise_block_code".into()], lookups: Vec::new() },
+        ..skip()
+    };
+    let out = convert(Some("block_master"), "b.csv", master, &collect).unwrap();
+    let (column, codes) = &out.summary.codes[0];
+    assert_eq!((column.as_str(), codes.len()), ("udise_block_code", 2), "the rejected row is no code");
+    let lookup = Lookup {
+        column: "udise_block_code".into(),
+        rule: cqube_core::ReferenceRule::UnknownBlock,
+        master: "block_master.udise_block_code".into(),
+        codes: std::sync::Arc::clone(codes),
+    };
+    let check = ConvertOptions { cross: CrossChecks { collect: Vec::new(), lookups: vec![lookup] }, ..skip() };
+    let clusters = "cluster_name,udise_block_code,udise_cluster_code\nX,750101,7501010001\nY,750102,7501010002\nZ,750109,7501090001\n,,7501090002\n";
+    let out = convert(Some("cluster_master"), "c.csv", clusters.as_bytes().to_vec(), &check).unwrap();
+    let rejected: Vec<(u64, &str, &str)> = out.rejects.iter().map(|r| (r.line, r.value.as_str(), r.code)).collect();
+    assert_eq!(rejected, [(4, "750109", "unknown_block"), (5, "", "required")], "750102 is 0750102 as a number");
+    let missed = &out.summary.misses;
+    assert_eq!(missed.len(), 1);
+    assert_eq!((missed[0].count, missed[0].first_line, missed[0].rule), (1, 4, "unknown_block"));
+    assert!(out.rejects[0].rule.contains("not in block_master.udise_block_code"), "{}", out.rejects[0].rule);
 }
 
 #[test]
