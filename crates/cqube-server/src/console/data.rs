@@ -315,6 +315,9 @@ pub(super) struct Quality {
     pub rules: Vec<RuleTotal>,
 }
 
+/// A rule count's identity: rule, column, severity.
+type RuleKey = (String, Option<String>, String);
+
 /// Sums the quality counts of `who`'s emissions per source and local day over the `n` days ending `today`.
 pub(super) async fn quality(
     db: &Database,
@@ -329,8 +332,6 @@ pub(super) async fn quality(
     let (list, _) =
         emissions(db, who, &EmissionQuery { since: Some(day_start(tz, first)), ..EmissionQuery::default() }).await?;
     let mut per_source: BTreeMap<String, SourceQuality> = BTreeMap::new();
-    // (rule, column, severity) -> (rows, sources)
-    type RuleKey = (String, Option<String>, String);
     let mut rules: BTreeMap<RuleKey, (u64, std::collections::BTreeSet<String>)> = BTreeMap::new();
     for e in &list {
         let entry = per_source.entry(e.source.clone()).or_insert_with(|| SourceQuality {
