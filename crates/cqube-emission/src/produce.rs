@@ -24,6 +24,55 @@ pub(crate) struct Produced {
     pub cqube_duplicate_discards: u64,
     /// The codes collected for the plan's dependents (a master's).
     pub codes: Codes,
+    /// What the checks found, as the completion request carries it.
+    pub quality: cqube_protocol::Quality,
+}
+
+/// Counts rejected rows per rule and column on their way to the real rejects sink, for the completion's quality.
+struct CountingRejects {
+    inner: Box<dyn RejectSink>,
+    counts: std::collections::BTreeMap<(&'static str, Option<String>), u64>,
+}
+
+impl RejectSink for CountingRejects {
+    fn record(&mut self, input: &str, reject: &cqube_convert::Reject) -> std::io::Result<()> {
+        *self.counts.entry((reject.code, reject.column.clone())).or_default() += 1;
+        self.inner.record(input, reject)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A string cut to `max` characters: rule words and column names are stored by the server within bounds.
+fn cut(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
+}
+
+/// The quality counts of one converted file: rejected rows per rule code and column, warned cells per rule, most
+/// first, at most [`cqube_protocol::MAX_QUALITY_RULES`].
+fn quality_of(summary: &cqube_convert::Summary, rejected: &CountingRejects) -> cqube_protocol::Quality {
+    let rule = |rule: &str, column: Option<&str>, severity: &str, rows| cqube_protocol::RuleCount {
+        rule: cut(rule, 64),
+        column: column.filter(|c| !c.is_empty()).map(|c| cut(c, 128)),
+        severity: severity.to_owned(),
+        rows,
+    };
+    let mut rules: Vec<cqube_protocol::RuleCount> = rejected
+        .counts
+        .iter()
+        .map(|((code, column), rows)| rule(code, column.as_deref(), "error", *rows))
+        .chain(summary.warned.iter().map(|w| rule(&w.rule, Some(&w.column), "warning", w.count)))
+        .collect();
+    rules.sort_by_key(|r| std::cmp::Reverse(r.rows));
+    rules.truncate(cqube_protocol::MAX_QUALITY_RULES);
+    cqube_protocol::Quality {
+        rows_read: summary.rows_in,
+        rows_rejected: summary.rows_rejected,
+        rows_warned: summary.rows_warned,
+        rules,
+    }
 }
 
 /// A master's codes, by column.
@@ -160,7 +209,7 @@ pub(crate) fn produce<W: ZipSink>(job: Production, mut writer: W) -> anyhow::Res
         }
         _ => None,
     };
-    let (rows, rows_rejected, rows_warned, misses, discards, codes, writer) = match (&job.input, as_is) {
+    let (rows, rows_rejected, rows_warned, misses, discards, codes, quality, writer) = match (&job.input, as_is) {
         (ItemInput::Zip(path), Some(codes)) => {
             let file = std::fs::File::open(path)
                 .with_context(|| format!("opening {}", path.display()))
@@ -168,7 +217,8 @@ pub(crate) fn produce<W: ZipSink>(job: Production, mut writer: W) -> anyhow::Res
             let facts = crate::zip_check::check_zip(file, &mut writer, source, &job.zip_limits)
                 .with_context(|| path.display().to_string())
                 .map_err(input_error)?;
-            (facts.rows, 0, 0, Vec::new(), 0, codes, writer)
+            let quality = cqube_protocol::Quality { rows_read: facts.rows, ..cqube_protocol::Quality::default() };
+            (facts.rows, 0, 0, Vec::new(), 0, codes, quality, writer)
         }
         (other, _) => {
             let opened = match other {
@@ -184,13 +234,15 @@ pub(crate) fn produce<W: ZipSink>(job: Production, mut writer: W) -> anyhow::Res
             };
             let prepared = cqube_convert::prepare(catalog, Some(source), opened.map_err(input_error)?, &job.convert)
                 .map_err(engine_failure)?;
-            let mut rejects: Box<dyn RejectSink> = match job.rejects {
+            let inner: Box<dyn RejectSink> = match job.rejects {
                 Some(shared) => Box::new(shared),
                 None => Box::new(NoRejects),
             };
+            let mut rejects = CountingRejects { inner, counts: std::collections::BTreeMap::new() };
             let (writer, summary) =
-                prepared.convert(writer, job.zip, rejects.as_mut(), &mut |_| {}).map_err(engine_failure)?;
+                prepared.convert(writer, job.zip, &mut rejects, &mut |_| {}).map_err(engine_failure)?;
             rejects.flush().context("writing the rejects report")?;
+            let quality = quality_of(&summary, &rejects);
             let discards = summary.cqube_duplicate_discards;
             (
                 summary.rows_out,
@@ -199,12 +251,22 @@ pub(crate) fn produce<W: ZipSink>(job: Production, mut writer: W) -> anyhow::Res
                 summary.misses,
                 discards,
                 summary.codes,
+                quality,
                 writer,
             )
         }
     };
     let totals = writer.end().context("handing the last part over")?;
-    Ok(Produced { totals, rows, rows_rejected, rows_warned, misses, cqube_duplicate_discards: discards, codes })
+    Ok(Produced {
+        totals,
+        rows,
+        rows_rejected,
+        rows_warned,
+        misses,
+        cqube_duplicate_discards: discards,
+        codes,
+        quality,
+    })
 }
 
 /// A prepared zip's cross-source pass before it is sent as it is: its rows read (nothing written), the codes a

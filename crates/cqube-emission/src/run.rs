@@ -566,7 +566,7 @@ async fn send(
         bytes: produced.totals.bytes,
         sha256: produced.totals.sha256.clone(),
         watermark,
-        quality: None,
+        quality: Some(produced.quality.clone()),
     };
     let ack = ctx
         .target()

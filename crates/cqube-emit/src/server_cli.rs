@@ -233,6 +233,7 @@ async fn emissions(global: &GlobalArgs, args: &EmissionsArgs) -> anyhow::Result<
                 "emission_id": e.id, "upload_id": e.upload_id, "token_name": e.token_name, "source": e.source,
                 "bucket": e.bucket, "key": e.key, "archived_key": e.archived_key, "bytes": e.bytes, "rows": e.rows,
                 "sha256": e.sha256, "started_at": time(e.started_at), "completed_at": time(e.completed_at),
+                "quality": e.quality,
             });
             writeln!(out, "{json}")?;
         } else {

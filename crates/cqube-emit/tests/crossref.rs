@@ -212,6 +212,29 @@ fn issue_16_emit_on_error_skip_leaves_orphans_out_and_reports_them() {
     assert_eq!(summary["cqube_duplicate_discards"], 3);
     let report = std::fs::read_to_string(&rejects).unwrap();
     assert_eq!(report.lines().filter(|l| l.contains("unknown_school")).count() as u64, UNKNOWN_SCHOOLS, "{report}");
+
+    // The server keeps the counts with the acknowledgement (it listed `quality` in its capabilities).
+    let listed = bin()
+        .args(["emissions", "--json", "--source", "student_attendance", "--data-dir"])
+        .arg(server.dir.path().join("server"))
+        .output()
+        .unwrap();
+    let stored: Value =
+        serde_json::from_str(String::from_utf8(listed.stdout).unwrap().lines().next().unwrap()).unwrap();
+    let quality = &stored["quality"];
+    assert_eq!(quality["rows_read"], attendance_rows);
+    assert_eq!(quality["rows_rejected"], UNKNOWN_SCHOOLS + DUPLICATES);
+    let rows_for = |rule: &str| -> u64 {
+        quality["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["rule"] == rule)
+            .map(|r| r["rows"].as_u64().unwrap())
+            .sum()
+    };
+    assert_eq!(rows_for("unknown_school"), UNKNOWN_SCHOOLS, "{quality}");
+    assert!(quality["rules"].as_array().unwrap().iter().all(|r| r["severity"] == "error"), "{quality}");
 }
 
 /// Peak RSS (KiB) of `cmd`, measured by GNU time, and its stdout.

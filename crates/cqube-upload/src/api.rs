@@ -30,6 +30,9 @@ pub struct ApiClient {
     retry: RetryPolicy,
     /// Presigned part URLs by (upload, part), kept across a part's attempts until they succeed or expire.
     urls: Arc<Mutex<HashMap<(String, u32), PresignedPart>>>,
+    /// Whether `/capabilities` listed `quality`: only then do completions carry quality counts (the request refuses
+    /// unknown fields, so an older server would refuse them).
+    takes_quality: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for ApiClient {
@@ -52,6 +55,7 @@ impl ApiClient {
             token: token.to_owned(),
             retry,
             urls: Arc::default(),
+            takes_quality: Arc::default(),
         })
     }
 
@@ -66,7 +70,7 @@ impl ApiClient {
     }
 
     /// `GET /capabilities`: the protocols the server takes (`multipart`, `post`); `None` when it has no such
-    /// endpoint, as a stock cQube API (404).
+    /// endpoint, as a stock cQube API (404). Remembers whether it takes quality counts with completions.
     pub async fn capabilities(&self) -> Result<Option<Vec<String>>, Error> {
         let what = "asking the API what it speaks".to_owned();
         let answer = self
@@ -75,6 +79,8 @@ impl ApiClient {
             .await;
         match answer {
             Ok(caps) => {
+                let quality = caps["features"].as_array().is_some_and(|f| f.iter().any(|v| v == "quality"));
+                self.takes_quality.store(quality, std::sync::atomic::Ordering::Relaxed);
                 let protocols = caps["protocols"]
                     .as_array()
                     .map(|p| p.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect());
@@ -112,6 +118,13 @@ impl ApiClient {
     pub async fn complete(&self, upload_id: &str, request: &CompleteUploadRequest) -> Result<Acknowledgement, Error> {
         let what = format!("completing upload {upload_id}");
         let path = format!("/uploads/{upload_id}/complete");
+        let without_quality;
+        let request = if request.quality.is_some() && !self.takes_quality.load(std::sync::atomic::Ordering::Relaxed) {
+            without_quality = CompleteUploadRequest { quality: None, ..request.clone() };
+            &without_quality
+        } else {
+            request
+        };
         // Completing twice returns the same acknowledgement, so a retry after a lost answer is safe.
         self.retry.run(&what, || self.call(&what, reqwest::Method::POST, &path, Some(request))).await
     }
