@@ -93,6 +93,11 @@ pub(super) async fn tokens(db: &Database) -> Result<Vec<TokenRecord>, Error> {
     Ok(tokens)
 }
 
+/// Every emission user: name, scope, creation time (never the password hash).
+pub(super) async fn users(db: &Database) -> Result<Vec<(String, Option<Vec<String>>, i64)>, Error> {
+    Ok(db.users().await?.into_iter().map(|(name, _, sources, created_at)| (name, sources, created_at)).collect())
+}
+
 /// Creates a token; returns its text (shown once) and record.
 pub(super) async fn create_token(db: &Database, new: &NewToken) -> Result<(String, TokenRecord), Error> {
     auth::create_token(db, new).await

@@ -692,6 +692,7 @@ fn require_admin(session: &Session) -> Result<(), Response> {
 
 async fn tokens_page(state: &AppState, session: &Session, status: StatusCode, notice: Option<&Notice>) -> Page {
     let tokens = data::tokens(state.db()).await.map_err(failed(session))?;
+    let users = data::users(state.db()).await.map_err(failed(session))?;
     let ui = &session.ui;
     let now = now_ms();
     let body = html! {
@@ -755,6 +756,21 @@ async fn tokens_page(state: &AppState, session: &Session, status: StatusCode, no
                     }
                 } }
             } }
+        }
+        section aria-labelledby="users" {
+            h2 #users { "Emission users" }
+            p { "Users trade their password for a short-lived token at " code { "POST /data/auth" } " or sign in here; \
+                their tokens are listed above as " code { "NAME:session-…" } ". Create or replace one with "
+                code { "cqube-emit user create NAME --sources a,b" } "." }
+            @if users.is_empty() { p { "No emission users." } }
+            @else { div.scroll { table {
+                thead { tr { th scope="col" { "Name" } th scope="col" { "Sources" } th scope="col" { "Created" } } }
+                tbody { @for (name, sources, created_at) in &users { tr {
+                    td { (name) }
+                    td { @match sources { Some(s) => { (s.join(", ")) } None => { "all" } } }
+                    td { (time(ui.tz, *created_at)) }
+                } } }
+            } } }
         }
     };
     Ok(view::respond(status, view::page(ui, Some(session), Section::Tokens, "Tokens", &body)))

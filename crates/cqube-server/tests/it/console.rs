@@ -262,6 +262,22 @@ async fn cookies_are_secure_behind_https() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_see_emission_users_with_their_scope_never_their_password_hash() {
+    let (_dir, server) = start_default().await;
+    create_user(server.state.db(), "<district>", "correct horse battery", Some(&["school_master".into()]))
+        .await
+        .unwrap();
+    let admin = server.token("ops", None, true).await;
+    let console = Console::new(&server);
+    let cookie = console.sign_in(&[("token", &admin)]).await;
+    let page = console.get("/tokens", Some(&cookie)).await;
+    assert!(page.body.contains("<h2 id=\"users\">Emission users</h2>"), "{}", page.body);
+    let users = &page.body[page.body.find("id=\"users\"").unwrap()..];
+    assert!(users.contains("<td>&lt;district&gt;</td><td>school_master</td>"), "{users}");
+    assert!(!page.body.contains("$argon2"), "no password hash on the page");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn emission_users_sign_in_and_their_session_token_is_revoked_at_sign_out() {
     let (_dir, server) = start_default().await;
     create_user(server.state.db(), "district", "correct horse battery", Some(&["school_master".into()])).await.unwrap();
