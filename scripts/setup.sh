@@ -14,6 +14,8 @@ command -v java >/dev/null || need_apt+=(default-jre-headless)
 # the console's browser test (crates/cqube-server/tests/it/console_browser.rs)
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
+# the load balancer in front of two `serve` replicas (crates/cqube-emit/tests/replicas.rs)
+command -v haproxy >/dev/null || need_apt+=(haproxy)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: apt-get install ${need_apt[*]}" >&2
   apt-get update -qq >/dev/null

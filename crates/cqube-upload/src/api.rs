@@ -91,10 +91,12 @@ impl ApiClient {
         }
     }
 
-    /// `POST /uploads`: starts a multipart emission.
+    /// `POST /uploads`: starts a multipart emission. Retried like the other calls, so a replica dying mid-request
+    /// does not fail the file: an upload whose answer was lost is never used, and the server's sweeper aborts it
+    /// at its expiry.
     pub async fn create(&self, request: &CreateUploadRequest) -> Result<CreateUploadResponse, Error> {
         let what = format!("starting the upload of {}", request.filename);
-        self.call(&what, reqwest::Method::POST, "/uploads", Some(request)).await
+        self.retry.run(&what, || self.call(&what, reqwest::Method::POST, "/uploads", Some(request))).await
     }
 
     /// `POST /uploads/{id}/parts` for one part.
@@ -379,5 +381,43 @@ mod tests {
         assert!(expiring("2000-01-01T00:00:00Z"));
         assert!(expiring("garbage"));
         assert!(!expiring("2999-01-01T00:00:00Z"));
+    }
+
+    /// A replica killed while `POST /uploads` is in flight closes the connection unanswered; the retry reaches a
+    /// live one (here: the next connection) and the file goes on.
+    #[tokio::test]
+    async fn create_is_retried_after_a_connection_closed_unanswered() {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            for answer in [false, true] {
+                let (conn, _) = listener.accept().unwrap();
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap();
+                    }
+                    if line == "\r\n" {
+                        break;
+                    }
+                }
+                reader.read_exact(&mut vec![0; length]).unwrap();
+                if answer {
+                    let body = r#"{"upload_id":"u2","bucket":"b","key":"k","expires_at":"2999-01-01T00:00:00Z"}"#;
+                    let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close";
+                    write!(&conn, "{head}\r\nContent-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+                }
+            }
+        });
+        let retry = RetryPolicy { min_delay: Duration::from_millis(1), ..RetryPolicy::default() };
+        let api =
+            ApiClient::new(&format!("http://127.0.0.1:{port}/data"), "t", retry, Duration::from_secs(10)).unwrap();
+        let request = CreateUploadRequest { source: "s".into(), filename: "d/s.zip".into(), expected_size_bytes: None };
+        assert_eq!(api.create(&request).await.unwrap().upload_id, "u2");
+        server.join().unwrap();
     }
 }
