@@ -273,6 +273,28 @@ impl S3Store {
     }
 }
 
+/// Reads one HTTP/1.1 request (headers, then a `Content-Length` body) from `stream`, for tests' hand-written
+/// servers that answer, or do not answer, on their own terms.
+///
+/// # Panics
+/// When the stream fails or the request is malformed.
+pub fn read_http_request(stream: &TcpStream) {
+    use std::io::{BufRead, BufReader, Read};
+    let mut reader = BufReader::new(stream.try_clone().expect("cloning the stream"));
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("reading a request line");
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().expect("a Content-Length number");
+        }
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+    }
+    reader.read_exact(&mut vec![0; length]).expect("reading the body");
+}
+
 /// A PostgreSQL database of its own on the local server (127.0.0.1:5432, trust auth), created with `psql` and
 /// dropped (with its connections) when this is dropped.
 #[derive(Debug)]

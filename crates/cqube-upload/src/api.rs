@@ -387,25 +387,13 @@ mod tests {
     /// live one (here: the next connection) and the file goes on.
     #[tokio::test]
     async fn create_is_retried_after_a_connection_closed_unanswered() {
-        use std::io::{BufRead, BufReader, Read, Write};
+        use std::io::Write;
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let server = std::thread::spawn(move || {
             for answer in [false, true] {
                 let (conn, _) = listener.accept().unwrap();
-                let mut reader = BufReader::new(conn.try_clone().unwrap());
-                let mut length = 0;
-                loop {
-                    let mut line = String::new();
-                    reader.read_line(&mut line).unwrap();
-                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                        length = v.trim().parse().unwrap();
-                    }
-                    if line == "\r\n" {
-                        break;
-                    }
-                }
-                reader.read_exact(&mut vec![0; length]).unwrap();
+                cqube_testkit::read_http_request(&conn);
                 if answer {
                     let body = r#"{"upload_id":"u2","bucket":"b","key":"k","expires_at":"2999-01-01T00:00:00Z"}"#;
                     let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close";
