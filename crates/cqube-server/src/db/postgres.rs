@@ -137,16 +137,16 @@ impl Postgres {
             // tokio-postgres's parse errors do not echo the URL, so the password stays out of this message.
             Error::Config(vec![format!("database_url {}: {e}", url.redacted())])
         })?;
-        if config.get_ssl_mode() == tokio_postgres::config::SslMode::Require {
-            return Err(Error::Config(vec![format!(
-                "database_url {}: sslmode=require is not supported for the server's state yet; reach PostgreSQL \
-                 over a private network or a local TLS tunnel and drop sslmode",
-                url.redacted()
-            )]));
-        }
+        // TLS only when the URL asks for it (`sslmode=require`), as libpq and the database sources do; `prefer`,
+        // the default, stays plain so a self-signed certificate never breaks a URL that did not ask for TLS.
+        let require_tls = config.get_ssl_mode() == tokio_postgres::config::SslMode::Require;
         let pool = |size: usize| {
-            let manager =
-                Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+            let manager_config = ManagerConfig { recycling_method: RecyclingMethod::Fast };
+            let manager = if require_tls {
+                Manager::from_config(config.clone(), cqube_pgtls::require(), manager_config)
+            } else {
+                Manager::from_config(config.clone(), NoTls, manager_config)
+            };
             Pool::builder(manager)
                 .max_size(size)
                 .runtime(deadpool_postgres::Runtime::Tokio1)
@@ -157,6 +157,13 @@ impl Postgres {
         let store = Postgres { pool: pool(POOL_SIZE)?, locks: pool(LOCK_POOL_SIZE)?, url: url.clone() };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Whether this replica's statement connections are encrypted, as PostgreSQL itself reports it.
+    #[cfg(test)]
+    pub(super) async fn encrypted(&self) -> bool {
+        let client = self.client().await.unwrap();
+        client.query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[]).await.unwrap().get(0)
     }
 
     async fn client(&self) -> Result<Object, Error> {

@@ -212,6 +212,16 @@ async fn postgres_locks_exclude_other_sessions_until_dropped_and_migrations_run_
     drop((again, stores));
 }
 
+#[tokio::test]
+async fn postgres_connects_over_tls_only_when_the_url_requires_it() {
+    let pg = cqube_testkit::PgDatabase::create("cqe_tls");
+    let plain = postgres::Postgres::connect(&url(&pg)).await.unwrap();
+    assert!(!plain.encrypted().await, "the default (prefer) stays plain, as the database sources do");
+    // The local server runs on a self-signed certificate: `require` encrypts without checking it, as libpq does.
+    let tls = DatabaseUrl::parse(&format!("{}?sslmode=require", pg.url())).unwrap();
+    assert!(postgres::Postgres::connect(&tls).await.unwrap().encrypted().await);
+}
+
 #[test]
 fn database_urls_never_show_their_password() {
     for (url, shown) in [
