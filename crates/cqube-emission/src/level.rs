@@ -1,8 +1,8 @@
 //! `--level auto`: the zip level follows the link. While a file is emitted, each zip block's level is decided as
-//! the block is cut, from whether the file's part queue is full (the uploader is behind: spend CPU on smaller
-//! parts) or empty (the uploader waits for parts: compress less). The levels chosen are recorded as runs, which the
-//! journal keeps with every stored part, so a resumed run replays them and regenerates the stored parts byte for
-//! byte before it goes on deciding.
+//! the block is cut, from a look at the upload: the file's part queue full (every PUT slot busy, the producer about
+//! to wait: spend CPU on smaller parts), or no PUT running at all (the link waits for parts: compress less). The
+//! levels chosen are recorded as runs, which the journal keeps with every stored part, so a resumed run replays them
+//! and regenerates the stored parts byte for byte before it goes on deciding.
 
 use std::fmt;
 use std::str::FromStr;
@@ -76,10 +76,10 @@ pub struct AutoLevel {
     /// 0.955x); 8 and 9 search much longer match chains for a fraction of a percent more, which a link slow
     /// enough to want them would rather spend on the next block.
     pub max: u32,
-    /// Blocks per decision. The level moves by one at most once a window, and only when the queue was full in at
-    /// least three quarters of the window's blocks (raise) or in at most a quarter (lower): a link that keeps up
-    /// about half the time leaves the level alone, so it does not flap. A window longer than the blocks in flight
-    /// also lets a change reach the queue before the next one is decided.
+    /// Blocks per decision. The level moves by one at most once a window: up when the queue was full at three
+    /// quarters of the window's blocks or more, down when the link was idle at a quarter or more, else not at all;
+    /// a link that is busy without holding the producer up leaves the level alone. A window longer than the blocks
+    /// in flight also lets a change reach the queue before the next one is decided.
     pub window: u32,
 }
 
@@ -92,17 +92,31 @@ impl Default for AutoLevel {
 /// The level of every block cut so far, as runs of (level, blocks): what the journal records with each part.
 pub(crate) type Runs = Vec<(u32, u64)>;
 
+/// What the upload looks like as a block is cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Upload {
+    /// The part queue is full: every PUT slot is busy and the producer is about to wait for the link.
+    Behind,
+    /// Some PUT is running and the queue has room.
+    Busy,
+    /// No PUT is running: the link waits for parts.
+    Idle,
+}
+
 /// One file's level source under `auto`: replays an earlier run's levels, then decides.
 pub(crate) struct Controller {
     auto: AutoLevel,
     level: u32,
-    /// Blocks of the current window, and how many of them found the queue full.
+    /// Blocks of the current window, how many found the upload behind and how many idle.
     seen: u32,
-    full: u32,
+    behind: u32,
+    idle: u32,
+    /// Whether the upload was ever seen at work: before its first part the link is idle only for want of one.
+    started: bool,
     /// Levels still to replay, in order.
     replay: std::collections::VecDeque<(u32, u64)>,
-    /// Whether the file's part queue is full right now.
-    queue_full: Box<dyn Fn() -> bool + Send>,
+    /// How the upload looks right now.
+    upload: Box<dyn Fn() -> Upload + Send>,
     /// Every block's level so far, shared with the journal's writer.
     schedule: Arc<Mutex<Runs>>,
     /// Called with (block, level) when a decided level differs from the block before's.
@@ -115,7 +129,7 @@ impl Controller {
         auto: AutoLevel,
         start: u32,
         replay: &[(u32, u64)],
-        queue_full: Box<dyn Fn() -> bool + Send>,
+        upload: Box<dyn Fn() -> Upload + Send>,
         schedule: Arc<Mutex<Runs>>,
         on_change: Box<dyn FnMut(u64, u32) + Send>,
     ) -> Controller {
@@ -123,25 +137,34 @@ impl Controller {
             auto,
             level: start.clamp(auto.min, auto.max),
             seen: 0,
-            full: 0,
+            behind: 0,
+            idle: 0,
+            started: false,
             replay: replay.iter().copied().filter(|r| r.1 > 0).collect(),
-            queue_full,
+            upload,
             schedule,
             on_change,
         }
     }
 
     fn decide(&mut self) -> u32 {
+        // A replayed level may lie outside this run's range: deciding starts back inside it.
+        self.level = self.level.clamp(self.auto.min, self.auto.max);
+        let upload = (self.upload)();
+        self.started |= upload != Upload::Idle;
+        if !self.started {
+            return self.level;
+        }
         self.seen += 1;
-        self.full += u32::from((self.queue_full)());
+        self.behind += u32::from(upload == Upload::Behind);
+        self.idle += u32::from(upload == Upload::Idle);
         if self.seen >= self.auto.window.max(1) {
-            // A replayed level may lie outside this run's range; the first step brings it back in.
-            if self.full * 4 >= self.seen * 3 {
-                self.level = (self.level + 1).clamp(self.auto.min, self.auto.max);
-            } else if self.full * 4 <= self.seen {
-                self.level = self.level.saturating_sub(1).clamp(self.auto.min, self.auto.max);
+            if self.behind * 4 >= self.seen * 3 {
+                self.level = (self.level + 1).min(self.auto.max);
+            } else if self.idle * 4 >= self.seen {
+                self.level = self.level.saturating_sub(1).max(self.auto.min);
             }
-            (self.seen, self.full) = (0, 0);
+            (self.seen, self.behind, self.idle) = (0, 0, 0);
         }
         self.level
     }
@@ -177,33 +200,25 @@ impl cqube_zip::LevelSource for Controller {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicBool, Ordering};
-
     use cqube_zip::LevelSource;
 
     use super::*;
 
-    fn controller(auto: AutoLevel, replay: &[(u32, u64)], full: &Arc<AtomicBool>) -> (Controller, Arc<Mutex<Runs>>) {
+    /// A controller reading the upload's look from `now`.
+    fn controller(auto: AutoLevel, replay: &[(u32, u64)], now: &Arc<Mutex<Upload>>) -> (Controller, Arc<Mutex<Runs>>) {
         let schedule = Arc::new(Mutex::new(Vec::new()));
-        let full = Arc::clone(full);
-        let c = Controller::new(
-            auto,
-            5,
-            replay,
-            Box::new(move || full.load(Ordering::SeqCst)),
-            Arc::clone(&schedule),
-            Box::new(|_, _| {}),
-        );
-        (c, schedule)
+        let now = Arc::clone(now);
+        let upload = Box::new(move || *now.lock().unwrap());
+        (Controller::new(auto, 5, replay, upload, Arc::clone(&schedule), Box::new(|_, _| {})), schedule)
     }
 
     #[test]
-    fn a_full_queue_raises_an_idle_uploader_lowers_within_the_range() {
-        let full = Arc::new(AtomicBool::new(true));
-        let (mut c, schedule) = controller(AutoLevel { min: 2, max: 7, window: 4 }, &[], &full);
+    fn an_upload_behind_raises_an_idle_link_lowers_within_the_range() {
+        let now = Arc::new(Mutex::new(Upload::Behind));
+        let (mut c, schedule) = controller(AutoLevel { min: 2, max: 7, window: 4 }, &[], &now);
         let mut levels: Vec<u32> = (0..12).map(|b| c.level(b)).collect();
         assert_eq!(levels, [5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7, 7], "one step per window, capped at max");
-        full.store(false, Ordering::SeqCst);
+        *now.lock().unwrap() = Upload::Idle;
         levels = (12..40).map(|b| c.level(b)).collect();
         assert_eq!(&levels[..8], [7, 7, 7, 6, 6, 6, 6, 5]);
         assert_eq!(*levels.last().unwrap(), 2, "floored at min");
@@ -211,20 +226,32 @@ mod tests {
     }
 
     #[test]
-    fn a_queue_full_about_half_the_time_keeps_the_level() {
-        let full = Arc::new(AtomicBool::new(false));
-        let (mut c, _) = controller(AutoLevel::default(), &[], &full);
+    fn a_busy_link_that_holds_nobody_up_keeps_the_level() {
+        let now = Arc::new(Mutex::new(Upload::Busy));
+        let (mut c, _) = controller(AutoLevel::default(), &[], &now);
         for b in 0..200 {
-            full.store(b % 2 == 0, Ordering::SeqCst);
+            // Behind half the time, never idle: neither direction has its share.
+            *now.lock().unwrap() = if b % 2 == 0 { Upload::Behind } else { Upload::Busy };
             assert_eq!(c.level(b), 5);
         }
     }
 
     #[test]
+    fn an_idle_link_before_the_first_part_is_not_a_reason_to_lower() {
+        let now = Arc::new(Mutex::new(Upload::Idle));
+        let (mut c, _) = controller(AutoLevel { min: 1, max: 7, window: 2 }, &[], &now);
+        assert!((0..50).all(|b| c.level(b) == 5), "no part yet");
+        *now.lock().unwrap() = Upload::Busy;
+        assert_eq!(c.level(50), 5);
+        *now.lock().unwrap() = Upload::Idle;
+        assert_eq!(c.level(51), 4, "idle once the upload had started");
+    }
+
+    #[test]
     fn replayed_levels_come_first_and_deciding_goes_on_from_the_last() {
-        let full = Arc::new(AtomicBool::new(true));
+        let now = Arc::new(Mutex::new(Upload::Behind));
         let replay = [(3, 2), (1, 3)];
-        let (mut c, schedule) = controller(AutoLevel { min: 1, max: 7, window: 1 }, &replay, &full);
+        let (mut c, schedule) = controller(AutoLevel { min: 1, max: 7, window: 1 }, &replay, &now);
         let levels: Vec<u32> = (0..7).map(|b| c.level(b)).collect();
         assert_eq!(levels, [3, 3, 1, 1, 1, 2, 3]);
         assert_eq!(*schedule.lock().unwrap(), [(3, 2), (1, 3), (2, 1), (3, 1)]);

@@ -607,7 +607,8 @@ async fn send(
     Ok((ack, counts))
 }
 
-/// The `auto` level source of one file: it watches the file's part queue `tx` (without keeping it open), replays
+/// The `auto` level source of one file: it watches the file's part queue `tx` (without keeping it open) and the
+/// uploader's running PUTs, replays
 /// `replay` (the levels of the parts an earlier run stored), records every level in `schedule` for the journal, and
 /// reports each change it decides.
 fn controller(
@@ -620,8 +621,17 @@ fn controller(
     schedule: &Arc<Mutex<crate::level::Runs>>,
 ) -> crate::level::Controller {
     let queue = tx.downgrade();
-    // The uploader takes a part as soon as a PUT slot is free, so a full queue means every slot is busy.
-    let queue_full = Box::new(move || queue.upgrade().is_some_and(|tx| tx.capacity() == 0));
+    let uploader = ctx.uploader.clone();
+    let upload = Box::new(move || {
+        // The uploader takes a part as soon as a PUT slot is free, so a full queue means every slot is busy.
+        if queue.upgrade().is_some_and(|tx| tx.capacity() == 0) {
+            crate::level::Upload::Behind
+        } else if uploader.puts_running() > 0 {
+            crate::level::Upload::Busy
+        } else {
+            crate::level::Upload::Idle
+        }
+    });
     let (sink, source, block_size) = (Arc::clone(&ctx.sink), item.source.clone(), ctx.settings.zip.block_size);
     let on_change = Box::new(move |block: u64, level: u32| {
         tracing::debug!(%source, block, level, "zip level changed");
@@ -629,7 +639,7 @@ fn controller(
         sink.event(&Event::LevelChanged { source: source.clone(), level, block, input_offset, item: index });
     });
     let start = ctx.settings.zip.level;
-    crate::level::Controller::new(auto, start, replay, queue_full, Arc::clone(schedule), on_change)
+    crate::level::Controller::new(auto, start, replay, upload, Arc::clone(schedule), on_change)
 }
 
 /// Rows a converted file left out and rows it flagged (zeros for a prepared zip, or one an earlier run sent).

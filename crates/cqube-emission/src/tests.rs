@@ -511,7 +511,8 @@ async fn issue_18_a_resumed_auto_emission_replays_the_recorded_levels() {
 
     let target = Arc::new(MemoryTarget::new());
     target.fail_puts_from(2, [Fault::Unavailable]);
-    // A decision every block: the level moves from the first block on, whichever way the queue looks.
+    // A decision every block. Whether this run's level moves depends on how the upload looks (the controller's
+    // unit tests cover that); what matters here is that whatever it chose is recorded and replayed.
     let first = run_with(&target, &export, journals.path(), false, auto(1, 7), never()).await;
     assert!(matches!(first.report().results[0], FileResult::Failed { status: ExitStatus::Transient, .. }));
     let open = target.open_uploads();
@@ -520,7 +521,8 @@ async fn issue_18_a_resumed_auto_emission_replays_the_recorded_levels() {
     assert_eq!(stored.iter().map(|p| p.0).collect::<Vec<_>>(), [1]);
     let state = Journal::read(&journal_path(journals.path(), &export)).unwrap().unwrap();
     let levels = &state.items.values().next().unwrap().levels;
-    assert!(levels.len() > 1, "the journal records the level changes: {levels:?}");
+    let blocks: u64 = levels.iter().map(|r| r.1).sum();
+    assert!(blocks * (1 << 20) > stored[0].1.len() as u64, "the journal covers part 1's blocks: {levels:?}");
     let changes = first.events.names().iter().filter(|n| *n == "level_changed").count();
     assert!(changes >= levels.len() - 1, "{changes} level_changed events for {levels:?}");
 
@@ -532,7 +534,7 @@ async fn issue_18_a_resumed_auto_emission_replays_the_recorded_levels() {
     let object = &target.objects()[0].1;
     assert!(object.starts_with(&stored[0].1), "the object begins with the part the interrupted run sent");
     let Some(Event::Summary { levels, .. }) = events.last() else { panic!("no summary") };
-    assert!(levels.contains_key(&9) && levels.len() > 1, "{levels:?}");
+    assert!(levels.contains_key(&9) && levels.len() > 1, "the replayed levels, then 9: {levels:?}");
     assert!(levels.values().sum::<u64>() < object.len() as u64);
 
     let prepared = cqube_convert::prepare(
