@@ -78,14 +78,15 @@ pub struct AutoLevel {
     pub max: u32,
     /// Blocks per decision. The level moves by one at most once a window: up when the queue was full at three
     /// quarters of the window's blocks or more, down when the link was idle at a quarter or more, else not at all;
-    /// a link that is busy without holding the producer up leaves the level alone. A window longer than the blocks
-    /// in flight also lets a change reach the queue before the next one is decided.
+    /// a link that is busy without holding the producer up leaves the level alone. A window as long as the blocks in
+    /// flight (8) lets a change reach the queue before the next one is decided; longer ones were measured to leave
+    /// most of a 120 MB file at the starting level (docs/benchmarks.md).
     pub window: u32,
 }
 
 impl Default for AutoLevel {
     fn default() -> AutoLevel {
-        AutoLevel { min: 1, max: 7, window: 16 }
+        AutoLevel { min: 1, max: 7, window: 8 }
     }
 }
 
@@ -111,12 +112,12 @@ pub(crate) struct Controller {
     seen: u32,
     behind: u32,
     idle: u32,
-    /// Whether the upload was ever seen at work: before its first part the link is idle only for want of one.
-    started: bool,
+
     /// Levels still to replay, in order.
     replay: std::collections::VecDeque<(u32, u64)>,
-    /// How the upload looks right now.
-    upload: Box<dyn Fn() -> Upload + Send>,
+    /// How the upload looks right now; `None` before its first part is under way, when the link is idle only for
+    /// want of one.
+    upload: Box<dyn Fn() -> Option<Upload> + Send>,
     /// Every block's level so far, shared with the journal's writer.
     schedule: Arc<Mutex<Runs>>,
     /// Called with (block, level) when a decided level differs from the block before's.
@@ -129,7 +130,7 @@ impl Controller {
         auto: AutoLevel,
         start: u32,
         replay: &[(u32, u64)],
-        upload: Box<dyn Fn() -> Upload + Send>,
+        upload: Box<dyn Fn() -> Option<Upload> + Send>,
         schedule: Arc<Mutex<Runs>>,
         on_change: Box<dyn FnMut(u64, u32) + Send>,
     ) -> Controller {
@@ -139,7 +140,6 @@ impl Controller {
             seen: 0,
             behind: 0,
             idle: 0,
-            started: false,
             replay: replay.iter().copied().filter(|r| r.1 > 0).collect(),
             upload,
             schedule,
@@ -150,11 +150,7 @@ impl Controller {
     fn decide(&mut self) -> u32 {
         // A replayed level may lie outside this run's range: deciding starts back inside it.
         self.level = self.level.clamp(self.auto.min, self.auto.max);
-        let upload = (self.upload)();
-        self.started |= upload != Upload::Idle;
-        if !self.started {
-            return self.level;
-        }
+        let Some(upload) = (self.upload)() else { return self.level };
         self.seen += 1;
         self.behind += u32::from(upload == Upload::Behind);
         self.idle += u32::from(upload == Upload::Idle);
@@ -205,7 +201,11 @@ mod tests {
     use super::*;
 
     /// A controller reading the upload's look from `now`.
-    fn controller(auto: AutoLevel, replay: &[(u32, u64)], now: &Arc<Mutex<Upload>>) -> (Controller, Arc<Mutex<Runs>>) {
+    fn controller(
+        auto: AutoLevel,
+        replay: &[(u32, u64)],
+        now: &Arc<Mutex<Option<Upload>>>,
+    ) -> (Controller, Arc<Mutex<Runs>>) {
         let schedule = Arc::new(Mutex::new(Vec::new()));
         let now = Arc::clone(now);
         let upload = Box::new(move || *now.lock().unwrap());
@@ -214,11 +214,11 @@ mod tests {
 
     #[test]
     fn an_upload_behind_raises_an_idle_link_lowers_within_the_range() {
-        let now = Arc::new(Mutex::new(Upload::Behind));
+        let now = Arc::new(Mutex::new(Some(Upload::Behind)));
         let (mut c, schedule) = controller(AutoLevel { min: 2, max: 7, window: 4 }, &[], &now);
         let mut levels: Vec<u32> = (0..12).map(|b| c.level(b)).collect();
         assert_eq!(levels, [5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7, 7], "one step per window, capped at max");
-        *now.lock().unwrap() = Upload::Idle;
+        *now.lock().unwrap() = Some(Upload::Idle);
         levels = (12..40).map(|b| c.level(b)).collect();
         assert_eq!(&levels[..8], [7, 7, 7, 6, 6, 6, 6, 5]);
         assert_eq!(*levels.last().unwrap(), 2, "floored at min");
@@ -227,29 +227,28 @@ mod tests {
 
     #[test]
     fn a_busy_link_that_holds_nobody_up_keeps_the_level() {
-        let now = Arc::new(Mutex::new(Upload::Busy));
+        let now = Arc::new(Mutex::new(Some(Upload::Busy)));
         let (mut c, _) = controller(AutoLevel::default(), &[], &now);
         for b in 0..200 {
             // Behind half the time, never idle: neither direction has its share.
-            *now.lock().unwrap() = if b % 2 == 0 { Upload::Behind } else { Upload::Busy };
+            *now.lock().unwrap() = Some(if b % 2 == 0 { Upload::Behind } else { Upload::Busy });
             assert_eq!(c.level(b), 5);
         }
     }
 
     #[test]
     fn an_idle_link_before_the_first_part_is_not_a_reason_to_lower() {
-        let now = Arc::new(Mutex::new(Upload::Idle));
+        let now = Arc::new(Mutex::new(None));
         let (mut c, _) = controller(AutoLevel { min: 1, max: 7, window: 2 }, &[], &now);
         assert!((0..50).all(|b| c.level(b) == 5), "no part yet");
-        *now.lock().unwrap() = Upload::Busy;
+        *now.lock().unwrap() = Some(Upload::Idle);
         assert_eq!(c.level(50), 5);
-        *now.lock().unwrap() = Upload::Idle;
-        assert_eq!(c.level(51), 4, "idle once the upload had started");
+        assert_eq!(c.level(51), 4, "idle once a part is under way");
     }
 
     #[test]
     fn replayed_levels_come_first_and_deciding_goes_on_from_the_last() {
-        let now = Arc::new(Mutex::new(Upload::Behind));
+        let now = Arc::new(Mutex::new(Some(Upload::Behind)));
         let replay = [(3, 2), (1, 3)];
         let (mut c, schedule) = controller(AutoLevel { min: 1, max: 7, window: 1 }, &replay, &now);
         let levels: Vec<u32> = (0..7).map(|b| c.level(b)).collect();

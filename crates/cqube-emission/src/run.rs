@@ -622,15 +622,20 @@ fn controller(
 ) -> crate::level::Controller {
     let queue = tx.downgrade();
     let uploader = ctx.uploader.clone();
+    // Another file's part also counts as under way: the link is shared.
+    let taken_before = uploader.parts_taken();
     let upload = Box::new(move || {
-        // The uploader takes a part as soon as a PUT slot is free, so a full queue means every slot is busy.
-        if queue.upgrade().is_some_and(|tx| tx.capacity() == 0) {
+        let look = if uploader.parts_taken() == taken_before {
+            return None;
+        } else if queue.upgrade().is_some_and(|tx| tx.capacity() == 0) {
+            // The uploader takes a part as soon as a PUT slot is free, so a full queue means every slot is busy.
             crate::level::Upload::Behind
         } else if uploader.puts_running() > 0 {
             crate::level::Upload::Busy
         } else {
             crate::level::Upload::Idle
-        }
+        };
+        Some(look)
     });
     let (sink, source, block_size) = (Arc::clone(&ctx.sink), item.source.clone(), ctx.settings.zip.block_size);
     let on_change = Box::new(move |block: u64, level: u32| {

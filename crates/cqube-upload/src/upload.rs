@@ -46,6 +46,8 @@ pub struct Uploader {
     permits: Arc<Semaphore>,
     /// Part PUTs running now (retries and their waits included).
     running: Arc<AtomicUsize>,
+    /// Parts taken off any stream's channel so far.
+    taken: Arc<AtomicUsize>,
 }
 
 /// Counts one running PUT for as long as it lives, cancelled or not.
@@ -69,7 +71,7 @@ impl Uploader {
     /// retried under `retry`.
     pub fn new(target: Arc<dyn DeliveryTarget>, parts_in_flight: usize, retry: RetryPolicy) -> Uploader {
         let permits = Arc::new(Semaphore::new(parts_in_flight.max(1)));
-        Uploader { target, retry, permits, running: Arc::default() }
+        Uploader { target, retry, permits, running: Arc::default(), taken: Arc::default() }
     }
 
     /// An uploader for a one-shot target's file (see [`OneShot`](crate::OneShot)): its parts go in order, one at
@@ -78,12 +80,17 @@ impl Uploader {
     pub fn one_at_a_time(&self) -> Uploader {
         let retry = RetryPolicy { max_retries: 0, ..self.retry };
         let permits = Arc::new(Semaphore::new(1));
-        Uploader { target: Arc::clone(&self.target), retry, permits, running: Arc::default() }
+        Uploader { target: Arc::clone(&self.target), retry, permits, running: Arc::default(), taken: Arc::default() }
     }
 
     /// Part PUTs running now, over every stream: none means the link waits for parts.
     pub fn puts_running(&self) -> usize {
         self.running.load(Ordering::Relaxed)
+    }
+
+    /// Parts taken off the streams' channels so far, over every stream.
+    pub fn parts_taken(&self) -> usize {
+        self.taken.load(Ordering::Relaxed)
     }
 
     /// The target parts go to.
@@ -123,6 +130,7 @@ impl Uploader {
                 }, if open => {
                     let (permit, part) = next;
                     let Some(part) = part else { open = false; continue };
+                    self.taken.fetch_add(1, Ordering::Relaxed);
                     if let Some(known) = stored.get(&part.number).filter(|k| {
                         k.checksum == part.checksum && k.size == part.data.len() as u64
                     }) {
@@ -235,6 +243,7 @@ mod tests {
         assert_eq!(done.iter().map(|p| p.part_number).collect::<Vec<_>>(), [1, 2]);
         assert_eq!((retries, target.put_attempts()), (2, 4), "two failed attempts, then one per part");
         assert_eq!(uploader.puts_running(), 0, "every PUT is counted out, retried ones too");
+        assert_eq!(uploader.parts_taken(), 2);
         assert_eq!(target.list_parts(&id).await.unwrap().len(), 2);
     }
 
