@@ -76,7 +76,7 @@ complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand convert" -l reject
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand convert" -l null-token -d 'A value that means null (repeatable). Default: empty, NULL, null, NA, N/A' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand convert" -l threads -d 'Worker threads (default: all cores). [env: CQUBE_EMIT_THREADS]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand convert" -s o -l output -d 'Output zip, or - for stdout. Default: ./<file_stem>.zip' -r -F
-complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand convert" -l level -d 'Deflate level 0-9: lower is faster, higher is smaller. [env: CQUBE_EMIT_LEVEL]' -r
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand convert" -l level -d 'Deflate level 0-9: lower is faster, higher is smaller (`auto` is for emit). [env: CQUBE_EMIT_LEVEL]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand convert" -l log-format -d 'Log format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand convert" -l config -d 'Config file (default: $CQUBE_EMIT_CONFIG, then ./cqube-emit.toml when present)' -r -F
@@ -156,7 +156,7 @@ complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l on-error 
 skip\t''"
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l rejects -d 'Write every row left out of a converted export (file, line, column, value, rule) to this CSV report' -r -F
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l masters -d 'A cqube_emission folder of masters emitted earlier (school, cluster, block, district, exam and question masters): rows whose codes are in neither these nor the plan\'s own masters are errors (unknown_school, ...)' -r -F
-complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l level -d 'Deflate level 0-9 for converted exports. [env: CQUBE_EMIT_LEVEL]' -r
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l level -d 'Deflate level 0-9 for converted exports, or auto: each file\'s level moves between 1 and 7 as its uploads keep up or fall behind (lower when the link waits for parts, higher when parts wait for the link). Config `[convert] level`. [env: CQUBE_EMIT_LEVEL]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l api -d 'Emission API base URL (what `cqube-emit serve` prints). Config key `emit.api`. [env: CQUBE_EMIT_API]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l token -d 'API token. Prefer CQUBE_EMIT_TOKEN or a token file: a flag shows in `ps`. [env: CQUBE_EMIT_TOKEN]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l token-file -d 'File holding the API token. Config key `emit.token_file`. [env: CQUBE_EMIT_TOKEN_FILE]' -r -F
@@ -193,7 +193,7 @@ complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l on-error -
 skip\t''"
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l rejects -d 'Write every row left out of a converted export (file, line, column, value, rule) to this CSV report' -r -F
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l masters -d 'A cqube_emission folder of masters emitted earlier (school, cluster, block, district, exam and question masters): rows whose codes are in neither these nor the plan\'s own masters are errors (unknown_school, ...)' -r -F
-complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l level -d 'Deflate level 0-9 for converted exports. [env: CQUBE_EMIT_LEVEL]' -r
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l level -d 'Deflate level 0-9 for converted exports, or auto: each file\'s level moves between 1 and 7 as its uploads keep up or fall behind (lower when the link waits for parts, higher when parts wait for the link). Config `[convert] level`. [env: CQUBE_EMIT_LEVEL]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l api -d 'Emission API base URL (what `cqube-emit serve` prints). Config key `emit.api`. [env: CQUBE_EMIT_API]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l token -d 'API token. Prefer CQUBE_EMIT_TOKEN or a token file: a flag shows in `ps`. [env: CQUBE_EMIT_TOKEN]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l token-file -d 'File holding the API token. Config key `emit.token_file`. [env: CQUBE_EMIT_TOKEN_FILE]' -r -F

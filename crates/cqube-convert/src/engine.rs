@@ -179,6 +179,9 @@ pub struct Summary {
     pub csv_bytes: u64,
     /// Zip bytes written (0 when only validating).
     pub bytes_out: u64,
+    /// Deflate bytes per level (index = level); only an emission at `--level auto` spreads them over several.
+    #[serde(skip)]
+    pub deflated_by_level: [u64; 10],
     /// Rows rejected because a code is missing from its master (`unknown_school`, ...), per column.
     pub misses: Vec<Missed>,
     /// The codes collected for [`CrossChecks::collect`], by column.
@@ -366,10 +369,34 @@ impl Prepared<'_> {
         progress: &mut dyn FnMut(&Progress),
     ) -> Result<(W, Summary), Error> {
         let entry = format!("{}.csv", self.source.file_stem);
-        let mut zip = ZipStream::new(out, &entry, zip).map_err(Error::Output)?;
+        let zip = ZipStream::new(out, &entry, zip).map_err(Error::Output)?;
+        self.convert_into(zip, rejects, progress)
+    }
+
+    /// [`Prepared::convert`], each zip block at the level `levels` chooses (see [`ZipStream::with_levels`]).
+    pub fn convert_with_levels<W: Write>(
+        self,
+        out: W,
+        zip: ZipOptions,
+        levels: Box<dyn cqube_zip::LevelSource>,
+        rejects: &mut dyn RejectSink,
+        progress: &mut dyn FnMut(&Progress),
+    ) -> Result<(W, Summary), Error> {
+        let entry = format!("{}.csv", self.source.file_stem);
+        let zip = ZipStream::with_levels(out, &entry, zip, levels).map_err(Error::Output)?;
+        self.convert_into(zip, rejects, progress)
+    }
+
+    fn convert_into<W: Write>(
+        self,
+        mut zip: ZipStream<W>,
+        rejects: &mut dyn RejectSink,
+        progress: &mut dyn FnMut(&Progress),
+    ) -> Result<(W, Summary), Error> {
         let mut summary = self.run(Some(&mut zip), rejects, progress)?;
         let (out, entry) = zip.finish().map_err(Error::Output)?;
         summary.bytes_out = entry.zip_bytes;
+        summary.deflated_by_level = entry.deflated_by_level;
         Ok((out, summary))
     }
 
@@ -461,6 +488,7 @@ impl Prepared<'_> {
             bytes_in: bytes_read.load(Ordering::Relaxed),
             csv_bytes: state.csv_bytes,
             bytes_out: 0,
+            deflated_by_level: [0; 10],
             duplicates_exact: state.duplicates_exact,
             cqube_duplicate_discards: state.cqube_duplicate_discards,
             keys_tracked: state.keys.as_ref().map_or(0, KeySet::tracked),

@@ -47,6 +47,16 @@ pub enum Event {
         #[serde(skip)]
         item: usize,
     },
+    /// Under `--level auto`, the zip level changed: blocks from `block` (input byte `input_offset` of the CSV)
+    /// on are compressed at `level`, until the next change.
+    LevelChanged {
+        source: String,
+        level: u32,
+        block: u64,
+        input_offset: u64,
+        #[serde(skip)]
+        item: usize,
+    },
     /// A part attempt failed and will be tried again after `delay_ms`.
     PartRetried { source: String, upload_id: String, part_number: u32, attempt: u32, delay_ms: u64, error: String },
     /// A one-shot target's file starts again from its first byte under a new upload: after a transient failure,
@@ -70,6 +80,9 @@ pub enum Event {
         /// INGESTION.md §2.6), had the file gone without our duplicate check, which keeps each key's first copy.
         #[serde(default, skip_serializing_if = "is_zero")]
         cqube_duplicate_discards: u64,
+        /// Under `--level auto`, the zip's deflate bytes per level (keys are levels).
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        levels: BTreeMap<u32, u64>,
         #[serde(skip)]
         item: usize,
     },
@@ -110,6 +123,9 @@ pub enum Event {
         misses: BTreeMap<String, u64>,
         #[serde(default, skip_serializing_if = "is_zero")]
         cqube_duplicate_discards: u64,
+        /// Under `--level auto`, deflate bytes per zip level over the files this run produced.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        levels: BTreeMap<u32, u64>,
         seconds: f64,
         exit_status: u8,
     },

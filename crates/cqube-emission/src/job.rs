@@ -22,7 +22,7 @@ pub struct JobSpec {
     /// What else decides the bytes and their cut into parts; a resumed job keeps the first run's values so its
     /// parts match the stored ones.
     #[serde(default)]
-    pub level: Option<u32>,
+    pub level: Option<crate::Level>,
     #[serde(default)]
     pub part_size_bytes: Option<usize>,
     #[serde(default)]
@@ -101,7 +101,7 @@ impl Job {
                     .map(|(k, mut v)| {
                         // Without --resume an old job's open uploads are aborted, not continued.
                         v.done = None;
-                        v.parts.clear();
+                        v.clear_parts();
                         (k, v)
                     })
                     .collect();

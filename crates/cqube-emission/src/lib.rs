@@ -14,6 +14,7 @@
 pub mod bench;
 pub mod event;
 pub mod job;
+pub mod level;
 pub mod masters;
 pub mod plan;
 pub mod produce;
@@ -24,6 +25,7 @@ pub mod zip_check;
 
 pub use event::{Event, EventSink, Interrupt};
 pub use job::{Job, JobSpec, Watermarks};
+pub use level::{AutoLevel, Level};
 pub use plan::{Configured, Item, ItemInput};
 pub use produce::StreamSource;
 pub use run::{Ended, FileResult, Report, Settings};

@@ -26,6 +26,8 @@ pub(crate) struct Produced {
     pub codes: Codes,
     /// What the checks found, as the completion request carries it.
     pub quality: cqube_protocol::Quality,
+    /// Under `--level auto`, deflate bytes per zip level (empty otherwise).
+    pub levels: std::collections::BTreeMap<u32, u64>,
 }
 
 /// Counts rejected rows per rule and column on their way to the real rejects sink, for the completion's quality.
@@ -93,6 +95,8 @@ pub(crate) struct Production {
     pub stream: Option<StreamSource>,
     /// Where this pass reports rejected rows (`None`: counted only, as on a second pass over the same rows).
     pub rejects: Option<SharedRejects>,
+    /// `--level auto`: each zip block's level (`None`: `zip.level` throughout).
+    pub levels: Option<Box<dyn cqube_zip::LevelSource>>,
 }
 
 /// Opens the bytes of an [`ItemInput::Stream`]. Each pass over the file opens it again (a one-shot target makes two:
@@ -209,6 +213,7 @@ pub(crate) fn produce<W: ZipSink>(job: Production, mut writer: W) -> anyhow::Res
         }
         _ => None,
     };
+    let mut levels = std::collections::BTreeMap::new();
     let (rows, rows_rejected, rows_warned, misses, discards, codes, quality, writer) = match (&job.input, as_is) {
         (ItemInput::Zip(path), Some(codes)) => {
             let file = std::fs::File::open(path)
@@ -239,8 +244,15 @@ pub(crate) fn produce<W: ZipSink>(job: Production, mut writer: W) -> anyhow::Res
                 None => Box::new(NoRejects),
             };
             let mut rejects = CountingRejects { inner, counts: std::collections::BTreeMap::new() };
-            let (writer, summary) =
-                prepared.convert(writer, job.zip, &mut rejects, &mut |_| {}).map_err(engine_failure)?;
+            let auto = job.levels.is_some();
+            let (writer, summary) = match job.levels {
+                Some(source) => prepared.convert_with_levels(writer, job.zip, source, &mut rejects, &mut |_| {}),
+                None => prepared.convert(writer, job.zip, &mut rejects, &mut |_| {}),
+            }
+            .map_err(engine_failure)?;
+            if auto {
+                levels = (0..).zip(summary.deflated_by_level).filter(|&(_, bytes)| bytes > 0).collect();
+            }
             rejects.flush().context("writing the rejects report")?;
             let quality = quality_of(&summary, &rejects);
             let discards = summary.cqube_duplicate_discards;
@@ -266,6 +278,7 @@ pub(crate) fn produce<W: ZipSink>(job: Production, mut writer: W) -> anyhow::Res
         cqube_duplicate_discards: discards,
         codes,
         quality,
+        levels,
     })
 }
 

@@ -11,7 +11,7 @@ use cqube_core::Catalog;
 use cqube_protocol::{Acknowledgement, CompleteUploadRequest, CreateUploadRequest, Watermark};
 use cqube_upload::{
     Aborted, DeliveryTarget, ItemState, Journal, JournalEntry, OnRetry, OneShot, PartEvent, PartSizer, PartWriter,
-    RetryPolicy, StoredPartRecord, StreamTotals, Uploader,
+    RetryPolicy, StreamTotals, Uploader,
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -33,7 +33,11 @@ pub struct Settings {
     pub part_size_bytes: usize,
     /// How part PUTs are retried.
     pub retry: RetryPolicy,
+    /// The zip options; under `auto_level` their level is where each file starts.
     pub zip: cqube_zip::ZipOptions,
+    /// `--level auto`: each converted file's level follows its uploads (see [`crate::level`]). A one-shot target
+    /// keeps the starting level: its file is produced twice (measured, then sent) and both passes must agree.
+    pub auto_level: Option<crate::AutoLevel>,
     /// What a prepared zip may hold.
     pub zip_limits: cqube_zip::check::Limits,
     pub convert: cqube_convert::ConvertOptions,
@@ -64,6 +68,8 @@ pub enum FileResult {
         misses: BTreeMap<String, u64>,
         /// Rows cQube would have discarded under its own duplicate rule, had the file gone unchecked.
         cqube_duplicate_discards: u64,
+        /// Under `--level auto`, deflate bytes per zip level, when this run produced the file.
+        levels: BTreeMap<u32, u64>,
     },
     /// An incremental database source with no row past its watermark: nothing to send.
     UpToDate {
@@ -297,6 +303,7 @@ async fn emit_one(ctx: &Ctx, index: usize, item: &Item) -> FileResult {
                 rows_warned: counts.warned,
                 misses: counts.misses.clone(),
                 cqube_duplicate_discards: counts.cqube_duplicate_discards,
+                levels: counts.levels.clone(),
                 item: index,
             };
             ctx.sink.event(&event);
@@ -306,6 +313,7 @@ async fn emit_one(ctx: &Ctx, index: usize, item: &Item) -> FileResult {
                 rows_warned: counts.warned,
                 misses: counts.misses,
                 cqube_duplicate_discards: counts.cqube_duplicate_discards,
+                levels: counts.levels,
             }
         }
         Ok(Outcome::UpToDate(watermark)) => {
@@ -418,7 +426,8 @@ async fn emit_file(ctx: &Ctx, index: usize, item: &Item) -> anyhow::Result<Outco
         }
         None => None,
     };
-    let stored = if reuse.is_some() { previous.parts.clone() } else { BTreeMap::default() };
+    // What the continued upload holds: its stored parts, and the levels they were made with.
+    let stored = if reuse.is_some() { previous.clone() } else { ItemState::default() };
     let (upload_id, key) = if let Some(r) = reuse {
         r
     } else {
@@ -490,7 +499,8 @@ async fn open_database(ctx: &Ctx, item: &Item) -> anyhow::Result<OpenedDatabase>
 }
 
 /// Streams the file's parts to the target, completes the upload and checks the acknowledgement against what was
-/// sent. `expected` (a one-shot target's announced length and SHA-256) must be what this pass produced, or the
+/// sent. Parts `stored` already are not sent again; under `--level auto` the levels they were made with are replayed
+/// first. `expected` (a one-shot target's announced length and SHA-256) must be what this pass produced, or the
 /// upload is not completed.
 #[allow(clippy::too_many_arguments)]
 async fn send(
@@ -500,23 +510,30 @@ async fn send(
     item: &Item,
     database: Option<OpenedDatabase>,
     (upload_id, key): (&str, &str),
-    stored: &BTreeMap<u32, StoredPartRecord>,
+    stored: &ItemState,
     expected: Option<&StreamTotals>,
 ) -> anyhow::Result<(Acknowledgement, RowCounts)> {
     // Capacity 1: with the part being filled and the one blocked in `send`, a file holds two parts besides
     // those in flight — the `+ 2` of the memory formula.
     let (tx, rx) = mpsc::channel(1);
-    let writer = PartWriter::new(tx, PartSizer::new(ctx.settings.part_size_bytes));
     let watermark = database.as_ref().and_then(OpenedDatabase::watermark);
     // A one-shot target's measuring pass reported the rejects already.
-    let production = production(ctx, item, database, expected.is_none());
+    let mut production = production(ctx, item, database, expected.is_none());
+    let schedule = Arc::new(Mutex::new(Vec::new()));
+    if let Some(auto) = ctx.settings.auto_level.filter(|_| expected.is_none()) {
+        production.levels = Some(Box::new(controller(ctx, index, item, auto, &tx, &stored.levels, &schedule)));
+    }
+    let writer = PartWriter::new(tx, PartSizer::new(ctx.settings.part_size_bytes));
     let producer = tokio::task::spawn_blocking(move || produce(production, writer));
     let mut on_part = |event: PartEvent<'_>| -> Result<(), cqube_upload::Error> {
         if !event.skipped {
+            // Every level decided so far: a prefix of what later parts record, covering this part's blocks.
+            let levels = schedule.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
             ctx.journal_append(&JournalEntry::Part {
                 item: item.id.clone(),
                 upload_id: upload_id.to_owned(),
                 part: event.part.clone(),
+                levels,
             })?;
         }
         ctx.sink.event(&Event::PartDone {
@@ -542,7 +559,7 @@ async fn send(
             });
         })
     };
-    let sent = uploader.send_parts(upload_id, rx, stored, &mut on_part, &on_retry).await;
+    let sent = uploader.send_parts(upload_id, rx, &stored.parts, &mut on_part, &on_retry).await;
     let produced = producer.await.context("the conversion thread panicked")?;
     // An upload failure makes the producer fail with a broken pipe: report the upload's error, not that.
     let parts = sent.map_err(|e| remote_failure(e, &format!("uploading {}", item.source)))?;
@@ -584,12 +601,52 @@ async fn send(
             by_rule
         }),
         cqube_duplicate_discards: produced.cqube_duplicate_discards,
+        levels: produced.levels,
         produced: true,
     };
     Ok((ack, counts))
 }
 
-/// What the producer thread needs for `item`.
+/// The `auto` level source of one file: it watches the file's part queue `tx` (without keeping it open) and the
+/// uploader's running PUTs, replays
+/// `replay` (the levels of the parts an earlier run stored), records every level in `schedule` for the journal, and
+/// reports each change it decides.
+fn controller(
+    ctx: &Ctx,
+    index: usize,
+    item: &Item,
+    auto: crate::AutoLevel,
+    tx: &mpsc::Sender<cqube_upload::Part>,
+    replay: &[(u32, u64)],
+    schedule: &Arc<Mutex<crate::level::Runs>>,
+) -> crate::level::Controller {
+    let queue = tx.downgrade();
+    let uploader = ctx.uploader.clone();
+    // Another file's part also counts as under way: the link is shared.
+    let taken_before = uploader.parts_taken();
+    let upload = Box::new(move || {
+        let look = if uploader.parts_taken() == taken_before {
+            return None;
+        } else if queue.upgrade().is_some_and(|tx| tx.capacity() == 0) {
+            // The uploader takes a part as soon as a PUT slot is free, so a full queue means every slot is busy.
+            crate::level::Upload::Behind
+        } else if uploader.puts_running() > 0 {
+            crate::level::Upload::Busy
+        } else {
+            crate::level::Upload::Idle
+        };
+        Some(look)
+    });
+    let (sink, source, block_size) = (Arc::clone(&ctx.sink), item.source.clone(), ctx.settings.zip.block_size);
+    let on_change = Box::new(move |block: u64, level: u32| {
+        tracing::debug!(%source, block, level, "zip level changed");
+        let input_offset = block * block_size as u64;
+        sink.event(&Event::LevelChanged { source: source.clone(), level, block, input_offset, item: index });
+    });
+    let start = ctx.settings.zip.level;
+    crate::level::Controller::new(auto, start, replay, upload, Arc::clone(schedule), on_change)
+}
+
 /// Rows a converted file left out and rows it flagged (zeros for a prepared zip, or one an earlier run sent).
 #[derive(Debug, Clone, Default)]
 struct RowCounts {
@@ -597,6 +654,7 @@ struct RowCounts {
     warned: u64,
     misses: BTreeMap<String, u64>,
     cqube_duplicate_discards: u64,
+    levels: BTreeMap<u32, u64>,
     /// This run produced the file (so a master's codes are collected); `false` for one acknowledged without that.
     produced: bool,
 }
@@ -625,6 +683,7 @@ fn production(ctx: &Ctx, item: &Item, database: Option<OpenedDatabase>, report_r
             _ => None,
         },
         rejects: ctx.settings.rejects.clone().filter(|_| report_rejects),
+        levels: None,
     }
 }
 
@@ -721,7 +780,8 @@ async fn emit_one_shot(
                 let open = || ctx.open_uploads.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 open().insert(item.id.clone(), created.upload_id.clone());
                 let ids = (created.upload_id.as_str(), created.key.as_str());
-                let sent = send(ctx, &uploader, index, item, database, ids, &BTreeMap::new(), Some(&expected)).await;
+                let sent =
+                    send(ctx, &uploader, index, item, database, ids, &ItemState::default(), Some(&expected)).await;
                 open().remove(&item.id);
                 match sent {
                     Ok((ack, counts)) => {
@@ -884,6 +944,7 @@ fn summarize(
     let (mut rows, mut bytes, mut rejected, mut warned) = (0, 0, 0, 0);
     let mut misses: BTreeMap<String, u64> = BTreeMap::new();
     let mut discards = 0;
+    let mut levels: BTreeMap<u32, u64> = BTreeMap::new();
     for r in &results {
         if let FileResult::Acknowledged {
             ack,
@@ -891,8 +952,12 @@ fn summarize(
             rows_warned,
             misses: file_misses,
             cqube_duplicate_discards,
+            levels: file_levels,
         } = r
         {
+            for (level, bytes) in file_levels {
+                *levels.entry(*level).or_default() += bytes;
+            }
             discards += cqube_duplicate_discards;
             (rows, bytes) = (rows + ack.rows, bytes + ack.bytes);
             (rejected, warned) = (rejected + rows_rejected, warned + rows_warned);
@@ -924,6 +989,7 @@ fn summarize(
         rows_warned: warned,
         misses,
         cqube_duplicate_discards: discards,
+        levels,
         seconds,
         exit_status: status as u8,
     });

@@ -50,7 +50,7 @@ pub struct ConvertSection {
     pub null_tokens: Option<Vec<String>>,
     pub thousands_separator: Option<bool>,
     pub utc_offset_minutes: Option<i32>,
-    pub level: Option<u32>,
+    pub level: Option<cqube_emission::Level>,
     pub threads: Option<usize>,
     pub key_memory_bytes: Option<usize>,
     pub chunk_bytes: Option<usize>,

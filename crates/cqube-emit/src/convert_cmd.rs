@@ -16,6 +16,7 @@ use crate::exit::{ExitStatus, fail};
 use crate::global::GlobalArgs;
 use crate::progress;
 use crate::settings::{ConvertFlags, ConvertSettings, Delimiter, OnErrorArg, Origin};
+use cqube_emission::Level;
 use cqube_emission::status::engine_failure;
 
 /// Flags shared by `convert` and `validate`: what to read and how to check it.
@@ -65,13 +66,13 @@ pub struct ConvertArgs {
     /// Output zip, or - for stdout. Default: ./<file_stem>.zip.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
-    /// Deflate level 0-9: lower is faster, higher is smaller. [env: CQUBE_EMIT_LEVEL]
-    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=9))]
-    pub level: Option<u32>,
+    /// Deflate level 0-9: lower is faster, higher is smaller (`auto` is for emit). [env: CQUBE_EMIT_LEVEL]
+    #[arg(long, value_name = "LEVEL")]
+    pub level: Option<Level>,
 }
 
 /// The `[convert]` flags of `convert`/`validate` (and `level`, which only `convert` has).
-pub fn convert_flags(args: &InputArgs, level: Option<u32>) -> ConvertFlags {
+pub fn convert_flags(args: &InputArgs, level: Option<Level>) -> ConvertFlags {
     ConvertFlags {
         delimiter: args.delimiter,
         encoding: args.encoding.clone(),
@@ -128,9 +129,13 @@ pub fn options(settings: &ConvertSettings, config: &FileConfig, catalog: &Catalo
     Ok(o)
 }
 
-/// Zip options: the resolved level; `SOURCE_DATE_EPOCH` fixes the entry time.
+/// Zip options: the resolved level (`auto` starts where the default level is); `SOURCE_DATE_EPOCH` fixes the entry
+/// time.
 pub fn zip_options(settings: &ConvertSettings) -> ZipOptions {
-    let mut zip = ZipOptions { level: settings.level.value, ..ZipOptions::default() };
+    let mut zip = ZipOptions::default();
+    if let Level::Fixed(level) = settings.level.value {
+        zip.level = level;
+    }
     if let Some(epoch) = source_date_epoch() {
         zip.modified = std::time::UNIX_EPOCH + std::time::Duration::from_secs(epoch);
     }
@@ -235,6 +240,14 @@ pub fn run_convert(
     global: &GlobalArgs,
 ) -> anyhow::Result<ExitStatus> {
     let settings = convert_settings(convert_flags(&args.input, args.level), config)?;
+    if settings.level.value == Level::Auto {
+        let e = anyhow::anyhow!(
+            "level auto ({}) is for emit only: convert writes one file whose size is compared, at one level\n\nhint: \
+             give convert --level 0-9 (5 is the default)",
+            settings.level.origin
+        );
+        return Err(fail(ExitStatus::Usage, e));
+    }
     let mut options = options(&settings, config, catalog)?;
     let zip = zip_options(&settings);
     let (prepared, opened) = open(&args.input, catalog, config, &settings, &mut options)?;

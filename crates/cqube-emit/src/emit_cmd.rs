@@ -11,7 +11,7 @@ use clap::Args;
 use cqube_convert::{RejectSink, SharedRejects};
 use cqube_core::Catalog;
 use cqube_emission::plan;
-use cqube_emission::{Configured, Ended, FileResult, Item, ItemInput, Job, JobSpec, Report, Watermarks};
+use cqube_emission::{Configured, Ended, FileResult, Item, ItemInput, Job, JobSpec, Level, Report, Watermarks};
 use cqube_upload::{ApiClient, Journal, RetryPolicy};
 
 use crate::config::FileConfig;
@@ -114,9 +114,11 @@ pub struct SendArgs {
     /// masters): rows whose codes are in neither these nor the plan's own masters are errors (unknown_school, ...).
     #[arg(long, value_name = "DIR")]
     pub masters: Option<PathBuf>,
-    /// Deflate level 0-9 for converted exports. [env: CQUBE_EMIT_LEVEL]
-    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=9))]
-    pub level: Option<u32>,
+    /// Deflate level 0-9 for converted exports, or auto: each file's level moves between 1 and 7 as its uploads
+    /// keep up or fall behind (lower when the link waits for parts, higher when parts wait for the link). Config
+    /// `[convert] level`. [env: CQUBE_EMIT_LEVEL]
+    #[arg(long, value_name = "LEVEL")]
+    pub level: Option<Level>,
     /// Print the plan, labelled (dry-run), and send nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -399,19 +401,25 @@ pub fn run_resume(
     run_job(spec, true, &settings, &dir, destination, catalog, config, config_path, global, None)
 }
 
+/// How an emission converts and zips.
+struct Conversion {
+    files: cqube_convert::ConvertOptions,
+    databases: cqube_convert::ConvertOptions,
+    zip: cqube_zip::ZipOptions,
+    auto_level: Option<cqube_emission::AutoLevel>,
+}
+
 /// How exports are converted, and how database rows are, as `convert` would; a job's own `on_error` and `level`
 /// (its first run's, when resumed) stand in for the flags.
-fn convert_options(
-    spec: &JobSpec,
-    config: &FileConfig,
-    catalog: &Catalog,
-) -> anyhow::Result<(cqube_convert::ConvertOptions, cqube_convert::ConvertOptions, cqube_zip::ZipOptions)> {
+fn convert_options(spec: &JobSpec, config: &FileConfig, catalog: &Catalog) -> anyhow::Result<Conversion> {
     let on_error = spec.on_error.as_deref().map(|e| if e == "skip" { OnErrorArg::Skip } else { OnErrorArg::Fail });
     let flags = ConvertFlags { on_error, level: spec.level, strict: spec.strict, ..ConvertFlags::default() };
     let settings = crate::convert_cmd::convert_settings(flags, config)?;
     let files = crate::convert_cmd::options(&settings, config, catalog)?;
     let databases = crate::convert_cmd::database_options(files.clone(), &settings);
-    Ok((files, databases, crate::convert_cmd::zip_options(&settings)))
+    let zip = crate::convert_cmd::zip_options(&settings);
+    let auto_level = (settings.level.value == Level::Auto).then(cqube_emission::AutoLevel::default);
+    Ok(Conversion { files, databases, zip, auto_level })
 }
 
 /// How a plan reads raw exports to infer their source: as `convert` reads them by default (delimiter, encoding and
@@ -426,7 +434,10 @@ fn inference_options(config: &FileConfig, catalog: &Catalog) -> anyhow::Result<c
 
 /// The `on_error`, `level` and `strict` an emission's job records: given by flag or env (the config file's are read
 /// again on resume, as before).
-fn job_conversion(send: &SendArgs, config: &FileConfig) -> anyhow::Result<(Option<String>, Option<u32>, Option<bool>)> {
+fn job_conversion(
+    send: &SendArgs,
+    config: &FileConfig,
+) -> anyhow::Result<(Option<String>, Option<Level>, Option<bool>)> {
     let flags = ConvertFlags {
         on_error: send.on_error,
         level: send.level,
@@ -484,7 +495,8 @@ fn run_job(
         }
     }
     let spec = job.spec();
-    let (convert, database_convert, mut zip) = convert_options(spec, config, &catalog)?;
+    let Conversion { files: convert, databases: database_convert, mut zip, auto_level } =
+        convert_options(spec, config, &catalog)?;
     zip.modified = SystemTime::UNIX_EPOCH + Duration::from_secs(spec.zip_modified_unix);
     let configured = configured(config, config_path);
     let items = plan::build(&catalog, &spec.inputs, spec.source.as_deref(), &configured, &spec.only, &convert)?;
@@ -502,6 +514,7 @@ fn run_job(
         part_size_bytes: spec.part_size_bytes.unwrap_or(crate::settings::DEFAULT_PART_SIZE_BYTES),
         retry: retry_policy(emit),
         zip,
+        auto_level,
         databases: database_requests(&items, config, &database_convert)?,
         convert,
         database_convert,
@@ -568,10 +581,11 @@ fn print_summary(report: &Report, global: &GlobalArgs) -> std::io::Result<()> {
     )?;
     let (mut acked, mut up_to_date, mut failed, mut skipped, mut rows, mut bytes) = (0, 0, 0, 0, 0, 0);
     let (mut rejected, mut warned) = (0, 0);
+    let mut all_levels = std::collections::BTreeMap::new();
     for (item, result) in report.items.iter().zip(&report.results) {
         let (mut file_rejected, mut file_warned) = ("-".to_owned(), "-".to_owned());
         let (result, row_count, byte_count, why) = match result {
-            FileResult::Acknowledged { ack, rows_rejected, rows_warned, misses, cqube_duplicate_discards } => {
+            FileResult::Acknowledged { ack, rows_rejected, rows_warned, misses, cqube_duplicate_discards, levels } => {
                 acked += 1;
                 (rows, bytes) = (rows + ack.rows, bytes + ack.bytes);
                 (rejected, warned) = (rejected + rows_rejected, warned + rows_warned);
@@ -582,6 +596,12 @@ fn print_summary(report: &Report, global: &GlobalArgs) -> std::io::Result<()> {
                 }
                 if *cqube_duplicate_discards > 0 {
                     notes.push(crate::sink::discards_text(*cqube_duplicate_discards));
+                }
+                if !levels.is_empty() {
+                    notes.push(crate::sink::levels_text(levels));
+                    for (level, n) in levels {
+                        *all_levels.entry(*level).or_default() += n;
+                    }
                 }
                 let missed = if notes.is_empty() { String::new() } else { format!("  ({})", notes.join("; ")) };
                 let why = if ack.confirmed == Some(false) {
@@ -628,6 +648,9 @@ fn print_summary(report: &Report, global: &GlobalArgs) -> std::io::Result<()> {
             "{rejected} rows rejected (left out; --rejects FILE lists them), {warned} rows sent with warnings (checks \
              cQube does not enforce; --strict rejects them)"
         )?;
+    }
+    if !all_levels.is_empty() {
+        writeln!(err, "--level auto: {}", crate::sink::levels_text(&all_levels))?;
     }
     if resumable {
         writeln!(err, "hint: running again can help; the journal is kept: cqube-emit resume {}", report.job)?;

@@ -239,7 +239,7 @@ pub struct ConvertFlags {
     pub max_errors: Option<u64>,
     pub null_tokens: Vec<String>,
     pub thousands_separator: bool,
-    pub level: Option<u32>,
+    pub level: Option<cqube_emission::Level>,
     pub threads: Option<usize>,
     /// `--strict` (`None`: not given).
     pub strict: Option<bool>,
@@ -257,7 +257,8 @@ pub struct ConvertSettings {
     pub null_tokens: Setting<Vec<String>>,
     pub thousands_separator: Setting<bool>,
     pub utc_offset_minutes: Setting<i32>,
-    pub level: Setting<u32>,
+    /// `auto` only for emissions (`convert` refuses it).
+    pub level: Setting<cqube_emission::Level>,
     /// `None`: all cores.
     pub threads: Setting<Option<usize>>,
     pub key_memory_bytes: Setting<usize>,
@@ -294,16 +295,19 @@ impl ConvertSettings {
             null_tokens,
             thousands_separator,
             utc_offset_minutes: l.file_or(file.utc_offset_minutes, defaults.values.utc_offset_minutes),
-            level: l.pick("convert.level", flags.level, "--level", file.level, cqube_zip::ZipOptions::default().level),
+            level: l.pick(
+                "convert.level",
+                flags.level,
+                "--level",
+                file.level,
+                cqube_emission::Level::Fixed(cqube_zip::ZipOptions::default().level),
+            ),
             threads: l.pick_opt("convert.threads", flags.threads, "--threads", file.threads),
             key_memory_bytes: l.file_or(file.key_memory_bytes, defaults.key_memory_bytes),
             chunk_bytes: l.file_or(file.chunk_bytes, defaults.chunk_bytes),
             strict: l.pick("convert.strict", flags.strict, "--strict", file.strict, defaults.strict),
             strict_checks: l.file_or(file.strict_checks.clone(), defaults.strict_checks),
         };
-        if settings.level.value > 9 {
-            l.problems.push(format!("level must be 0-9, got {} ({})", settings.level.value, settings.level.origin));
-        }
         l.finish()?;
         Ok(settings)
     }

@@ -165,6 +165,25 @@ fn a_failed_conversion_names_the_place_and_leaves_no_file() {
     assert_eq!(left, vec![std::ffi::OsString::from("bad.csv")], "no zip and no partial file");
 }
 
+/// Issue 18: `auto` is an emission's level; `convert`, whose one output's size is compared, refuses it wherever it
+/// comes from, before reading anything.
+#[test]
+fn convert_refuses_level_auto_from_a_flag_or_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("block.csv");
+    std::fs::write(&input, "block_name,udise_block_code,udise_dist_code\nA,750101,7501\n").unwrap();
+    let by_flag = run(bin().args(["convert", "-s", "block_master", "--level", "auto"]).arg(&input));
+    let by_env = run(bin().args(["convert", "-s", "block_master"]).arg(&input).env("CQUBE_EMIT_LEVEL", "auto"));
+    for (out, origin) in [(by_flag, "flag --level"), (by_env, "env CQUBE_EMIT_LEVEL")] {
+        assert_eq!(out.status.code(), Some(2), "a usage error");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains(&format!("level auto ({origin}) is for emit only")), "{stderr}");
+        assert!(stderr.contains("hint: give convert --level 0-9"), "{stderr}");
+    }
+    let bad = run(bin().args(["convert", "-s", "block_master", "--level", "10"]).arg(&input));
+    assert!(text(&bad.stderr).contains("expected 0-9 or auto, got \"10\""), "{}", text(&bad.stderr));
+}
+
 #[test]
 fn skipping_writes_a_rejects_report_and_exits_partial() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,12 +1,14 @@
 //! A faulty forward HTTP proxy on loopback: give a child process `HTTP_PROXY=http://127.0.0.1:PORT` and it
 //! forwards every request, except that part `PUT`s (`?partNumber=`) meet the [`Fault`] a plan chooses: a
-//! connection cut without an answer, a 503 SlowDown, a 500, or a delay longer than a presigned URL lives.
+//! connection cut without an answer, a 503 SlowDown, a 500, or a delay longer than a presigned URL lives. A proxy
+//! [`FaultyProxy::paced`] instead passes every part through a link of fixed speed (`examples/paced_proxy.rs`, for
+//! `scripts/autolevel.sh`).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 /// What happens to one part `PUT`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,14 +38,48 @@ struct Stats {
     part_puts: AtomicU32,
     faults: AtomicU32,
     expired: AtomicU32,
+    pace: Option<Pace>,
+}
+
+/// One link of fixed speed that every part body crosses in turn: concurrent PUTs share it, as they share a real
+/// uplink.
+#[derive(Debug)]
+struct Pace {
+    bytes_per_second: f64,
+    /// When the link is free again.
+    free: Mutex<Instant>,
+}
+
+impl Pace {
+    /// Holds a body of `bytes` for as long as the link takes to carry it, after the bodies before it.
+    fn cross(&self, bytes: usize) {
+        let takes = Duration::from_secs_f64(bytes as f64 / self.bytes_per_second);
+        let done = {
+            let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
+            *free = (*free).max(Instant::now()) + takes;
+            *free
+        };
+        std::thread::sleep(done.saturating_duration_since(Instant::now()));
+    }
 }
 
 impl FaultyProxy {
     /// Starts a proxy that gives the `n`-th part `PUT` it sees (from 0) the fault `plan(n)`.
     pub fn start(plan: impl Fn(u32) -> Fault + Send + Sync + 'static) -> FaultyProxy {
+        FaultyProxy::run(Stats::default(), plan)
+    }
+
+    /// Starts a proxy that forwards everything, each part `PUT`'s body once a link of `bytes_per_second` has
+    /// carried it.
+    pub fn paced(bytes_per_second: u64) -> FaultyProxy {
+        let pace = Pace { bytes_per_second: bytes_per_second.max(1) as f64, free: Mutex::new(Instant::now()) };
+        FaultyProxy::run(Stats { pace: Some(pace), ..Stats::default() }, |_| Fault::Pass)
+    }
+
+    fn run(stats: Stats, plan: impl Fn(u32) -> Fault + Send + Sync + 'static) -> FaultyProxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("binding a loopback port");
         let port = listener.local_addr().expect("a local address").port();
-        let stats = Arc::new(Stats::default());
+        let stats = Arc::new(stats);
         let (shared, plan) = (Arc::clone(&stats), Arc::new(plan));
         std::thread::spawn(move || {
             for conn in listener.incoming() {
@@ -118,6 +154,9 @@ fn forward(mut client: TcpStream, stats: &Stats, plan: &(dyn Fn(u32) -> Fault + 
                 );
             }
             Fault::Delay(by) => std::thread::sleep(by),
+        }
+        if let Some(pace) = &stats.pace {
+            pace.cross(body.len());
         }
     }
     let Some(rest) = uri.strip_prefix("http://") else { return Ok(()) };
@@ -200,5 +239,19 @@ mod tests {
         assert!(through(&proxy, upstream, "PUT", part).ends_with(&format!("PUT {part} HTTP/1.1")));
         assert!(through(&proxy, upstream, "GET", "/bucket/key").ends_with("GET /bucket/key HTTP/1.1"));
         assert_eq!(proxy.faults(), 3);
+    }
+
+    #[test]
+    fn a_paced_link_carries_part_bodies_one_after_another() {
+        let pace = Pace { bytes_per_second: 1000.0, free: Mutex::new(Instant::now()) };
+        pace.cross(10);
+        let after_one = *pace.free.lock().unwrap();
+        pace.cross(20);
+        let after_two = *pace.free.lock().unwrap();
+        assert!(after_two >= after_one + Duration::from_millis(20), "the second body waits for the first");
+        let upstream = echo_upstream();
+        let proxy = FaultyProxy::paced(1 << 20);
+        assert!(through(&proxy, upstream, "PUT", "/b/k?partNumber=1&uploadId=u").ends_with("HTTP/1.1"));
+        assert_eq!(proxy.faults(), 0);
     }
 }

@@ -46,6 +46,11 @@ pub enum JournalEntry {
         /// The part.
         #[serde(flatten)]
         part: StoredPartRecord,
+        /// Under `--level auto`, the zip level of every block cut so far, as runs of (level, blocks): what a
+        /// resumed run replays so its parts come out byte-identical. Empty (and absent from older journals): one
+        /// fixed level, the job's.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        levels: Vec<(u32, u64)>,
     },
     /// An upload was aborted (its parts no longer count).
     Aborted {
@@ -83,8 +88,19 @@ pub struct ItemState {
     pub upload: Option<(String, String, String)>,
     /// Parts stored for that upload.
     pub parts: BTreeMap<u32, StoredPartRecord>,
+    /// The longest level schedule its parts recorded (see [`JournalEntry::Part`]): each is a prefix of the later
+    /// ones, so the longest covers every stored part.
+    pub levels: Vec<(u32, u64)>,
     /// The acknowledgement, once done.
     pub done: Option<Acknowledgement>,
+}
+
+impl ItemState {
+    /// Forgets the parts of an upload that no longer counts.
+    pub fn clear_parts(&mut self) {
+        self.parts.clear();
+        self.levels.clear();
+    }
 }
 
 /// The state a journal replays to.
@@ -114,25 +130,29 @@ impl JournalState {
             JournalEntry::Upload { item, identity, upload_id, key } => {
                 let state = self.items.entry(item).or_default();
                 state.upload = Some((upload_id, key, identity));
-                state.parts.clear();
+                state.clear_parts();
             }
-            JournalEntry::Part { item, upload_id, part } => {
+            JournalEntry::Part { item, upload_id, part, levels } => {
                 let state = self.items.entry(item).or_default();
                 if state.upload.as_ref().is_some_and(|u| u.0 == upload_id) {
                     state.parts.insert(part.part_number, part);
+                    let blocks = |runs: &[(u32, u64)]| runs.iter().map(|r| r.1).sum::<u64>();
+                    if blocks(&levels) > blocks(&state.levels) {
+                        state.levels = levels;
+                    }
                 }
             }
             JournalEntry::Aborted { item, upload_id } => {
                 let state = self.items.entry(item).or_default();
                 if state.upload.as_ref().is_some_and(|u| u.0 == upload_id) {
                     state.upload = None;
-                    state.parts.clear();
+                    state.clear_parts();
                 }
             }
             JournalEntry::Done { item, ack } => {
                 let state = self.items.entry(item).or_default();
                 state.upload = None;
-                state.parts.clear();
+                state.clear_parts();
                 state.done = Some(*ack);
             }
         }
@@ -220,11 +240,13 @@ mod tests {
             key: "k".into(),
         };
         j.append(&upload("u1")).unwrap();
-        j.append(&JournalEntry::Part { item: "a".into(), upload_id: "u1".into(), part: part(1) }).unwrap();
+        let part_of =
+            |id: &str, n, levels| JournalEntry::Part { item: "a".into(), upload_id: id.into(), part: part(n), levels };
+        j.append(&part_of("u1", 1, vec![(5, 9)])).unwrap();
         j.append(&JournalEntry::Aborted { item: "a".into(), upload_id: "u1".into() }).unwrap();
         j.append(&upload("u2")).unwrap();
-        j.append(&JournalEntry::Part { item: "a".into(), upload_id: "u2".into(), part: part(2) }).unwrap();
-        j.append(&JournalEntry::Part { item: "a".into(), upload_id: "u1".into(), part: part(3) }).unwrap();
+        j.append(&part_of("u2", 2, Vec::new())).unwrap();
+        j.append(&part_of("u1", 3, vec![(7, 1)])).unwrap();
         drop(j);
         let path = Journal::path(dir.path(), "job1");
         std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"{\"type\":\"part\",\"ite").unwrap();
@@ -234,6 +256,25 @@ mod tests {
         let a = &state.items["a"];
         assert_eq!(a.upload.as_ref().unwrap().0, "u2");
         assert_eq!(a.parts.keys().copied().collect::<Vec<_>>(), [2]);
+        assert!(a.levels.is_empty(), "the aborted upload's levels went with it");
         assert!(Journal::read(&dir.path().join("none.jsonl")).unwrap().is_none());
+    }
+
+    #[test]
+    fn the_longest_level_schedule_of_the_open_upload_is_kept_and_old_lines_have_none() {
+        let lines = [
+            r#"{"type":"upload","item":"a","identity":"i","upload_id":"u","key":"k"}"#,
+            // A line from before level schedules: one fixed level.
+            r#"{"type":"part","item":"a","upload_id":"u","part_number":1,"etag":"e","size":5,"checksum":1}"#,
+            r#"{"type":"part","item":"a","upload_id":"u","part_number":3,"etag":"e","size":5,"checksum":3,"levels":[[5,8],[6,30]]}"#,
+            // Acknowledged out of order: a shorter prefix of the same schedule.
+            r#"{"type":"part","item":"a","upload_id":"u","part_number":2,"etag":"e","size":5,"checksum":2,"levels":[[5,8],[6,12]]}"#,
+        ];
+        let state = JournalState::parse(lines.join("\n").as_bytes()).unwrap();
+        let a = &state.items["a"];
+        assert_eq!(a.parts.len(), 3);
+        assert_eq!(a.levels, [(5, 8), (6, 30)]);
+        let entry = JournalEntry::Part { item: "a".into(), upload_id: "u".into(), part: part(1), levels: Vec::new() };
+        assert!(!serde_json::to_string(&entry).unwrap().contains("levels"), "fixed-level lines stay as they were");
     }
 }

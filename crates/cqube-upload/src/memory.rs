@@ -115,6 +115,13 @@ impl MemoryTarget {
         self.state().open.keys().cloned().collect()
     }
 
+    /// The parts an open upload holds, by number, with their bytes.
+    pub fn stored_parts(&self, upload_id: &str) -> Vec<(u32, Vec<u8>)> {
+        let state = self.state();
+        let parts = state.open.get(upload_id).map(|open| &open.parts);
+        parts.into_iter().flatten().map(|(n, (_, data))| (*n, data.to_vec())).collect()
+    }
+
     /// Ids of aborted uploads, in order.
     pub fn aborted(&self) -> Vec<String> {
         self.state().aborted.clone()

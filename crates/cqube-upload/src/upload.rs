@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use cqube_protocol::CompletedPart;
@@ -43,13 +44,34 @@ pub struct Uploader {
     target: Arc<dyn DeliveryTarget>,
     retry: RetryPolicy,
     permits: Arc<Semaphore>,
+    /// Part PUTs running now (retries and their waits included).
+    running: Arc<AtomicUsize>,
+    /// Parts taken off any stream's channel so far.
+    taken: Arc<AtomicUsize>,
+}
+
+/// Counts one running PUT for as long as it lives, cancelled or not.
+struct Running(Arc<AtomicUsize>);
+
+impl Running {
+    fn start(count: &Arc<AtomicUsize>) -> Running {
+        count.fetch_add(1, Ordering::Relaxed);
+        Running(Arc::clone(count))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Uploader {
     /// An uploader keeping at most `parts_in_flight` part PUTs running at once (over all streams), each part
     /// retried under `retry`.
     pub fn new(target: Arc<dyn DeliveryTarget>, parts_in_flight: usize, retry: RetryPolicy) -> Uploader {
-        Uploader { target, retry, permits: Arc::new(Semaphore::new(parts_in_flight.max(1))) }
+        let permits = Arc::new(Semaphore::new(parts_in_flight.max(1)));
+        Uploader { target, retry, permits, running: Arc::default(), taken: Arc::default() }
     }
 
     /// An uploader for a one-shot target's file (see [`OneShot`](crate::OneShot)): its parts go in order, one at
@@ -57,7 +79,18 @@ impl Uploader {
     #[must_use]
     pub fn one_at_a_time(&self) -> Uploader {
         let retry = RetryPolicy { max_retries: 0, ..self.retry };
-        Uploader { target: Arc::clone(&self.target), retry, permits: Arc::new(Semaphore::new(1)) }
+        let permits = Arc::new(Semaphore::new(1));
+        Uploader { target: Arc::clone(&self.target), retry, permits, running: Arc::default(), taken: Arc::default() }
+    }
+
+    /// Part PUTs running now, over every stream: none means the link waits for parts.
+    pub fn puts_running(&self) -> usize {
+        self.running.load(Ordering::Relaxed)
+    }
+
+    /// Parts taken off the streams' channels so far, over every stream.
+    pub fn parts_taken(&self) -> usize {
+        self.taken.load(Ordering::Relaxed)
     }
 
     /// The target parts go to.
@@ -97,6 +130,7 @@ impl Uploader {
                 }, if open => {
                     let (permit, part) = next;
                     let Some(part) = part else { open = false; continue };
+                    self.taken.fetch_add(1, Ordering::Relaxed);
                     if let Some(known) = stored.get(&part.number).filter(|k| {
                         k.checksum == part.checksum && k.size == part.data.len() as u64
                     }) {
@@ -106,8 +140,9 @@ impl Uploader {
                     }
                     let (target, retry, on_retry) = (Arc::clone(&self.target), self.retry, Arc::clone(on_retry));
                     let upload_id = upload_id.to_owned();
+                    let busy = Running::start(&self.running);
                     running.spawn(async move {
-                        let _slot = permit;
+                        let (_slot, _busy) = (permit, busy);
                         let span = tracing::debug_span!("upload", %upload_id, part = part.number, bytes = part.data.len());
                         put_part(target.as_ref(), retry, &upload_id, &part, on_retry.as_ref()).instrument(span).await
                     });
@@ -207,6 +242,8 @@ mod tests {
         assert_eq!(seen, [(1, false), (2, false)]);
         assert_eq!(done.iter().map(|p| p.part_number).collect::<Vec<_>>(), [1, 2]);
         assert_eq!((retries, target.put_attempts()), (2, 4), "two failed attempts, then one per part");
+        assert_eq!(uploader.puts_running(), 0, "every PUT is counted out, retried ones too");
+        assert_eq!(uploader.parts_taken(), 2);
         assert_eq!(target.list_parts(&id).await.unwrap().len(), 2);
     }
 

@@ -30,6 +30,7 @@ pub(crate) struct Job {
 pub(crate) struct Deflated {
     pub buffers: Buffers,
     pub crc: crc32fast::Hasher,
+    pub level: u32,
 }
 
 #[derive(Debug)]
@@ -115,7 +116,7 @@ impl Job {
         let mut crc = crc32fast::Hasher::new();
         crc.update(&buffers.input);
         deflate_block(level, &buffers.dictionary, &buffers.input, &mut buffers.output, last)?;
-        Ok(Deflated { buffers, crc })
+        Ok(Deflated { buffers, crc, level })
     }
 }
 

@@ -5,9 +5,11 @@
 //! pool: the input is cut into fixed [`ZipOptions::block_size`] blocks, each compressed with the 32 KiB before it as
 //! preset dictionary, and the outputs are written in order.
 //!
-//! The archive bytes depend only on the entry bytes, the entry name and the options: not on how the input was split
-//! into `write` calls, on `flush` calls, on thread timing or on the pool size. A resumed job can therefore regenerate
-//! a part and compare checksums.
+//! The archive bytes depend only on the entry bytes, the entry name, the options and the level of each block: not on
+//! how the input was split into `write` calls, on `flush` calls, on thread timing or on the pool size. A resumed job
+//! can therefore regenerate a part and compare checksums. The level is [`ZipOptions::level`] for every block, unless
+//! a [`LevelSource`] ([`ZipStream::with_levels`]) chooses it per block as the block is cut: since every block is
+//! compressed on its own, a level change at a block boundary leaves one valid deflate stream.
 //!
 //! ```
 //! use std::io::Write;
@@ -141,6 +143,25 @@ impl ZipOptions {
     }
 }
 
+/// Chooses the deflate level of each block when the block is cut (see [`ZipStream::with_levels`]).
+///
+/// Whoever needs the same bytes again (a resumed upload) must give the same level for the same block, so a source
+/// that decides from outside conditions (how fast a link drains) should record its choices.
+pub trait LevelSource: Send {
+    /// The level, 0 to 9, of block `block`: the entry's bytes from `block × block_size` on. Called once per block,
+    /// in order, on the thread that writes to the stream.
+    fn level(&mut self, block: u64) -> u32;
+}
+
+/// Every block at the same level.
+struct Fixed(u32);
+
+impl LevelSource for Fixed {
+    fn level(&mut self, _block: u64) -> u32 {
+        self.0
+    }
+}
+
 /// What was written, for logs, manifests and resume checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EntrySummary {
@@ -152,6 +173,8 @@ pub struct EntrySummary {
     pub crc32: u32,
     /// Bytes of the whole archive written to the inner writer.
     pub zip_bytes: u64,
+    /// Bytes of raw deflate data per level their blocks were compressed at (index = level).
+    pub deflated_by_level: [u64; 10],
 }
 
 /// A one-entry zip archive being streamed to `W`; write the entry's bytes, then call [`ZipStream::finish`].
@@ -171,7 +194,7 @@ pub struct ZipStream<W: Write> {
     inner: W,
     name: String,
     modified: DosTime,
-    level: u32,
+    levels: Box<dyn LevelSource>,
     block_size: usize,
     blocks_in_flight: usize,
     /// The block being filled by `write`.
@@ -181,9 +204,11 @@ pub struct ZipStream<W: Write> {
     /// Blocks handed to the pool and not yet written, in output order.
     in_flight: VecDeque<Arc<Slot>>,
     spare: Vec<Buffers>,
+    blocks_submitted: u64,
     blocks_written: u64,
     crc: crc32fast::Hasher,
     compressed: u64,
+    deflated_by_level: [u64; 10],
     zip_bytes: u64,
     failed: bool,
 }
@@ -192,7 +217,6 @@ impl<W: Write> fmt::Debug for ZipStream<W> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ZipStream")
             .field("name", &self.name)
-            .field("level", &self.level)
             .field("block_size", &self.block_size)
             .field("blocks_in_flight", &self.in_flight.len())
             .field("blocks_written", &self.blocks_written)
@@ -204,13 +228,24 @@ impl<W: Write> fmt::Debug for ZipStream<W> {
 
 impl<W: Write> ZipStream<W> {
     /// Starts the archive: checks the options and name and writes the local file header to `inner`.
-    pub fn new(mut inner: W, entry_name: &str, options: ZipOptions) -> io::Result<Self> {
+    pub fn new(inner: W, entry_name: &str, options: ZipOptions) -> io::Result<Self> {
+        Self::with_levels(inner, entry_name, options, Box::new(Fixed(options.level)))
+    }
+
+    /// [`ZipStream::new`], with each block's level chosen by `levels` instead of [`ZipOptions::level`] (which is
+    /// then ignored). A level out of range fails the write that cuts the block.
+    pub fn with_levels(
+        mut inner: W,
+        entry_name: &str,
+        options: ZipOptions,
+        levels: Box<dyn LevelSource>,
+    ) -> io::Result<Self> {
         options.validate()?;
         if entry_name.is_empty() || entry_name.len() > usize::from(u16::MAX) {
             let problem = "must be 1 to 65535 bytes of UTF-8";
             return Err(Error::InvalidName { name: entry_name.chars().take(80).collect(), problem }.into());
         }
-        let ZipOptions { level, block_size, blocks_in_flight, modified } = options;
+        let ZipOptions { level: _, block_size, blocks_in_flight, modified } = options;
         let modified = DosTime::from_system_time(modified);
         let header = framing::local_header(entry_name.as_bytes(), modified);
         inner.write_all(&header)?;
@@ -218,16 +253,18 @@ impl<W: Write> ZipStream<W> {
             inner,
             name: entry_name.to_owned(),
             modified,
-            level,
+            levels,
             block_size,
             blocks_in_flight,
             filling: Vec::new(),
             dictionary: Vec::new(),
             in_flight: VecDeque::with_capacity(blocks_in_flight),
             spare: Vec::new(),
+            blocks_submitted: 0,
             blocks_written: 0,
             crc: crc32fast::Hasher::new(),
             compressed: 0,
+            deflated_by_level: [0; 10],
             zip_bytes: header.len() as u64,
             failed: false,
         })
@@ -253,6 +290,7 @@ impl<W: Write> ZipStream<W> {
             compressed_bytes: entry.compressed,
             crc32: entry.crc32,
             zip_bytes: self.zip_bytes + trailer.len() as u64,
+            deflated_by_level: self.deflated_by_level,
         };
         Ok((self.inner, summary))
     }
@@ -269,6 +307,11 @@ impl<W: Write> ZipStream<W> {
 
     /// Hands `filling` to the pool as the next block, after making room for it under `blocks_in_flight`.
     fn submit(&mut self, last: bool) -> io::Result<()> {
+        let level = self.levels.level(self.blocks_submitted);
+        if level > 9 {
+            let problem = format!("{level} for block {} is not in 0..=9", self.blocks_submitted);
+            return Err(Error::InvalidOption { option: "level", problem }.into());
+        }
         self.drain(self.blocks_in_flight - 1)?;
         let mut next = self.spare.pop().unwrap_or_default();
         next.input.clear();
@@ -279,7 +322,8 @@ impl<W: Write> ZipStream<W> {
             dictionary: std::mem::replace(&mut self.dictionary, next.dictionary),
             output: next.output,
         };
-        self.in_flight.push_back(Slot::spawn(Job { buffers, level: self.level, last }));
+        self.in_flight.push_back(Slot::spawn(Job { buffers, level, last }));
+        self.blocks_submitted += 1;
         Ok(())
     }
 
@@ -306,10 +350,11 @@ impl<W: Write> ZipStream<W> {
     }
 
     fn write_block(&mut self, block: Deflated) -> io::Result<()> {
-        let Deflated { buffers, crc } = block;
+        let Deflated { buffers, crc, level } = block;
         self.inner.write_all(&buffers.output)?;
         self.crc.combine(&crc);
         self.compressed += buffers.output.len() as u64;
+        self.deflated_by_level[level as usize] += buffers.output.len() as u64;
         self.zip_bytes += buffers.output.len() as u64;
         self.blocks_written += 1;
         self.spare.push(buffers);
@@ -436,7 +481,13 @@ mod tests {
         assert_eq!(read_archive(&zip), ("dir/attendance – 7.csv".to_owned(), Vec::new()));
         assert_eq!(
             s,
-            EntrySummary { uncompressed_bytes: 0, compressed_bytes: 2, crc32: 0, zip_bytes: zip.len() as u64 }
+            EntrySummary {
+                uncompressed_bytes: 0,
+                compressed_bytes: 2,
+                crc32: 0,
+                zip_bytes: zip.len() as u64,
+                deflated_by_level: [0, 0, 0, 0, 0, 0, 2, 0, 0, 0],
+            }
         );
     }
 
@@ -525,6 +576,71 @@ mod tests {
         });
         let (zip, _) = rx.recv_timeout(Duration::from_mins(2)).expect("write inside the pool deadlocked");
         assert_eq!(read_archive(&zip).1, data);
+    }
+
+    /// Levels from a list, one per block.
+    struct Schedule(Vec<u32>);
+    impl LevelSource for Schedule {
+        fn level(&mut self, block: u64) -> u32 {
+            self.0[usize::try_from(block).unwrap()]
+        }
+    }
+
+    /// Keeps every `write` to the inner writer apart: the header, each block's output, the trailer.
+    #[derive(Default)]
+    struct Writes(Vec<Vec<u8>>);
+    impl Write for Writes {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.push(buf.to_vec());
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn writes(data: &[u8], levels: &[u32], chunk: usize) -> (Vec<Vec<u8>>, EntrySummary) {
+        let schedule = Box::new(Schedule(levels.to_vec()));
+        let mut z = ZipStream::with_levels(Writes::default(), "x.csv", options(64 * KIB, 3), schedule).unwrap();
+        for piece in data.chunks(chunk) {
+            z.write_all(piece).unwrap();
+        }
+        let (w, s) = z.finish().unwrap();
+        (w.0, s)
+    }
+
+    #[test]
+    fn levels_change_only_at_block_boundaries() {
+        // Four full 64 KiB blocks and a short last one.
+        let data = rows(4 * 64 * KIB + 100);
+        let schedule = [1, 1, 6, 9, 3];
+        let (mixed, s) = writes(&data, &schedule, 7001);
+        assert_eq!(mixed.len(), 1 + schedule.len() + 1, "header, one write per block, trailer");
+        // Each block's bytes are those the same block gets in a stream at its level throughout: the level of one
+        // block never leaks into another, and the blocks still make one valid deflate stream.
+        for (block, &level) in schedule.iter().enumerate() {
+            let (fixed, _) = writes(&data, &[level; 5], 65_536);
+            assert!(mixed[1 + block] == fixed[1 + block], "block {block} at level {level}");
+        }
+        let archive = mixed.concat();
+        assert_eq!(read_archive(&archive).1, data);
+        let mut by_level = [0; 10];
+        for (block, &level) in schedule.iter().enumerate() {
+            by_level[level as usize] += mixed[1 + block].len() as u64;
+        }
+        assert_eq!(s.deflated_by_level, by_level);
+        assert_eq!(s.deflated_by_level.iter().sum::<u64>(), s.compressed_bytes);
+        // The same schedule gives the same bytes, however the input arrives.
+        assert!(writes(&data, &schedule, 1 << 20).0.concat() == archive);
+    }
+
+    #[test]
+    fn a_level_out_of_range_fails_the_stream() {
+        let schedule = Box::new(Schedule(vec![5, 10]));
+        let mut z = ZipStream::with_levels(Vec::new(), "x", options(64 * KIB, 2), schedule).unwrap();
+        let err = z.write_all(&rows(3 * 64 * KIB)).unwrap_err();
+        assert_eq!(err.to_string(), "zip option level: 10 for block 1 is not in 0..=9");
+        assert!(z.finish().is_err());
     }
 
     #[test]
