@@ -128,13 +128,20 @@ pub async fn authenticate(db: &Database, header: Option<&str>) -> Result<Princip
     Ok(Principal { token_id: record.id, token_name: record.name, sources: record.sources, admin: record.admin })
 }
 
+/// Fewest characters of an emission user's password.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
 /// Creates or replaces an emission user with an argon2id password hash.
 pub async fn create_user(db: &Database, name: &str, password: &str, sources: Option<&[String]>) -> Result<(), Error> {
+    let mut problems = Vec::new();
     if name.is_empty() || name.chars().any(|c| c.is_control() || c == ':') {
-        return Err(Error::Admin("user name must be non-empty, printable and without ':'".into()));
+        problems.push("user name must be non-empty, printable and without ':'".to_owned());
     }
-    if password.chars().count() < 12 {
-        return Err(Error::Admin("the password must have at least 12 characters".into()));
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        problems.push(format!("the password must have at least {MIN_PASSWORD_CHARS} characters"));
+    }
+    if !problems.is_empty() {
+        return Err(Error::Admin(problems.join("; ")));
     }
     let salt = SaltString::encode_b64(&random_bytes(16)?).map_err(|e| Error::Admin(format!("making a salt: {e}")))?;
     let hash = argon2::Argon2::default()
