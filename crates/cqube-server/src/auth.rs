@@ -151,6 +151,21 @@ pub async fn create_user(db: &Database, name: &str, password: &str, sources: Opt
     db.upsert_user(name, &hash, sources, now_ms()).await
 }
 
+/// Removes an emission user and revokes the live tokens it signed in for (named `NAME:session-…` by [`login`];
+/// user names hold no `:`, so no other user's tokens share the prefix); `false` when there is no such user.
+pub async fn remove_user(db: &Database, name: &str, now: i64) -> Result<bool, Error> {
+    if !db.delete_user(name).await? {
+        return Ok(false);
+    }
+    let prefix = format!("{name}:session-");
+    for token in db.tokens().await? {
+        if token.revoked_at.is_none() && token.name.starts_with(&prefix) {
+            db.revoke_token(&token.name, now).await?;
+        }
+    }
+    Ok(true)
+}
+
 /// Checks a user's password and issues a short-lived token scoped like the user.
 pub async fn login(db: &Database, name: &str, password: &str, ttl_seconds: u64) -> Result<String, Error> {
     let refused = || unauthorized("unknown user or wrong password");

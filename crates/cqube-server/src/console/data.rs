@@ -113,19 +113,9 @@ pub(super) async fn create_user(
     auth::create_user(db, name, password, sources).await
 }
 
-/// Removes an emission user and revokes the live tokens it signed in for (named `NAME:session-…`; user names
-/// hold no `:`, so no other user's tokens share the prefix); `false` when there is no such user.
+/// Removes an emission user and revokes its session tokens; `false` when there is no such user.
 pub(super) async fn remove_user(db: &Database, name: &str, now: i64) -> Result<bool, Error> {
-    if !db.delete_user(name).await? {
-        return Ok(false);
-    }
-    let prefix = format!("{name}:session-");
-    for token in db.tokens().await? {
-        if token.revoked_at.is_none() && token.name.starts_with(&prefix) {
-            db.revoke_token(&token.name, now).await?;
-        }
-    }
-    Ok(true)
+    auth::remove_user(db, name, now).await
 }
 
 /// Creates a token; returns its text (shown once) and record.
