@@ -131,7 +131,8 @@ pub async fn authenticate(db: &Database, header: Option<&str>) -> Result<Princip
 /// Fewest characters of an emission user's password.
 pub const MIN_PASSWORD_CHARS: usize = 12;
 
-/// Creates or replaces an emission user with an argon2id password hash.
+/// Creates or replaces an emission user with an argon2id password hash. Replacing revokes the tokens it signed in
+/// for: they carry the old scope, and a new password is often given because the old one leaked.
 pub async fn create_user(db: &Database, name: &str, password: &str, sources: Option<&[String]>) -> Result<(), Error> {
     let mut problems = Vec::new();
     if name.is_empty() || name.chars().any(|c| c.is_control() || c == ':') {
@@ -148,22 +149,30 @@ pub async fn create_user(db: &Database, name: &str, password: &str, sources: Opt
         .hash_password(password.as_bytes(), &salt)
         .map_err(|e| Error::Admin(format!("hashing the password: {e}")))?
         .to_string();
-    db.upsert_user(name, &hash, sources, now_ms()).await
+    let now = now_ms();
+    db.upsert_user(name, &hash, sources, now).await?;
+    revoke_sessions(db, name, now).await
 }
 
-/// Removes an emission user and revokes the live tokens it signed in for (named `NAME:session-…` by [`login`];
-/// user names hold no `:`, so no other user's tokens share the prefix); `false` when there is no such user.
+/// Removes an emission user and revokes the tokens it signed in for; `false` when there is no such user.
 pub async fn remove_user(db: &Database, name: &str, now: i64) -> Result<bool, Error> {
     if !db.delete_user(name).await? {
         return Ok(false);
     }
+    revoke_sessions(db, name, now).await?;
+    Ok(true)
+}
+
+/// Revokes the live tokens user `name` signed in for, named `NAME:session-…` by [`login`] (user names hold no
+/// `:`, so no other user's tokens share the prefix).
+async fn revoke_sessions(db: &Database, name: &str, now: i64) -> Result<(), Error> {
     let prefix = format!("{name}:session-");
     for token in db.tokens().await? {
         if token.revoked_at.is_none() && token.name.starts_with(&prefix) {
             db.revoke_token(&token.name, now).await?;
         }
     }
-    Ok(true)
+    Ok(())
 }
 
 /// Checks a user's password and issues a short-lived token scoped like the user.

@@ -328,9 +328,11 @@ async fn emission_users_are_created_replaced_and_removed_through_the_forms() {
     assert_eq!(replaced.status, StatusCode::CREATED, "{}", replaced.body);
     let old = console.post("/sign-in", None, &[("user", "district"), ("password", good)], None).await;
     assert_eq!(old.status, StatusCode::UNAUTHORIZED, "the old password no longer signs in");
+    assert_eq!(console.get("", Some(&signed_in)).await.status, StatusCode::SEE_OTHER, "nor its session");
     assert_eq!(db.user("district").await.unwrap().unwrap().1, None, "replaced with every source");
 
     // removing the user ends the session it signed in with and its password's use
+    let signed_in = console.sign_in(&[("user", "district"), ("password", "another long password")]).await;
     assert_eq!(console.get("", Some(&signed_in)).await.status, StatusCode::OK);
     let removed = post("/users/remove", &[("name", "district")]).await;
     assert_eq!(removed.status, StatusCode::OK, "{}", removed.body);
