@@ -766,7 +766,8 @@ async fn tokens_page(state: &AppState, session: &Session, status: StatusCode, no
         section aria-labelledby="users" {
             h2 #users { "Emission users" }
             p { "Users trade their password for a short-lived token at " code { "POST /data/auth" } " or sign in here; \
-                their tokens are listed above as " code { "NAME:session-…" } ". Removing a user revokes those." }
+                their tokens are listed above as " code { "NAME:session-…" } ". Replacing or removing a user revokes \
+                those." }
             @if users.is_empty() { p { "No emission users." } }
             @else { div.scroll { table {
                 caption.visually-hidden { "Emission users, by name" }
