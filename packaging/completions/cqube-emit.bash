@@ -106,6 +106,9 @@ _cqube__emit() {
             cqube__emit__subcmd__user,create)
                 cmd="cqube__emit__subcmd__user__subcmd__create"
                 ;;
+            cqube__emit__subcmd__user,remove)
+                cmd="cqube__emit__subcmd__user__subcmd__remove"
+                ;;
             *)
                 ;;
         esac
@@ -1359,7 +1362,7 @@ _cqube__emit() {
             return 0
             ;;
         cqube__subcmd__emit__subcmd__user)
-            opts="-v -q -h --json --verbose --quiet --no-progress --log-format --config --catalog --help create"
+            opts="-v -q -h --json --verbose --quiet --no-progress --log-format --config --catalog --help create remove"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1395,6 +1398,40 @@ _cqube__emit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --catalog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cqube__subcmd__emit__subcmd__user__subcmd__remove)
+            opts="-v -q -h --data-dir --database-url --json --verbose --quiet --no-progress --log-format --config --catalog --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --data-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

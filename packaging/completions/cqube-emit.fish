@@ -445,16 +445,17 @@ complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand token; and __fish_
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand token; and __fish_seen_subcommand_from revoke" -s q -l quiet -d 'Less output on stderr: errors only'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand token; and __fish_seen_subcommand_from revoke" -l no-progress -d 'Never draw progress bars (also CQUBE_EMIT_NO_PROGRESS or NO_COLOR)'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand token; and __fish_seen_subcommand_from revoke" -s h -l help -d 'Print help'
-complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and not __fish_seen_subcommand_from create" -l log-format -d 'Log format on stderr' -r -f -a "text\t''
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and not __fish_seen_subcommand_from create remove" -l log-format -d 'Log format on stderr' -r -f -a "text\t''
 json\t''"
-complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and not __fish_seen_subcommand_from create" -l config -d 'Config file (default: $CQUBE_EMIT_CONFIG, then ./cqube-emit.toml when present)' -r -F
-complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and not __fish_seen_subcommand_from create" -l catalog -d 'Catalog override (JSON, same shape as the built-in catalog): replaces or adds data sources' -r -F
-complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and not __fish_seen_subcommand_from create" -l json -d 'Print machine-readable JSON on stdout (one object per line) instead of tables'
-complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and not __fish_seen_subcommand_from create" -s v -l verbose -d 'More log detail on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides'
-complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and not __fish_seen_subcommand_from create" -s q -l quiet -d 'Less output on stderr: errors only'
-complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and not __fish_seen_subcommand_from create" -l no-progress -d 'Never draw progress bars (also CQUBE_EMIT_NO_PROGRESS or NO_COLOR)'
-complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and not __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
-complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and not __fish_seen_subcommand_from create" -f -a "create" -d 'Create or replace an emission user; the password is read from stdin (first line) or CQUBE_EMIT_USER_PASSWORD'
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and not __fish_seen_subcommand_from create remove" -l config -d 'Config file (default: $CQUBE_EMIT_CONFIG, then ./cqube-emit.toml when present)' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and not __fish_seen_subcommand_from create remove" -l catalog -d 'Catalog override (JSON, same shape as the built-in catalog): replaces or adds data sources' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and not __fish_seen_subcommand_from create remove" -l json -d 'Print machine-readable JSON on stdout (one object per line) instead of tables'
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and not __fish_seen_subcommand_from create remove" -s v -l verbose -d 'More log detail on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides'
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and not __fish_seen_subcommand_from create remove" -s q -l quiet -d 'Less output on stderr: errors only'
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and not __fish_seen_subcommand_from create remove" -l no-progress -d 'Never draw progress bars (also CQUBE_EMIT_NO_PROGRESS or NO_COLOR)'
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and not __fish_seen_subcommand_from create remove" -s h -l help -d 'Print help'
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and not __fish_seen_subcommand_from create remove" -f -a "create" -d 'Create or replace an emission user; the password is read from stdin (first line) or CQUBE_EMIT_USER_PASSWORD'
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and not __fish_seen_subcommand_from create remove" -f -a "remove" -d 'Remove an emission user and revoke the session tokens it signed in for'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and __fish_seen_subcommand_from create" -l sources -d 'Data sources the user\'s tokens may emit, comma-separated (default: all)' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and __fish_seen_subcommand_from create" -l data-dir -d 'Server data directory (SQLite state, embedded store). Default ./cqube-server-data (relative to the working directory). Config key `server.data_dir`, env CQUBE_EMIT_SERVER_DATA_DIR' -r -F
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and __fish_seen_subcommand_from create" -l database-url -d 'PostgreSQL state shared by server replicas, e.g. postgresql://cqube@db.internal/cqube_emit (default: SQLite in the data directory). Prefer the env var or `server.database_url_file`: the URL may carry a password. Config key `server.database_url`, env CQUBE_EMIT_SERVER_DATABASE_URL' -r
@@ -467,6 +468,17 @@ complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and __fish_s
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and __fish_seen_subcommand_from create" -s q -l quiet -d 'Less output on stderr: errors only'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and __fish_seen_subcommand_from create" -l no-progress -d 'Never draw progress bars (also CQUBE_EMIT_NO_PROGRESS or NO_COLOR)'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and __fish_seen_subcommand_from remove" -l data-dir -d 'Server data directory (SQLite state, embedded store). Default ./cqube-server-data (relative to the working directory). Config key `server.data_dir`, env CQUBE_EMIT_SERVER_DATA_DIR' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and __fish_seen_subcommand_from remove" -l database-url -d 'PostgreSQL state shared by server replicas, e.g. postgresql://cqube@db.internal/cqube_emit (default: SQLite in the data directory). Prefer the env var or `server.database_url_file`: the URL may carry a password. Config key `server.database_url`, env CQUBE_EMIT_SERVER_DATABASE_URL' -r
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and __fish_seen_subcommand_from remove" -l log-format -d 'Log format on stderr' -r -f -a "text\t''
+json\t''"
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and __fish_seen_subcommand_from remove" -l config -d 'Config file (default: $CQUBE_EMIT_CONFIG, then ./cqube-emit.toml when present)' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and __fish_seen_subcommand_from remove" -l catalog -d 'Catalog override (JSON, same shape as the built-in catalog): replaces or adds data sources' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and __fish_seen_subcommand_from remove" -l json -d 'Print machine-readable JSON on stdout (one object per line) instead of tables'
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'More log detail on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides'
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Less output on stderr: errors only'
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and __fish_seen_subcommand_from remove" -l no-progress -d 'Never draw progress bars (also CQUBE_EMIT_NO_PROGRESS or NO_COLOR)'
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand user; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emissions" -l source -d 'Only this data source' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emissions" -l since -d 'Only emissions completed at or after this time (RFC 3339 or YYYY-MM-DD)' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emissions" -l data-dir -d 'Server data directory (SQLite state, embedded store). Default ./cqube-server-data (relative to the working directory). Config key `server.data_dir`, env CQUBE_EMIT_SERVER_DATA_DIR' -r -F

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use cqube_server::auth::{NewToken, create_token, create_user};
+use cqube_server::auth::{NewToken, create_token, create_user, remove_user};
 use cqube_server::{Database, ServerConfig};
 
 use crate::exit::{ExitStatus, fail};
@@ -110,6 +110,13 @@ pub enum UserCommand {
         #[command(flatten)]
         data_dir: DataDirArg,
     },
+    /// Remove an emission user and revoke the session tokens it signed in for.
+    Remove {
+        /// User name.
+        name: String,
+        #[command(flatten)]
+        data_dir: DataDirArg,
+    },
 }
 
 /// `emissions` flags.
@@ -201,6 +208,18 @@ async fn admin(cmd: ServerCommand, global: &GlobalArgs) -> anyhow::Result<ExitSt
                 line.trim_end_matches(['\n', '\r']).to_owned()
             };
             create_user(&db, &name, &password, sources.as_deref()).await.map_err(|e| fail(ExitStatus::Usage, e))?;
+            Ok(ExitStatus::Success)
+        }
+        ServerCommand::User(UserCommand::Remove { name, data_dir }) => {
+            let db = open_db(global, &data_dir).await?;
+            if !remove_user(&db, &name, cqube_server::auth::now_ms()).await? {
+                return Err(fail(
+                    ExitStatus::Usage,
+                    anyhow::anyhow!(
+                        "no emission user named {name:?}\n\nhint: the console's Tokens page lists the users"
+                    ),
+                ));
+            }
             Ok(ExitStatus::Success)
         }
         ServerCommand::Emissions(args) => emissions(global, &args).await,

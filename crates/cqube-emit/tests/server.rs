@@ -79,7 +79,7 @@ fn serve_prints_its_base_url_answers_and_stops_on_sigterm() {
 }
 
 #[test]
-fn user_create_reads_the_password_from_the_environment() {
+fn user_create_reads_the_password_from_the_environment_and_remove_takes_the_user_away() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
     let ok = bin()
@@ -94,6 +94,13 @@ fn user_create_reads_the_password_from_the_environment() {
         .output()
         .unwrap();
     assert_eq!(short.status.code(), Some(2));
+
+    let removed = bin().args(["user", "remove", "emitter", "--data-dir", d]).output().unwrap();
+    assert!(removed.status.success(), "{}", String::from_utf8_lossy(&removed.stderr));
+    let again = bin().args(["user", "remove", "emitter", "--data-dir", d]).output().unwrap();
+    assert_eq!(again.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(stderr.contains("no emission user named \"emitter\"") && stderr.contains("hint:"), "{stderr}");
 }
 
 #[test]

@@ -128,20 +128,51 @@ pub async fn authenticate(db: &Database, header: Option<&str>) -> Result<Princip
     Ok(Principal { token_id: record.id, token_name: record.name, sources: record.sources, admin: record.admin })
 }
 
-/// Creates or replaces an emission user with an argon2id password hash.
+/// Fewest characters of an emission user's password.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
+/// Creates or replaces an emission user with an argon2id password hash. Replacing revokes the tokens it signed in
+/// for: they carry the old scope, and a new password is often given because the old one leaked.
 pub async fn create_user(db: &Database, name: &str, password: &str, sources: Option<&[String]>) -> Result<(), Error> {
+    let mut problems = Vec::new();
     if name.is_empty() || name.chars().any(|c| c.is_control() || c == ':') {
-        return Err(Error::Admin("user name must be non-empty, printable and without ':'".into()));
+        problems.push("user name must be non-empty, printable and without ':'".to_owned());
     }
-    if password.chars().count() < 12 {
-        return Err(Error::Admin("the password must have at least 12 characters".into()));
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        problems.push(format!("the password must have at least {MIN_PASSWORD_CHARS} characters"));
+    }
+    if !problems.is_empty() {
+        return Err(Error::Admin(problems.join("; ")));
     }
     let salt = SaltString::encode_b64(&random_bytes(16)?).map_err(|e| Error::Admin(format!("making a salt: {e}")))?;
     let hash = argon2::Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map_err(|e| Error::Admin(format!("hashing the password: {e}")))?
         .to_string();
-    db.upsert_user(name, &hash, sources, now_ms()).await
+    let now = now_ms();
+    db.upsert_user(name, &hash, sources, now).await?;
+    revoke_sessions(db, name, now).await
+}
+
+/// Removes an emission user and revokes the tokens it signed in for; `false` when there is no such user.
+pub async fn remove_user(db: &Database, name: &str, now: i64) -> Result<bool, Error> {
+    if !db.delete_user(name).await? {
+        return Ok(false);
+    }
+    revoke_sessions(db, name, now).await?;
+    Ok(true)
+}
+
+/// Revokes the live tokens user `name` signed in for, named `NAME:session-…` by [`login`] (user names hold no
+/// `:`, so no other user's tokens share the prefix).
+async fn revoke_sessions(db: &Database, name: &str, now: i64) -> Result<(), Error> {
+    let prefix = format!("{name}:session-");
+    for token in db.tokens().await? {
+        if token.revoked_at.is_none() && token.name.starts_with(&prefix) {
+            db.revoke_token(&token.name, now).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Checks a user's password and issues a short-lived token scoped like the user.

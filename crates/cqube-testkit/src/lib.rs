@@ -1,6 +1,7 @@
-//! What integration tests share: real S3 stores on loopback, child processes killed on drop, free ports and
-//! payloads. See the README.
+//! What integration tests share: real S3 stores on loopback, child processes killed on drop, free ports,
+//! payloads and a real browser. See the README.
 
+pub mod browser;
 pub mod conformance;
 pub mod proxy;
 

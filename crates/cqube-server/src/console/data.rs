@@ -98,6 +98,26 @@ pub(super) async fn users(db: &Database) -> Result<Vec<(String, Option<Vec<Strin
     Ok(db.users().await?.into_iter().map(|(name, _, sources, created_at)| (name, sources, created_at)).collect())
 }
 
+/// Whether an emission user of this name exists.
+pub(super) async fn user_exists(db: &Database, name: &str) -> Result<bool, Error> {
+    Ok(db.user(name).await?.is_some())
+}
+
+/// Creates or replaces an emission user, as `cqube-emit user create` does.
+pub(super) async fn create_user(
+    db: &Database,
+    name: &str,
+    password: &str,
+    sources: Option<&[String]>,
+) -> Result<(), Error> {
+    auth::create_user(db, name, password, sources).await
+}
+
+/// Removes an emission user and revokes its session tokens; `false` when there is no such user.
+pub(super) async fn remove_user(db: &Database, name: &str, now: i64) -> Result<bool, Error> {
+    auth::remove_user(db, name, now).await
+}
+
 /// Creates a token; returns its text (shown once) and record.
 pub(super) async fn create_token(db: &Database, new: &NewToken) -> Result<(String, TokenRecord), Error> {
     auth::create_token(db, new).await
@@ -143,8 +163,7 @@ pub(super) async fn emissions(
 
 /// The emission with this id, if `who` may see it.
 pub(super) async fn emission(db: &Database, who: &Principal, id: &str) -> Result<Option<EmissionRecord>, Error> {
-    let list = db.emissions(&EmissionFilter { scope: scope(who), ..EmissionFilter::default() }).await?;
-    Ok(list.into_iter().find(|e| e.id == id))
+    Ok(db.emission(id).await?.filter(|e| who.allows(&e.source)))
 }
 
 /// Uploads of one kind on the uploads page.

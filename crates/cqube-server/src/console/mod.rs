@@ -36,6 +36,8 @@ pub(crate) fn mount(router: Router<AppState>, config: &ServerConfig) -> Router<A
         .route("/quality", get(pages::quality))
         .route("/tokens", get(pages::tokens).post(pages::create_token))
         .route("/tokens/revoke", post(pages::revoke_token))
+        .route("/users", post(pages::create_user))
+        .route("/users/remove", post(pages::remove_user))
         .route("/console.css", get(pages::stylesheet))
         .fallback(pages::not_found)
         .method_not_allowed_fallback(pages::not_allowed);

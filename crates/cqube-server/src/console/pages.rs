@@ -21,7 +21,7 @@ use super::data::{self, EmissionQuery, SCAN_LIMIT};
 use super::session::{self, Claims, Kind};
 use super::view::{self, Section, age, bytes, count, day_start, plural, time};
 use super::{Session, Ui};
-use crate::auth::{NewToken, now_ms};
+use crate::auth::{MIN_PASSWORD_CHARS, NewToken, now_ms};
 use crate::db::{EmissionRecord, UploadRecord};
 use crate::{AppState, Error};
 
@@ -677,8 +677,13 @@ pub(super) async fn quality(State(state): State<AppState>, session: Session) -> 
 
 /// What the tokens page says above its list after a form.
 enum Notice {
-    Created { name: String, token: String },
+    Created {
+        name: String,
+        token: String,
+    },
     Revoked(String),
+    /// An emission user's name and what was done to it ("created", "saved", "removed").
+    User(String, &'static str),
     Problem(String),
 }
 
@@ -705,6 +710,7 @@ async fn tokens_page(state: &AppState, session: &Session, status: StatusCode, no
                 }
             }
             Some(Notice::Revoked(name)) => { p.notice role="status" { "Revoked " q { (name) } "." } }
+            Some(Notice::User(name, done)) => { p.notice role="status" { "User " q { (name) } " " (done) "." } }
             Some(Notice::Problem(problem)) => { p.problem role="alert" { (problem) } }
             None => {}
         }
@@ -760,17 +766,44 @@ async fn tokens_page(state: &AppState, session: &Session, status: StatusCode, no
         section aria-labelledby="users" {
             h2 #users { "Emission users" }
             p { "Users trade their password for a short-lived token at " code { "POST /data/auth" } " or sign in here; \
-                their tokens are listed above as " code { "NAME:session-…" } ". Create or replace one with "
-                code { "cqube-emit user create NAME --sources a,b" } "." }
+                their tokens are listed above as " code { "NAME:session-…" } ". Replacing or removing a user revokes \
+                those." }
             @if users.is_empty() { p { "No emission users." } }
             @else { div.scroll { table {
-                thead { tr { th scope="col" { "Name" } th scope="col" { "Sources" } th scope="col" { "Created" } } }
+                caption.visually-hidden { "Emission users, by name" }
+                thead { tr {
+                    th scope="col" { "Name" } th scope="col" { "Sources" } th scope="col" { "Created" }
+                    th scope="col" { "Action" }
+                } }
                 tbody { @for (name, sources, created_at) in &users { tr {
                     td { (name) }
                     td { @match sources { Some(s) => { (s.join(", ")) } None => { "all" } } }
                     td { (time(ui.tz, *created_at)) }
+                    td { form.inline method="post" action={ (ui.base) "/users/remove" } {
+                        input type="hidden" name="csrf" value=(session.csrf);
+                        input type="hidden" name="name" value=(name);
+                        button type="submit" aria-label={ "Remove user " (name) } { "Remove" }
+                    } }
                 } } }
             } } }
+        }
+        section aria-labelledby="create-user" {
+            h2 #create-user { "Create an emission user" }
+            form.stacked method="post" action={ (ui.base) "/users" } {
+                input type="hidden" name="csrf" value=(session.csrf);
+                label for="user_name" { "Name (no colon)" }
+                input #user_name type="text" name="name" required maxlength="200" autocomplete="off";
+                label for="user_password" { "Password, at least " (MIN_PASSWORD_CHARS) " characters" }
+                input #user_password type="password" name="password" required minlength=(MIN_PASSWORD_CHARS)
+                    autocomplete="new-password";
+                label for="user_sources" { "Sources, comma-separated (empty: all)" }
+                input #user_sources type="text" name="sources" placeholder="student_attendance,school_master";
+                div.check {
+                    input #user_replace type="checkbox" name="replace" value="on";
+                    label for="user_replace" { "Replace the user of this name: new password and sources" }
+                }
+                button type="submit" { "Create user" }
+            }
         }
     };
     Ok(view::respond(status, view::page(ui, Some(session), Section::Tokens, "Tokens", &body)))
@@ -792,6 +825,17 @@ struct CreateForm {
     admin: Option<String>,
 }
 
+/// The sources of a comma-separated scope field (`None`, all, when empty), each checked against the catalog.
+fn scope_field(text: &str, catalog: &cqube_core::Catalog, problems: &mut Vec<String>) -> Option<Vec<String>> {
+    let sources: Vec<String> = text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    for source in &sources {
+        if catalog.get(source).is_none() {
+            problems.push(format!("sources: {}.", catalog.unknown_source(source)));
+        }
+    }
+    (!sources.is_empty()).then_some(sources)
+}
+
 /// Checks the form against the catalog; the token to make, or every problem found.
 fn new_token(form: &CreateForm, catalog: &cqube_core::Catalog) -> Result<NewToken, String> {
     let mut problems = Vec::new();
@@ -799,13 +843,7 @@ fn new_token(form: &CreateForm, catalog: &cqube_core::Catalog) -> Result<NewToke
     if name.is_empty() || name.chars().count() > 200 {
         problems.push("name: give 1 to 200 characters.".to_owned());
     }
-    let sources: Vec<String> =
-        form.sources.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
-    for source in &sources {
-        if catalog.get(source).is_none() {
-            problems.push(format!("sources: {}.", catalog.unknown_source(source)));
-        }
-    }
+    let sources = scope_field(&form.sources, catalog, &mut problems);
     let expires_in_seconds = match form.expires_days.trim() {
         "" => None,
         text => {
@@ -819,12 +857,7 @@ fn new_token(form: &CreateForm, catalog: &cqube_core::Catalog) -> Result<NewToke
     if !problems.is_empty() {
         return Err(problems.join(" "));
     }
-    Ok(NewToken {
-        name: name.to_owned(),
-        sources: (!sources.is_empty()).then_some(sources),
-        expires_in_seconds,
-        admin: form.admin.is_some(),
-    })
+    Ok(NewToken { name: name.to_owned(), sources, expires_in_seconds, admin: form.admin.is_some() })
 }
 
 /// Creates a token and shows it once, in this response only.
@@ -855,6 +888,7 @@ pub(super) async fn create_token(
     }
 }
 
+/// A form naming one token or user.
 #[derive(Debug, Deserialize)]
 struct RevokeForm {
     #[serde(default)]
@@ -875,6 +909,69 @@ pub(super) async fn revoke_token(
         tokens_page(&state, &session, StatusCode::OK, Some(&Notice::Revoked(form.name))).await
     } else {
         let problem = format!("There is no live token named {:?}.", form.name);
+        tokens_page(&state, &session, StatusCode::NOT_FOUND, Some(&Notice::Problem(problem))).await
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct UserForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    sources: String,
+    replace: Option<String>,
+}
+
+/// Creates an emission user (or replaces one, when asked to) with the store calls `cqube-emit user create` makes.
+pub(super) async fn create_user(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Page {
+    require_admin(&session)?;
+    let form: UserForm = read_form(&session, &headers, &body)?;
+    let problem = |text: String| Notice::Problem(text);
+    let mut problems = Vec::new();
+    let name = form.name.trim();
+    let sources = scope_field(&form.sources, &state.inner.catalog, &mut problems);
+    let replace = form.replace.is_some();
+    if !name.is_empty() && !replace && data::user_exists(state.db(), name).await.map_err(failed(&session))? {
+        problems.push(format!("name: a user named {name:?} exists; tick \"Replace\" to give it a new password."));
+    }
+    if !problems.is_empty() {
+        return tokens_page(&state, &session, StatusCode::BAD_REQUEST, Some(&problem(problems.join(" ")))).await;
+    }
+    // The name and password rules are the CLI's, checked in `auth::create_user`.
+    match data::create_user(state.db(), name, &form.password, sources.as_deref()).await {
+        Ok(()) => {
+            tracing::info!(by = %session.who.token_id, "console created or replaced an emission user");
+            let done = if replace { "saved" } else { "created" };
+            tokens_page(&state, &session, StatusCode::CREATED, Some(&Notice::User(name.to_owned(), done))).await
+        }
+        Err(Error::Admin(text)) => {
+            tokens_page(&state, &session, StatusCode::BAD_REQUEST, Some(&problem(format!("{text}.")))).await
+        }
+        Err(err) => Err(failed(&session)(err)),
+    }
+}
+
+/// Removes an emission user and ends the sessions it signed in for.
+pub(super) async fn remove_user(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Page {
+    require_admin(&session)?;
+    let form: RevokeForm = read_form(&session, &headers, &body)?;
+    if data::remove_user(state.db(), &form.name, now_ms()).await.map_err(failed(&session))? {
+        tracing::info!(by = %session.who.token_id, "console removed an emission user");
+        tokens_page(&state, &session, StatusCode::OK, Some(&Notice::User(form.name, "removed"))).await
+    } else {
+        let problem = format!("There is no emission user named {:?}.", form.name);
         tokens_page(&state, &session, StatusCode::NOT_FOUND, Some(&Notice::Problem(problem))).await
     }
 }

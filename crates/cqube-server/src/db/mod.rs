@@ -166,6 +166,9 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
     async fn user(&self, name: &str) -> Result<Option<UserRecord>, Error>;
     /// Every user: name, password hash, scope, creation time; by name.
     async fn users(&self) -> Result<Vec<(String, String, Option<Vec<String>>, i64)>, Error>;
+    /// Removes an emission user; `false` when there is none of that name. Tokens it signed in for stay: revoke
+    /// them apart.
+    async fn delete_user(&self, name: &str) -> Result<bool, Error>;
 
     /// The next key slot (unix second, sequence within it) for `filename` in `bucket`, in one statement whatever
     /// came before: `now` with sequence 0 once the clock has passed the last slot's second, else that second's next
@@ -205,6 +208,8 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
     async fn set_archived_key(&self, emission_id: &str, archived_key: &str) -> Result<(), Error>;
     /// The emission that completed this upload.
     async fn emission_for_upload(&self, upload_id: &str) -> Result<Option<EmissionRecord>, Error>;
+    /// The emission with this id.
+    async fn emission(&self, id: &str) -> Result<Option<EmissionRecord>, Error>;
     /// Emissions matching `filter`, newest first.
     async fn emissions(&self, filter: &EmissionFilter<'_>) -> Result<Vec<EmissionRecord>, Error>;
 }

@@ -408,6 +408,15 @@ impl StateStore for Postgres {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1), sources_from_sql(r.get(2)), r.get(3))).collect())
     }
 
+    async fn delete_user(&self, name: &str) -> Result<bool, Error> {
+        self.client()
+            .await?
+            .execute("DELETE FROM users WHERE name = $1", &[&name])
+            .await
+            .map(|n| n > 0)
+            .map_err(Error::db("removing a user"))
+    }
+
     async fn next_key_slot(
         &self,
         bucket: &str,
@@ -610,6 +619,16 @@ impl StateStore for Postgres {
             .client()
             .await?
             .query_opt(&format!("SELECT {EMISSION_COLUMNS} FROM emissions WHERE upload_id = $1"), &[&upload_id])
+            .await
+            .map_err(Error::db("reading an emission"))?;
+        Ok(row.as_ref().map(emission_row))
+    }
+
+    async fn emission(&self, id: &str) -> Result<Option<EmissionRecord>, Error> {
+        let row = self
+            .client()
+            .await?
+            .query_opt(&format!("SELECT {EMISSION_COLUMNS} FROM emissions WHERE id = $1"), &[&id])
             .await
             .map_err(Error::db("reading an emission"))?;
         Ok(row.as_ref().map(emission_row))

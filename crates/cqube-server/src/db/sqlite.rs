@@ -327,6 +327,13 @@ impl StateStore for Sqlite {
             .map_err(Error::db("listing users"))
     }
 
+    async fn delete_user(&self, name: &str) -> Result<bool, Error> {
+        self.conn()
+            .execute("DELETE FROM users WHERE name = ?1", [name])
+            .map(|n| n > 0)
+            .map_err(Error::db("removing a user"))
+    }
+
     /// The next key slot (unix second, sequence within it) for `filename` in `bucket`, in one statement whatever
     /// came before: `now` with sequence 0 once the clock has passed the last slot's second, else that second's next
     /// sequence, else, past `per_second` sequences, the following second.
@@ -526,6 +533,17 @@ impl StateStore for Sqlite {
             .query_row(
                 &format!("SELECT {} FROM emissions WHERE upload_id = ?1", Self::EMISSION_COLUMNS),
                 [upload_id],
+                Self::emission_row,
+            )
+            .optional()
+            .map_err(Error::db("reading an emission"))
+    }
+
+    async fn emission(&self, id: &str) -> Result<Option<EmissionRecord>, Error> {
+        self.conn()
+            .query_row(
+                &format!("SELECT {} FROM emissions WHERE id = ?1", Self::EMISSION_COLUMNS),
+                [id],
                 Self::emission_row,
             )
             .optional()

@@ -99,6 +99,10 @@ async fn users_and_settings() {
         db.upsert_user("emitter", "hash2", None, 2).await.unwrap();
         assert_eq!(db.user("emitter").await.unwrap(), Some(("hash2".into(), None)));
         assert_eq!(db.user("nobody").await.unwrap(), None);
+        assert!(db.delete_user("emitter").await.unwrap());
+        assert!(!db.delete_user("emitter").await.unwrap(), "nothing left to remove");
+        assert_eq!(db.user("emitter").await.unwrap(), None);
+        assert!(db.users().await.unwrap().is_empty());
         assert_eq!(db.setting_or_insert("secret", "first").await.unwrap(), "first");
         assert_eq!(db.setting_or_insert("secret", "second").await.unwrap(), "first", "the first one stays");
         db.set_setting("secret", "third").await.unwrap();
@@ -179,6 +183,8 @@ async fn emissions_filter_by_source_scope_time_and_limit_newest_first() {
         let archived = db.emissions(&filter).await.unwrap();
         assert_eq!(archived[0].archived_key.as_deref(), Some("archive/e0.zip"));
         assert_eq!(archived[0].bytes, 5_000_000_000, "sizes past 4 GiB survive");
+        assert_eq!(db.emission("e0").await.unwrap().as_ref(), archived.first());
+        assert_eq!(db.emission("e9").await.unwrap(), None);
     })
     .await;
 }

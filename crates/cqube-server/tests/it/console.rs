@@ -278,6 +278,87 @@ async fn admins_see_emission_users_with_their_scope_never_their_password_hash() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emission_users_are_created_replaced_and_removed_through_the_forms() {
+    let (_dir, server) = start_default().await;
+    let admin = server.token("ops", None, true).await;
+    let console = Console::new(&server);
+    let cookie = console.sign_in(&[("token", &admin)]).await;
+    let page = console.get("/tokens", Some(&cookie)).await;
+    for field in ["user_name", "user_password", "user_sources", "user_replace"] {
+        assert!(page.body.contains(&format!(r#"<label for="{field}">"#)), "{field} has no label");
+    }
+    let csrf = page.csrf();
+    let db = server.state.db();
+    let post = async |path: &str, form: &[(&str, &str)]| {
+        let mut with_csrf = vec![("csrf", csrf.as_str())];
+        with_csrf.extend_from_slice(form);
+        console.post(path, Some(&cookie), &with_csrf, None).await
+    };
+    let good = "correct horse battery";
+
+    for (form, says) in [
+        (vec![("name", " "), ("password", good)], "user name must be non-empty"),
+        (vec![("name", "a:b"), ("password", good)], "without ':'"),
+        (vec![("name", "district"), ("password", "short")], "at least 12 characters"),
+        (vec![("name", "district"), ("password", good), ("sources", "school_mastr")], "school_mastr"),
+    ] {
+        let res = post("/users", &form).await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{form:?}");
+        assert!(res.body.contains("role=\"alert\"") && res.body.contains(says), "{form:?}: {}", res.body);
+    }
+    assert!(db.users().await.unwrap().is_empty(), "nothing made from bad input");
+    let forged = console.post("/users", Some(&cookie), &[("name", "district"), ("password", good)], None).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(db.users().await.unwrap().is_empty());
+
+    let made = post("/users", &[("name", "district"), ("password", good), ("sources", "school_master")]).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    assert!(made.body.contains("User <q>district</q> created."), "{}", made.body);
+    assert!(made.body.contains("<td>district</td><td>school_master</td>"), "{}", made.body);
+    assert!(!made.body.contains(good) && !made.body.contains("$argon2"), "no password on the page");
+    assert_eq!(db.user("district").await.unwrap().unwrap().1, Some(vec!["school_master".to_owned()]));
+
+    // a second user of the name is refused unless replacing is asked for
+    let twice = post("/users", &[("name", "district"), ("password", "another long password")]).await;
+    assert_eq!(twice.status, StatusCode::BAD_REQUEST);
+    assert!(twice.body.contains("a user named &quot;district&quot; exists"), "{}", twice.body);
+    let signed_in = console.sign_in(&[("user", "district"), ("password", good)]).await;
+    let replaced =
+        post("/users", &[("name", "district"), ("password", "another long password"), ("replace", "on")]).await;
+    assert_eq!(replaced.status, StatusCode::CREATED, "{}", replaced.body);
+    let old = console.post("/sign-in", None, &[("user", "district"), ("password", good)], None).await;
+    assert_eq!(old.status, StatusCode::UNAUTHORIZED, "the old password no longer signs in");
+    assert_eq!(console.get("", Some(&signed_in)).await.status, StatusCode::SEE_OTHER, "nor its session");
+    assert_eq!(db.user("district").await.unwrap().unwrap().1, None, "replaced with every source");
+
+    // removing the user ends the session it signed in with and its password's use
+    let signed_in = console.sign_in(&[("user", "district"), ("password", "another long password")]).await;
+    assert_eq!(console.get("", Some(&signed_in)).await.status, StatusCode::OK);
+    let removed = post("/users/remove", &[("name", "district")]).await;
+    assert_eq!(removed.status, StatusCode::OK, "{}", removed.body);
+    assert!(removed.body.contains("User <q>district</q> removed.") && removed.body.contains("No emission users."));
+    assert_eq!(console.get("", Some(&signed_in)).await.status, StatusCode::SEE_OTHER);
+    let auth = http()
+        .post(format!("{}/auth", server.base))
+        .form(&[("username", "district"), ("password", "another long password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(auth.status(), StatusCode::UNAUTHORIZED);
+    let again = post("/users/remove", &[("name", "district")]).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    assert!(again.body.contains("There is no emission user named"), "{}", again.body);
+
+    // only admins manage users
+    let emitter = server.token("gujarat", None, false).await;
+    let theirs = console.sign_in(&[("token", &emitter)]).await;
+    let their_csrf = console.get("", Some(&theirs)).await.csrf();
+    let form = [("csrf", their_csrf.as_str()), ("name", "x"), ("password", good)];
+    assert_eq!(console.post("/users", Some(&theirs), &form, None).await.status, StatusCode::FORBIDDEN);
+    assert!(db.users().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn emission_users_sign_in_and_their_session_token_is_revoked_at_sign_out() {
     let (_dir, server) = start_default().await;
     create_user(server.state.db(), "district", "correct horse battery", Some(&["school_master".into()])).await.unwrap();

@@ -1,74 +1,21 @@
 //! The console in a real browser: Debian's chromium, headless at a phone's width, driven through chromedriver
 //! (both installed by scripts/setup.sh). Screenshots of each page land in the test's target directory.
 
-use std::net::TcpListener;
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::path::PathBuf;
 
-use fantoccini::{ClientBuilder, Locator};
+use cqube_testkit::browser::{Driver, SignIn, expect_heading, sign_in};
+use fantoccini::Locator;
 use reqwest::StatusCode;
 
 use crate::console::{Console, emit};
 use crate::harness::{http, start_with};
 
-/// A chromedriver process on a free loopback port in a process group of its own, which holds the browsers it
-/// starts too: dropping it (also when a test fails before closing its session) ends them all.
-struct Driver {
-    child: Child,
-    url: String,
-}
-
-impl Driver {
-    fn start() -> Driver {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .process_group(0)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver runs (Debian package chromium-driver: run scripts/setup.sh)");
-        Driver { child, url: format!("http://127.0.0.1:{port}") }
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        // the group's id is chromedriver's pid
-        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", self.child.id())]).status();
-        let _ = self.child.wait();
-    }
-}
-
-async fn connect(driver: &Driver) -> fantoccini::Client {
-    let caps: serde_json::Map<String, serde_json::Value> = serde_json::from_value(serde_json::json!({
-        "goog:chromeOptions": {
-            "binary": "/usr/bin/chromium",
-            // root in a container: no sandbox; a phone's width, so the layout is tested where it is tightest
-            "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     "--window-size=390,844"]
-        }
-    }))
-    .unwrap();
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    let mut last = None;
-    // chromedriver takes a moment to listen
-    for _ in 0..100 {
-        match ClientBuilder::new(connector.clone()).capabilities(caps.clone()).connect(&driver.url).await {
-            Ok(client) => return client,
-            Err(err) => last = Some(err),
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("could not start a browser session through chromedriver: {last:?}");
+fn screenshots() -> PathBuf {
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots")
 }
 
 async fn screenshot(browser: &fantoccini::Client, name: &str) {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
-    let png = browser.screenshot().await.unwrap();
-    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    cqube_testkit::browser::screenshot(browser, &screenshots(), name).await;
 }
 
 /// Another origin (same host, another port) serving a page whose form posts to the console: what a malicious page
@@ -87,16 +34,6 @@ async fn cross_site_page(console_base: &str) -> String {
     url
 }
 
-/// Waits for the page whose heading is `text` (a click's navigation finishes after the click returns).
-async fn expect_heading(browser: &fantoccini::Client, text: &str) {
-    let xpath = format!("//h1[normalize-space()='{text}']");
-    let found = browser.wait().at_most(Duration::from_secs(10)).for_element(Locator::XPath(&xpath)).await;
-    if found.is_err() {
-        let actual = browser.find(Locator::Css("h1")).await.unwrap().text().await.unwrap();
-        panic!("expected the page {text:?}, got {actual:?}");
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_signs_in_reads_emissions_and_creates_a_token() {
     let (_dir, server) = start_with(|c| c.console_time_zone = "Asia/Kolkata".into()).await;
@@ -105,7 +42,7 @@ async fn a_browser_signs_in_reads_emissions_and_creates_a_token() {
     let ack = emit(&server, &emitter, &[7u8; 2048], 4321).await;
     let console = Console::new(&server);
     let driver = Driver::start();
-    let browser = connect(&driver).await;
+    let browser = driver.connect().await;
 
     browser.goto(&console.base).await.unwrap();
     expect_heading(&browser, "Sign in").await;
@@ -160,6 +97,23 @@ async fn a_browser_signs_in_reads_emissions_and_creates_a_token() {
     let res = http().get(format!("{}/list_s3_buckets", server.base)).bearer_auth(&token).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 
+    // an emission user made with the users form, every field found by its label
+    for (label, value) in [
+        ("Name (no colon)", "district"),
+        ("Password, at least 12 characters", "correct horse battery"),
+        ("Sources, comma-separated (empty: all)", "school_master"),
+    ] {
+        let xpath = format!("//section[@aria-labelledby='create-user']//input[@id=//label[.='{label}']/@for]");
+        browser.find(Locator::XPath(&xpath)).await.unwrap().send_keys(value).await.unwrap();
+    }
+    browser.form(Locator::Css("section[aria-labelledby=create-user] form")).await.unwrap().submit().await.unwrap();
+    let notice = browser.wait().for_element(Locator::Css("p.notice")).await.unwrap().text().await.unwrap();
+    assert!(notice.starts_with("User") && notice.contains("district") && notice.ends_with("created."), "{notice}");
+    let users = browser.find(Locator::Css("section[aria-labelledby=users] tbody tr")).await.unwrap();
+    let row = users.text().await.unwrap();
+    assert!(row.contains("district") && row.contains("school_master"), "{row}");
+    screenshot(&browser, "users").await;
+
     // a page of another origin posts a form to the console while we are signed in: refused, nothing made
     browser.goto(&cross_site_page(&console.base).await).await.unwrap();
     browser.find(Locator::Css("#evil button")).await.unwrap().click().await.unwrap();
@@ -172,5 +126,21 @@ async fn a_browser_signs_in_reads_emissions_and_creates_a_token() {
     expect_heading(&browser, "Sign in").await;
     browser.goto(&format!("{}/emissions", console.base)).await.unwrap();
     expect_heading(&browser, "Sign in").await;
+
+    // the user signs in with its password and sees its own source only: none of the attendance emission
+    sign_in(&browser, &console.base, SignIn::User("district", "correct horse battery")).await;
+    let overview = browser.source().await.unwrap();
+    assert!(overview.contains("<strong>school_master</strong>") && !overview.contains("student_attendance"));
+    assert!(!overview.contains(">Tokens<"), "no link to an admin page");
+    screenshot(&browser, "overview-as-user").await;
+    browser.goto(&format!("{}/emissions", console.base)).await.unwrap();
+    expect_heading(&browser, "Emissions").await;
+    assert!(browser.find_all(Locator::Css("tbody tr")).await.unwrap().is_empty());
+    let choices = browser.find_all(Locator::Css("select#source option")).await.unwrap();
+    assert_eq!(choices.len(), 2, "Any, and school_master");
+    browser.goto(&format!("{}/emissions/{}", console.base, ack.emission_id)).await.unwrap();
+    expect_heading(&browser, "Not Found").await;
+    browser.goto(&format!("{}/tokens", console.base)).await.unwrap();
+    expect_heading(&browser, "Forbidden").await;
     browser.close().await.unwrap();
 }
