@@ -100,7 +100,8 @@ pub enum TokenCommand {
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
     /// Create or replace an emission user; the password is read from stdin (first line) or
-    /// CQUBE_EMIT_USER_PASSWORD.
+    /// CQUBE_EMIT_USER_PASSWORD. Replacing a user revokes the session tokens it signed in for, so a narrowed scope
+    /// applies at once.
     Create {
         /// User name.
         name: String,
