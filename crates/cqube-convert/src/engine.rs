@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::chunk::{Chunk, ChunkError, Chunker};
 use crate::input::Input;
 use crate::keys::KeySet;
+use crate::profile::{ColumnNulls, Offenders, RejectTally, Rejected};
 use crate::refs::{CodeSet, CrossChecks, Gatherer};
 use crate::reject::{Reject, RejectSink};
 
@@ -172,6 +173,10 @@ pub struct Summary {
     pub rows_warned: u64,
     /// Each warning rule broken, per column: how often, and the first case.
     pub warned: Vec<Warned>,
+    /// Rows rejected (with `--on-error skip`) per rule and column, most first, with their offending values.
+    pub rejected: Vec<Rejected>,
+    /// Null cells per catalog column among the rows written, in catalog order.
+    pub nulls: Vec<ColumnNulls>,
     /// Source columns not in the catalog, left out of the output.
     pub dropped_columns: Vec<String>,
     pub bytes_in: u64,
@@ -208,6 +213,9 @@ pub struct Warned {
     pub first_line: u64,
     /// The first offending value, cut as in the rejects report.
     pub first_value: String,
+    /// The offending values, most frequent first (at most [`MAX_VALUES`](crate::MAX_VALUES) kept).
+    #[serde(flatten)]
+    pub offenders: Offenders,
 }
 
 /// Rows whose code a master lacks, for one referring column.
@@ -411,6 +419,8 @@ impl Prepared<'_> {
             csv_bytes,
             warned: BTreeMap::new(),
             rows_warned: 0,
+            rejected_by: RejectTally::default(),
+            nulls: vec![0; source.columns.len()],
             gatherers: work.collect.iter().map(|_| Gatherer::default()).collect(),
             misses: BTreeMap::new(),
             duplicate_keys: std::collections::HashMap::new(),
@@ -450,6 +460,13 @@ impl Prepared<'_> {
             rows_rejected: state.rejected,
             rows_warned: state.rows_warned,
             warned: state.warned(),
+            rejected: std::mem::take(&mut state.rejected_by).finish(),
+            nulls: source
+                .columns
+                .iter()
+                .zip(&state.nulls)
+                .map(|(c, &nulls)| ColumnNulls { column: c.name.clone(), nulls })
+                .collect(),
             misses: state.misses(&work),
             codes: work
                 .collect
@@ -493,9 +510,12 @@ struct Tally<'a> {
     rows_out: u64,
     rejected: u64,
     csv_bytes: u64,
-    /// Per (column, rule) broken: the count, the first line and value.
-    warned: BTreeMap<(usize, usize), (u64, u64, String)>,
+    /// Per (column, rule) broken: the count, the first line and value, the offending values.
+    warned: BTreeMap<(usize, usize), (u64, u64, String, Offenders)>,
     rows_warned: u64,
+    rejected_by: RejectTally,
+    /// Per column: null cells of the rows written.
+    nulls: Vec<u64>,
     /// One per collected column.
     gatherers: Vec<Gatherer>,
     /// Per referring column: rows rejected for a missing code, the first line and value.
@@ -527,13 +547,14 @@ impl Tally<'_> {
         }
         c.rejects.sort_by_key(|r| r.line);
         if self.options.on_error == OnError::Fail {
-            if let Some(first) = c.rejects.into_iter().next() {
+            if let Some(first) = c.rejects.drain(..).next() {
                 sink.record(self.input, &first).map_err(Error::Rejects)?;
                 return Err(Error::Row { input: self.input.to_owned(), reject: Box::new(first) });
             }
         } else {
             for r in &c.rejects {
                 sink.record(self.input, r).map_err(Error::Rejects)?;
+                self.rejected_by.add(r);
                 if let Some(column) = r.reference_column {
                     let entry = self.misses.entry(column).or_insert_with(|| (0, r.line, r.value.clone()));
                     entry.0 += 1;
@@ -545,6 +566,7 @@ impl Tally<'_> {
             }
         }
         self.count_warnings(&c.warnings, &c.row_lines, &duplicates);
+        self.count_nulls(&c, &duplicates);
         // Codes of rows dropped as duplicates are their first copy's codes too.
         for &(slot, code) in &c.codes {
             self.gatherers[slot as usize].push(code);
@@ -591,8 +613,12 @@ impl Tally<'_> {
         let dropped: Vec<u64> = duplicates.iter().map(|&row| row_lines[row]).collect();
         let mut last_line = None;
         for w in warnings.iter().filter(|w| !dropped.contains(&w.line)) {
-            let entry = self.warned.entry((w.column, w.rule)).or_insert_with(|| (0, w.line, w.value.clone()));
+            let entry = self
+                .warned
+                .entry((w.column, w.rule))
+                .or_insert_with(|| (0, w.line, w.value.clone(), Offenders::default()));
             entry.0 += 1;
+            entry.3.add(&crate::reject::cut(&w.value));
             if last_line != Some(w.line) {
                 self.rows_warned += 1;
                 last_line = Some(w.line);
@@ -622,20 +648,35 @@ impl Tally<'_> {
     fn warned(&self) -> Vec<Warned> {
         self.warned
             .iter()
-            .map(|(&(column, rule), (count, first_line, value))| {
+            .map(|(&(column, rule), (count, first_line, value, offenders))| {
                 let column = &self.source.columns[column];
                 Warned {
                     column: column.name.clone(),
                     rule: column.checks[rule].check.to_string(),
                     count: *count,
                     first_line: *first_line,
-                    first_value: Reject::new(0, None, value, String::new(), "").value,
+                    first_value: crate::reject::cut(value).into_owned(),
+                    offenders: offenders.clone().sorted(),
                 }
             })
             .collect()
     }
 
-    fn duplicate_reject(&self, c: &ChunkOutput, row: usize) -> Reject {
+    /// The null cells of the rows written: the chunk's, less those of its rows dropped as duplicates.
+    fn count_nulls(&mut self, c: &ChunkOutput, duplicates: &[usize]) {
+        for (total, chunk) in self.nulls.iter_mut().zip(&c.nulls) {
+            *total += chunk;
+        }
+        for &row in duplicates {
+            let fields = self.written_fields(c, row);
+            for (total, field) in self.nulls.iter_mut().zip(fields.iter()) {
+                *total -= u64::from(field.is_empty());
+            }
+        }
+    }
+
+    /// A row of the chunk's output, read back into its fields.
+    fn written_fields(&self, c: &ChunkOutput, row: usize) -> csv::StringRecord {
         let start = if row == 0 { 0 } else { c.row_ends[row - 1] as usize };
         let line = &c.encoded[start..c.row_ends[row] as usize];
         let mut rdr = csv::ReaderBuilder::new()
@@ -643,7 +684,11 @@ impl Tally<'_> {
             .has_headers(false)
             .escape(Some(b'\\'))
             .from_reader(line);
-        let fields = rdr.records().next().and_then(Result::ok).unwrap_or_default();
+        rdr.records().next().and_then(Result::ok).unwrap_or_default()
+    }
+
+    fn duplicate_reject(&self, c: &ChunkOutput, row: usize) -> Reject {
+        let fields = self.written_fields(c, row);
         let values: Vec<&str> = self
             .source
             .key
@@ -777,6 +822,8 @@ struct ChunkOutput {
     rejects: Vec<Reject>,
     /// Warning rules broken by the rows that passed, in row order.
     warnings: Vec<Warning>,
+    /// Per column: null cells of the rows that passed.
+    nulls: Vec<u64>,
 }
 
 /// One cell that breaks a warning rule: its column and rule (positions in the catalog), line and value.
@@ -805,7 +852,9 @@ fn convert_chunk(w: &Work, chunk: &Chunk) -> ChunkOutput {
             codes: Vec::new(),
             rejects: Vec::new(),
             warnings: Vec::new(),
+            nulls: vec![0; w.columns.len()],
         },
+        nulls: Vec::new(),
     };
     // Checked once for the whole chunk (nearly always valid): then no record or field needs checking.
     let valid_utf8 = std::str::from_utf8(&chunk.data).is_ok();
@@ -933,6 +982,8 @@ struct Rows<'w> {
     key: Vec<u8>,
     /// The row's collected fingerprints.
     codes: Vec<(u32, u64)>,
+    /// The row's null columns.
+    nulls: Vec<u32>,
     out: ChunkOutput,
 }
 
@@ -946,8 +997,16 @@ impl Rows<'_> {
         let warnings_before = c.warnings.len();
         self.key.clear();
         self.codes.clear();
+        self.nulls.clear();
         let outcome = match invalid {
-            None => encode_row(self.w, record, line, &mut c.encoded, (&mut self.key, &mut self.codes), &mut c.warnings),
+            None => encode_row(
+                self.w,
+                record,
+                line,
+                &mut c.encoded,
+                (&mut self.key, &mut self.codes, &mut self.nulls),
+                &mut c.warnings,
+            ),
             Some(invalid) => Err(utf8_reject(self.w, record, line, invalid)),
         };
         match outcome {
@@ -960,6 +1019,9 @@ impl Rows<'_> {
                 c.row_ends.push(c.encoded.len() as u32);
                 c.row_lines.push(line);
                 c.codes.extend_from_slice(&self.codes);
+                for &column in &self.nulls {
+                    c.nulls[column as usize] += 1;
+                }
                 true
             }
             Err(reject) => {
@@ -985,14 +1047,14 @@ fn utf8_reject(w: &Work, record: &impl Fields, line: u64, (byte, offset): (u8, u
     Reject::new(line, column, &value, rule, "invalid_utf8")
 }
 
-/// Appends one record's output fields (no line end), its key bytes and collected codes, or says why the row is
-/// rejected. The record must be valid UTF-8.
+/// Appends one record's output fields (no line end), its key bytes, collected codes and null columns, or says why
+/// the row is rejected. The record must be valid UTF-8.
 fn encode_row(
     w: &Work,
     record: &impl Fields,
     line: u64,
     out: &mut Vec<u8>,
-    (key, codes): (&mut Vec<u8>, &mut Vec<(u32, u64)>),
+    (key, codes, nulls): (&mut Vec<u8>, &mut Vec<(u32, u64)>, &mut Vec<u32>),
     warnings: &mut Vec<Warning>,
 ) -> Result<(), Reject> {
     if record.count() != w.header_len {
@@ -1038,6 +1100,10 @@ fn encode_row(
                 value.is_none()
             }
         };
+        if out.len() == written {
+            // Empty as written, null or not: cQube reads it as null.
+            nulls.push(i as u32);
+        }
         if w.is_key[i] {
             // The value as written: quoting is one-to-one, so equal keys are equal written bytes.
             key.extend_from_slice(if null { NULL_KEY } else { &out[written..] });
@@ -1216,7 +1282,9 @@ mod tests {
                 codes: Vec::new(),
                 rejects: Vec::new(),
                 warnings: Vec::new(),
+                nulls: vec![0; w.columns.len()],
             },
+            nulls: Vec::new(),
         };
         if split {
             split_lines(&chunk, w.in_delimiter, &mut rows);
