@@ -17,6 +17,7 @@ pub mod job;
 pub mod masters;
 pub mod plan;
 pub mod produce;
+pub mod report;
 mod run;
 pub mod status;
 pub mod validate;
