@@ -317,7 +317,7 @@ _cqube__emit() {
             return 0
             ;;
         cqube__subcmd__emit__subcmd__convert)
-            opts="-s -o -v -q -h --source --delimiter --encoding --on-error --max-errors --rejects --strict --null-token --thousands-separator --threads --output --level --json --verbose --quiet --no-progress --log-format --config --catalog --help"
+            opts="-s -o -v -q -h --source --delimiter --encoding --on-error --max-errors --rejects --report --strict --null-token --thousands-separator --threads --output --level --json --verbose --quiet --no-progress --log-format --config --catalog --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -348,6 +348,10 @@ _cqube__emit() {
                     return 0
                     ;;
                 --rejects)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --report)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -475,7 +479,7 @@ _cqube__emit() {
             return 0
             ;;
         cqube__subcmd__emit__subcmd__emit)
-            opts="-s -j -v -q -h --source --normalize --resume --on-error --strict --rejects --masters --level --dry-run --full --api --token --token-file --protocol --s3 --s3-endpoint --s3-path-style --jobs --parts-in-flight --part-size-bytes --max-retries --request-timeout-seconds --journal-dir --max-entry-bytes --max-compression-ratio --json --verbose --quiet --no-progress --log-format --config --catalog --help"
+            opts="-s -j -v -q -h --source --normalize --resume --on-error --strict --rejects --report --masters --level --dry-run --full --api --token --token-file --protocol --s3 --s3-endpoint --s3-path-style --jobs --parts-in-flight --part-size-bytes --max-retries --request-timeout-seconds --journal-dir --max-entry-bytes --max-compression-ratio --json --verbose --quiet --no-progress --log-format --config --catalog --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -494,6 +498,10 @@ _cqube__emit() {
                     return 0
                     ;;
                 --rejects)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --report)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -957,7 +965,7 @@ _cqube__emit() {
             return 0
             ;;
         cqube__subcmd__emit__subcmd__run)
-            opts="-s -j -v -q -h --source --on-error --strict --rejects --masters --level --dry-run --full --api --token --token-file --protocol --s3 --s3-endpoint --s3-path-style --jobs --parts-in-flight --part-size-bytes --max-retries --request-timeout-seconds --journal-dir --max-entry-bytes --max-compression-ratio --json --verbose --quiet --no-progress --log-format --config --catalog --help"
+            opts="-s -j -v -q -h --source --on-error --strict --rejects --report --masters --level --dry-run --full --api --token --token-file --protocol --s3 --s3-endpoint --s3-path-style --jobs --parts-in-flight --part-size-bytes --max-retries --request-timeout-seconds --journal-dir --max-entry-bytes --max-compression-ratio --json --verbose --quiet --no-progress --log-format --config --catalog --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -976,6 +984,10 @@ _cqube__emit() {
                     return 0
                     ;;
                 --rejects)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --report)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1423,7 +1435,7 @@ _cqube__emit() {
             return 0
             ;;
         cqube__subcmd__emit__subcmd__validate)
-            opts="-s -v -q -h --source --delimiter --encoding --on-error --max-errors --rejects --strict --null-token --thousands-separator --threads --masters --json --verbose --quiet --no-progress --log-format --config --catalog --help"
+            opts="-s -v -q -h --source --delimiter --encoding --on-error --max-errors --rejects --report --strict --null-token --thousands-separator --threads --masters --json --verbose --quiet --no-progress --log-format --config --catalog --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1454,6 +1466,10 @@ _cqube__emit() {
                     return 0
                     ;;
                 --rejects)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --report)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
