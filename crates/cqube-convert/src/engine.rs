@@ -1321,11 +1321,14 @@ mod tests {
                 (&csv.row_ends, &csv.row_lines, &csv.key_hashes, &csv.row_hashes)
             );
             assert_eq!(split.rejects, csv.rejects);
+            assert_eq!(split.nulls, csv.nulls);
             let warned =
                 |c: &ChunkOutput| c.warnings.iter().map(|w| (w.column, w.line, w.value.clone())).collect::<Vec<_>>();
             assert_eq!(warned(&split), warned(&csv));
         }
         let skip = convert(&work(OnError::Skip), data, true);
+        // AadhaarUID is empty in every row written; day 30 (column 35) is null in rows 3 and 8 only.
+        assert_eq!((skip.nulls[3], skip.nulls[35], skip.nulls[0]), (6, 2, 0), "{:?}", skip.nulls);
         assert_eq!((skip.rows_in, skip.row_lines.as_slice()), (9, [7, 8, 11, 12, 16, 17].as_slice()));
         let lines: Vec<u64> = skip.rejects.iter().map(|r| r.line).collect();
         assert_eq!(lines, [13, 14, 15]);
