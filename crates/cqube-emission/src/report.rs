@@ -36,6 +36,18 @@ pub enum FileStatus {
     Skipped,
 }
 
+impl FileStatus {
+    /// The JSON name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileStatus::Checked => "checked",
+            FileStatus::NotRead => "not_read",
+            FileStatus::Failed => "failed",
+            FileStatus::Skipped => "skipped",
+        }
+    }
+}
+
 /// One file of the report.
 #[derive(Debug, Clone, Serialize)]
 pub struct SourceReport {
@@ -353,7 +365,7 @@ mod html {
         html! {
             section data-source=(s.source) {
                 h2 { (s.source) }
-                p.note { (s.input) " — " (format!("{:?}", s.status).to_lowercase()) }
+                p.note { (s.input) " — " (s.status.as_str()) }
                 @if let Some(note) = &s.note { p.bad { (note) } }
                 @for w in &s.warnings { p.note { (w) } }
                 table id=(id("counts")) {
@@ -429,7 +441,9 @@ mod tests {
         assert_eq!((r.totals.files, r.totals.failed, r.totals.rows_read), (2, 1, 5));
         let json = serde_json::to_value(&r).unwrap();
         assert_eq!(json["schema"], SCHEMA);
-        assert_eq!(json["sources"][1]["status"], "failed");
+        for (i, status) in [FileStatus::NotRead, FileStatus::Failed].into_iter().enumerate() {
+            assert_eq!(json["sources"][i]["status"], status.as_str(), "the page and the JSON name it alike");
+        }
         let dir = tempfile::tempdir().unwrap();
         let e = ReportFile::create(&dir.path().join("r.txt")).unwrap_err();
         assert!(format!("{e:#}").contains("hint: name the file *.json or *.html"), "{e:#}");
