@@ -320,7 +320,7 @@ _cqube__emit() {
             return 0
             ;;
         cqube__subcmd__emit__subcmd__convert)
-            opts="-s -o -v -q -h --source --delimiter --encoding --on-error --max-errors --rejects --strict --null-token --thousands-separator --threads --output --level --json --verbose --quiet --no-progress --log-format --config --catalog --help"
+            opts="-s -o -v -q -h --source --delimiter --encoding --on-error --max-errors --rejects --report --strict --null-token --thousands-separator --threads --output --level --json --verbose --quiet --no-progress --log-format --config --catalog --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -351,6 +351,10 @@ _cqube__emit() {
                     return 0
                     ;;
                 --rejects)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --report)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -478,7 +482,7 @@ _cqube__emit() {
             return 0
             ;;
         cqube__subcmd__emit__subcmd__emit)
-            opts="-s -j -v -q -h --source --normalize --resume --on-error --strict --rejects --masters --level --dry-run --full --api --token --token-file --protocol --s3 --s3-endpoint --s3-path-style --jobs --parts-in-flight --part-size-bytes --max-retries --request-timeout-seconds --journal-dir --max-entry-bytes --max-compression-ratio --json --verbose --quiet --no-progress --log-format --config --catalog --help"
+            opts="-s -j -v -q -h --source --normalize --resume --on-error --strict --rejects --report --masters --level --dry-run --full --api --token --token-file --protocol --s3 --s3-endpoint --s3-path-style --jobs --parts-in-flight --part-size-bytes --max-retries --request-timeout-seconds --journal-dir --max-entry-bytes --max-compression-ratio --json --verbose --quiet --no-progress --log-format --config --catalog --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -497,6 +501,10 @@ _cqube__emit() {
                     return 0
                     ;;
                 --rejects)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --report)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -960,7 +968,7 @@ _cqube__emit() {
             return 0
             ;;
         cqube__subcmd__emit__subcmd__run)
-            opts="-s -j -v -q -h --source --on-error --strict --rejects --masters --level --dry-run --full --api --token --token-file --protocol --s3 --s3-endpoint --s3-path-style --jobs --parts-in-flight --part-size-bytes --max-retries --request-timeout-seconds --journal-dir --max-entry-bytes --max-compression-ratio --json --verbose --quiet --no-progress --log-format --config --catalog --help"
+            opts="-s -j -v -q -h --source --on-error --strict --rejects --report --masters --level --dry-run --full --api --token --token-file --protocol --s3 --s3-endpoint --s3-path-style --jobs --parts-in-flight --part-size-bytes --max-retries --request-timeout-seconds --journal-dir --max-entry-bytes --max-compression-ratio --json --verbose --quiet --no-progress --log-format --config --catalog --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -979,6 +987,10 @@ _cqube__emit() {
                     return 0
                     ;;
                 --rejects)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --report)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1460,7 +1472,7 @@ _cqube__emit() {
             return 0
             ;;
         cqube__subcmd__emit__subcmd__validate)
-            opts="-s -v -q -h --source --delimiter --encoding --on-error --max-errors --rejects --strict --null-token --thousands-separator --threads --masters --json --verbose --quiet --no-progress --log-format --config --catalog --help"
+            opts="-s -v -q -h --source --delimiter --encoding --on-error --max-errors --rejects --report --strict --null-token --thousands-separator --threads --masters --json --verbose --quiet --no-progress --log-format --config --catalog --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1491,6 +1503,10 @@ _cqube__emit() {
                     return 0
                     ;;
                 --rejects)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --report)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

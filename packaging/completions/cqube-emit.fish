@@ -73,6 +73,7 @@ complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand convert" -l on-err
 skip\t''"
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand convert" -l max-errors -d 'With --on-error skip: stop once more than N rows were rejected. [env: CQUBE_EMIT_MAX_ERRORS]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand convert" -l rejects -d 'Write every rejected row (file, line, column, value, rule) to this CSV report' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand convert" -l report -d 'Write a data-quality report (rejected and warned rows by rule, nulls per column, duplicates, codes missing from masters, what cQube would drop): FILE.json or FILE.html, by extension' -r -F
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand convert" -l null-token -d 'A value that means null (repeatable). Default: empty, NULL, null, NA, N/A' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand convert" -l threads -d 'Worker threads (default: all cores). [env: CQUBE_EMIT_THREADS]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand convert" -s o -l output -d 'Output zip, or - for stdout. Default: ./<file_stem>.zip' -r -F
@@ -95,6 +96,7 @@ complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand validate" -l on-er
 skip\t''"
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand validate" -l max-errors -d 'With --on-error skip: stop once more than N rows were rejected. [env: CQUBE_EMIT_MAX_ERRORS]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand validate" -l rejects -d 'Write every rejected row (file, line, column, value, rule) to this CSV report' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand validate" -l report -d 'Write a data-quality report (rejected and warned rows by rule, nulls per column, duplicates, codes missing from masters, what cQube would drop): FILE.json or FILE.html, by extension' -r -F
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand validate" -l null-token -d 'A value that means null (repeatable). Default: empty, NULL, null, NA, N/A' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand validate" -l threads -d 'Worker threads (default: all cores). [env: CQUBE_EMIT_THREADS]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand validate" -l masters -d 'A cqube_emission folder of masters emitted earlier: rows whose school, cluster, block, district, exam or question codes are in neither these nor the checked folder\'s own masters are errors (unknown_school, ...)' -r -F
@@ -155,6 +157,7 @@ complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -s s -l sour
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l on-error -d 'What a bad row in a converted export does (fail the file, or skip the row). Config `[convert] on_error`. [env: CQUBE_EMIT_ON_ERROR]' -r -f -a "fail\t''
 skip\t''"
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l rejects -d 'Write every row left out of a converted export (file, line, column, value, rule) to this CSV report' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l report -d 'Write a data-quality report of every file (rejected and warned rows by rule, nulls per column, duplicates, codes missing from masters, what cQube would drop): FILE.json or FILE.html, by extension' -r -F
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l masters -d 'A cqube_emission folder of masters emitted earlier (school, cluster, block, district, exam and question masters): rows whose codes are in neither these nor the plan\'s own masters are errors (unknown_school, ...)' -r -F
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l level -d 'Deflate level 0-9 for converted exports, or auto: each file\'s level moves between 1 and 7 as its uploads keep up or fall behind (lower when the link waits for parts, higher when parts wait for the link). Config `[convert] level`. [env: CQUBE_EMIT_LEVEL]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand emit" -l api -d 'Emission API base URL (what `cqube-emit serve` prints). Config key `emit.api`. [env: CQUBE_EMIT_API]' -r
@@ -192,6 +195,7 @@ complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -s s -l sourc
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l on-error -d 'What a bad row in a converted export does (fail the file, or skip the row). Config `[convert] on_error`. [env: CQUBE_EMIT_ON_ERROR]' -r -f -a "fail\t''
 skip\t''"
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l rejects -d 'Write every row left out of a converted export (file, line, column, value, rule) to this CSV report' -r -F
+complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l report -d 'Write a data-quality report of every file (rejected and warned rows by rule, nulls per column, duplicates, codes missing from masters, what cQube would drop): FILE.json or FILE.html, by extension' -r -F
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l masters -d 'A cqube_emission folder of masters emitted earlier (school, cluster, block, district, exam and question masters): rows whose codes are in neither these nor the plan\'s own masters are errors (unknown_school, ...)' -r -F
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l level -d 'Deflate level 0-9 for converted exports, or auto: each file\'s level moves between 1 and 7 as its uploads keep up or fall behind (lower when the link waits for parts, higher when parts wait for the link). Config `[convert] level`. [env: CQUBE_EMIT_LEVEL]' -r
 complete -c cqube-emit -n "__fish_cqube_emit_using_subcommand run" -l api -d 'Emission API base URL (what `cqube-emit serve` prints). Config key `emit.api`. [env: CQUBE_EMIT_API]' -r

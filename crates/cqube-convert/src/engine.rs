@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::chunk::{Chunk, ChunkError, Chunker};
 use crate::input::Input;
 use crate::keys::KeySet;
+use crate::profile::{ColumnNulls, Offenders, RejectTally, Rejected};
 use crate::refs::{CodeSet, CrossChecks, Gatherer};
 use crate::reject::{Reject, RejectSink};
 
@@ -172,6 +173,10 @@ pub struct Summary {
     pub rows_warned: u64,
     /// Each warning rule broken, per column: how often, and the first case.
     pub warned: Vec<Warned>,
+    /// Rows rejected (with `--on-error skip`) per rule and column, most first, with their offending values.
+    pub rejected: Vec<Rejected>,
+    /// Null cells per catalog column among the rows written, in catalog order.
+    pub nulls: Vec<ColumnNulls>,
     /// Source columns not in the catalog, left out of the output.
     pub dropped_columns: Vec<String>,
     pub bytes_in: u64,
@@ -211,6 +216,9 @@ pub struct Warned {
     pub first_line: u64,
     /// The first offending value, cut as in the rejects report.
     pub first_value: String,
+    /// The offending values, most frequent first (at most [`MAX_VALUES`](crate::MAX_VALUES) kept).
+    #[serde(flatten)]
+    pub offenders: Offenders,
 }
 
 /// Rows whose code a master lacks, for one referring column.
@@ -438,6 +446,8 @@ impl Prepared<'_> {
             csv_bytes,
             warned: BTreeMap::new(),
             rows_warned: 0,
+            rejected_by: RejectTally::default(),
+            nulls: vec![0; source.columns.len()],
             gatherers: work.collect.iter().map(|_| Gatherer::default()).collect(),
             misses: BTreeMap::new(),
             duplicate_keys: std::collections::HashMap::new(),
@@ -477,6 +487,13 @@ impl Prepared<'_> {
             rows_rejected: state.rejected,
             rows_warned: state.rows_warned,
             warned: state.warned(),
+            rejected: std::mem::take(&mut state.rejected_by).finish(),
+            nulls: source
+                .columns
+                .iter()
+                .zip(&state.nulls)
+                .map(|(c, &nulls)| ColumnNulls { column: c.name.clone(), nulls })
+                .collect(),
             misses: state.misses(&work),
             codes: work
                 .collect
@@ -521,9 +538,12 @@ struct Tally<'a> {
     rows_out: u64,
     rejected: u64,
     csv_bytes: u64,
-    /// Per (column, rule) broken: the count, the first line and value.
-    warned: BTreeMap<(usize, usize), (u64, u64, String)>,
+    /// Per (column, rule) broken: the count, the first line and value, the offending values.
+    warned: BTreeMap<(usize, usize), (u64, u64, String, Offenders)>,
     rows_warned: u64,
+    rejected_by: RejectTally,
+    /// Per column: null cells of the rows written.
+    nulls: Vec<u64>,
     /// One per collected column.
     gatherers: Vec<Gatherer>,
     /// Per referring column: rows rejected for a missing code, the first line and value.
@@ -555,13 +575,14 @@ impl Tally<'_> {
         }
         c.rejects.sort_by_key(|r| r.line);
         if self.options.on_error == OnError::Fail {
-            if let Some(first) = c.rejects.into_iter().next() {
+            if let Some(first) = c.rejects.drain(..).next() {
                 sink.record(self.input, &first).map_err(Error::Rejects)?;
                 return Err(Error::Row { input: self.input.to_owned(), reject: Box::new(first) });
             }
         } else {
             for r in &c.rejects {
                 sink.record(self.input, r).map_err(Error::Rejects)?;
+                self.rejected_by.add(r);
                 if let Some(column) = r.reference_column {
                     let entry = self.misses.entry(column).or_insert_with(|| (0, r.line, r.value.clone()));
                     entry.0 += 1;
@@ -573,6 +594,7 @@ impl Tally<'_> {
             }
         }
         self.count_warnings(&c.warnings, &c.row_lines, &duplicates);
+        self.count_nulls(&c, &duplicates);
         // Codes of rows dropped as duplicates are their first copy's codes too.
         for &(slot, code) in &c.codes {
             self.gatherers[slot as usize].push(code);
@@ -619,8 +641,12 @@ impl Tally<'_> {
         let dropped: Vec<u64> = duplicates.iter().map(|&row| row_lines[row]).collect();
         let mut last_line = None;
         for w in warnings.iter().filter(|w| !dropped.contains(&w.line)) {
-            let entry = self.warned.entry((w.column, w.rule)).or_insert_with(|| (0, w.line, w.value.clone()));
+            let entry = self
+                .warned
+                .entry((w.column, w.rule))
+                .or_insert_with(|| (0, w.line, w.value.clone(), Offenders::default()));
             entry.0 += 1;
+            entry.3.add(&crate::reject::cut(&w.value));
             if last_line != Some(w.line) {
                 self.rows_warned += 1;
                 last_line = Some(w.line);
@@ -650,20 +676,35 @@ impl Tally<'_> {
     fn warned(&self) -> Vec<Warned> {
         self.warned
             .iter()
-            .map(|(&(column, rule), (count, first_line, value))| {
+            .map(|(&(column, rule), (count, first_line, value, offenders))| {
                 let column = &self.source.columns[column];
                 Warned {
                     column: column.name.clone(),
                     rule: column.checks[rule].check.to_string(),
                     count: *count,
                     first_line: *first_line,
-                    first_value: Reject::new(0, None, value, String::new(), "").value,
+                    first_value: crate::reject::cut(value).into_owned(),
+                    offenders: offenders.clone().sorted(),
                 }
             })
             .collect()
     }
 
-    fn duplicate_reject(&self, c: &ChunkOutput, row: usize) -> Reject {
+    /// The null cells of the rows written: the chunk's, less those of its rows dropped as duplicates.
+    fn count_nulls(&mut self, c: &ChunkOutput, duplicates: &[usize]) {
+        for (total, chunk) in self.nulls.iter_mut().zip(&c.nulls) {
+            *total += chunk;
+        }
+        for &row in duplicates {
+            let fields = self.written_fields(c, row);
+            for (total, field) in self.nulls.iter_mut().zip(fields.iter()) {
+                *total -= u64::from(field.is_empty());
+            }
+        }
+    }
+
+    /// A row of the chunk's output, read back into its fields.
+    fn written_fields(&self, c: &ChunkOutput, row: usize) -> csv::StringRecord {
         let start = if row == 0 { 0 } else { c.row_ends[row - 1] as usize };
         let line = &c.encoded[start..c.row_ends[row] as usize];
         let mut rdr = csv::ReaderBuilder::new()
@@ -671,7 +712,11 @@ impl Tally<'_> {
             .has_headers(false)
             .escape(Some(b'\\'))
             .from_reader(line);
-        let fields = rdr.records().next().and_then(Result::ok).unwrap_or_default();
+        rdr.records().next().and_then(Result::ok).unwrap_or_default()
+    }
+
+    fn duplicate_reject(&self, c: &ChunkOutput, row: usize) -> Reject {
+        let fields = self.written_fields(c, row);
         let values: Vec<&str> = self
             .source
             .key
@@ -805,6 +850,8 @@ struct ChunkOutput {
     rejects: Vec<Reject>,
     /// Warning rules broken by the rows that passed, in row order.
     warnings: Vec<Warning>,
+    /// Per column: null cells of the rows that passed.
+    nulls: Vec<u64>,
 }
 
 /// One cell that breaks a warning rule: its column and rule (positions in the catalog), line and value.
@@ -833,7 +880,9 @@ fn convert_chunk(w: &Work, chunk: &Chunk) -> ChunkOutput {
             codes: Vec::new(),
             rejects: Vec::new(),
             warnings: Vec::new(),
+            nulls: vec![0; w.columns.len()],
         },
+        nulls: Vec::new(),
     };
     // Checked once for the whole chunk (nearly always valid): then no record or field needs checking.
     let valid_utf8 = std::str::from_utf8(&chunk.data).is_ok();
@@ -961,6 +1010,8 @@ struct Rows<'w> {
     key: Vec<u8>,
     /// The row's collected fingerprints.
     codes: Vec<(u32, u64)>,
+    /// The row's null columns.
+    nulls: Vec<u32>,
     out: ChunkOutput,
 }
 
@@ -974,8 +1025,16 @@ impl Rows<'_> {
         let warnings_before = c.warnings.len();
         self.key.clear();
         self.codes.clear();
+        self.nulls.clear();
         let outcome = match invalid {
-            None => encode_row(self.w, record, line, &mut c.encoded, (&mut self.key, &mut self.codes), &mut c.warnings),
+            None => encode_row(
+                self.w,
+                record,
+                line,
+                &mut c.encoded,
+                (&mut self.key, &mut self.codes, &mut self.nulls),
+                &mut c.warnings,
+            ),
             Some(invalid) => Err(utf8_reject(self.w, record, line, invalid)),
         };
         match outcome {
@@ -988,6 +1047,9 @@ impl Rows<'_> {
                 c.row_ends.push(c.encoded.len() as u32);
                 c.row_lines.push(line);
                 c.codes.extend_from_slice(&self.codes);
+                for &column in &self.nulls {
+                    c.nulls[column as usize] += 1;
+                }
                 true
             }
             Err(reject) => {
@@ -1013,14 +1075,14 @@ fn utf8_reject(w: &Work, record: &impl Fields, line: u64, (byte, offset): (u8, u
     Reject::new(line, column, &value, rule, "invalid_utf8")
 }
 
-/// Appends one record's output fields (no line end), its key bytes and collected codes, or says why the row is
-/// rejected. The record must be valid UTF-8.
+/// Appends one record's output fields (no line end), its key bytes, collected codes and null columns, or says why
+/// the row is rejected. The record must be valid UTF-8.
 fn encode_row(
     w: &Work,
     record: &impl Fields,
     line: u64,
     out: &mut Vec<u8>,
-    (key, codes): (&mut Vec<u8>, &mut Vec<(u32, u64)>),
+    (key, codes, nulls): (&mut Vec<u8>, &mut Vec<(u32, u64)>, &mut Vec<u32>),
     warnings: &mut Vec<Warning>,
 ) -> Result<(), Reject> {
     if record.count() != w.header_len {
@@ -1066,6 +1128,10 @@ fn encode_row(
                 value.is_none()
             }
         };
+        if out.len() == written {
+            // Empty as written, null or not: cQube reads it as null.
+            nulls.push(i as u32);
+        }
         if w.is_key[i] {
             // The value as written: quoting is one-to-one, so equal keys are equal written bytes.
             key.extend_from_slice(if null { NULL_KEY } else { &out[written..] });
@@ -1244,7 +1310,9 @@ mod tests {
                 codes: Vec::new(),
                 rejects: Vec::new(),
                 warnings: Vec::new(),
+                nulls: vec![0; w.columns.len()],
             },
+            nulls: Vec::new(),
         };
         if split {
             split_lines(&chunk, w.in_delimiter, &mut rows);
@@ -1281,11 +1349,14 @@ mod tests {
                 (&csv.row_ends, &csv.row_lines, &csv.key_hashes, &csv.row_hashes)
             );
             assert_eq!(split.rejects, csv.rejects);
+            assert_eq!(split.nulls, csv.nulls);
             let warned =
                 |c: &ChunkOutput| c.warnings.iter().map(|w| (w.column, w.line, w.value.clone())).collect::<Vec<_>>();
             assert_eq!(warned(&split), warned(&csv));
         }
         let skip = convert(&work(OnError::Skip), data, true);
+        // AadhaarUID is empty in every row written; day 30 (column 35) is null in rows 3 and 8 only.
+        assert_eq!((skip.nulls[3], skip.nulls[35], skip.nulls[0]), (6, 2, 0), "{:?}", skip.nulls);
         assert_eq!((skip.rows_in, skip.row_lines.as_slice()), (9, [7, 8, 11, 12, 16, 17].as_slice()));
         let lines: Vec<u64> = skip.rejects.iter().map(|r| r.line).collect();
         assert_eq!(lines, [13, 14, 15]);

@@ -18,10 +18,12 @@ mod chunk;
 mod engine;
 mod input;
 mod keys;
+mod profile;
 mod refs;
 mod reject;
 
 pub use engine::{ConvertOptions, Error, Missed, OnError, Prepared, Progress, Summary, Warned, prepare};
 pub use input::Input;
+pub use profile::{ColumnNulls, MAX_VALUES, Offenders, Rejected, ValueCount};
 pub use refs::{CodeSet, CrossChecks, Lookup, fingerprint};
 pub use reject::{NoRejects, Reject, RejectCsv, RejectSink, SharedRejects};

@@ -25,13 +25,24 @@ pub struct Reject {
 
 const VALUE_LIMIT: usize = 200;
 
+/// A value cut to [`VALUE_LIMIT`] characters, saying so: as reports show it.
+pub(crate) fn cut(value: &str) -> std::borrow::Cow<'_, str> {
+    match value.char_indices().nth(VALUE_LIMIT) {
+        Some((cut, _)) => format!("{}… ({} bytes)", &value[..cut], value.len()).into(),
+        None => value.into(),
+    }
+}
+
 impl Reject {
     pub(crate) fn new(line: u64, column: Option<&str>, value: &str, rule: String, code: &'static str) -> Reject {
-        let value = match value.char_indices().nth(VALUE_LIMIT) {
-            Some((cut, _)) => format!("{}… ({} bytes)", &value[..cut], value.len()),
-            None => value.to_owned(),
-        };
-        Reject { line, column: column.map(str::to_owned), value, rule, code, reference_column: None }
+        Reject {
+            line,
+            column: column.map(str::to_owned),
+            value: cut(value).into_owned(),
+            rule,
+            code,
+            reference_column: None,
+        }
     }
 
     /// This reject as a missing reference of the source's column `column`.

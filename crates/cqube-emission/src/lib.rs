@@ -18,6 +18,7 @@ pub mod level;
 pub mod masters;
 pub mod plan;
 pub mod produce;
+pub mod report;
 mod run;
 pub mod status;
 pub mod validate;

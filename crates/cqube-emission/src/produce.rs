@@ -10,6 +10,7 @@ use cqube_upload::{PartWriter, StreamTotals};
 use sha2::Digest;
 
 use crate::plan::ItemInput;
+use crate::report::{FileStatus, SourceReport};
 use crate::status::{ExitStatus, engine_failure, fail};
 
 /// What one file's producer wrote.
@@ -28,23 +29,8 @@ pub(crate) struct Produced {
     pub quality: cqube_protocol::Quality,
     /// Under `--level auto`, deflate bytes per zip level (empty otherwise).
     pub levels: std::collections::BTreeMap<u32, u64>,
-}
-
-/// Counts rejected rows per rule and column on their way to the real rejects sink, for the completion's quality.
-struct CountingRejects {
-    inner: Box<dyn RejectSink>,
-    counts: std::collections::BTreeMap<(&'static str, Option<String>), u64>,
-}
-
-impl RejectSink for CountingRejects {
-    fn record(&mut self, input: &str, reject: &cqube_convert::Reject) -> std::io::Result<()> {
-        *self.counts.entry((reject.code, reject.column.clone())).or_default() += 1;
-        self.inner.record(input, reject)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
+    /// What the checks found, for `--report`.
+    pub report: SourceReport,
 }
 
 /// A string cut to `max` characters: rule words and column names are stored by the server within bounds.
@@ -54,17 +40,17 @@ fn cut(text: &str, max: usize) -> String {
 
 /// The quality counts of one converted file: rejected rows per rule code and column, warned cells per rule, most
 /// first, at most [`cqube_protocol::MAX_QUALITY_RULES`].
-fn quality_of(summary: &cqube_convert::Summary, rejected: &CountingRejects) -> cqube_protocol::Quality {
+fn quality_of(summary: &cqube_convert::Summary) -> cqube_protocol::Quality {
     let rule = |rule: &str, column: Option<&str>, severity: &str, rows| cqube_protocol::RuleCount {
         rule: cut(rule, 64),
         column: column.filter(|c| !c.is_empty()).map(|c| cut(c, 128)),
         severity: severity.to_owned(),
         rows,
     };
-    let mut rules: Vec<cqube_protocol::RuleCount> = rejected
-        .counts
+    let mut rules: Vec<cqube_protocol::RuleCount> = summary
+        .rejected
         .iter()
-        .map(|((code, column), rows)| rule(code, column.as_deref(), "error", *rows))
+        .map(|r| rule(r.rule, r.column.as_deref(), "error", r.count))
         .chain(summary.warned.iter().map(|w| rule(&w.rule, Some(&w.column), "warning", w.count)))
         .collect();
     rules.sort_by_key(|r| std::cmp::Reverse(r.rows));
@@ -206,16 +192,17 @@ pub(crate) fn produce<W: ZipSink>(job: Production, mut writer: W) -> anyhow::Res
     let as_is = match &job.input {
         ItemInput::Zip(path) if !job.normalize => {
             if job.convert.cross.is_empty() {
-                Some(Vec::new())
+                Some(None)
             } else {
-                references_hold(&job, source, path)?
+                references_hold(&job, source, path)?.map(Some)
             }
         }
         _ => None,
     };
     let mut levels = std::collections::BTreeMap::new();
-    let (rows, rows_rejected, rows_warned, misses, discards, codes, quality, writer) = match (&job.input, as_is) {
-        (ItemInput::Zip(path), Some(codes)) => {
+    let (rows, rows_rejected, rows_warned, misses, discards, codes, quality, report, writer) = match (&job.input, as_is)
+    {
+        (ItemInput::Zip(path), Some(checked)) => {
             let file = std::fs::File::open(path)
                 .with_context(|| format!("opening {}", path.display()))
                 .map_err(input_error)?;
@@ -223,7 +210,24 @@ pub(crate) fn produce<W: ZipSink>(job: Production, mut writer: W) -> anyhow::Res
                 .with_context(|| path.display().to_string())
                 .map_err(input_error)?;
             let quality = cqube_protocol::Quality { rows_read: facts.rows, ..cqube_protocol::Quality::default() };
-            (facts.rows, 0, 0, Vec::new(), 0, codes, quality, writer)
+            // The cross-source pass read every row through the checks; without it only the rows were counted.
+            let (report, codes) = if let Some(summary) = checked {
+                let mut report = SourceReport::of_summary(&summary, source);
+                report.rows_written = facts.rows;
+                if summary.rows_rejected > 0 {
+                    report.note = Some(
+                        "a prepared zip sent as it is: its rejected rows were sent too, and cQube drops them \
+                         (--normalize --on-error skip leaves them out)"
+                            .into(),
+                    );
+                }
+                (report, summary.codes)
+            } else {
+                let note = "a prepared zip sent as it is: rows counted, values not read (--normalize reads them)";
+                let input = path.display().to_string();
+                (SourceReport::unread(&job.source, &input, FileStatus::NotRead, note.into(), facts.rows), Vec::new())
+            };
+            (facts.rows, 0, 0, Vec::new(), 0, codes, quality, report, writer)
         }
         (other, _) => {
             let opened = match other {
@@ -239,22 +243,22 @@ pub(crate) fn produce<W: ZipSink>(job: Production, mut writer: W) -> anyhow::Res
             };
             let prepared = cqube_convert::prepare(catalog, Some(source), opened.map_err(input_error)?, &job.convert)
                 .map_err(engine_failure)?;
-            let inner: Box<dyn RejectSink> = match job.rejects {
+            let mut rejects: Box<dyn RejectSink> = match job.rejects {
                 Some(shared) => Box::new(shared),
                 None => Box::new(NoRejects),
             };
-            let mut rejects = CountingRejects { inner, counts: std::collections::BTreeMap::new() };
             let auto = job.levels.is_some();
             let (writer, summary) = match job.levels {
-                Some(source) => prepared.convert_with_levels(writer, job.zip, source, &mut rejects, &mut |_| {}),
-                None => prepared.convert(writer, job.zip, &mut rejects, &mut |_| {}),
+                Some(source) => prepared.convert_with_levels(writer, job.zip, source, rejects.as_mut(), &mut |_| {}),
+                None => prepared.convert(writer, job.zip, rejects.as_mut(), &mut |_| {}),
             }
             .map_err(engine_failure)?;
             if auto {
                 levels = (0..).zip(summary.deflated_by_level).filter(|&(_, bytes)| bytes > 0).collect();
             }
             rejects.flush().context("writing the rejects report")?;
-            let quality = quality_of(&summary, &rejects);
+            let quality = quality_of(&summary);
+            let report = SourceReport::of_summary(&summary, source);
             let discards = summary.cqube_duplicate_discards;
             (
                 summary.rows_out,
@@ -264,6 +268,7 @@ pub(crate) fn produce<W: ZipSink>(job: Production, mut writer: W) -> anyhow::Res
                 discards,
                 summary.codes,
                 quality,
+                report,
                 writer,
             )
         }
@@ -279,18 +284,19 @@ pub(crate) fn produce<W: ZipSink>(job: Production, mut writer: W) -> anyhow::Res
         codes,
         quality,
         levels,
+        report,
     })
 }
 
-/// A prepared zip's cross-source pass before it is sent as it is: its rows read (nothing written), the codes a
-/// master collects returned, every referring code looked up. `None` when some row's code is missing and
+/// A prepared zip's cross-source pass before it is sent as it is: its rows read (nothing written), every referring
+/// code looked up; its summary holds the codes a master collects. `None` when some row's code is missing and
 /// `--on-error skip` leaves such rows out: the zip must then be converted. With `--on-error fail` a missing code
 /// stops the file before any byte is sent.
 fn references_hold(
     job: &Production,
     source: &cqube_core::DataSource,
     path: &std::path::Path,
-) -> anyhow::Result<Option<Codes>> {
+) -> anyhow::Result<Option<cqube_convert::Summary>> {
     let input_error = |e: anyhow::Error| fail(ExitStatus::Input, e);
     let entry = crate::zip_check::open_entry(path, source, &job.zip_limits).map_err(input_error)?;
     let input = Input::from_reader(&path.display().to_string(), None, entry).map_err(|e| input_error(e.into()))?;
@@ -303,7 +309,7 @@ fn references_hold(
     let summary = cqube_convert::prepare(&job.catalog, Some(source), input, &options)
         .and_then(|p| p.validate(&mut NoRejects, &mut |_| {}))
         .map_err(engine_failure)?;
-    let Some(first) = summary.misses.first() else { return Ok(Some(summary.codes)) };
+    let Some(first) = summary.misses.first() else { return Ok(Some(summary)) };
     if job.convert.on_error == cqube_convert::OnError::Skip {
         tracing::info!(source = %job.source, path = %path.display(), "rows refer to unknown codes: the zip is converted without them");
         return Ok(None);

@@ -20,6 +20,7 @@ use crate::event::{Event, EventSink, Interrupt};
 use crate::job::{Job, Watermarks, starts_over};
 use crate::plan::{Item, ItemInput};
 use crate::produce::{Measure, OpenedDatabase, Production, StreamSource, produce};
+use crate::report::{FileStatus, QualityReport, SourceReport};
 use crate::status::{ExitStatus, fail, remote_failure, status_of};
 
 /// Everything a job's run needs besides its plan, resolved once by the caller.
@@ -95,6 +96,8 @@ pub struct Report {
     pub results: Vec<FileResult>,
     pub status: ExitStatus,
     pub seconds: f64,
+    /// What the checks found, file by file (`--report`).
+    pub quality: Box<QualityReport>,
 }
 
 /// How a run ended.
@@ -120,6 +123,8 @@ struct Ctx {
     masters: crate::masters::Masters,
     /// Uploads being sent, by item: what a SIGTERM aborts.
     open_uploads: Mutex<BTreeMap<String, String>>,
+    /// What the checks found in each file this run produced, by item, for the quality report.
+    checked: Mutex<BTreeMap<usize, SourceReport>>,
 }
 
 impl Ctx {
@@ -161,6 +166,7 @@ impl Job {
             sink,
             masters,
             open_uploads: Mutex::default(),
+            checked: Mutex::default(),
         });
         ctx.sink.event(&Event::JobStarted { job: self.id.clone(), files: items.len() });
         let started = Instant::now();
@@ -593,6 +599,7 @@ async fn send(
     check_acknowledgement(&ack, &request, key)?;
     ctx.journal_append(&JournalEntry::Done { item: item.id.clone(), ack: Box::new(ack.clone()) })?;
     ctx.masters.add(&item.source, &produced.codes);
+    ctx.checked.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(index, produced.report);
     let counts = RowCounts {
         rejected: produced.rows_rejected,
         warned: produced.rows_warned,
@@ -993,5 +1000,31 @@ fn summarize(
         seconds,
         exit_status: status as u8,
     });
-    Ok(Report { job, items, results, status, seconds })
+    let quality = Box::new(quality_report(&items, &results, ctx));
+    Ok(Report { job, items, results, status, seconds, quality })
+}
+
+/// The quality report of a job: each file this run produced as its checks found it, the others as they ended.
+fn quality_report(items: &[Item], results: &[FileResult], ctx: &Ctx) -> QualityReport {
+    let mut checked = std::mem::take(&mut *ctx.checked.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    let files = items.iter().zip(results).enumerate().filter_map(|(i, (item, result))| {
+        if let Some(report) = checked.remove(&i) {
+            return Some(report);
+        }
+        let (status, note, rows) = match result {
+            FileResult::Acknowledged { ack, .. } => (
+                FileStatus::NotRead,
+                "acknowledged without this run reading it (an earlier run sent it)".into(),
+                ack.rows,
+            ),
+            FileResult::UpToDate { watermark } => {
+                (FileStatus::NotRead, format!("up to date: no row past {} {}", watermark.column, watermark.value), 0)
+            }
+            FileResult::Failed { error, .. } => (FileStatus::Failed, error.clone(), 0),
+            FileResult::Skipped { reason } => (FileStatus::Skipped, reason.clone(), 0),
+            FileResult::NotRun => return None,
+        };
+        Some(SourceReport::unread(&item.source, &item.input.display(), status, note, rows))
+    });
+    QualityReport::new("emit", files.collect())
 }

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::masters::{Masters, Supplied};
 use crate::plan::{Item, ItemInput};
+use crate::report::{FileStatus, QualityReport, SourceReport};
 use crate::status::{ExitStatus, engine_failure, fail, status_of};
 
 /// One file of the plan, checked.
@@ -45,6 +46,9 @@ pub struct PlanCheck {
     pub cqube_duplicate_discards: u64,
     #[serde(skip)]
     pub status: ExitStatus,
+    /// File by file, what the checks found (`--report`).
+    #[serde(skip)]
+    pub report: QualityReport,
 }
 
 /// Checks `items` in plan order (masters first), reporting each file to `on_file` as it is done. Rejected rows go
@@ -69,7 +73,9 @@ pub fn check_plan(
         misses: BTreeMap::new(),
         cqube_duplicate_discards: 0,
         status: ExitStatus::Success,
+        report: QualityReport::new("validate", Vec::new()),
     };
+    let mut reports = Vec::with_capacity(items.len());
     let mut first_failure = None;
     for item in items {
         let options = options.clone().with_cross(masters.cross_checks(catalog, &item.source));
@@ -88,6 +94,9 @@ pub fn check_plan(
         match check_file(catalog, item, &options, limits, rejects) {
             Ok(summary) => {
                 masters.add(&item.source, &summary.codes);
+                if let Some(source) = catalog.get(&item.source) {
+                    reports.push(SourceReport::of_summary(&summary, source));
+                }
                 (file.rows_in, file.rows_out) = (summary.rows_in, summary.rows_out);
                 (file.rows_rejected, file.rows_warned) = (summary.rows_rejected, summary.rows_warned);
                 file.misses = summary.misses;
@@ -98,6 +107,8 @@ pub fn check_plan(
                 first_failure.get_or_insert(status);
                 (file.error, file.status) = (Some(crate::status::describe(&e)), Some(status));
                 plan.failed += 1;
+                let error = file.error.clone().unwrap_or_default();
+                reports.push(SourceReport::unread(&file.source, &file.input, FileStatus::Failed, error, 0));
             }
         }
         plan.rows_in += file.rows_in;
@@ -114,6 +125,7 @@ pub fn check_plan(
         Some(first) if plan.failed == plan.files => first,
         _ => ExitStatus::Partial,
     };
+    plan.report = QualityReport::new("validate", reports);
     plan
 }
 

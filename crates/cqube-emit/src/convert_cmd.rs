@@ -17,6 +17,7 @@ use crate::global::GlobalArgs;
 use crate::progress;
 use crate::settings::{ConvertFlags, ConvertSettings, Delimiter, OnErrorArg, Origin};
 use cqube_emission::Level;
+use cqube_emission::report::{QualityReport, ReportFile, SourceReport};
 use cqube_emission::status::engine_failure;
 
 /// Flags shared by `convert` and `validate`: what to read and how to check it.
@@ -43,6 +44,10 @@ pub struct InputArgs {
     /// Write every rejected row (file, line, column, value, rule) to this CSV report.
     #[arg(long)]
     pub rejects: Option<PathBuf>,
+    /// Write a data-quality report (rejected and warned rows by rule, nulls per column, duplicates, codes missing
+    /// from masters, what cQube would drop): FILE.json or FILE.html, by extension.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
     /// Reject rows that break a warning rule too (a check cQube does not enforce, such as district_master
     /// inityear's format); by default they are only counted. Config `[convert] strict`. [env: CQUBE_EMIT_STRICT]
     #[arg(long)]
@@ -250,7 +255,9 @@ pub fn run_convert(
     }
     let mut options = options(&settings, config, catalog)?;
     let zip = zip_options(&settings);
+    let quality = quality_report_file(&args.input)?;
     let (prepared, opened) = open(&args.input, catalog, config, &settings, &mut options)?;
+    let source = prepared.source;
     let to_stdout = args.output.as_deref() == Some(Path::new("-"));
     let output = args.output.clone().unwrap_or_else(|| PathBuf::from(format!("{}.zip", prepared.source.file_stem)));
     let mut rejects = rejects_sink(args.input.rejects.as_deref())?;
@@ -280,6 +287,7 @@ pub fn run_convert(
     };
     progress::finish(bar);
     rejects.finish()?;
+    write_quality_report(quality.as_ref(), "convert", &summary, source)?;
     report_watermark(&opened);
     let target = if to_stdout { "stdout".to_owned() } else { output.display().to_string() };
     report_summary(&summary, Some(&target), args.input.rejects.as_deref(), global, to_stdout)
@@ -293,15 +301,33 @@ pub fn run_validate(
 ) -> anyhow::Result<ExitStatus> {
     let settings = convert_settings(convert_flags(args, None), config)?;
     let mut options = options(&settings, config, catalog)?;
+    let report = quality_report_file(args)?;
     let (prepared, opened) = open(args, catalog, config, &settings, &mut options)?;
+    let source = prepared.source;
     let mut rejects = rejects_sink(args.rejects.as_deref())?;
     let bar = progress::bar(global, opened.size);
     let summary =
         prepared.validate(rejects.as_mut(), &mut |p| progress::update(bar.as_ref(), p)).map_err(engine_failure)?;
     progress::finish(bar);
     rejects.finish()?;
+    write_quality_report(report.as_ref(), "validate", &summary, source)?;
     report_watermark(&opened);
     report_summary(&summary, None, args.rejects.as_deref(), global, false)
+}
+
+/// `--report FILE`, checked before anything is read.
+pub fn quality_report_file(args: &InputArgs) -> anyhow::Result<Option<ReportFile>> {
+    args.report.as_deref().map(ReportFile::create).transpose()
+}
+
+fn write_quality_report(
+    file: Option<&ReportFile>,
+    command: &str,
+    summary: &Summary,
+    source: &cqube_core::DataSource,
+) -> anyhow::Result<()> {
+    let Some(file) = file else { return Ok(()) };
+    file.write(&QualityReport::new(command, vec![SourceReport::of_summary(summary, source)]))
 }
 
 fn partial_path(output: &Path) -> PathBuf {

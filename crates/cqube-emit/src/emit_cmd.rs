@@ -110,6 +110,10 @@ pub struct SendArgs {
     /// Write every row left out of a converted export (file, line, column, value, rule) to this CSV report.
     #[arg(long, value_name = "FILE")]
     pub rejects: Option<PathBuf>,
+    /// Write a data-quality report of every file (rejected and warned rows by rule, nulls per column, duplicates,
+    /// codes missing from masters, what cQube would drop): FILE.json or FILE.html, by extension.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
     /// A cqube_emission folder of masters emitted earlier (school, cluster, block, district, exam and question
     /// masters): rows whose codes are in neither these nor the plan's own masters are errors (unknown_school, ...).
     #[arg(long, value_name = "DIR")]
@@ -378,8 +382,8 @@ hint: `cqube-emit plan DIR` shows what is found"
         masters: args.send.masters.as_deref().map(|m| absolute(&[m.to_path_buf()]).remove(0)),
     };
     let dir = journal_dir(&settings)?;
-    let rejects = args.send.rejects.as_deref();
-    run_job(spec, args.resume, &settings, &dir, destination, catalog, config, config_path, global, rejects)
+    let outputs = (args.send.rejects.as_deref(), args.send.report.as_deref());
+    run_job(spec, args.resume, &settings, &dir, destination, catalog, config, config_path, global, outputs)
 }
 
 /// `cqube-emit resume JOB`: runs the job its journal describes, reusing what was stored.
@@ -398,7 +402,7 @@ pub fn run_resume(
     })?;
     let spec = JobSpec::from_journal(&state).map_err(|e| fail(ExitStatus::Usage, e))?;
     let destination = crate::destination::choose(&settings, Some(&spec.api))?;
-    run_job(spec, true, &settings, &dir, destination, catalog, config, config_path, global, None)
+    run_job(spec, true, &settings, &dir, destination, catalog, config, config_path, global, (None, None))
 }
 
 /// How an emission converts and zips.
@@ -481,8 +485,9 @@ fn run_job(
     config: &FileConfig,
     config_path: Option<&Path>,
     global: &GlobalArgs,
-    rejects: Option<&Path>,
+    (rejects, report): (Option<&Path>, Option<&Path>),
 ) -> anyhow::Result<ExitStatus> {
+    let report = report.map(cqube_emission::report::ReportFile::create).transpose()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let delivery = runtime.block_on(destination.connect(emit))?;
     let job = Job::open(spec, resume, dir)?;
@@ -543,9 +548,12 @@ fn run_job(
         rejects.flush().context("writing the rejects report")?;
     }
     match ended? {
-        Ended::Finished(report) => {
-            print_summary(&report, global)?;
-            Ok(report.status)
+        Ended::Finished(finished) => {
+            if let Some(file) = &report {
+                file.write(&finished.quality)?;
+            }
+            print_summary(&finished, global)?;
+            Ok(finished.status)
         }
         Ended::Interrupted(signal) => {
             output.note(&match signal {

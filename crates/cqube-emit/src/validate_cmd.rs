@@ -65,6 +65,7 @@ pub fn run(
         Some(dir) => Supplied::load(dir, catalog, &options, &limits)?,
         None => Supplied::default(),
     };
+    let report = crate::convert_cmd::quality_report_file(&args.input)?;
     let mut rejects = crate::convert_cmd::rejects_sink(args.input.rejects.as_deref())?;
     let mut out = Printer { json: global.json, quiet: global.quiet, header: false };
     let plan = cqube_emission::validate::check_plan(
@@ -77,6 +78,9 @@ pub fn run(
         &mut |file| out.file(file),
     );
     rejects.finish()?;
+    if let Some(file) = &report {
+        file.write(&plan.report)?;
+    }
     out.summary(&plan, args.input.rejects.as_deref().is_some());
     Ok(plan.status)
 }

@@ -140,6 +140,29 @@ pub fn zip_rows(zip: &Path) -> u64 {
     String::from_utf8(out.stdout).unwrap().trim().parse().unwrap()
 }
 
+/// Appends rows to a cQube zip's CSV with Python's zipfile (not our code): each a copy of its last row with the
+/// given columns changed.
+pub fn inject(zip: &Path, rows: &[Vec<(&str, String)>]) {
+    let script = r#"
+import json, sys, zipfile
+path, rows = sys.argv[1], json.loads(sys.argv[2])
+with zipfile.ZipFile(path) as z:
+    name = z.namelist()[0]
+    lines = z.read(name).decode().rstrip("\n").split("\n")
+header, last = lines[0].split("|"), lines[-1].split("|")
+for edit in rows:
+    row = list(last)
+    for column, value in edit:
+        row[header.index(column)] = value
+    lines.append("|".join(row))
+with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr(name, "\n".join(lines) + "\n")
+"#;
+    let rows: Vec<Vec<(String, String)>> =
+        rows.iter().map(|r| r.iter().map(|(c, v)| ((*c).to_owned(), v.clone())).collect()).collect();
+    run_ok(Command::new("python3").args(["-c", script]).arg(zip).arg(serde_json::to_string(&rows).unwrap()));
+}
+
 pub fn events(stdout: &str) -> Vec<Value> {
     stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
 }
