@@ -622,7 +622,7 @@ fn issue_16_a_check_cqube_does_not_enforce_warns_and_is_raised_by_strict_env_or_
     assert_eq!(
         summary["warned"],
         serde_json::json!([{"column": "inityear", "rule": "academic year YYYY-YY", "count": 1, "first_line": 2,
-            "first_value": "2001"}])
+            "first_value": "2001", "values": [{"value": "2001", "count": 1}], "other": 0}])
     );
     assert_eq!(read_zip(&zip).1[1], ["D1", "7501", "2001", "1"], "the row is sent as it is");
     let human = text(&run(bin().args(["validate"]).arg(&input)).stderr);
