@@ -6,5 +6,6 @@
 
 pub mod config;
 mod resolve;
+pub mod show;
 
 pub use resolve::*;
