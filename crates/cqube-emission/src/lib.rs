@@ -13,6 +13,7 @@
 
 pub mod bench;
 pub mod event;
+pub mod generate;
 pub mod job;
 pub mod level;
 pub mod masters;

@@ -2,50 +2,14 @@
 //! presigned POST (`upload-url`, one request per file). `--protocol` decides, else the API's `/capabilities`
 //! (a stock cQube has none), asked before any data is sent.
 
-use std::fmt;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use cqube_upload::{ApiClient, DeliveryTarget, PostTarget, RetryPolicy};
-use serde::Serialize;
 
 use crate::exit::{ExitStatus, fail};
 use crate::settings::EmitSettings;
-
-/// `--protocol`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Protocol {
-    /// Ask the API: multipart when it lists it, else post.
-    Auto,
-    /// A cqube-emit server's `/uploads` endpoints: parts in parallel, resumable, acknowledged.
-    Multipart,
-    /// Stock cQube's `upload-url`: one presigned POST per file, at most 5 GiB, restarted rather than resumed.
-    Post,
-}
-
-impl FromStr for Protocol {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Protocol, String> {
-        match s {
-            "auto" => Ok(Protocol::Auto),
-            "multipart" => Ok(Protocol::Multipart),
-            "post" => Ok(Protocol::Post),
-            other => Err(format!("expected auto, multipart or post, got {other:?}")),
-        }
-    }
-}
-
-impl fmt::Display for Protocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Protocol::Auto => "auto",
-            Protocol::Multipart => "multipart",
-            Protocol::Post => "post",
-        })
-    }
-}
+pub use crate::settings::Protocol;
 
 /// The chosen target, its protocol (`multipart`, `post`, or `s3` for `--s3`) and the reason, for the first
 /// progress line and `--dry-run`.

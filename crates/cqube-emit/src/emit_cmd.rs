@@ -221,7 +221,7 @@ fn journal_dir(settings: &EmitSettings) -> anyhow::Result<PathBuf> {
     match &settings.journal_dir.value {
         Some(dir) => Ok(dir.clone()),
         // Only without HOME: state_dir says so, with a hint.
-        None => Ok(crate::config::state_dir()?.join("jobs")),
+        None => Ok(crate::config::state_dir().map_err(|e| fail(ExitStatus::Usage, e))?.join("jobs")),
     }
 }
 

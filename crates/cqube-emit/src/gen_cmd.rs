@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use cqube_convert::{ConvertOptions, Input, NoRejects};
 use cqube_core::{Catalog, DataSource};
 use cqube_gen::{GenOptions, GenReport, Universe};
 use cqube_zip::ZipOptions;
@@ -152,31 +151,14 @@ fn generate_to_file(
         .with_context(|| format!("generating {}", path.display()))
 }
 
+/// `source`'s rows in `format`: raw CSV, or converted into a zip at `zip`'s level.
 fn generate<W: Write>(
     source: &DataSource,
     opts: &GenOptions,
     format: GenFormat,
-    mut out: W,
+    out: W,
     catalog: &Catalog,
     zip: ZipOptions,
 ) -> anyhow::Result<GenReport> {
-    let report = match format {
-        GenFormat::Csv => cqube_gen::write_csv(source, opts, &mut out)?,
-        GenFormat::Zip => {
-            // The generator writes into a pipe that the engine reads: no temporary file, bounded memory.
-            let (reader, writer) = std::io::pipe()?;
-            std::thread::scope(|scope| -> anyhow::Result<GenReport> {
-                let producer = scope.spawn(move || cqube_gen::write_csv(source, opts, writer));
-                let input = Input::from_reader(&format!("generated {}", source.name), None, reader)?;
-                let prepared = cqube_convert::prepare(catalog, Some(source), input, &ConvertOptions::default())
-                    .map_err(cqube_emission::status::engine_failure)?;
-                prepared
-                    .convert(&mut out, zip, &mut NoRejects, &mut |_| {})
-                    .map_err(cqube_emission::status::engine_failure)?;
-                producer.join().expect("the generator does not panic").context("generating rows")
-            })?
-        }
-    };
-    out.flush()?;
-    Ok(report)
+    cqube_emission::generate::write(catalog, source, opts, (format == GenFormat::Zip).then_some(zip), out)
 }

@@ -4,7 +4,6 @@ mod bench_cmd;
 mod bucket_cmd;
 mod catalog_cmd;
 mod cli;
-mod config;
 mod config_cmd;
 mod convert_cmd;
 mod daemon;
@@ -17,7 +16,6 @@ mod gen_cmd;
 mod global;
 mod progress;
 mod server_cli;
-mod settings;
 mod signal;
 mod sink;
 mod uploads_cmd;
@@ -26,6 +24,9 @@ mod validate_cmd;
 use std::process::ExitCode;
 
 use clap::Parser;
+// The settings live in cqube-settings; these names keep `crate::config::…`/`crate::settings::…` paths short.
+use cqube_settings as settings;
+use cqube_settings::config;
 
 use crate::cli::{Cli, Command};
 use crate::exit::ExitStatus;
@@ -45,7 +46,8 @@ fn main() -> ExitCode {
 
 /// The commands that read the catalog and config: catalog, convert, validate, gen.
 fn run_data_command(command: Command, global: &global::GlobalArgs) -> anyhow::Result<ExitStatus> {
-    let (config, config_path) = config::FileConfig::load(global).map_err(|e| exit::fail(ExitStatus::Usage, e))?;
+    let (config, config_path) =
+        config::FileConfig::load(global.config.as_deref()).map_err(|e| exit::fail(ExitStatus::Usage, e))?;
     let catalog = config::load_catalog(global.catalog.as_deref(), &config, config_path.as_deref())
         .map_err(|e| exit::fail(ExitStatus::Usage, e))?;
     let threads = match &command {

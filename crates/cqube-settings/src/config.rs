@@ -12,9 +12,6 @@ use cqube_core::Catalog;
 use cqube_normalize::Mapping;
 use serde::Deserialize;
 
-use crate::exit::{ExitStatus, fail};
-use crate::global::GlobalArgs;
-
 /// The parts of the config file this module owns.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -230,9 +227,9 @@ impl SourceSection {
 }
 
 impl FileConfig {
-    /// Loads `--config`/`CQUBE_EMIT_CONFIG`, else `./cqube-emit.toml` when present, else defaults.
-    pub fn load(global: &GlobalArgs) -> anyhow::Result<(FileConfig, Option<PathBuf>)> {
-        let path = global.config.clone().or_else(|| {
+    /// Loads `flag` (`--config`/`CQUBE_EMIT_CONFIG`), else `./cqube-emit.toml` when present, else defaults.
+    pub fn load(flag: Option<&Path>) -> anyhow::Result<(FileConfig, Option<PathBuf>)> {
+        let path = flag.map(Path::to_path_buf).or_else(|| {
             let local = PathBuf::from("cqube-emit.toml");
             local.exists().then_some(local)
         });
@@ -282,14 +279,25 @@ pub fn load_catalog(flag: Option<&Path>, config: &FileConfig, config_path: Optio
 }
 
 /// Where cqube-emit keeps state by default: $XDG_STATE_HOME/cqube-emit (~/.local/state/cqube-emit).
-pub fn state_dir() -> anyhow::Result<PathBuf> {
+pub fn state_dir() -> Result<PathBuf, NoStateDir> {
     let state = std::env::var_os("XDG_STATE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
-        .context("no HOME or XDG_STATE_HOME for cqube-emit's state\n\nhint: pass --journal-dir or --status-file")
-        .map_err(|e| fail(ExitStatus::Usage, e))?;
+        .ok_or(NoStateDir)?;
     Ok(state.join("cqube-emit"))
 }
+
+/// Neither HOME nor XDG_STATE_HOME is set, so state has no default place (a usage error for the binary).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoStateDir;
+
+impl std::fmt::Display for NoStateDir {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("no HOME or XDG_STATE_HOME for cqube-emit's state\n\nhint: pass --journal-dir or --status-file")
+    }
+}
+
+impl std::error::Error for NoStateDir {}
 
 #[cfg(test)]
 mod tests {

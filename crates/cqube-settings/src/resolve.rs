@@ -9,6 +9,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use serde::Serialize;
+
 use crate::config::FileConfig;
 
 /// The first part size when nothing sets one (also what a resumed job that recorded none used).
@@ -73,7 +75,7 @@ pub struct Setting<T> {
 }
 
 /// The layers below the flags: the config file and the environment (a snapshot, so tests can pass their own).
-pub struct Layers<'a> {
+pub(crate) struct Layers<'a> {
     config: &'a FileConfig,
     env: Vec<(String, String)>,
     problems: Vec<String>,
@@ -213,7 +215,8 @@ impl FromStr for Delimiter {
 }
 
 /// What a bad row does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum OnErrorArg {
     Fail,
     Skip,
@@ -227,6 +230,41 @@ impl FromStr for OnErrorArg {
             "skip" => Ok(OnErrorArg::Skip),
             other => Err(format!("expected fail or skip, got {other:?}")),
         }
+    }
+}
+
+/// `--protocol`: how files are delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// Ask the API: multipart when it lists it, else post.
+    Auto,
+    /// A cqube-emit server's `/uploads` endpoints: parts in parallel, resumable, acknowledged.
+    Multipart,
+    /// Stock cQube's `upload-url`: one presigned POST per file, at most 5 GiB, restarted rather than resumed.
+    Post,
+}
+
+impl FromStr for Protocol {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Protocol, String> {
+        match s {
+            "auto" => Ok(Protocol::Auto),
+            "multipart" => Ok(Protocol::Multipart),
+            "post" => Ok(Protocol::Post),
+            other => Err(format!("expected auto, multipart or post, got {other:?}")),
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Protocol::Auto => "auto",
+            Protocol::Multipart => "multipart",
+            Protocol::Post => "post",
+        })
     }
 }
 
@@ -338,7 +376,7 @@ pub struct EmitFlags {
     pub journal_dir: Option<PathBuf>,
     pub max_entry_bytes: Option<u64>,
     pub max_compression_ratio: Option<u64>,
-    pub protocol: Option<crate::deliver::Protocol>,
+    pub protocol: Option<Protocol>,
 }
 
 /// The `[daemon]` flags.
@@ -373,7 +411,7 @@ pub struct EmitSettings {
     /// Largest decompressed-to-compressed ratio of a prepared zip's entry.
     pub max_compression_ratio: Setting<u64>,
     /// How files are delivered: our multipart API, a stock cQube's presigned POST, or whichever the API speaks.
-    pub protocol: Setting<crate::deliver::Protocol>,
+    pub protocol: Setting<Protocol>,
     /// Largest file one presigned POST takes (S3: 5 GiB; lower it to test the refusal).
     pub post_max_bytes: Setting<u64>,
 }
@@ -449,13 +487,7 @@ impl EmitSettings {
                 file.max_compression_ratio,
                 zip_limits.max_ratio,
             ),
-            protocol: l.pick(
-                "emit.protocol",
-                flags.protocol,
-                "--protocol",
-                file_protocol,
-                crate::deliver::Protocol::Auto,
-            ),
+            protocol: l.pick("emit.protocol", flags.protocol, "--protocol", file_protocol, Protocol::Auto),
             post_max_bytes: l.pick("emit.post_max_bytes", None, "", file.post_max_bytes, cqube_upload::MAX_POST_BYTES),
         };
         if settings.post_max_bytes.value > cqube_upload::MAX_POST_BYTES {
