@@ -166,6 +166,17 @@ impl Postgres {
         client.query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[]).await.unwrap().get(0)
     }
 
+    /// The emission whose unique `column` (`id` or `upload_id`, never user input) is `value`.
+    async fn emission_where(&self, column: &'static str, value: &str) -> Result<Option<EmissionRecord>, Error> {
+        let row = self
+            .client()
+            .await?
+            .query_opt(&format!("SELECT {EMISSION_COLUMNS} FROM emissions WHERE {column} = $1"), &[&value])
+            .await
+            .map_err(Error::db("reading an emission"))?;
+        Ok(row.as_ref().map(emission_row))
+    }
+
     async fn client(&self) -> Result<Object, Error> {
         self.pool.get().await.map_err(Error::db("connecting to PostgreSQL"))
     }
@@ -615,23 +626,11 @@ impl StateStore for Postgres {
     }
 
     async fn emission_for_upload(&self, upload_id: &str) -> Result<Option<EmissionRecord>, Error> {
-        let row = self
-            .client()
-            .await?
-            .query_opt(&format!("SELECT {EMISSION_COLUMNS} FROM emissions WHERE upload_id = $1"), &[&upload_id])
-            .await
-            .map_err(Error::db("reading an emission"))?;
-        Ok(row.as_ref().map(emission_row))
+        self.emission_where("upload_id", upload_id).await
     }
 
     async fn emission(&self, id: &str) -> Result<Option<EmissionRecord>, Error> {
-        let row = self
-            .client()
-            .await?
-            .query_opt(&format!("SELECT {EMISSION_COLUMNS} FROM emissions WHERE id = $1"), &[&id])
-            .await
-            .map_err(Error::db("reading an emission"))?;
-        Ok(row.as_ref().map(emission_row))
+        self.emission_where("id", id).await
     }
 
     async fn emissions(&self, filter: &EmissionFilter<'_>) -> Result<Vec<EmissionRecord>, Error> {

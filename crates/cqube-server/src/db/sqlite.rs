@@ -119,6 +119,18 @@ impl Sqlite {
         self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// The emission whose unique `column` (`id` or `upload_id`, never user input) is `value`.
+    fn emission_where(&self, column: &'static str, value: &str) -> Result<Option<EmissionRecord>, Error> {
+        self.conn()
+            .query_row(
+                &format!("SELECT {} FROM emissions WHERE {column} = ?1", Self::EMISSION_COLUMNS),
+                [value],
+                Self::emission_row,
+            )
+            .optional()
+            .map_err(Error::db("reading an emission"))
+    }
+
     const TOKEN_COLUMNS: &str = "id, name, hash, sources, admin, created_at, expires_at, last_used_at, revoked_at";
 
     fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
@@ -529,25 +541,11 @@ impl StateStore for Sqlite {
 
     /// The emission that completed this upload.
     async fn emission_for_upload(&self, upload_id: &str) -> Result<Option<EmissionRecord>, Error> {
-        self.conn()
-            .query_row(
-                &format!("SELECT {} FROM emissions WHERE upload_id = ?1", Self::EMISSION_COLUMNS),
-                [upload_id],
-                Self::emission_row,
-            )
-            .optional()
-            .map_err(Error::db("reading an emission"))
+        self.emission_where("upload_id", upload_id)
     }
 
     async fn emission(&self, id: &str) -> Result<Option<EmissionRecord>, Error> {
-        self.conn()
-            .query_row(
-                &format!("SELECT {} FROM emissions WHERE id = ?1", Self::EMISSION_COLUMNS),
-                [id],
-                Self::emission_row,
-            )
-            .optional()
-            .map_err(Error::db("reading an emission"))
+        self.emission_where("id", id)
     }
 
     /// Emissions matching `filter`, newest first.
